@@ -1,0 +1,1 @@
+//! The local engine: whisper.cpp through whisper-rs.

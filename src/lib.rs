@@ -1,0 +1,14 @@
+//! Verbatim: transcription with a local whisper.cpp engine or a cloud service, exported as
+//! SRT, WebVTT, text or JSON. The binary (`src/main.rs`) is the CLI and the window; everything
+//! they share lives in this library.
+
+pub mod audio;
+pub mod cli;
+pub mod engine;
+pub mod events;
+pub mod export;
+pub mod models;
+pub mod speakers;
+pub mod transcript;
+pub mod vad;
+pub mod wer;
