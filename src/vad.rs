@@ -1,1 +1,157 @@
-//! (being written)
+//! Voice activity from signal energy.
+//!
+//! whisper.cpp invents text ("Thank you.", repeated phrases) when it is fed silence, so the
+//! local engine uses this to skip stretches with no sound worth transcribing, to drop
+//! segments that lie over silence, and to cut long recordings into chunks at quiet moments.
+//! It is deliberately simple (frame loudness against an adaptive floor) and has no model.
+
+/// Length of one analysis frame.
+pub const FRAME_S: f64 = 0.02;
+
+/// Loudness under which a frame is silence whatever the background (dBFS).
+pub const SILENCE_FLOOR_DBFS: f32 = -50.0;
+
+/// How far above the background noise a frame must be to count as sound (dB).
+pub const ACTIVITY_MARGIN_DB: f32 = 9.0;
+
+/// Samples per analysis frame at `sample_rate_hz`.
+pub fn frame_len(sample_rate_hz: u32) -> usize {
+    ((sample_rate_hz as f64 * FRAME_S).round() as usize).max(1)
+}
+
+/// RMS level of each frame in dBFS (−120 for digital silence).
+pub fn frame_levels_dbfs(samples: &[f32], frame_len: usize) -> Vec<f32> {
+    samples.chunks(frame_len.max(1)).map(rms_dbfs).collect()
+}
+
+/// RMS level of a run of samples in dBFS.
+pub fn rms_dbfs(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return -120.0;
+    }
+    let mean_square = samples.iter().map(|&s| (s as f64) * (s as f64)).sum::<f64>() / samples.len() as f64;
+    if mean_square <= 1e-12 {
+        -120.0
+    } else {
+        (10.0 * mean_square.log10()) as f32
+    }
+}
+
+/// Which frames carry sound: louder than [`SILENCE_FLOOR_DBFS`] and at least
+/// [`ACTIVITY_MARGIN_DB`] above the background, estimated as the 10th percentile of the levels.
+/// Short gaps (< 0.3 s) between active frames are filled so words are not chopped.
+pub fn active_frames(levels_dbfs: &[f32]) -> Vec<bool> {
+    if levels_dbfs.is_empty() {
+        return Vec::new();
+    }
+    let background = percentile(levels_dbfs, 0.10);
+    let threshold = (background + ACTIVITY_MARGIN_DB).max(SILENCE_FLOOR_DBFS);
+    let mut active: Vec<bool> = levels_dbfs.iter().map(|&level| level > threshold).collect();
+    // A recording that is loud all the way through (no quiet background at all) is active
+    // wherever it is above the silence floor.
+    if !active.iter().any(|&a| a) {
+        let loud_everywhere = levels_dbfs.iter().filter(|&&l| l > SILENCE_FLOOR_DBFS).count();
+        if loud_everywhere * 2 > levels_dbfs.len() {
+            active = levels_dbfs.iter().map(|&level| level > SILENCE_FLOOR_DBFS).collect();
+        }
+    }
+    fill_short_gaps(&mut active, (0.3 / FRAME_S) as usize);
+    active
+}
+
+fn fill_short_gaps(active: &mut [bool], max_gap_frames: usize) {
+    let mut last_active: Option<usize> = None;
+    for index in 0..active.len() {
+        if active[index] {
+            if let Some(previous) = last_active {
+                if index - previous > 1 && index - previous <= max_gap_frames + 1 {
+                    active[previous + 1..index].iter_mut().for_each(|a| *a = true);
+                }
+            }
+            last_active = Some(index);
+        }
+    }
+}
+
+fn percentile(values: &[f32], fraction: f64) -> f32 {
+    let mut sorted: Vec<f32> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    if sorted.is_empty() {
+        return -120.0;
+    }
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let index = ((sorted.len() - 1) as f64 * fraction).round() as usize;
+    sorted[index.min(sorted.len() - 1)]
+}
+
+/// Fraction of frames in `[start_s, end_s)` that are active.
+pub fn active_fraction(active: &[bool], start_s: f64, end_s: f64) -> f64 {
+    let first = ((start_s / FRAME_S).floor().max(0.0) as usize).min(active.len());
+    let last = ((end_s / FRAME_S).ceil().max(0.0) as usize).min(active.len());
+    if last <= first {
+        return 0.0;
+    }
+    active[first..last].iter().filter(|&&a| a).count() as f64 / (last - first) as f64
+}
+
+/// The sample index of the quietest frame in `samples[search_start..search_end]`, used to
+/// cut a long recording where nobody is speaking. Returns `search_end` when the range is
+/// empty.
+pub fn quietest_cut(samples: &[f32], search_start: usize, search_end: usize, frame_len: usize) -> usize {
+    let search_end = search_end.min(samples.len());
+    if search_start >= search_end || frame_len == 0 {
+        return search_end;
+    }
+    let mut best_index = search_end;
+    let mut best_level = f32::INFINITY;
+    let mut index = search_start;
+    while index + frame_len <= search_end {
+        let level = rms_dbfs(&samples[index..index + frame_len]);
+        // Ties go to the later frame: longer chunks mean fewer cuts.
+        if level <= best_level {
+            best_level = level;
+            best_index = index + frame_len / 2;
+        }
+        index += frame_len;
+    }
+    best_index
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tone(seconds: f64, amplitude: f32) -> Vec<f32> {
+        (0..(seconds * 16_000.0) as usize)
+            .map(|i| amplitude * (i as f32 * 440.0 * std::f32::consts::TAU / 16_000.0).sin())
+            .collect()
+    }
+
+    #[test]
+    fn silence_has_no_active_frames() {
+        let levels = frame_levels_dbfs(&vec![0.0; 32_000], frame_len(16_000));
+        assert!(active_frames(&levels).iter().all(|&a| !a));
+        let hiss: Vec<f32> = (0..32_000).map(|i| ((i * 7919 % 200) as f32 - 100.0) * 1e-5).collect();
+        let levels = frame_levels_dbfs(&hiss, frame_len(16_000));
+        assert!(active_frames(&levels).iter().all(|&a| !a));
+    }
+
+    #[test]
+    fn sound_between_silences_is_found() {
+        let mut samples = vec![0.0; 16_000];
+        samples.extend(tone(1.0, 0.3));
+        samples.extend(vec![0.0; 16_000]);
+        let active = active_frames(&frame_levels_dbfs(&samples, frame_len(16_000)));
+        assert!(active_fraction(&active, 1.05, 1.95) > 0.95);
+        assert!(active_fraction(&active, 0.0, 0.9) < 0.05);
+        assert!(active_fraction(&active, 2.1, 3.0) < 0.05);
+    }
+
+    #[test]
+    fn cut_lands_in_the_quiet_part() {
+        let mut samples = tone(2.0, 0.3);
+        samples.extend(vec![0.0; 8_000]);
+        samples.extend(tone(2.0, 0.3));
+        let cut = quietest_cut(&samples, 16_000, samples.len(), frame_len(16_000));
+        assert!((32_000..40_000).contains(&cut), "cut at {cut}");
+    }
+}

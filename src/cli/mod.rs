@@ -1,4 +1,47 @@
-//! The command line.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+//! The command line: `verbatim transcribe`, `verbatim models`, and (with no arguments) the
+//! window. Parsing lives here; each command has its own module.
+
+mod live_display;
+mod output;
+mod transcribe;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Debug, Parser)]
+#[command(name = "verbatim", version, about = "Transcribe audio locally with whisper.cpp or with a cloud service; export SRT, WebVTT, text or JSON.")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Transcribe audio files (WAV, MP3, M4A/AAC, FLAC, Ogg Vorbis/Opus, video soundtracks).
+    Transcribe(transcribe::TranscribeArgs),
+}
+
+/// Entry point of the binary. Returns the process exit status.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Some(Command::Transcribe(args)) => runtime.block_on(transcribe::run(args)),
+        None => {
+            eprintln!("error: the window is not part of this build yet; run `verbatim transcribe FILE` (see `verbatim --help`)");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints `error: …` for an edge-level failure and returns a failing exit status.
+pub(crate) fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
 }

@@ -1,0 +1,212 @@
+//! `verbatim transcribe FILE...`: runs an engine on each file in turn, shows segments as they
+//! arrive, and writes the transcript in the chosen formats. One failure does not stop the
+//! rest; the exit status is 0 only if every file succeeded.
+
+use super::live_display::LiveDisplay;
+use super::output::{OutputTarget, write_atomically};
+use crate::engine::local::{LocalEngine, LocalEngineConfig};
+use crate::engine::{Engine, EngineError, SpeakerMode, TranscribeOptions, run_engine};
+use crate::events::EventSink;
+use crate::export::{ExportFormat, ExportOptions};
+use crate::transcript::Transcript;
+use anyhow::Context;
+use clap::{Args, ValueEnum};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EngineChoice {
+    /// whisper.cpp on this computer (offline).
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SpeakersChoice {
+    /// No speaker labels.
+    None,
+    /// One speaker per channel of a stereo recording.
+    Stereo,
+}
+
+#[derive(Debug, Args)]
+pub struct TranscribeArgs {
+    /// Audio or video files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "local")]
+    pub engine: EngineChoice,
+    /// Local model: an installed model name (see `verbatim models list`) or a ggml file path.
+    #[arg(long, default_value = crate::models::DEFAULT_MODEL)]
+    pub model: String,
+    /// Spoken language as a two-letter code, or `auto` to detect it.
+    #[arg(long, default_value = "auto")]
+    pub language: String,
+    /// Translate into English.
+    #[arg(long)]
+    pub translate: bool,
+    /// Output formats, comma separated: srt, vtt, txt, json.
+    #[arg(long, default_value = "srt")]
+    pub format: String,
+    /// `-` for stdout, a directory, or a file. Default: stdout for one input, else the current directory.
+    #[arg(long, short)]
+    pub output: Option<String>,
+    /// CPU threads for the local engine.
+    #[arg(long, default_value_t = crate::engine::default_thread_count())]
+    pub threads: usize,
+    /// Speaker labels: `stereo` gives each channel of a stereo recording its own speaker.
+    #[arg(long, value_enum, default_value = "none")]
+    pub speakers: SpeakersChoice,
+    /// Names and jargon to expect (helps spelling).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// Beam size for the local engine (1 = greedy, fastest).
+    #[arg(long, default_value_t = 1)]
+    pub beam_size: u32,
+    /// Do not show segments while transcribing.
+    #[arg(long, short)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub export: super::export_args::ExportArgs,
+}
+
+pub async fn run(args: TranscribeArgs) -> ExitCode {
+    match run_all(args).await {
+        Ok(code) => code,
+        Err(error) => super::fail(&error),
+    }
+}
+
+async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
+    let formats = ExportFormat::parse_list(&args.format)?;
+    let target = OutputTarget::parse(args.output.as_deref(), args.files.len(), &formats)?;
+    let export_options = args.export.to_options()?;
+    let options = TranscribeOptions {
+        language: Some(args.language.clone()).filter(|l| l != "auto"),
+        translate: args.translate,
+        prompt: args.prompt.clone(),
+        threads: args.threads.max(1),
+        speakers: match args.speakers {
+            SpeakersChoice::None => SpeakerMode::None,
+            SpeakersChoice::Stereo => SpeakerMode::Stereo,
+        },
+        word_timestamps: true,
+    };
+    let engine = build_engine(&args)?;
+
+    let cancel = CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("\ncancelling…");
+                cancel.cancel();
+            }
+        });
+    }
+
+    let mut failures = 0;
+    for file in &args.files {
+        if cancel.is_cancelled() {
+            eprintln!("error: {}: not started (cancelled)", file.display());
+            failures += 1;
+            continue;
+        }
+        let (transcript, result) = transcribe_one(engine.as_ref(), file, &options, args.quiet, &cancel).await;
+        // A failed or cancelled run still writes what it heard; an empty failure writes nothing.
+        let written = if result.is_ok() || !transcript.segments.is_empty() {
+            write_outputs(&transcript, file, &formats, &target, &export_options)
+        } else {
+            Ok(Vec::new())
+        };
+        match (&result, written) {
+            (Ok(()), Ok(paths)) => {
+                for path in paths {
+                    eprintln!("wrote {}", path.display());
+                }
+            }
+            (Ok(()), Err(error)) => {
+                failures += 1;
+                eprintln!("error: {}: {error:#}", file.display());
+            }
+            (Err(error), written) => {
+                failures += 1;
+                eprintln!("error: {}: {error}", file.display());
+                if let Ok(paths) = written {
+                    if !transcript.segments.is_empty() {
+                        for path in paths {
+                            eprintln!("partial transcript ({} segments) kept in {}", transcript.segments.len(), path.display());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
+    match args.engine {
+        EngineChoice::Local => {
+            let store = crate::models::ModelStore::from_env()?;
+            let model_path = store.resolve(&args.model)?;
+            Ok(Box::new(LocalEngine::new(LocalEngineConfig { model_path, beam_size: args.beam_size.max(1) })))
+        }
+    }
+}
+
+/// Runs the engine on one file, applying events to a transcript and showing them as they
+/// arrive. The transcript is returned whatever happened, so nothing already heard is lost.
+async fn transcribe_one(
+    engine: &dyn Engine,
+    file: &Path,
+    options: &TranscribeOptions,
+    quiet: bool,
+    cancel: &CancellationToken,
+) -> (Transcript, Result<(), EngineError>) {
+    let label = file.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let display = LiveDisplay::new(&label, quiet);
+    let (sink, mut events) = EventSink::channel();
+    let mut transcript = Transcript::new();
+    let job = async {
+        let result = run_engine(engine, file, options, &sink, cancel).await;
+        drop(sink);
+        result
+    };
+    let drain = async {
+        while let Some(event) = events.recv().await {
+            display.show(&event);
+            transcript.apply(&event);
+        }
+    };
+    let (result, ()) = tokio::join!(job, drain);
+    display.finish();
+    (transcript, result.map(|_| ()))
+}
+
+/// Writes every requested format; returns the files written (none for stdout).
+fn write_outputs(
+    transcript: &Transcript,
+    input: &Path,
+    formats: &[ExportFormat],
+    target: &OutputTarget,
+    options: &ExportOptions,
+) -> anyhow::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for &format in formats {
+        let contents = crate::export::render(transcript, format, options);
+        match target.path_for(input, format, formats.len()) {
+            None => {
+                use std::io::Write;
+                let mut stdout = std::io::stdout().lock();
+                stdout.write_all(contents.as_bytes()).context("cannot write to stdout")?;
+                stdout.flush().context("cannot write to stdout")?;
+            }
+            Some(path) => {
+                write_atomically(&path, &contents)?;
+                written.push(path);
+            }
+        }
+    }
+    Ok(written)
+}

@@ -1,1 +1,0 @@
-//! The local engine: whisper.cpp through whisper-rs.

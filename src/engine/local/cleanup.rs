@@ -1,0 +1,144 @@
+//! Keeps invented text out of the transcript.
+//!
+//! Fed silence or music, Whisper models produce text that was never said: stock phrases
+//! over silence, and the same sentence over and over once decoding falls into a loop. These
+//! rules drop segments that lie over silence, segments the model itself doubts are speech,
+//! and the third and later copies of a repeated segment, and cut a phrase that a segment
+//! repeats many times in a row down to one copy.
+
+use crate::events::Segment;
+use crate::vad;
+
+/// Probability above which whisper.cpp's "no speech" estimate, together with low token
+/// confidence, marks a segment as invented.
+const NO_SPEECH_PROBABILITY: f32 = 0.5;
+const LOW_MEAN_WORD_PROBABILITY: f32 = 0.45;
+
+/// Fraction of a segment's span that must carry sound for it to be kept.
+const MIN_ACTIVE_FRACTION: f64 = 0.1;
+
+/// How many times in a row one phrase may repeat inside a segment before the rest is cut.
+const MAX_PHRASE_REPEATS: usize = 3;
+
+/// Decides, segment by segment, what reaches the transcript.
+#[derive(Debug, Default)]
+pub struct SegmentFilter {
+    previous_texts: Vec<String>,
+}
+
+impl SegmentFilter {
+    /// Returns the segment to keep (possibly with a repeated phrase cut), or `None`.
+    /// `active` is the chunk's voice activity (frames of [`vad::FRAME_S`]); `chunk_start_s`
+    /// is where the chunk starts in the file; `no_speech_probability` is whisper.cpp's.
+    pub fn accept(
+        &mut self,
+        mut segment: Segment,
+        no_speech_probability: f32,
+        active: &[bool],
+        chunk_start_s: f64,
+    ) -> Option<Segment> {
+        let text = segment.text.trim().to_string();
+        if !text.chars().any(char::is_alphanumeric) {
+            return None;
+        }
+        let local_start_s = segment.start_s - chunk_start_s - 0.2;
+        let local_end_s = segment.end_s - chunk_start_s + 0.2;
+        if vad::active_fraction(active, local_start_s, local_end_s) < MIN_ACTIVE_FRACTION {
+            return None;
+        }
+        if no_speech_probability > NO_SPEECH_PROBABILITY {
+            let probabilities: Vec<f32> = segment.words.iter().filter_map(|w| w.probability).collect();
+            let mean = if probabilities.is_empty() {
+                0.0
+            } else {
+                probabilities.iter().sum::<f32>() / probabilities.len() as f32
+            };
+            if mean < LOW_MEAN_WORD_PROBABILITY {
+                return None;
+            }
+        }
+        let normalized = crate::wer::normalize(&text);
+        let repeats = self.previous_texts.iter().rev().take_while(|previous| **previous == normalized).count();
+        if repeats >= 2 {
+            return None;
+        }
+        self.previous_texts.push(normalized);
+        if self.previous_texts.len() > 8 {
+            self.previous_texts.remove(0);
+        }
+        segment.text = text;
+        if let Some(cut) = cut_repeated_phrase(&segment.text) {
+            let kept_words = cut.split_whitespace().count();
+            segment.words.truncate(kept_words);
+            if let Some(last) = segment.words.last() {
+                segment.end_s = last.end_s;
+            }
+            segment.text = cut;
+        }
+        Some(segment)
+    }
+}
+
+/// If `text` repeats one phrase (1–8 words) more than [`MAX_PHRASE_REPEATS`] times in a row,
+/// returns the text with that run cut to a single copy.
+pub fn cut_repeated_phrase(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let keys: Vec<String> = words.iter().map(|w| crate::wer::normalize(w)).collect();
+    for phrase_len in 1..=8.min(words.len() / 2) {
+        let mut start = 0;
+        while start + phrase_len <= words.len() {
+            let phrase = &keys[start..start + phrase_len];
+            let mut copies = 1;
+            while start + (copies + 1) * phrase_len <= words.len()
+                && &keys[start + copies * phrase_len..start + (copies + 1) * phrase_len] == phrase
+            {
+                copies += 1;
+            }
+            if copies > MAX_PHRASE_REPEATS {
+                let mut kept: Vec<&str> = words[..start + phrase_len].to_vec();
+                kept.extend_from_slice(&words[start + copies * phrase_len..]);
+                return Some(kept.join(" "));
+            }
+            start += 1;
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(text: &str, start_s: f64, end_s: f64) -> Segment {
+        Segment { start_s, end_s, text: text.into(), speaker: None, words: vec![] }
+    }
+
+    #[test]
+    fn segment_over_silence_is_dropped() {
+        let mut filter = SegmentFilter::default();
+        let mut active = vec![false; 100];
+        assert!(filter.accept(segment("Thank you.", 0.0, 1.0), 0.1, &active, 0.0).is_none());
+        active[10..40].iter_mut().for_each(|a| *a = true);
+        assert!(filter.accept(segment("Hello there.", 0.0, 1.0), 0.1, &active, 0.0).is_some());
+    }
+
+    #[test]
+    fn third_copy_of_a_segment_is_dropped() {
+        let mut filter = SegmentFilter::default();
+        let active = vec![true; 500];
+        assert!(filter.accept(segment("We will go.", 0.0, 1.0), 0.0, &active, 0.0).is_some());
+        assert!(filter.accept(segment("We will go.", 1.0, 2.0), 0.0, &active, 0.0).is_some());
+        assert!(filter.accept(segment("we will go", 2.0, 3.0), 0.0, &active, 0.0).is_none());
+        assert!(filter.accept(segment("Something else.", 3.0, 4.0), 0.0, &active, 0.0).is_some());
+    }
+
+    #[test]
+    fn phrase_loop_inside_a_segment_is_cut() {
+        assert_eq!(
+            cut_repeated_phrase("I said the end the end the end the end the end now").as_deref(),
+            Some("I said the end now")
+        );
+        assert_eq!(cut_repeated_phrase("no no no"), None);
+        assert_eq!(cut_repeated_phrase("a perfectly normal sentence"), None);
+    }
+}
