@@ -243,25 +243,23 @@ pub async fn download_file(
         last_report: None,
     };
 
-    let result = job.run(&mut partial, progress, cancel).await;
-    match result {
-        Ok(()) => {}
-        Err(DownloadError::Cancelled) => {
-            partial.flush_quietly().await;
-            return Err(DownloadError::Cancelled);
-        }
-        Err(
-            error @ (DownloadError::ChecksumMismatch { .. } | DownloadError::SizeMismatch { .. }),
-        ) => {
-            partial.discard().await;
-            return Err(error);
-        }
+    match job.run(&mut partial, progress, cancel).await {
+        Ok(()) => job.finish(partial, dest, progress).await,
         Err(error) => {
-            partial.flush_quietly().await;
-            return Err(error);
+            let corrupt = matches!(
+                error,
+                DownloadError::ChecksumMismatch { .. } | DownloadError::SizeMismatch { .. }
+            );
+            if corrupt || partial.len_bytes == 0 {
+                // Nothing worth resuming: leave no file behind.
+                partial.discard().await;
+            } else {
+                // Kept for the next run to resume (cancel, network gave up, disk error…).
+                partial.flush_quietly().await;
+            }
+            Err(error)
         }
     }
-    job.finish(partial, dest, progress).await
 }
 
 /// `DEST` → `DEST.partial`.
@@ -410,7 +408,10 @@ impl PartialFile {
     /// Deletes the file (corrupt download).
     async fn discard(self) {
         let PartialFile { path, writer, .. } = self;
-        drop(writer);
+        let mut file = writer.into_inner();
+        // Waits for a write still in flight, so the handle is really closed before removal.
+        let _ = file.flush().await;
+        drop(file);
         if let Err(e) = tokio::fs::remove_file(&path).await
             && e.kind() != std::io::ErrorKind::NotFound
         {
