@@ -6,7 +6,6 @@
 use crate::models::catalog::{self, CATALOG};
 use crate::models::download::{DownloadProgress, download_model};
 use crate::models::store::{self, ModelError, ModelStore};
-use anyhow::Context;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -189,7 +188,7 @@ async fn download(store: &ModelStore, name: &str) -> anyhow::Result<()> {
     let mut reporter = ProgressReporter::new(name, std::io::stderr().is_terminal());
     let result = download_model(store, name, &mut |p| reporter.update(p), &cancel).await;
     ctrl_c.abort();
-    reporter.finish();
+    reporter.finish(result.is_ok());
     // On Ctrl-C this is DownloadError::Cancelled: "download cancelled; run the same command
     // to resume", printed by whoever prints errors, with a failing exit code.
     let outcome = result?;
@@ -216,9 +215,13 @@ fn remove(store: &ModelStore, name: &str) -> anyhow::Result<String> {
         .filter(|m| m.is_file())
         .map(|m| m.len());
     let partial_bytes = store.partial_size_bytes(name);
-    store
-        .remove(name)
-        .with_context(|| format!("cannot remove model '{name}'"))?;
+    match store.remove(name) {
+        Ok(()) => {}
+        Err(ModelError::NotInstalled { .. }) => anyhow::bail!(
+            "model '{name}' is not installed, nothing to remove (see `verbatim models list`)"
+        ),
+        Err(error) => return Err(error.into()),
+    }
     Ok(match (model_bytes, partial_bytes) {
         (Some(bytes), None) => format!(
             "removed model '{name}' ({}): {}",
@@ -318,9 +321,15 @@ impl ProgressReporter {
         }
     }
 
-    fn finish(&mut self) {
+    /// Clears the bar after a success (the result line says it all); leaves it showing
+    /// where the download stopped otherwise.
+    fn finish(&mut self, succeeded: bool) {
         if let Some(bar) = self.bar.take() {
-            bar.finish_and_clear();
+            if succeeded {
+                bar.finish_and_clear();
+            } else {
+                bar.abandon();
+            }
         } else if let Some(last) = self.last
             && self.last_line.is_some()
         {
@@ -434,6 +443,9 @@ mod tests {
         );
         assert!(!store.path_for("base").exists());
         let err = remove(&store, "base").expect_err("gone");
-        assert!(format!("{err:#}").contains("not installed"), "{err:#}");
+        assert_eq!(
+            err.to_string(),
+            "model 'base' is not installed, nothing to remove (see `verbatim models list`)"
+        );
     }
 }
