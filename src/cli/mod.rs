@@ -1,7 +1,9 @@
 //! The command line: `verbatim transcribe`, `verbatim models`, and (with no arguments) the
 //! window. Parsing lives here; each command has its own module.
 
+mod export_args;
 mod live_display;
+pub mod models;
 mod output;
 mod transcribe;
 
@@ -19,6 +21,11 @@ pub struct Cli {
 pub enum Command {
     /// Transcribe audio files (WAV, MP3, M4A/AAC, FLAC, Ogg Vorbis/Opus, video soundtracks).
     Transcribe(transcribe::TranscribeArgs),
+    /// Manage local models: list, download, import a faster-whisper model, remove.
+    Models {
+        #[command(subcommand)]
+        command: models::ModelsCommand,
+    },
 }
 
 /// Entry point of the binary. Returns the process exit status.
@@ -33,6 +40,10 @@ pub fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Transcribe(args)) => runtime.block_on(transcribe::run(args)),
+        Some(Command::Models { command }) => match runtime.block_on(models::run_models_command(command)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&error),
+        },
         None => {
             eprintln!("error: the window is not part of this build yet; run `verbatim transcribe FILE` (see `verbatim --help`)");
             ExitCode::FAILURE

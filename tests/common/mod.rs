@@ -1,0 +1,36 @@
+//! Shared by the integration tests: where the test data and the installed models are.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+/// A file under `../shared/testdata`. Outside CI a missing file skips the calling test (by
+/// returning `None`); in CI (`CI=true`) it fails, as the test data README requires.
+pub fn testdata(relative: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")).join(relative);
+    present_or_fail(path, "test data")
+}
+
+/// An installed model (by name) from the model store; `scripts/setup` installs tiny.en and base.
+pub fn model(name: &str) -> Option<PathBuf> {
+    let store = verbatim::models::ModelStore::from_env().expect("model store");
+    match store.resolve(name) {
+        Ok(path) => Some(path),
+        Err(error) => present_or_fail(PathBuf::from(format!("<model {name}: {error}>")), "model"),
+    }
+}
+
+fn present_or_fail(path: PathBuf, what: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{what} missing in CI: {} (run scripts/setup)", path.display());
+    }
+    eprintln!("skipping: {what} missing: {} (run scripts/setup)", path.display());
+    None
+}
+
+/// Reference transcripts from `../shared/testdata/README.md`.
+pub const JFK_REFERENCE: &str =
+    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
+pub const TWO_CITIES_REFERENCE: &str = "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of Light, it was the season of Darkness, it was the spring of hope, it was the winter of despair, we had everything before us, we had nothing before us, we were all going direct to Heaven, we were all going direct the other way – in short, the period was so far like the present period, that some of its noisiest authorities insisted on its being received, for good or for evil, in the superlative degree of comparison only.";

@@ -1,0 +1,287 @@
+//! The local engine end to end: real recordings through whisper.cpp with the installed
+//! tiny.en, checked by word error rate; stereo speakers; silence; cancellation; streaming.
+
+mod common;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+use verbatim::engine::local::{LocalEngine, LocalEngineConfig};
+use verbatim::engine::{EngineError, SpeakerMode, TranscribeOptions, run_engine};
+use verbatim::events::{EngineEvent, EventSink};
+use verbatim::transcript::Transcript;
+use verbatim::wer::word_error_rate;
+
+fn engine(model: &Path) -> LocalEngine {
+    LocalEngine::new(LocalEngineConfig { model_path: model.to_path_buf(), beam_size: 1 })
+}
+
+/// Runs the engine on a file; returns all events in order and the outcome.
+fn transcribe(engine: &LocalEngine, path: &Path, options: TranscribeOptions) -> (Vec<EngineEvent>, Result<(), EngineError>) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let (sink, mut receiver) = EventSink::channel();
+        let cancel = CancellationToken::new();
+        let result = run_engine(engine, path, &options, &sink, &cancel).await.map(|_| ());
+        drop(sink);
+        let mut events = Vec::new();
+        while let Some(event) = receiver.recv().await {
+            events.push(event);
+        }
+        (events, result)
+    })
+}
+
+fn transcript_of(events: &[EngineEvent]) -> Transcript {
+    let mut transcript = Transcript::new();
+    events.iter().for_each(|event| transcript.apply(event));
+    transcript
+}
+
+fn english() -> TranscribeOptions {
+    TranscribeOptions { language: Some("en".into()), ..TranscribeOptions::default() }
+}
+
+#[test]
+fn real_recordings_are_transcribed_within_ten_percent_word_error_rate() {
+    let Some(model) = common::model("tiny.en") else { return };
+    let engine = engine(&model);
+    for (file, reference) in [
+        ("speech/jfk.wav", common::JFK_REFERENCE),
+        ("speech/jfk.mp3", common::JFK_REFERENCE),
+        ("speech/jfk.flac", common::JFK_REFERENCE),
+        ("speech/two_cities.wav", common::TWO_CITIES_REFERENCE),
+    ] {
+        let Some(path) = common::testdata(file) else { return };
+        let started = Instant::now();
+        let (events, result) = transcribe(&engine, &path, english());
+        result.unwrap_or_else(|error| panic!("{file}: {error}"));
+        let transcript = transcript_of(&events);
+        let wer = word_error_rate(reference, &transcript.plain_text());
+        println!("{file}: WER {:.1} % in {:.2} s: {}", wer * 100.0, started.elapsed().as_secs_f64(), transcript.plain_text());
+        assert!(wer <= 0.10, "{file}: WER {:.1} % > 10 %: {}", wer * 100.0, transcript.plain_text());
+        // Segments are timed, ordered, and carry word timings inside their span.
+        for pair in transcript.segments.windows(2) {
+            assert!(pair[0].start_s <= pair[1].start_s, "segments out of order");
+        }
+        for segment in &transcript.segments {
+            assert!(segment.end_s >= segment.start_s);
+            assert!(!segment.words.is_empty(), "no word timings in {segment:?}");
+            for word in &segment.words {
+                assert!(word.start_s >= segment.start_s - 0.5 && word.end_s <= segment.end_s + 0.5, "{word:?} outside {segment:?}");
+                assert!(word.probability.is_some_and(|p| (0.0..=1.0).contains(&p)));
+            }
+        }
+        assert!(matches!(events.last(), Some(EngineEvent::Done { .. })), "stream must end with Done");
+    }
+}
+
+#[test]
+fn segments_stream_before_the_end() {
+    let Some(model) = common::model("tiny.en") else { return };
+    let Some(path) = common::testdata("speech/two_cities.wav") else { return };
+    let (events, result) = transcribe(&engine(&model), &path, english());
+    result.unwrap();
+    // Some segment arrives before whisper.cpp reports the last of its progress.
+    let first_segment = events.iter().position(|e| matches!(e, EngineEvent::Segment(_))).expect("a segment");
+    let unfinished_progress_after = events[first_segment..].iter().any(|e| e.progress_fraction().is_some_and(|f| f < 0.99));
+    assert!(unfinished_progress_after, "segments only arrived at the end");
+    assert!(events.iter().filter(|e| matches!(e, EngineEvent::Segment(_))).count() >= 3);
+}
+
+#[test]
+fn stereo_recording_gets_one_speaker_per_channel() {
+    let Some(model) = common::model("tiny.en") else { return };
+    let Some(path) = common::testdata("stereo/stereo_diarization.wav") else { return };
+    let options = TranscribeOptions { speakers: SpeakerMode::Stereo, ..english() };
+    let (events, result) = transcribe(&engine(&model), &path, options);
+    result.unwrap();
+    let transcript = transcript_of(&events);
+    let text_of = |speaker: &str| {
+        transcript
+            .segments
+            .iter()
+            .filter(|s| s.speaker.as_deref() == Some(speaker))
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let left = text_of("left");
+    let right = text_of("right");
+    println!("left: {left}\nright: {right}");
+    let left_reference = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left.";
+    let right_reference = "The horizon seems extremely distant.";
+    assert!(word_error_rate(left_reference, &left) <= 0.25, "left: {left}");
+    assert!(word_error_rate(right_reference, &right) <= 0.25, "right: {right}");
+    assert_eq!(transcript.speakers.len(), 2);
+}
+
+/// Writes 16 kHz mono samples as a WAV file.
+fn write_wav(path: &Path, samples: &[f32]) {
+    let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut writer = hound::WavWriter::create(path, spec).unwrap();
+    for &sample in samples {
+        writer.write_sample((sample.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+    }
+    writer.finalize().unwrap();
+}
+
+#[test]
+fn silence_and_music_produce_no_invented_text() {
+    let Some(model) = common::model("tiny.en") else { return };
+    let engine = engine(&model);
+    let dir = tempfile::tempdir().unwrap();
+
+    let silence = dir.path().join("silence.wav");
+    write_wav(&silence, &vec![0.0; 16_000 * 40]);
+    let (events, result) = transcribe(&engine, &silence, english());
+    result.unwrap();
+    assert_eq!(transcript_of(&events).plain_text(), "", "text invented over silence");
+
+    // Room tone: faint noise, no speech.
+    let mut seed = 12345u32;
+    let noise: Vec<f32> = (0..16_000 * 30)
+        .map(|_| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 * 0.004 - 0.002
+        })
+        .collect();
+    let room_tone = dir.path().join("room_tone.wav");
+    write_wav(&room_tone, &noise);
+    let (events, result) = transcribe(&engine, &room_tone, english());
+    result.unwrap();
+    assert_eq!(transcript_of(&events).plain_text(), "", "text invented over room tone");
+
+    // Music: a melody of chords with an envelope, 40 s. Whatever the model makes of it, it
+    // must not loop: no phrase repeated in a row, no segment repeated three times.
+    let notes_hz = [261.6, 329.6, 392.0, 440.0, 349.2, 293.7, 246.9, 523.3];
+    let music: Vec<f32> = (0..16_000 * 40)
+        .map(|i| {
+            let t = i as f32 / 16_000.0;
+            let note = notes_hz[(t * 2.0) as usize % notes_hz.len()];
+            let envelope = (-(t * 2.0).fract() * 3.0).exp();
+            0.2 * envelope * [1.0, 1.25, 1.5].iter().map(|ratio| (t * note * ratio * std::f32::consts::TAU).sin()).sum::<f32>() / 3.0
+        })
+        .collect();
+    let music_path = dir.path().join("music.wav");
+    write_wav(&music_path, &music);
+    let (events, result) = transcribe(&engine, &music_path, english());
+    result.unwrap();
+    let transcript = transcript_of(&events);
+    println!("music gave: {:?}", transcript.plain_text());
+    let texts: Vec<String> = transcript.segments.iter().map(|s| verbatim::wer::normalize(&s.text)).collect();
+    for window in texts.windows(3) {
+        assert!(!(window[0] == window[1] && window[1] == window[2]), "repetition loop over music: {texts:?}");
+    }
+    let words: Vec<&str> = transcript.plain_text().split_whitespace().collect();
+    assert!(words.len() < 40, "a flood of text over 40 s of music: {}", transcript.plain_text());
+}
+
+#[test]
+fn cancel_stops_a_long_file_within_a_second_and_keeps_segments() {
+    let Some(model) = common::model("tiny.en") else { return };
+    let Some(source) = common::testdata("speech/two_cities.wav") else { return };
+    // Ten readings in a row: long enough that it cannot finish before the cancel.
+    let dir = tempfile::tempdir().unwrap();
+    let long = dir.path().join("long.wav");
+    {
+        let mut reader = hound::WavReader::open(&source).unwrap();
+        let spec = reader.spec();
+        let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+        let mut writer = hound::WavWriter::create(&long, spec).unwrap();
+        for _ in 0..10 {
+            samples.iter().for_each(|&s| writer.write_sample(s).unwrap());
+        }
+        writer.finalize().unwrap();
+    }
+    let engine = engine(&model);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let (sink, mut receiver) = EventSink::channel();
+        let cancel = CancellationToken::new();
+        let options = english();
+        let job = run_engine(&engine, &long, &options, &sink, &cancel);
+        tokio::pin!(job);
+        let mut segments = 0;
+        // Wait for the first segment, then cancel.
+        loop {
+            tokio::select! {
+                result = &mut job => panic!("finished before cancel: {result:?}"),
+                Some(event) = receiver.recv() => {
+                    if matches!(event, EngineEvent::Segment(_)) { segments += 1; break; }
+                }
+            }
+        }
+        let cancelled_at = Instant::now();
+        cancel.cancel();
+        let result = tokio::time::timeout(Duration::from_secs(5), &mut job).await.expect("engine did not stop");
+        let stop_s = cancelled_at.elapsed().as_secs_f64();
+        println!("stopped {stop_s:.3} s after cancel");
+        assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+        assert!(stop_s < 1.0, "took {stop_s:.3} s to stop");
+        drop(sink);
+        while let Some(event) = receiver.recv().await {
+            if matches!(event, EngineEvent::Segment(_)) {
+                segments += 1;
+            }
+        }
+        assert!(segments >= 1);
+    });
+    // The engine is still usable after a cancel (the model stays loaded, the state is fresh).
+    let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
+    let (events, result) = transcribe(&engine, &jfk, english());
+    result.unwrap();
+    assert!(word_error_rate(common::JFK_REFERENCE, &transcript_of(&events).plain_text()) <= 0.10);
+}
+
+#[test]
+fn wrong_model_file_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("ggml-bogus.bin");
+    std::fs::write(&bogus, b"this is not a model at all, just some bytes to fill the header").unwrap();
+    let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
+    let (_, result) = transcribe(&engine(&bogus), &jfk, english());
+    let message = result.unwrap_err().to_string();
+    assert!(message.contains("not a whisper.cpp ggml model"), "{message}");
+    assert!(!message.contains('\n'));
+}
+
+#[test]
+fn languages_are_detected_and_translated_with_a_multilingual_model() {
+    let Some(model) = common::model("base") else { return };
+    let Some(index) = common::testdata("multilingual/test_data.json") else { return };
+    let index: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&index).unwrap()).unwrap();
+    let engine = engine(&model);
+    let auto = TranscribeOptions { language: None, ..TranscribeOptions::default() };
+    let mut checked = 0;
+    for case in index["tests"]["language_tests"].as_array().unwrap() {
+        let file = case["audio_file"].as_str().unwrap();
+        if file.contains("_norm") {
+            continue; // numbers and symbols: a test of text normalisation, not of language
+        }
+        let language = case["language"].as_str().unwrap();
+        let reference = case["transcript"].as_str().unwrap();
+        let Some(path) = common::testdata(&format!("multilingual/{file}")) else { return };
+        let (events, result) = transcribe(&engine, &path, auto.clone());
+        result.unwrap_or_else(|error| panic!("{file}: {error}"));
+        let transcript = transcript_of(&events);
+        let wer = word_error_rate(reference, &transcript.plain_text());
+        println!("{file}: detected {:?}, WER {:.0} %: {}", transcript.language, wer * 100.0, transcript.plain_text());
+        assert_eq!(transcript.language.as_deref(), Some(language), "{file}: wrong language");
+        assert!(wer <= 0.5, "{file}: WER {:.0} %: {}", wer * 100.0, transcript.plain_text());
+        checked += 1;
+    }
+    assert!(checked >= 6);
+
+    // Translation: German speech comes out in English.
+    let Some(german) = common::testdata("multilingual/test_de.wav") else { return };
+    let translate = TranscribeOptions { language: Some("de".into()), translate: true, ..TranscribeOptions::default() };
+    let (events, result) = transcribe(&engine, &german, translate);
+    result.unwrap();
+    let english = transcript_of(&events).plain_text();
+    let (events, _) = transcribe(&engine, &german, TranscribeOptions { language: Some("de".into()), ..TranscribeOptions::default() });
+    let german_text = transcript_of(&events).plain_text();
+    println!("de: {german_text}\nde → en: {english}");
+    assert!(!english.is_empty());
+    assert!(word_error_rate(&german_text, &english) > 0.5, "translation looks like the German text: {english}");
+}
