@@ -150,6 +150,9 @@ const ENGLISH_END_OF_TEXT_ID: u32 = 50_256;
 const DEFAULT_AUDIO_CTX: u64 = 1_500;
 /// Values converted per step while streaming (about 4 MB of f32).
 const CHUNK_VALUES: u64 = 1 << 20;
+/// Whisper models use 80 or 128 mel bands; anything far beyond is a damaged header, and the
+/// filterbank (n_mels x 201 floats) must not be sized by it.
+const MAX_MELS: u64 = 512;
 /// Largest JSON configuration file read.
 const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
@@ -326,6 +329,12 @@ impl ModelShapes {
         let &[_, n_mels, _] = &conv1.shape[..] else {
             return Err(shape_error(model, conv1, &[n_state, 0, 3]));
         };
+        if n_mels == 0 || n_mels > MAX_MELS {
+            return Err(unsupported(
+                model,
+                format!("the encoder expects {n_mels} mel bands (Whisper uses 80 or 128)"),
+            ));
+        }
         let n_audio_ctx = match model.variable("encoder/position_encodings/encodings") {
             Some(encodings) => encodings.row_count(),
             None => DEFAULT_AUDIO_CTX,
@@ -1341,6 +1350,29 @@ mod tests {
             message.contains("feature_size is 128 but the weights need 8"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn absurd_mel_counts_are_rejected_before_allocating() {
+        let image = Ct2Builder::new("WhisperSpec")
+            .variable(
+                "decoder/embeddings/weight",
+                &[2, 32],
+                0,
+                &f32_bytes(&[0.0; 64]),
+            )
+            .variable(
+                "encoder/conv1/weight",
+                &[1, 100_000, 1],
+                1,
+                &vec![0u8; 100_000],
+            )
+            .build();
+        let dir = write_model_dir(&image);
+        let output = dir.path().join("out.bin");
+        let error = import_ct2_model(dir.path(), &output, Quantization::F16, &mut |_| {});
+        let message = error.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("100000 mel bands"), "{message}");
     }
 
     #[test]

@@ -343,20 +343,6 @@ impl Ct2ModelFile {
         self.variables.values()
     }
 
-    /// Alias name -> target name pairs.
-    pub fn aliases(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.aliases.iter().map(|(a, t)| (a.as_str(), t.as_str()))
-    }
-
-    /// The name a variable is stored under, following aliases (and the `_scale` of an
-    /// alias, which CTranslate2 resolves against the alias target's scale).
-    pub fn resolve_name<'a>(&'a self, name: &'a str) -> &'a str {
-        if let Some(target) = self.aliases.get(name) {
-            return target;
-        }
-        name
-    }
-
     /// Looks a variable up by name, following aliases.
     pub fn variable(&self, name: &str) -> Option<&Ct2Variable> {
         if let Some(variable) = self.variables.get(name) {
