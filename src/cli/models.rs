@@ -4,6 +4,7 @@
 //! one-line results.
 
 use crate::models::catalog::{self, CATALOG};
+use crate::models::ct2::{Quantization, import_ct2_model};
 use crate::models::download::{DownloadProgress, download_model};
 use crate::models::store::{self, ModelError, ModelStore};
 use std::io::IsTerminal;
@@ -15,7 +16,11 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone, PartialEq, Eq, clap::Subcommand)]
 pub enum ModelsCommand {
     /// Show the installed models, then the ones that can be downloaded.
-    List,
+    List {
+        /// Print only the names of installed models, one per line (for scripts).
+        #[arg(long)]
+        installed: bool,
+    },
     /// Download a model by name (e.g. tiny.en, base.en, large-v3-turbo-q5_0); an interrupted
     /// download resumes where it stopped.
     Download {
@@ -45,7 +50,13 @@ pub enum ModelsCommand {
 pub async fn run_models_command(cmd: ModelsCommand) -> anyhow::Result<()> {
     let store = ModelStore::from_env()?;
     match cmd {
-        ModelsCommand::List => {
+        ModelsCommand::List { installed: true } => {
+            for model in store.list()? {
+                println!("{}", model.name);
+            }
+            Ok(())
+        }
+        ModelsCommand::List { installed: false } => {
             print!("{}", render_list(&store)?);
             Ok(())
         }
@@ -61,11 +72,8 @@ pub async fn run_models_command(cmd: ModelsCommand) -> anyhow::Result<()> {
                     "a model named '{name}' is already installed; pass --name NEW_NAME or run `verbatim models remove {name}` first"
                 );
             }
-            let _output = store.path_for(&name);
-            // LEAD: wire import_ct2_model here — convert into `store.partial_path_for(&name)`
-            // (after `store.ensure_dir()`), then rename it to `_output` only on success, so a
-            // failed import never leaves a file that looks like a model.
-            anyhow::bail!("import: wired by the lead")
+            let quantization: Quantization = quantize.as_deref().unwrap_or("f16").parse()?;
+            import(&store, &dir, &name, quantization).await
         }
         ModelsCommand::Remove { name } => {
             println!("{}", remove(&store, &name)?);
@@ -357,7 +365,7 @@ mod tests {
 
     #[test]
     fn subcommands_parse() {
-        assert_eq!(parse(&["list"]), ModelsCommand::List);
+        assert_eq!(parse(&["list"]), ModelsCommand::List { installed: false });
         assert_eq!(
             parse(&["download", "base.en"]),
             ModelsCommand::Download {
@@ -448,4 +456,45 @@ mod tests {
             "model 'base' is not installed, nothing to remove (see `verbatim models list`)"
         );
     }
+}
+
+/// Converts a CTranslate2 model folder into the store. The converter writes a `.partial`
+/// file and renames it only when complete, so a failed import leaves nothing that looks like
+/// a model.
+async fn import(store: &ModelStore, dir: &Path, name: &str, quantization: Quantization) -> anyhow::Result<()> {
+    store.ensure_dir()?;
+    let output = store.path_for(name);
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = indicatif::ProgressBar::new(1000);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("converting [{bar:30}] {percent:>3}%")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar
+    });
+    let dir = dir.to_path_buf();
+    let progress_bar = bar.clone();
+    let summary = tokio::task::spawn_blocking(move || {
+        let mut progress = |fraction: f64| {
+            if let Some(bar) = &progress_bar {
+                bar.set_position((fraction * 1000.0) as u64);
+            }
+        };
+        import_ct2_model(&dir, &output, quantization, &mut progress)
+    })
+    .await
+    .map_err(|error| anyhow::anyhow!("the converter crashed: {error}"))??;
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    println!(
+        "imported {name} ({}, {}{}, {} MB) into {}",
+        quantization,
+        if summary.multilingual { "multilingual" } else { "English only" },
+        if summary.lossless { ", lossless" } else { "" },
+        summary.size_bytes / 1_000_000,
+        summary.output.display()
+    );
+    Ok(())
 }
