@@ -26,11 +26,17 @@ pub enum Command {
         #[command(subcommand)]
         command: models::ModelsCommand,
     },
+    /// Internal: the local engine's worker process (reads a job on stdin).
+    #[command(hide = true)]
+    Worker,
 }
 
 /// Entry point of the binary. Returns the process exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Worker) = cli.command {
+        return crate::engine::local::worker::worker_main();
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -44,6 +50,7 @@ pub fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => fail(&error),
         },
+        Some(Command::Worker) => ExitCode::FAILURE, // handled above, before the runtime
         None => {
             eprintln!("error: the window is not part of this build yet; run `verbatim transcribe FILE` (see `verbatim --help`)");
             ExitCode::FAILURE

@@ -66,6 +66,9 @@ pub enum EngineError {
     Audio(#[from] crate::audio::AudioError),
     #[error("{0}")]
     Model(String),
+    /// The input file could not be used (reported as text, e.g. by the worker process).
+    #[error("{0}")]
+    Input(String),
     #[error("{0}")]
     Inference(String),
     #[error("{0}")]

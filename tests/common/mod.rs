@@ -34,3 +34,9 @@ fn present_or_fail(path: PathBuf, what: &str) -> Option<PathBuf> {
 pub const JFK_REFERENCE: &str =
     "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
 pub const TWO_CITIES_REFERENCE: &str = "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of Light, it was the season of Darkness, it was the spring of hope, it was the winter of despair, we had everything before us, we had nothing before us, we were all going direct to Heaven, we were all going direct the other way – in short, the period was so far like the present period, that some of its noisiest authorities insisted on its being received, for good or for evil, in the superlative degree of comparison only.";
+
+/// The `verbatim` binary the local engine's worker runs from (`VERBATIM_EXE` overrides the
+/// one Cargo built for this test run).
+pub fn verbatim_exe() -> PathBuf {
+    std::env::var_os("VERBATIM_EXE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_verbatim")))
+}
