@@ -1,0 +1,158 @@
+//! `verbatim` as a user runs it: real files in, subtitle files out, read back by the strict
+//! parsers; several inputs where one is broken; clear one-line errors.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+use verbatim::export::{parse_srt, parse_vtt, transcript_from_json};
+use verbatim::wer::word_error_rate;
+
+fn verbatim(args: &[&str]) -> Output {
+    Command::new(common::verbatim_exe()).args(args).output().expect("run verbatim")
+}
+
+fn stderr_lines(output: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&output.stderr).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn every_format_is_written_and_reads_back() {
+    let Some(jfk) = common::testdata("speech/jfk.flac") else { return };
+    if common::model("tiny.en").is_none() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let output = verbatim(&[
+        "transcribe",
+        jfk.to_str().unwrap(),
+        "--format",
+        "srt,vtt,txt,json",
+        "--output",
+        out.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let read = |ext: &str| std::fs::read_to_string(out.path().join(format!("jfk.{ext}"))).unwrap();
+
+    let srt = parse_srt(&read("srt")).expect("strict SRT");
+    let vtt = parse_vtt(&read("vtt")).expect("strict WebVTT");
+    assert_eq!(srt.len(), vtt.len());
+    let srt_text: Vec<String> = srt.iter().map(|cue| cue.lines.join(" ")).collect();
+    assert!(word_error_rate(common::JFK_REFERENCE, &srt_text.join(" ")) <= 0.10, "{srt_text:?}");
+    for cue in &srt {
+        assert!(cue.lines.len() <= 2 && cue.lines.iter().all(|l| l.chars().count() <= 42), "{cue:?}");
+        assert!(cue.end_s - cue.start_s <= 7.0 + 1e-9, "{cue:?}");
+    }
+    assert!(word_error_rate(common::JFK_REFERENCE, &read("txt")) <= 0.10);
+    let transcript = transcript_from_json(&read("json")).expect("JSON loads back");
+    assert!(word_error_rate(common::JFK_REFERENCE, &transcript.plain_text()) <= 0.10);
+    assert!(transcript.segments.iter().all(|s| !s.words.is_empty()));
+}
+
+#[test]
+fn srt_goes_to_stdout_for_one_file() {
+    let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
+    if common::model("tiny.en").is_none() {
+        return;
+    }
+    let output = verbatim(&["transcribe", jfk.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let cues = parse_srt(&String::from_utf8(output.stdout).unwrap()).expect("strict SRT on stdout");
+    assert!(!cues.is_empty());
+    // Segments were shown on stderr as they arrived.
+    assert!(stderr_lines(&output).iter().any(|l| l.contains("ask not")), "{:?}", stderr_lines(&output));
+}
+
+#[test]
+fn one_broken_input_does_not_stop_the_others() {
+    let (Some(good), Some(empty), Some(garbage)) = (
+        common::testdata("speech/jfk.wav"),
+        common::testdata("tags-edge/empty_file.wav"),
+        common::testdata("tags-edge/invalid_file.wav"),
+    ) else {
+        return;
+    };
+    if common::model("tiny.en").is_none() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let output = verbatim(&[
+        "transcribe",
+        empty.to_str().unwrap(),
+        good.to_str().unwrap(),
+        garbage.to_str().unwrap(),
+        "--output",
+        out.path().to_str().unwrap(),
+        "--quiet",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "exit status must say something failed");
+    let errors: Vec<String> = stderr_lines(&output).into_iter().filter(|l| l.starts_with("error: ")).collect();
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert!(errors[0].contains("empty_file.wav") && errors[1].contains("invalid_file.wav"), "{errors:?}");
+    assert!(out.path().join("jfk.srt").exists(), "the good file was not transcribed");
+    assert!(!out.path().join("empty_file.srt").exists());
+}
+
+#[test]
+fn mistakes_get_one_line_that_says_what_to_do() {
+    let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
+    let jfk = jfk.to_str().unwrap();
+    let models = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 4] = [
+        (&["transcribe", jfk, "--model", "base.en"], "verbatim models download base.en"),
+        (&["transcribe", jfk, jfk, "--output", "-"], "--output DIR"),
+        (&["transcribe", jfk, "--format", "srt,doc"], "doc"),
+        (&["transcribe", "/nonexistent/file.wav"], "file.wav"),
+    ];
+    for (args, hint) in cases {
+        let output = Command::new(common::verbatim_exe())
+            .args(args)
+            .env("VERBATIM_MODELS_DIR", models.path())
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{args:?} succeeded");
+        let errors: Vec<String> = stderr_lines(&output).into_iter().filter(|l| l.starts_with("error: ")).collect();
+        assert_eq!(errors.len(), 1, "{args:?}: {errors:?}");
+        assert!(errors[0].contains(hint), "{args:?}: {} lacks {hint:?}", errors[0]);
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("panicked"));
+    }
+}
+
+#[test]
+fn stereo_speakers_reach_the_subtitles() {
+    let Some(stereo) = common::testdata("stereo/stereo_diarization.wav") else { return };
+    if common::model("tiny.en").is_none() {
+        return;
+    }
+    let output = verbatim(&["transcribe", stereo.to_str().unwrap(), "--speakers", "stereo", "--format", "vtt", "--quiet"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let vtt = String::from_utf8(output.stdout).unwrap();
+    let cues = parse_vtt(&vtt).expect("strict WebVTT");
+    let speakers: std::collections::BTreeSet<_> = cues.iter().filter_map(|c| c.speaker.clone()).collect();
+    assert_eq!(speakers.into_iter().collect::<Vec<_>>(), ["Speaker 1", "Speaker 2"], "{vtt}");
+}
+
+#[test]
+fn models_can_be_listed_and_imported_into_an_empty_store() {
+    let ct2 = std::env::var_os("VERBATIM_TEST_CT2_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".cache/verbatim/ct2-tiny.en"));
+    if !ct2.join("model.bin").exists() {
+        assert!(std::env::var("CI").is_err(), "CT2 model missing in CI: {}", ct2.display());
+        return;
+    }
+    let models = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(common::verbatim_exe()).args(args).env("VERBATIM_MODELS_DIR", models.path()).output().unwrap()
+    };
+    let listed = run(&["models", "list", "--installed"]);
+    assert!(listed.status.success() && listed.stdout.is_empty());
+    let imported = run(&["models", "import", ct2.to_str().unwrap(), "--name", "tiny.en", "--quantize", "q8_0"]);
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    let listed = run(&["models", "list", "--installed"]);
+    assert_eq!(String::from_utf8_lossy(&listed.stdout).trim(), "tiny.en-q8_0");
+    let removed = run(&["models", "remove", "tiny.en-q8_0"]);
+    assert!(removed.status.success());
+    assert!(!Path::new(&models.path().join("ggml-tiny.en-q8_0.bin")).exists());
+}
