@@ -88,7 +88,7 @@ impl Transcript {
     }
 
     /// The display name of a segment's speaker, if it has one.
-    pub fn segment_speaker_name(&self, segment: &Segment) -> Option<&str> {
+    pub fn segment_speaker_name<'a>(&'a self, segment: &'a Segment) -> Option<&'a str> {
         segment.speaker.as_deref().map(|id| self.speaker_name(id))
     }
 

@@ -3,6 +3,7 @@
 //! Every engine — local whisper.cpp or a cloud service — implements [`Engine`]. The CLI and
 //! the window pick one from [`EngineKind`] and never look inside it.
 
+pub mod cloud;
 pub mod local;
 
 use crate::events::EventSink;
