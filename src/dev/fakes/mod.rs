@@ -242,13 +242,20 @@ impl Captured {
     }
 }
 
+/// A PolarGrid job the fake knows.
+#[derive(Debug, Clone)]
+pub(crate) struct JobRecord {
+    pub polls: usize,
+    pub response_format: String,
+}
+
 /// What every handler shares: the setup, the log of requests, counters and PolarGrid jobs.
 pub struct FakeState {
     pub config: FakeConfig,
     pub base_url: String,
     records: Mutex<Vec<RecordedRequest>>,
     counters: Mutex<HashMap<String, usize>>,
-    pub(crate) jobs: Mutex<HashMap<String, usize>>,
+    pub(crate) jobs: Mutex<HashMap<String, JobRecord>>,
     log_requests: bool,
 }
 

@@ -159,6 +159,9 @@ pub fn build_engine_with_transcoder(
 ) -> Result<Box<dyn Engine>, EngineError> {
     Ok(match service {
         CloudService::Gradium => Box::new(gradium::GradiumEngine::new(options, key, transcoder)?),
+        CloudService::PolarGrid => {
+            Box::new(polargrid::PolarGridEngine::new(options, key, transcoder)?)
+        }
         _ => {
             return Err(EngineError::Service(format!(
                 "{} is not available yet",
