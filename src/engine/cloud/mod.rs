@@ -162,12 +162,10 @@ pub fn build_engine_with_transcoder(
         CloudService::PolarGrid => {
             Box::new(polargrid::PolarGridEngine::new(options, key, transcoder)?)
         }
-        _ => {
-            return Err(EngineError::Service(format!(
-                "{} is not available yet",
-                service.display_name()
-            )));
+        CloudService::LlmStats => {
+            Box::new(llmstats::LlmStatsEngine::new(options, key, transcoder)?)
         }
+        CloudService::SixtyDb => Box::new(sixtydb::SixtyDbEngine::new(options, key, transcoder)?),
     })
 }
 

@@ -424,7 +424,7 @@ pub fn prepare_upload(
     let kbps = rules.opus_bitrate_bps / 1000;
     if !rules.fits(size_bytes, duration_s) {
         warnings.push(format!(
-            "{} is {}, over {name}'s limit of {}; re-encoding it as Opus at {kbps} kbit/s",
+            "{} is {}, over the {name} limit of {}; re-encoding it as Opus at {kbps} kbit/s",
             display_name(input),
             describe_file(size_bytes, duration_s),
             describe_limits(rules),
@@ -513,7 +513,7 @@ pub fn prepare_upload(
             .unwrap_or(u64::MAX);
         if !rules.fits(part_size, Some(part_duration_s)) {
             return Err(EngineError::Service(format!(
-                "part {} of {} is still {}, over {name}'s limit; use a shorter file",
+                "part {} of {} is still {}, over the {name} limit; use a shorter file",
                 index + 1,
                 display_name(input),
                 describe_file(part_size, Some(part_duration_s))
@@ -950,7 +950,7 @@ mod tests {
         assert!((previous_end - 250.0).abs() < 1e-6);
         assert_eq!(prepared.warnings.len(), 2, "{:?}", prepared.warnings);
         assert!(
-            prepared.warnings[0].contains("over 60db's limit of 300 KB and 1:00:00"),
+            prepared.warnings[0].contains("over the 60db limit of 300 KB and 1:00:00"),
             "{}",
             prepared.warnings[0]
         );
