@@ -4,6 +4,7 @@
 
 pub mod audio;
 pub mod cli;
+pub mod dev;
 pub mod engine;
 pub mod events;
 pub mod export;

@@ -1,6 +1,7 @@
 //! The command line: `verbatim transcribe`, `verbatim models`, and (with no arguments) the
 //! window. Parsing lives here; each command has its own module.
 
+pub mod cloud_args;
 mod export_args;
 mod live_display;
 pub mod models;
@@ -26,6 +27,16 @@ pub enum Command {
         #[command(subcommand)]
         command: models::ModelsCommand,
     },
+    /// Store, remove or check the API key of a cloud service.
+    Auth {
+        #[command(subcommand)]
+        command: cloud_args::AuthCommand,
+    },
+    /// Developer tools: fake cloud servers on 127.0.0.1 for demos without accounts.
+    Dev {
+        #[command(subcommand)]
+        command: cloud_args::DevCommand,
+    },
     /// Internal: the local engine's worker process (reads a job on stdin).
     #[command(hide = true)]
     Worker,
@@ -47,6 +58,14 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Transcribe(args)) => runtime.block_on(transcribe::run(args)),
         Some(Command::Models { command }) => match runtime.block_on(models::run_models_command(command)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&error),
+        },
+        Some(Command::Auth { command }) => match cloud_args::run_auth_command(command) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(error) => fail(&error),
+        },
+        Some(Command::Dev { command }) => match cloud_args::run_dev_command(command) {
             Ok(()) => ExitCode::SUCCESS,
             Err(error) => fail(&error),
         },

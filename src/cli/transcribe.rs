@@ -5,7 +5,7 @@
 use super::live_display::LiveDisplay;
 use super::output::{OutputTarget, write_atomically};
 use crate::engine::local::{LocalEngine, LocalEngineConfig};
-use crate::engine::{Engine, EngineError, SpeakerMode, TranscribeOptions, run_engine};
+use crate::engine::{Engine, EngineError, EngineKind, SpeakerMode, TranscribeOptions, run_engine};
 use crate::events::EventSink;
 use crate::export::{ExportFormat, ExportOptions};
 use crate::transcript::Transcript;
@@ -14,12 +14,6 @@ use clap::{Args, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EngineChoice {
-    /// whisper.cpp on this computer (offline).
-    Local,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum SpeakersChoice {
@@ -34,11 +28,14 @@ pub struct TranscribeArgs {
     /// Audio or video files.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value = "local")]
-    pub engine: EngineChoice,
-    /// Local model: an installed model name (see `verbatim models list`) or a ggml file path.
-    #[arg(long, default_value = crate::models::DEFAULT_MODEL)]
-    pub model: String,
+    /// local (whisper.cpp, offline), gradium, polargrid, llmstats or 60db.
+    #[arg(long, default_value = "local")]
+    pub engine: EngineKind,
+    /// Local: an installed model name (see `verbatim models list`) or a ggml file path
+    /// (default tiny.en). Cloud: the service's model (Gradium model, PolarGrid model, LLM
+    /// Stats model_id).
+    #[arg(long)]
+    pub model: Option<String>,
     /// Spoken language as a two-letter code, or `auto` to detect it.
     #[arg(long, default_value = "auto")]
     pub language: String,
@@ -68,6 +65,8 @@ pub struct TranscribeArgs {
     pub quiet: bool,
     #[command(flatten)]
     pub export: super::export_args::ExportArgs,
+    #[command(flatten)]
+    pub cloud: super::cloud_args::CloudArgs,
 }
 
 pub async fn run(args: TranscribeArgs) -> ExitCode {
@@ -147,10 +146,16 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
 
 fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
     match args.engine {
-        EngineChoice::Local => {
+        EngineKind::Local => {
             let store = crate::models::ModelStore::from_env()?;
-            let model_path = store.resolve(&args.model)?;
+            let model_path = store.resolve(args.model.as_deref().unwrap_or(crate::models::DEFAULT_MODEL))?;
             Ok(Box::new(LocalEngine::new(LocalEngineConfig { model_path, beam_size: args.beam_size.max(1) })))
+        }
+        EngineKind::Cloud(service) => {
+            let mut cloud = args.cloud.clone();
+            cloud.model = args.model.clone();
+            // Reading the keyring blocks.
+            tokio::task::block_in_place(|| super::cloud_args::build_cloud_engine(service, &cloud))
         }
     }
 }

@@ -3,6 +3,7 @@
 //! Every engine — local whisper.cpp or a cloud service — implements [`Engine`]. The CLI and
 //! the window pick one from [`EngineKind`] and never look inside it.
 
+pub mod cloud;
 pub mod local;
 
 use crate::events::EventSink;
@@ -121,4 +122,56 @@ pub async fn run_engine(
         }
     }
     result
+}
+
+/// Which engine to use: the one list the CLI and the window share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineKind {
+    /// whisper.cpp on this computer (offline).
+    #[default]
+    Local,
+    Cloud(cloud::CloudService),
+}
+
+impl EngineKind {
+    /// Every engine, local first.
+    pub fn all() -> Vec<EngineKind> {
+        std::iter::once(EngineKind::Local).chain(cloud::CloudService::ALL.into_iter().map(EngineKind::Cloud)).collect()
+    }
+
+    /// The id used on the command line and in settings (`local`, `gradium`, `60db`…).
+    pub fn id(self) -> &'static str {
+        match self {
+            EngineKind::Local => "local",
+            EngineKind::Cloud(service) => service.id(),
+        }
+    }
+
+    /// The name people read.
+    pub fn display_name(self) -> &'static str {
+        match self {
+            EngineKind::Local => "Local (whisper.cpp, offline)",
+            EngineKind::Cloud(service) => service.display_name(),
+        }
+    }
+}
+
+impl std::fmt::Display for EngineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+impl std::str::FromStr for EngineKind {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.trim().eq_ignore_ascii_case("local") {
+            return Ok(EngineKind::Local);
+        }
+        text.parse::<cloud::CloudService>().map(EngineKind::Cloud).map_err(|_| {
+            format!("unknown engine '{text}'; use one of: {}", EngineKind::all().iter().map(|k| k.id()).collect::<Vec<_>>().join(", "))
+        })
+    }
 }

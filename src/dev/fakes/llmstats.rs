@@ -1,0 +1,178 @@
+//! The fake LLM Stats gateway: `POST /v1/stt/transcribe`, bearer auth, multipart with the
+//! audio in `audio` and `model_id` required, JSON back with the text and timed words (no
+//! words for models that have none), errors in the gateway's envelope.
+
+use super::{
+    Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, jfk_text, json,
+    phrase_words, respond, with_retry_after,
+};
+use crate::engine::cloud::options::validate_language_code;
+use crate::engine::cloud::upload::AudioFormat;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+const MAX_FILE_BYTES: usize = 25 * 1000 * 1000;
+/// Models the fake knows; `gpt-4o-transcribe` returns no words, as that provider does.
+pub const MODELS: [&str; 3] = ["whisper-1", "deepgram-nova-3", "gpt-4o-transcribe"];
+
+fn error(status: StatusCode, code: &str, message: &str, param: Option<&str>) -> Response {
+    json(
+        status,
+        json!({"error": {"code": code, "message": message, "param": param}}),
+    )
+}
+
+pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
+    let record = &request.record;
+    if record.path != "/v1/stt/transcribe" {
+        return error(StatusCode::NOT_FOUND, "not_found", "Unknown route", None);
+    }
+    if record.method != "POST" {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_input",
+            "Use POST",
+            None,
+        );
+    }
+    let scenario = state.config.scenario;
+    if scenario == Scenario::Unauthorized || bearer(record) != Some(state.config.key.as_str()) {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Missing or invalid API key.",
+            None,
+        );
+    }
+    if let Some(problem) = &request.multipart_error {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            &format!("Invalid multipart body: {problem}"),
+            None,
+        );
+    }
+    let Some((audio, _)) = request.field_data("audio") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "Missing audio file.",
+            Some("audio"),
+        );
+    };
+    let supported = [
+        AudioFormat::PcmWav,
+        AudioFormat::OtherWav,
+        AudioFormat::Mp3,
+        AudioFormat::M4a,
+        AudioFormat::Mp4,
+        AudioFormat::OggOpus,
+        AudioFormat::OggVorbis,
+        AudioFormat::Flac,
+        AudioFormat::WebM,
+    ];
+    if audio.file_name.is_none()
+        || !audio
+            .sniffed_format
+            .is_some_and(|format| supported.contains(&format))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "Unsupported audio format.",
+            Some("audio"),
+        );
+    }
+    if audio.size_bytes > MAX_FILE_BYTES || scenario == Scenario::TooLarge {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "invalid_input",
+            "File larger than 25 MB.",
+            Some("audio"),
+        );
+    }
+    let Some(model) = record.field("model_id") else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "Missing model_id.",
+            Some("model_id"),
+        );
+    };
+    if !MODELS.contains(&model) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "Unknown model.",
+            Some("model_id"),
+        );
+    }
+    if let Some(language) = record.field("language")
+        && validate_language_code(language).is_err()
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            "Invalid language code.",
+            Some("language"),
+        );
+    }
+    match scenario {
+        Scenario::RateLimited if state.bump("transcribe") == 1 => {
+            return with_retry_after(
+                error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    "Quota exceeded.",
+                    None,
+                ),
+                1,
+            );
+        }
+        Scenario::UnavailableTwice if state.bump("transcribe") <= 2 => {
+            return error(
+                StatusCode::BAD_GATEWAY,
+                "provider_unavailable",
+                "Every STT provider for this model errored.",
+                None,
+            );
+        }
+        Scenario::PaymentRequired => {
+            return error(
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient_quota",
+                "Out of credit.",
+                None,
+            );
+        }
+        Scenario::Oversized => {
+            let body = format!(
+                "{{\"text\":\"{}\"}}",
+                "a".repeat(state.config.oversized_bytes)
+            );
+            return respond(StatusCode::OK, "application/json", body);
+        }
+        Scenario::Stall => tokio::time::sleep(state.config.stall).await,
+        _ => {}
+    }
+    let words = (model != "gpt-4o-transcribe").then(|| {
+        JFK_PHRASES
+            .iter()
+            .flat_map(|phrase| phrase_words(phrase, false))
+            .map(|(word, start, end)| json!({"word": word.to_lowercase(), "start": start, "end": end, "confidence": 0.97}))
+            .collect::<Vec<_>>()
+    });
+    let confidence = words.as_ref().map(|_| 0.97);
+    json(
+        StatusCode::OK,
+        json!({
+            "text": jfk_text(),
+            "duration": JFK_DURATION_S,
+            "language": record.field("language").unwrap_or("en"),
+            "confidence": confidence,
+            "words": words,
+            "model": model
+        }),
+    )
+}

@@ -1,0 +1,403 @@
+//! The fake PolarGrid edge and autorouter: `GET /v1/route`, `POST /v1/audio/transcriptions`
+//! (async job, `sync=true`, `stream=true`) and `GET /v1/audio/transcriptions?job_id=…`, with
+//! bearer auth, parameters read from the query or (as the SDK sends them) form fields, and the
+//! documented result formats and SSE framing.
+
+use super::{
+    Captured, Ending, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, endless_filler,
+    jfk_text, json, respond, streamed_body, with_retry_after,
+};
+use crate::engine::cloud::options::{POLARGRID_MODELS, POLARGRID_REGIONS};
+use crate::engine::cloud::upload::AudioFormat;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde_json::json;
+
+const FORMATS: [&str; 5] = ["json", "text", "srt", "vtt", "verbose_json"];
+
+pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
+    let record = &request.record;
+    match (record.method.as_str(), record.path.as_str()) {
+        ("GET", "/v1/route") => route(state, &request),
+        (_, "/v1/route") => json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"detail": "Method Not Allowed"}),
+        ),
+        ("POST", "/v1/audio/transcriptions") => transcribe(state, &request),
+        ("GET", "/v1/audio/transcriptions") => poll(state, &request),
+        (_, "/v1/audio/transcriptions") => json(
+            StatusCode::METHOD_NOT_ALLOWED,
+            json!({"detail": "Method Not Allowed"}),
+        ),
+        _ => json(StatusCode::NOT_FOUND, json!({"detail": "Not Found"})),
+    }
+}
+
+/// The autorouter: names this very server as the edge.
+fn route(state: &FakeState, request: &Captured) -> Response {
+    if let Some(model) = request.record.query_value("model")
+        && !POLARGRID_MODELS.contains(&model)
+    {
+        return json(
+            StatusCode::NOT_FOUND,
+            json!({"detail": format!("no edge serves model {model}")}),
+        );
+    }
+    json(
+        StatusCode::OK,
+        json!({"region": POLARGRID_REGIONS[0], "name": "Toronto", "endpoint": state.base_url, "ttl": 86400}),
+    )
+}
+
+fn unauthorized() -> Response {
+    json(
+        StatusCode::UNAUTHORIZED,
+        json!({"detail": "Invalid or expired token"}),
+    )
+}
+
+fn bad_request(detail: impl Into<String>) -> Response {
+    json(StatusCode::BAD_REQUEST, json!({"detail": detail.into()}))
+}
+
+/// A parameter from the query or, failing that, a form field.
+fn parameter<'a>(request: &'a Captured, name: &str) -> Option<&'a str> {
+    request
+        .record
+        .query_value(name)
+        .or_else(|| request.record.field(name))
+}
+
+fn flag(request: &Captured, name: &str) -> Result<bool, Response> {
+    match parameter(request, name) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(bad_request(format!(
+            "{name} must be true or false, not '{other}'"
+        ))),
+    }
+}
+
+fn transcribe(state: &FakeState, request: &Captured) -> Response {
+    let record = &request.record;
+    let scenario = state.config.scenario;
+    if scenario == Scenario::Unauthorized || bearer(record) != Some(state.config.key.as_str()) {
+        return unauthorized();
+    }
+    if let Some(error) = &request.multipart_error {
+        return bad_request(format!("invalid multipart body: {error}"));
+    }
+    let Some((file, _)) = request.field_data("file") else {
+        return bad_request("file is required (multipart field 'file')");
+    };
+    let accepted = [
+        AudioFormat::PcmWav,
+        AudioFormat::OtherWav,
+        AudioFormat::Mp3,
+        AudioFormat::M4a,
+        AudioFormat::OggOpus,
+        AudioFormat::OggVorbis,
+        AudioFormat::Flac,
+        AudioFormat::WebM,
+    ];
+    if file.file_name.is_none()
+        || !file
+            .sniffed_format
+            .is_some_and(|format| accepted.contains(&format))
+    {
+        return bad_request("Unsupported audio format; use MP3, WAV, M4A, OGG, FLAC or WebM");
+    }
+    let Some(model) = parameter(request, "model") else {
+        return json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"detail": "model is required"}),
+        );
+    };
+    if !POLARGRID_MODELS.contains(&model) {
+        return json(
+            StatusCode::NOT_FOUND,
+            json!({"detail": format!("Model '{model}' is not loaded")}),
+        );
+    }
+    let format = parameter(request, "response_format").unwrap_or("json");
+    if !FORMATS.contains(&format) {
+        return bad_request(format!(
+            "response_format must be one of {}",
+            FORMATS.join(", ")
+        ));
+    }
+    if let Some(temperature) = parameter(request, "temperature")
+        && !temperature
+            .parse::<f64>()
+            .is_ok_and(|t| (0.0..=1.0).contains(&t))
+    {
+        return bad_request("temperature must be between 0.0 and 1.0");
+    }
+    let (stream, sync) = match (
+        flag(request, "stream"),
+        flag(request, "sync"),
+        flag(request, "punctuation"),
+    ) {
+        (Ok(stream), Ok(sync), Ok(_)) => (stream, sync),
+        (Err(response), _, _) | (_, Err(response), _) | (_, _, Err(response)) => return response,
+    };
+    if stream && sync {
+        return bad_request("stream and sync are mutually exclusive");
+    }
+    match scenario {
+        Scenario::RateLimited if state.bump("submit") == 1 => {
+            return with_retry_after(
+                json(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"message": "Rate limit exceeded"}),
+                ),
+                1,
+            );
+        }
+        Scenario::UnavailableTwice => match state.bump("submit") {
+            1 => return respond(StatusCode::BAD_GATEWAY, "text/plain", "Bad Gateway"),
+            2 => {
+                return json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    json!({"message": "Service temporarily unavailable"}),
+                );
+            }
+            _ => {}
+        },
+        Scenario::TooLarge => {
+            return json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                json!({"detail": "File too large"}),
+            );
+        }
+        Scenario::PaymentRequired => {
+            return json(
+                StatusCode::PAYMENT_REQUIRED,
+                json!({"detail": "Billing is not set up for this account"}),
+            );
+        }
+        _ => {}
+    }
+    if stream {
+        return sse(state);
+    }
+    if sync {
+        return result(state, format, None);
+    }
+    let job_id = format!("job_transcription_{:012x}", state.bump("job"));
+    state
+        .jobs
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .insert(
+            job_id.clone(),
+            super::JobRecord {
+                polls: 0,
+                response_format: format.to_string(),
+            },
+        );
+    json(
+        StatusCode::ACCEPTED,
+        json!({
+            "job_id": job_id,
+            "status": "accepted",
+            "poll_url": format!("/v1/audio/transcriptions?job_id={job_id}"),
+            "message": "Transcription job accepted",
+            "metadata": {"filename": file.file_name, "file_size_mb": file.size_bytes as f64 / 1e6, "audio_format": format!("{:?}", file.sniffed_format), "estimated_duration_seconds": JFK_DURATION_S, "model": model}
+        }),
+    )
+}
+
+fn poll(state: &FakeState, request: &Captured) -> Response {
+    if bearer(&request.record) != Some(state.config.key.as_str()) {
+        return unauthorized();
+    }
+    let Some(job_id) = request.record.query_value("job_id") else {
+        return bad_request("job_id is required");
+    };
+    let (polls, format) = {
+        let mut jobs = state
+            .jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(job) = jobs.get_mut(job_id) else {
+            return json(StatusCode::NOT_FOUND, json!({"detail": "Job not found"}));
+        };
+        job.polls += 1;
+        (job.polls, job.response_format.clone())
+    };
+    let needed = if state.config.scenario == Scenario::SlowJob {
+        4
+    } else {
+        1
+    };
+    if polls < needed {
+        let status = if polls == 1 { "accepted" } else { "processing" };
+        return json(
+            StatusCode::ACCEPTED,
+            json!({"job_id": job_id, "status": status, "poll_interval_ms": 10}),
+        );
+    }
+    if state.config.scenario == Scenario::JobFailed {
+        return json(
+            StatusCode::BAD_REQUEST,
+            json!({"job_id": job_id, "status": "failed", "error": "audio could not be decoded"}),
+        );
+    }
+    result(state, &format, Some(job_id))
+}
+
+/// The finished transcript in `format`; JSON bodies of a job carry its id and status.
+fn result(state: &FakeState, format: &str, job_id: Option<&str>) -> Response {
+    if state.config.scenario == Scenario::Oversized {
+        let body = format!(
+            "{{\"text\":\"{}\"}}",
+            "a".repeat(state.config.oversized_bytes)
+        );
+        return respond(StatusCode::OK, "application/json", body);
+    }
+    let text = jfk_text();
+    let mut body = match format {
+        "verbose_json" => json!({
+            "task": "transcribe",
+            "language": "en",
+            "duration": JFK_DURATION_S,
+            "text": text,
+            "segments": JFK_PHRASES.iter().enumerate().map(|(id, phrase)| json!({
+                "id": id, "seek": 0, "start": phrase.start_s, "end": phrase.end_s, "text": format!(" {}", phrase.text),
+                "tokens": [50364, 400, 370], "temperature": 0.0, "avg_logprob": -0.25, "compression_ratio": 1.2, "no_speech_prob": 0.01
+            })).collect::<Vec<_>>()
+        }),
+        "json" => json!({"text": text}),
+        "text" => return respond(StatusCode::OK, "text/plain; charset=utf-8", text),
+        "srt" => {
+            return respond(
+                StatusCode::OK,
+                "text/plain; charset=utf-8",
+                subtitles(false),
+            );
+        }
+        _ => return respond(StatusCode::OK, "text/vtt; charset=utf-8", subtitles(true)),
+    };
+    if let (Some(job_id), Some(object)) = (job_id, body.as_object_mut()) {
+        object.insert("job_id".into(), job_id.into());
+        object.insert("status".into(), "completed".into());
+    }
+    json(StatusCode::OK, body)
+}
+
+fn subtitles(vtt: bool) -> String {
+    let stamp = |seconds: f64| {
+        let millis = (seconds * 1000.0).round() as u64;
+        let separator = if vtt { '.' } else { ',' };
+        format!(
+            "{:02}:{:02}:{:02}{separator}{:03}",
+            millis / 3_600_000,
+            millis / 60_000 % 60,
+            millis / 1000 % 60,
+            millis % 1000
+        )
+    };
+    let mut text = if vtt {
+        "WEBVTT\n\n".to_string()
+    } else {
+        String::new()
+    };
+    for (index, phrase) in JFK_PHRASES.iter().enumerate() {
+        if !vtt {
+            text.push_str(&format!("{}\n", index + 1));
+        }
+        text.push_str(&format!(
+            "{} --> {}\n{}\n\n",
+            stamp(phrase.start_s),
+            stamp(phrase.end_s),
+            phrase.text
+        ));
+    }
+    text
+}
+
+/// The SSE body for the scenario.
+fn sse(state: &FakeState) -> Response {
+    let scenario = state.config.scenario;
+    if scenario == Scenario::Oversized {
+        let frame = format!(
+            "data: {}\n\n",
+            json!({"type": "transcript.text.delta", "delta": "la "})
+        );
+        return respond(
+            StatusCode::OK,
+            "text/event-stream",
+            endless_filler(frame.as_bytes(), state.config.oversized_bytes),
+        );
+    }
+    let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
+    let deltas: Vec<String> = match scenario {
+        Scenario::DeltaIncrement => phrases
+            .iter()
+            .enumerate()
+            .map(|(i, p)| {
+                if i == 0 {
+                    p.to_string()
+                } else {
+                    format!(" {p}")
+                }
+            })
+            .collect(),
+        Scenario::DeltaRevise => vec![
+            "And so my fellow American".into(),
+            format!("{} ask not", phrases[0]),
+            phrases[..2].join(" "),
+            phrases.join(" "),
+        ],
+        _ => (1..=phrases.len())
+            .map(|count| phrases[..count].join(" "))
+            .collect(),
+    };
+    let delta_frame = |delta: &str| {
+        let data = json!({"type": "transcript.text.delta", "delta": delta});
+        if scenario == Scenario::DeltaIncrement {
+            // Named events and no [DONE]: what other OpenAI-style servers send.
+            format!("event: transcript.text.delta\ndata: {data}\n\n").into_bytes()
+        } else {
+            format!("data: {data}\n\n").into_bytes()
+        }
+    };
+    let mut frames: Vec<Vec<u8>> = vec![b": connected\n\n".to_vec()];
+    let cut = match scenario {
+        Scenario::ErrorMidStream
+        | Scenario::DropMidStream
+        | Scenario::MalformedLine
+        | Scenario::Stall => 2,
+        _ => deltas.len(),
+    };
+    frames.extend(deltas[..cut].iter().map(|delta| delta_frame(delta)));
+    let mut ending = Ending::Close;
+    match scenario {
+        Scenario::ErrorMidStream => frames.push(
+            format!(
+                "data: {}\n\n",
+                json!({"type": "error", "error": "inference worker crashed"})
+            )
+            .into_bytes(),
+        ),
+        Scenario::DropMidStream => ending = Ending::Drop,
+        Scenario::MalformedLine => {
+            frames.push(b"data: {\"type\":\"transcript.text.delta\",\"delta\":\n\n".to_vec())
+        }
+        Scenario::Stall => ending = Ending::Stall(state.config.stall),
+        _ => {
+            let done = json!({"type": "transcript.text.done", "text": jfk_text(), "duration": JFK_DURATION_S, "language": "en"});
+            frames.push(format!("data: {done}\n\n").into_bytes());
+            if scenario != Scenario::DeltaIncrement {
+                frames.push(b"data: [DONE]\n\n".to_vec());
+            }
+        }
+    }
+    let byte_delay = (scenario == Scenario::Slow).then_some(state.config.byte_delay);
+    respond(
+        StatusCode::OK,
+        "text/event-stream",
+        streamed_body(frames, byte_delay, ending),
+    )
+}

@@ -1,0 +1,263 @@
+//! The fake 60db REST endpoint: `POST /stt`, bearer auth, multipart with the audio in `file`
+//! (or `audio`, as the Python SDK names it) and the documented form fields checked; JSON back
+//! with segments, words, speakers and warnings; errors in 60db's envelope.
+
+use super::{
+    Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, jfk_text, json,
+    phrase_words, respond, with_retry_after,
+};
+use crate::engine::cloud::options::{validate_keywords, validate_language_code};
+use crate::engine::cloud::upload::AudioFormat;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use serde_json::{Value, json};
+
+const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+fn error(status: StatusCode, code: &str, message: &str) -> Response {
+    json(
+        status,
+        json!({"success": false, "error": code, "message": message, "error_code": code}),
+    )
+}
+
+fn invalid(message: impl Into<String>) -> Response {
+    error(StatusCode::BAD_REQUEST, "VALIDATION_ERROR", &message.into())
+}
+
+fn boolean(request: &Captured, name: &str) -> Result<bool, Response> {
+    match request.record.field(name) {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(other) => Err(invalid(format!(
+            "{name} must be true or false, not '{other}'"
+        ))),
+    }
+}
+
+pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
+    let record = &request.record;
+    if record.path != "/stt" {
+        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found");
+    }
+    if record.method != "POST" {
+        return error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "METHOD_NOT_ALLOWED",
+            "Use POST",
+        );
+    }
+    let scenario = state.config.scenario;
+    if scenario == Scenario::Unauthorized || bearer(record) != Some(state.config.key.as_str()) {
+        return json(
+            StatusCode::UNAUTHORIZED,
+            json!({"success": false, "error": "Unauthorized", "message": "Invalid or missing API key", "error_code": "UNAUTHENTICATED"}),
+        );
+    }
+    if let Some(problem) = &request.multipart_error {
+        return invalid(format!("invalid multipart body: {problem}"));
+    }
+    let Some((file, _)) = request
+        .field_data("file")
+        .or_else(|| request.field_data("audio"))
+    else {
+        return invalid("an audio file is required (field 'file')");
+    };
+    let supported = [
+        AudioFormat::PcmWav,
+        AudioFormat::OtherWav,
+        AudioFormat::Mp3,
+        AudioFormat::M4a,
+        AudioFormat::Mp4,
+        AudioFormat::OggOpus,
+        AudioFormat::OggVorbis,
+        AudioFormat::Flac,
+        AudioFormat::WebM,
+    ];
+    if file.file_name.is_none()
+        || !file
+            .sniffed_format
+            .is_some_and(|format| supported.contains(&format))
+    {
+        return invalid("Unsupported audio format");
+    }
+    if file.size_bytes > MAX_FILE_BYTES || scenario == Scenario::TooLarge {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "FILE_TOO_LARGE",
+            "Max file size is 10 MB",
+        );
+    }
+    let checked = (|| -> Result<(bool, bool, bool), Response> {
+        if let Some(language) = record.field("language")
+            && language != "auto"
+        {
+            validate_language_code(language).map_err(invalid)?;
+        }
+        if let Some(languages) = record.field("languages") {
+            for language in languages.split(',') {
+                validate_language_code(language.trim()).map_err(invalid)?;
+            }
+        }
+        let diarize = boolean(&request, "diarize")?;
+        for name in ["min_speakers", "max_speakers"] {
+            if let Some(value) = record.field(name)
+                && value.parse::<i64>().is_err()
+            {
+                return Err(invalid(format!("{name} must be an integer")));
+            }
+        }
+        let word_times = match record.field("return_timestamps") {
+            None | Some("none") => false,
+            Some("word") => true,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "return_timestamps must be none or word, not '{other}'"
+                )));
+            }
+        };
+        let confidence = boolean(&request, "include_confidence")?;
+        boolean(&request, "script_correction")?;
+        if let Some(keywords) = record.field("keywords") {
+            validate_keywords(keywords).map_err(invalid)?;
+        }
+        Ok((diarize, word_times, confidence))
+    })();
+    let (diarize, word_times, confidence) = match checked {
+        Ok(flags) => flags,
+        Err(response) => return response,
+    };
+
+    match scenario {
+        Scenario::RateLimited if state.bump("stt") == 1 => {
+            // The body's retry_after is deliberately wrong: clients must read the header.
+            let body = json!({"success": false, "error": "STT_UPSTREAM_RATE_LIMIT", "message": "Upstream rate limit", "error_code": "STT_UPSTREAM_RATE_LIMIT", "details": {"retry_after": 30}});
+            return with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, body), 1);
+        }
+        Scenario::ConcurrencyLimit if state.bump("stt") <= 2 => {
+            let body = json!({"success": false, "error": "STT_CONCURRENCY_LIMIT", "message": "Concurrency limit reached", "details": {"limit": 8}});
+            return json(StatusCode::TOO_MANY_REQUESTS, body);
+        }
+        Scenario::UnavailableTwice if state.bump("stt") <= 2 => {
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "STT_UPSTREAM_UNAVAILABLE",
+                "Upstream STT service unavailable",
+            );
+        }
+        Scenario::PaymentRequired => {
+            return error(
+                StatusCode::PAYMENT_REQUIRED,
+                "INSUFFICIENT_CREDITS",
+                "Insufficient credits",
+            );
+        }
+        Scenario::Oversized => {
+            let body = format!(
+                "{{\"text\":\"{}\"}}",
+                "a".repeat(state.config.oversized_bytes)
+            );
+            return respond(StatusCode::OK, "application/json", body);
+        }
+        Scenario::Stall => {
+            tokio::time::sleep(state.config.stall).await;
+        }
+        _ => {}
+    }
+
+    let language = record
+        .field("language")
+        .filter(|language| *language != "auto");
+    let mut body = match scenario {
+        Scenario::NoSpeech => json!({
+            "request_id": "req_fake_silence", "language": null, "language_name": null, "language_source": "lid_per_segment",
+            "duration": JFK_DURATION_S, "processing_ms": 90, "rtf": 0.008, "snr_db": 18.0, "text": "", "segments": [], "words": [],
+            "warnings": [{"code": "no_speech_detected", "message": "No speech detected", "affected_segments": []}],
+            "warning_codes": ["no_speech_detected"]
+        }),
+        Scenario::LowSnr => json!({
+            "request_id": "req_fake_noisy", "language": null, "duration_sec": JFK_DURATION_S, "processing_ms": 40, "snr_db": -3.5,
+            "text": "", "segments": [], "words": [],
+            "warnings": [{"code": "low_snr_dropped", "message": "Audio SNR below floor", "affected_segments": []}],
+            "warning_codes": ["low_snr_dropped"]
+        }),
+        _ => transcript(language, diarize, word_times, confidence),
+    };
+    if record.field("context").is_some()
+        && let Some(object) = body.as_object_mut()
+    {
+        // The fake account is on the Free plan: context is stripped, with a warning.
+        object.insert("warnings".into(), json!([{"code": "llm_refinement_not_in_plan", "message": "Context ignored", "affected_segments": []}]));
+        object.insert(
+            "warning_codes".into(),
+            json!(["llm_refinement_not_in_plan"]),
+        );
+    }
+    let mut response = json(StatusCode::OK, body);
+    for (name, value) in [
+        ("x-ratelimit-limit", "60"),
+        ("x-ratelimit-remaining", "59"),
+        ("x-ratelimit-reset", "60"),
+    ] {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The JFK transcript. With diarization the first phrase is SPEAKER_01's, the second
+/// SPEAKER_00's, and the third is shared: SPEAKER_01 then SPEAKER_00 from "for your country."
+fn transcript(language: Option<&str>, diarize: bool, word_times: bool, confidence: bool) -> Value {
+    let word_json = |(text, start, end): &(String, f64, f64)| {
+        let mut word = json!({"word": text});
+        if word_times {
+            word["start"] = json!(start);
+            word["end"] = json!(end);
+        }
+        if confidence {
+            word["confidence"] = json!(0.93);
+        }
+        word
+    };
+    let mut all_words = Vec::new();
+    let segments: Vec<Value> = JFK_PHRASES
+        .iter()
+        .enumerate()
+        .map(|(index, phrase)| {
+            let words = phrase_words(phrase, true);
+            all_words.extend(words.iter().map(word_json));
+            let mut segment = json!({
+                "start": phrase.start_s, "end": phrase.end_s, "language": "en", "language_name": "English",
+                "text": phrase.text, "confidence": 0.92, "words": words.iter().map(word_json).collect::<Vec<_>>()
+            });
+            if diarize {
+                segment["speakers"] = match index {
+                    0 => json!([{"speaker": "SPEAKER_01", "start": phrase.start_s, "end": phrase.end_s}]),
+                    1 => json!([{"speaker": "SPEAKER_00", "start": phrase.start_s, "end": phrase.end_s}]),
+                    _ => {
+                        let change = words[5].1;
+                        json!([{"speaker": "SPEAKER_01", "start": phrase.start_s, "end": change}, {"speaker": "SPEAKER_00", "start": change, "end": phrase.end_s}])
+                    }
+                };
+            }
+            segment
+        })
+        .collect();
+    json!({
+        "request_id": "req_fake_0001",
+        "language": "en",
+        "language_name": "English",
+        "language_source": if language.is_some() { "fast_path" } else { "lid_per_segment" },
+        "duration_sec": JFK_DURATION_S,
+        "processing_ms": 185,
+        "rtf": 0.017,
+        "snr_db": 21.5,
+        "text": jfk_text(),
+        "segments": segments,
+        "words": all_words,
+        "warnings": [],
+        "warning_codes": [],
+        "language_detection": {"mode": if language.is_some() { "fast_path" } else { "lid_per_segment" }, "candidates": ["en"], "segment_count": 3, "lid_calls": 0}
+    })
+}

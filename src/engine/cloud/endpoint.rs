@@ -1,0 +1,172 @@
+//! Which address a service is reached at, and the rule that keeps keys off the open network.
+//!
+//! A service's base URL can be overridden (`--endpoint URL`, then `VERBATIM_<SERVICE>_URL`)
+//! so the tests and `verbatim dev fake-server` can stand in for it. Keys travel in headers,
+//! so an override must be `https://`, or plain `http://` to this machine only.
+
+use super::CloudService;
+use reqwest::Url;
+use std::net::IpAddr;
+
+/// Why an endpoint cannot be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EndpointError {
+    #[error(
+        "{what} '{url}' is not a valid URL; give one like https://host or http://127.0.0.1:8080"
+    )]
+    Invalid { what: String, url: String },
+    #[error(
+        "{what} '{url}' uses plain http to another machine, which would send the key unencrypted; use https:// (plain http is only allowed for 127.0.0.1, ::1 or localhost)"
+    )]
+    PlainHttpToRemote { what: String, url: String },
+    #[error("{what} '{url}' must start with https:// (or http:// for this machine)")]
+    Scheme { what: String, url: String },
+}
+
+/// The base URL for `service`: `explicit` (from `--endpoint` or the settings), else the
+/// service's `VERBATIM_<SERVICE>_URL`, else `default`. Returns whether it was overridden.
+pub fn resolve_base_url(
+    service: CloudService,
+    explicit: Option<&str>,
+    default: &str,
+) -> Result<(Url, bool), EndpointError> {
+    let environment = std::env::var(service.url_env_var())
+        .ok()
+        .filter(|value| !value.trim().is_empty());
+    let (text, what, overridden) = match (
+        explicit.filter(|value| !value.trim().is_empty()),
+        environment.as_deref(),
+    ) {
+        (Some(url), _) => (
+            url.to_string(),
+            format!("the {} endpoint", service.display_name()),
+            true,
+        ),
+        (None, Some(url)) => (url.to_string(), service.url_env_var().to_string(), true),
+        (None, None) => (
+            default.to_string(),
+            format!("the {} endpoint", service.display_name()),
+            false,
+        ),
+    };
+    Ok((parse_base_url(&text, &what)?, overridden))
+}
+
+/// Parses and checks a base URL: `https://` anywhere, `http://` only to a loopback address.
+pub fn parse_base_url(text: &str, what: &str) -> Result<Url, EndpointError> {
+    let text = text.trim();
+    let url = Url::parse(text).map_err(|_| EndpointError::Invalid {
+        what: what.into(),
+        url: text.into(),
+    })?;
+    if url.host_str().is_none() || url.cannot_be_a_base() {
+        return Err(EndpointError::Invalid {
+            what: what.into(),
+            url: text.into(),
+        });
+    }
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(EndpointError::PlainHttpToRemote {
+            what: what.into(),
+            url: text.into(),
+        }),
+        _ => Err(EndpointError::Scheme {
+            what: what.into(),
+            url: text.into(),
+        }),
+    }
+}
+
+/// Whether the URL's host is this machine (127.0.0.0/8, ::1 or `localhost`).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(address)) => address.is_loopback(),
+        Some(url::Host::Ipv6(address)) => address.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            name.eq_ignore_ascii_case("localhost")
+                || name
+                    .parse::<IpAddr>()
+                    .is_ok_and(|address| address.is_loopback())
+        }
+        None => false,
+    }
+}
+
+/// `base` with `path` appended to whatever path it already has (`http://h/prefix` +
+/// `/stt` = `http://h/prefix/stt`); the query is cleared.
+pub fn join_path(base: &Url, path: &str) -> Url {
+    let mut url = base.clone();
+    let joined = format!(
+        "{}/{}",
+        base.path().trim_end_matches('/'),
+        path.trim_start_matches('/')
+    );
+    url.set_path(&joined);
+    url.set_query(None);
+    url.set_fragment(None);
+    url
+}
+
+/// Whether two URLs point at the same origin (scheme, host and port), which is where a key
+/// may follow a redirect or a server-supplied link.
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_is_only_for_this_machine() {
+        assert!(parse_base_url("http://127.0.0.1:8080", "x").is_ok());
+        assert!(parse_base_url("http://127.3.2.1", "x").is_ok());
+        assert!(parse_base_url("http://[::1]:9000/base", "x").is_ok());
+        assert!(parse_base_url("http://localhost:1234", "x").is_ok());
+        assert!(parse_base_url("https://api.gradium.ai", "x").is_ok());
+        let error = parse_base_url("http://192.168.1.5:8080", "the Gradium endpoint").unwrap_err();
+        assert!(matches!(error, EndpointError::PlainHttpToRemote { .. }));
+        assert!(error.to_string().contains("https://"));
+        assert!(matches!(
+            parse_base_url("http://example.com", "x"),
+            Err(EndpointError::PlainHttpToRemote { .. })
+        ));
+        assert!(matches!(
+            parse_base_url("ftp://127.0.0.1", "x"),
+            Err(EndpointError::Scheme { .. })
+        ));
+        assert!(matches!(
+            parse_base_url("not a url", "x"),
+            Err(EndpointError::Invalid { .. })
+        ));
+    }
+
+    #[test]
+    fn paths_are_appended_to_a_base_with_a_prefix() {
+        let base = Url::parse("http://127.0.0.1:9/prefix/").unwrap();
+        assert_eq!(
+            join_path(&base, "/stt").as_str(),
+            "http://127.0.0.1:9/prefix/stt"
+        );
+        let base = Url::parse("https://api.60db.ai").unwrap();
+        assert_eq!(join_path(&base, "/stt").as_str(), "https://api.60db.ai/stt");
+    }
+
+    #[test]
+    fn origins_compare_scheme_host_and_port() {
+        let a = Url::parse("https://api.x.ai/a").unwrap();
+        assert!(same_origin(
+            &a,
+            &Url::parse("https://api.x.ai:443/b?c").unwrap()
+        ));
+        assert!(!same_origin(
+            &a,
+            &Url::parse("https://evil.example/a").unwrap()
+        ));
+        assert!(!same_origin(&a, &Url::parse("http://api.x.ai/a").unwrap()));
+    }
+}

@@ -1,0 +1,574 @@
+//! HTTP for the cloud services: one client per engine, requests retried the way the
+//! services ask, and response bodies read with limits.
+//!
+//! Every request is rebuilt from a factory on each attempt (a multipart body streamed from a
+//! file cannot be cloned). 429 honours `Retry-After`; 502/503/504 and connection failures back
+//! off with jitter; 401/402/403/404/413 are never retried and become a message that says what
+//! is wrong and what to do. Each retry is announced to the user as a warning. Cancellation
+//! drops the request at once, which closes the connection. Keys never reach a message: the
+//! server's text is scrubbed and URLs are left out of transport errors.
+
+use super::CloudService;
+use super::keys::ApiKey;
+use super::options::NetworkOptions;
+use super::retry::{Backoff, describe_duration, parse_retry_after};
+use crate::engine::EngineError;
+use crate::events::EventSink;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use reqwest::{RequestBuilder, Response, StatusCode, Url};
+use std::path::Path;
+use std::pin::Pin;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// What went wrong on a non-success response, read before deciding what to do.
+#[derive(Debug, Clone)]
+pub struct FailedResponse {
+    pub status: StatusCode,
+    pub retry_after: Option<Duration>,
+    pub content_type: Option<String>,
+    /// The start of the body (at most 16 KiB), with the key scrubbed out.
+    pub body: String,
+}
+
+/// What to do about a failed response.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Try again: after `Retry-After` when the server sent one, else after the backoff delay.
+    /// `reason` completes "<Service> …" ("is unavailable (503)").
+    Retry { reason: String },
+    /// The account has too many requests in flight (60db): wait longer than a backoff.
+    WaitForCapacity { reason: String },
+    /// Stop with this one-line message.
+    Fail(String),
+}
+
+/// The HTTP side of one engine: its client, its settings and its key (for scrubbing).
+pub struct ServiceHttp {
+    pub service: CloudService,
+    client: reqwest::Client,
+    pub network: NetworkOptions,
+    key: ApiKey,
+}
+
+impl ServiceHttp {
+    /// A client for `service` reaching `base`. Redirects are followed only within the same
+    /// origin, so a key header never follows one elsewhere; system proxies are bypassed for
+    /// loopback addresses.
+    pub fn new(
+        service: CloudService,
+        network: NetworkOptions,
+        key: ApiKey,
+        base: &Url,
+    ) -> Result<ServiceHttp, EngineError> {
+        network.validate().map_err(EngineError::Service)?;
+        let client = Self::client_builder(&network, base)
+            .build()
+            .map_err(|error| {
+                EngineError::Service(format!(
+                    "cannot set up HTTP for {}: {error}",
+                    service.display_name()
+                ))
+            })?;
+        Ok(ServiceHttp {
+            service,
+            client,
+            network,
+            key,
+        })
+    }
+
+    /// A builder with the connect timeout, redirect rule and proxy rule used everywhere.
+    pub fn client_builder(network: &NetworkOptions, base: &Url) -> reqwest::ClientBuilder {
+        let redirect = reqwest::redirect::Policy::custom(|attempt| {
+            let same_origin = attempt
+                .previous()
+                .first()
+                .is_some_and(|first| super::endpoint::same_origin(first, attempt.url()));
+            if attempt.previous().len() > 5 || !same_origin {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs_f64(network.connect_timeout_s))
+            .redirect(redirect)
+            .user_agent(concat!("verbatim/", env!("CARGO_PKG_VERSION")));
+        if super::endpoint::is_loopback(base) {
+            builder = builder.no_proxy();
+        }
+        builder
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn key(&self) -> &ApiKey {
+        &self.key
+    }
+
+    pub fn name(&self) -> &'static str {
+        self.service.display_name()
+    }
+
+    fn backoff(&self) -> Backoff {
+        Backoff {
+            base: Duration::from_secs_f64(self.network.retry_base_delay_s),
+            max: Duration::from_secs_f64(
+                self.network
+                    .retry_max_delay_s
+                    .max(self.network.retry_base_delay_s),
+            ),
+        }
+    }
+
+    /// Sends the request `make_request` builds, retrying as `judge` decides for failed
+    /// responses and with backoff for connection failures. Returns the first success (any
+    /// 2xx status).
+    pub async fn send(
+        &self,
+        make_request: &mut (dyn FnMut() -> Result<RequestBuilder, EngineError> + Send),
+        judge: &(dyn Fn(&FailedResponse) -> Verdict + Sync),
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<Response, EngineError> {
+        let name = self.name();
+        let max_attempts = self.network.max_attempts;
+        let mut attempt: u32 = 1;
+        let mut capacity_waits: u32 = 0;
+        loop {
+            let request = make_request()?;
+            let (reason, delay) = match self.execute(request, cancel).await? {
+                Ok(response) if response.status().is_success() => return Ok(response),
+                Ok(response) => {
+                    let failure = self.read_failure(response, cancel).await?;
+                    match judge(&failure) {
+                        Verdict::Fail(message) => return Err(EngineError::Service(message)),
+                        Verdict::Retry { reason } => {
+                            let delay = failure
+                                .retry_after
+                                .unwrap_or_else(|| self.backoff().delay(attempt));
+                            (reason, delay)
+                        }
+                        Verdict::WaitForCapacity { reason } => {
+                            capacity_waits += 1;
+                            if capacity_waits > max_attempts {
+                                return Err(EngineError::Service(format!(
+                                    "{name} {reason}; still busy after {capacity_waits} waits — let your other transcriptions finish and try again"
+                                )));
+                            }
+                            let base = Duration::from_secs_f64(self.network.concurrency_wait_s);
+                            let wait = Backoff {
+                                base,
+                                max: base.saturating_mul(8),
+                            }
+                            .delay(capacity_waits);
+                            let delay = failure.retry_after.map_or(wait, |after| after.max(wait));
+                            self.announce_and_wait(
+                                &format!(
+                                    "{name} {reason}; waiting {} for one to finish",
+                                    describe_duration(delay)
+                                ),
+                                delay,
+                                sink,
+                                cancel,
+                            )
+                            .await?;
+                            continue;
+                        }
+                    }
+                }
+                Err(TransportFailure::ResponseTimeout) => {
+                    return Err(EngineError::Service(format!(
+                        "{name} did not answer within {}; try again later, or allow longer with --response-timeout",
+                        describe_duration(Duration::from_secs_f64(self.network.response_timeout_s))
+                    )));
+                }
+                Err(TransportFailure::Unreachable(cause)) => (
+                    format!("could not be reached ({cause})"),
+                    self.backoff().delay(attempt),
+                ),
+            };
+            if attempt >= max_attempts {
+                return Err(EngineError::Service(format!(
+                    "{name} {reason}; gave up after {attempt} attempts — try again later"
+                )));
+            }
+            let longest = Duration::from_secs_f64(self.network.max_retry_after_s);
+            if delay > longest {
+                return Err(EngineError::Service(format!(
+                    "{name} {reason} and asks to wait {} before trying again; try again later",
+                    describe_duration(delay)
+                )));
+            }
+            attempt += 1;
+            self.announce_and_wait(
+                &format!(
+                    "{name} {reason}; retrying in {} (attempt {attempt} of {max_attempts})",
+                    describe_duration(delay)
+                ),
+                delay,
+                sink,
+                cancel,
+            )
+            .await?;
+        }
+    }
+
+    async fn announce_and_wait(
+        &self,
+        message: &str,
+        delay: Duration,
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<(), EngineError> {
+        sink.warning(self.key.scrub(message));
+        sleep_or_cancel(delay, cancel).await
+    }
+
+    /// One attempt: the response, a transport failure, or cancellation (the outer error).
+    async fn execute(
+        &self,
+        request: RequestBuilder,
+        cancel: &CancellationToken,
+    ) -> Result<Result<Response, TransportFailure>, EngineError> {
+        let timeout = Duration::from_secs_f64(self.network.response_timeout_s);
+        tokio::select! {
+            biased;
+            _ = cancel.cancelled() => Err(EngineError::Cancelled),
+            result = tokio::time::timeout(timeout, request.send()) => Ok(match result {
+                Err(_) => Err(TransportFailure::ResponseTimeout),
+                Ok(Err(error)) => Err(TransportFailure::Unreachable(self.key.scrub(&describe_transport_error(&error)))),
+                Ok(Ok(response)) => Ok(response),
+            }),
+        }
+    }
+
+    async fn read_failure(
+        &self,
+        response: Response,
+        cancel: &CancellationToken,
+    ) -> Result<FailedResponse, EngineError> {
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(parse_retry_after);
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_string);
+        // The body only explains the failure: read a bounded prefix and give up quietly if
+        // the connection misbehaves.
+        let mut network = self.network.clone();
+        network.max_response_bytes = u64::MAX;
+        let mut body = Vec::new();
+        if let Ok(mut reader) = BodyReader::new(response, &network, self.service) {
+            while body.len() < 16 * 1024 {
+                match reader.next_chunk(cancel).await {
+                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                    Ok(None) => break,
+                    Err(EngineError::Cancelled) => return Err(EngineError::Cancelled),
+                    Err(_) => break,
+                }
+            }
+        }
+        body.truncate(16 * 1024);
+        let body = self.key.scrub(&String::from_utf8_lossy(&body));
+        Ok(FailedResponse {
+            status,
+            retry_after,
+            content_type,
+            body,
+        })
+    }
+
+    /// The standard reading of a failed response, given the message the service's error
+    /// body carried (if any). Services handle their special cases, then call this.
+    pub fn default_verdict(
+        &self,
+        failure: &FailedResponse,
+        server_message: Option<&str>,
+    ) -> Verdict {
+        let name = self.name();
+        let id = self.service.id();
+        let code = failure.status.as_u16();
+        let detail = match server_message
+            .map(one_line_excerpt)
+            .filter(|text| !text.is_empty())
+        {
+            Some(text) => format!("{code}: {text}"),
+            None => code.to_string(),
+        };
+        match code {
+            401 => Verdict::Fail(format!(
+                "the {name} key was rejected ({detail}); set a new one with `verbatim auth set {id}`"
+            )),
+            402 => Verdict::Fail(format!(
+                "{name} refused the request for billing reasons ({detail}); top up or check the plan of your {name} account"
+            )),
+            403 => Verdict::Fail(format!(
+                "{name} refused access ({detail}); check that your key may use this endpoint and model, or set a new key with `verbatim auth set {id}`"
+            )),
+            404 => Verdict::Fail(format!(
+                "{name} has no such endpoint or model ({detail}); check --model and --endpoint"
+            )),
+            413 => Verdict::Fail(format!(
+                "the upload is too large for {name} ({detail}); use a shorter or more compressed file"
+            )),
+            429 => Verdict::Retry {
+                reason: format!("is limiting the request rate ({detail})"),
+            },
+            502..=504 => Verdict::Retry {
+                reason: format!("is unavailable ({detail})"),
+            },
+            400..=499 => Verdict::Fail(format!(
+                "{name} rejected the request ({detail}); check the options and the file"
+            )),
+            _ => Verdict::Fail(format!("{name} failed ({detail}); try again later")),
+        }
+    }
+
+    /// Scrubs the key out of a message built from server text.
+    pub fn scrub(&self, text: &str) -> String {
+        self.key.scrub(text)
+    }
+}
+
+enum TransportFailure {
+    ResponseTimeout,
+    Unreachable(String),
+}
+
+/// A transport error as one line, without the URL (the causes, joined).
+pub fn describe_transport_error(error: &reqwest::Error) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    if error.is_timeout() {
+        parts.push("timed out".into());
+    } else if error.is_connect() {
+        parts.push("connection failed".into());
+    }
+    let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !text.is_empty() && !parts.iter().any(|part| part.contains(&text)) {
+            parts.push(text);
+        }
+        source = cause.source();
+    }
+    if parts.is_empty() {
+        parts.push(
+            if error.is_body() {
+                "the body failed"
+            } else {
+                "the request failed"
+            }
+            .into(),
+        );
+    }
+    one_line_excerpt(&parts.join(": "))
+}
+
+/// Text as one line of at most 300 characters.
+pub fn one_line_excerpt(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() > 300 {
+        format!("{}…", line.chars().take(300).collect::<String>())
+    } else {
+        line
+    }
+}
+
+/// Sleeps, unless cancelled first.
+pub async fn sleep_or_cancel(
+    delay: Duration,
+    cancel: &CancellationToken,
+) -> Result<(), EngineError> {
+    tokio::select! {
+        biased;
+        _ = cancel.cancelled() => Err(EngineError::Cancelled),
+        _ = tokio::time::sleep(delay) => Ok(()),
+    }
+}
+
+/// A response body read chunk by chunk, with an idle timeout, a size limit and cancellation.
+pub struct BodyReader {
+    stream: Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    received_bytes: u64,
+    max_bytes: u64,
+    idle: Duration,
+    service: CloudService,
+}
+
+impl BodyReader {
+    /// Refuses at once a body whose declared length is over the limit.
+    pub fn new(
+        response: Response,
+        network: &NetworkOptions,
+        service: CloudService,
+    ) -> Result<BodyReader, EngineError> {
+        if let Some(length) = response.content_length()
+            && length > network.max_response_bytes
+        {
+            return Err(oversized(service, network.max_response_bytes));
+        }
+        Ok(BodyReader {
+            stream: Box::pin(response.bytes_stream()),
+            received_bytes: 0,
+            max_bytes: network.max_response_bytes,
+            idle: Duration::from_secs_f64(network.idle_timeout_s),
+            service,
+        })
+    }
+
+    /// The next piece of the body, `None` at its end.
+    pub async fn next_chunk(
+        &mut self,
+        cancel: &CancellationToken,
+    ) -> Result<Option<Bytes>, EngineError> {
+        let name = self.service.display_name();
+        let next = tokio::select! {
+            biased;
+            _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+            next = tokio::time::timeout(self.idle, self.stream.next()) => next,
+        };
+        match next {
+            Err(_) => Err(EngineError::Service(format!(
+                "{name} sent nothing for {}; the connection looks stalled — try again",
+                describe_duration(self.idle)
+            ))),
+            Ok(None) => Ok(None),
+            Ok(Some(Err(error))) => Err(EngineError::Service(format!(
+                "the connection to {name} dropped before the response was complete ({}); try again",
+                describe_transport_error(&error)
+            ))),
+            Ok(Some(Ok(chunk))) => {
+                self.received_bytes += chunk.len() as u64;
+                if self.received_bytes > self.max_bytes {
+                    return Err(oversized(self.service, self.max_bytes));
+                }
+                Ok(Some(chunk))
+            }
+        }
+    }
+
+    /// The whole body (within the limit).
+    pub async fn read_to_end(mut self, cancel: &CancellationToken) -> Result<Vec<u8>, EngineError> {
+        let mut body = Vec::new();
+        while let Some(chunk) = self.next_chunk(cancel).await? {
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+}
+
+fn oversized(service: CloudService, max_bytes: u64) -> EngineError {
+    EngineError::Service(format!(
+        "the {} response is larger than the {} limit, so it was not read; check that the endpoint is the real service",
+        service.display_name(),
+        describe_size(max_bytes)
+    ))
+}
+
+/// A size as people read it ("25 MB", "512 KB", "900 bytes"), in decimal units.
+pub fn describe_size(size_bytes: u64) -> String {
+    if size_bytes >= 1_000_000 {
+        let megabytes = size_bytes as f64 / 1e6;
+        if (megabytes - megabytes.round()).abs() < 0.05 {
+            format!("{} MB", megabytes.round())
+        } else {
+            format!("{megabytes:.1} MB")
+        }
+    } else if size_bytes >= 1_000 {
+        format!("{} KB", size_bytes / 1_000)
+    } else {
+        format!("{size_bytes} bytes")
+    }
+}
+
+/// A streamed request body from a file (re-opened on each attempt), and its length.
+pub fn file_body(path: &Path) -> Result<(reqwest::Body, u64), EngineError> {
+    let file = std::fs::File::open(path).map_err(|error| {
+        EngineError::Service(format!(
+            "cannot read {} for upload: {error}",
+            path.display()
+        ))
+    })?;
+    let size_bytes = file.metadata().map(|metadata| metadata.len()).unwrap_or(0);
+    let stream =
+        futures_util::stream::unfold(Some(tokio::fs::File::from_std(file)), |file| async move {
+            use tokio::io::AsyncReadExt;
+            let mut file = file?;
+            let mut buffer = vec![0u8; 64 * 1024];
+            match file.read(&mut buffer).await {
+                Ok(0) => None,
+                Ok(read) => {
+                    buffer.truncate(read);
+                    Some((Ok::<Bytes, std::io::Error>(Bytes::from(buffer)), Some(file)))
+                }
+                // Report the error once, then end the stream.
+                Err(error) => Some((Err(error), None)),
+            }
+        });
+    Ok((reqwest::Body::wrap_stream(stream), size_bytes))
+}
+
+/// A multipart file part streamed from `path`.
+pub fn file_part(
+    path: &Path,
+    file_name: &str,
+    content_type: &str,
+) -> Result<reqwest::multipart::Part, EngineError> {
+    let (body, size_bytes) = file_body(path)?;
+    reqwest::multipart::Part::stream_with_length(body, size_bytes)
+        .file_name(file_name.to_string())
+        .mime_str(content_type)
+        .map_err(|error| EngineError::Service(format!("bad content type {content_type}: {error}")))
+}
+
+/// A message for an error that ended a transcript part-way: the cause, and that what came
+/// before is kept.
+pub fn with_kept_note(error: EngineError, segments_kept: usize) -> EngineError {
+    match error {
+        EngineError::Service(message) if segments_kept > 0 => EngineError::Service(format!(
+            "{message} (the {segments_kept} segment{} received before this {} kept)",
+            if segments_kept == 1 { "" } else { "s" },
+            if segments_kept == 1 { "is" } else { "are" }
+        )),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_excerpts_read_naturally() {
+        assert_eq!(describe_size(25_000_000), "25 MB");
+        assert_eq!(describe_size(10_500_000), "10.5 MB");
+        assert_eq!(describe_size(2_048), "2 KB");
+        assert_eq!(one_line_excerpt("a\n  b\tc"), "a b c");
+        assert!(one_line_excerpt(&"x".repeat(500)).ends_with('…'));
+    }
+
+    #[test]
+    fn kept_note_counts_segments() {
+        let error = with_kept_note(EngineError::Service("dropped".into()), 3);
+        assert_eq!(
+            error.to_string(),
+            "dropped (the 3 segments received before this are kept)"
+        );
+        let error = with_kept_note(EngineError::Service("dropped".into()), 0);
+        assert_eq!(error.to_string(), "dropped");
+        assert!(matches!(
+            with_kept_note(EngineError::Cancelled, 2),
+            EngineError::Cancelled
+        ));
+    }
+}

@@ -1,0 +1,292 @@
+//! The LLM Stats gateway: a multipart upload to `POST /v1/stt/transcribe`, JSON back with the
+//! text and, when the provider has them, timed words.
+//!
+//! Segments are built from the words (cut at sentence ends, pauses and a readable length,
+//! with punctuation recovered from the text); without words the text is one segment for the
+//! whole file. Files over the gateway's 25 MB are re-encoded or split before upload.
+
+use super::endpoint::{join_path, resolve_base_url};
+use super::http::{BodyReader, FailedResponse, ServiceHttp, Verdict, file_part, one_line_excerpt};
+use super::options::{CloudOptions, LlmStatsOptions, requested_language};
+use super::output::PartOutput;
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
+use super::words::{SegmentRules, segments_from_words};
+use super::{ApiKey, CloudService, refuse_translation};
+use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
+use crate::events::{EventSink, Segment, Word};
+use async_trait::async_trait;
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+const TRANSCRIBE_PATH: &str = "/v1/stt/transcribe";
+
+/// The LLM Stats engine (batch HTTP).
+pub struct LlmStatsEngine {
+    http: ServiceHttp,
+    url: Url,
+    options: LlmStatsOptions,
+    transcoder: Arc<dyn Transcoder>,
+}
+
+impl LlmStatsEngine {
+    pub fn new(
+        options: &CloudOptions,
+        key: ApiKey,
+        transcoder: Arc<dyn Transcoder>,
+    ) -> Result<LlmStatsEngine, EngineError> {
+        let service = CloudService::LlmStats;
+        options.llmstats.validate().map_err(EngineError::Service)?;
+        let (base, _) = resolve_base_url(
+            service,
+            options.llmstats.endpoint.as_deref(),
+            service.default_base_url(),
+        )
+        .map_err(|error| EngineError::Service(error.to_string()))?;
+        let http = ServiceHttp::new(service, options.network.clone(), key, &base)?;
+        Ok(LlmStatsEngine {
+            http,
+            url: join_path(&base, TRANSCRIBE_PATH),
+            options: options.llmstats.clone(),
+            transcoder,
+        })
+    }
+
+    async fn transcribe_part(
+        &self,
+        part: &UploadPart,
+        language: Option<&str>,
+        output: &mut PartOutput<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<GatewayResponse, EngineError> {
+        let url = self.url.clone();
+        let client = self.http.client().clone();
+        let key = self.http.key().expose().to_string();
+        let (path, file_name, content_type) = (
+            part.path.clone(),
+            part.file_name.clone(),
+            part.format.content_type(),
+        );
+        let mut fields = vec![("model_id", self.options.model_id.trim().to_string())];
+        if let Some(language) = language {
+            fields.push(("language", language.to_string()));
+        }
+        if let Some(provider) = &self.options.provider_id {
+            fields.push(("provider_id", provider.trim().to_string()));
+        }
+        let mut make_request = move || {
+            let mut form = reqwest::multipart::Form::new()
+                .part("audio", file_part(&path, &file_name, content_type)?);
+            for (name, value) in &fields {
+                form = form.text(*name, value.clone());
+            }
+            Ok(client.post(url.clone()).bearer_auth(&key).multipart(form))
+        };
+        let judge = |failure: &FailedResponse| llmstats_verdict(&self.http, failure);
+        let response = self
+            .http
+            .send(&mut make_request, &judge, output.sink(), cancel)
+            .await?;
+        let body = BodyReader::new(response, &self.http.network, CloudService::LlmStats)?
+            .read_to_end(cancel)
+            .await?;
+        serde_json::from_slice(&body).map_err(|error| {
+            EngineError::Service(format!(
+                "LLM Stats sent a result that cannot be read ({}); try again",
+                one_line_excerpt(&error.to_string())
+            ))
+        })
+    }
+}
+
+#[async_trait]
+impl Engine for LlmStatsEngine {
+    fn name(&self) -> &str {
+        "llmstats"
+    }
+
+    async fn transcribe_file(
+        &self,
+        path: &Path,
+        options: &TranscribeOptions,
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<EngineOutcome, EngineError> {
+        refuse_translation(CloudService::LlmStats, options)?;
+        let language =
+            requested_language(options.language.as_deref()).map_err(EngineError::Service)?;
+        let prepared = prepare_upload_in_background(
+            path,
+            UploadRules::llmstats(),
+            self.transcoder.clone(),
+            sink,
+            cancel,
+        )
+        .await?;
+        let mut output = PartOutput::new(sink, prepared.total_duration_s);
+        let mut detected_language = None;
+        let mut reported_duration_s = None;
+        for (index, part) in prepared.parts.iter().enumerate() {
+            output.start_part(index, part.start_s);
+            let response = self
+                .transcribe_part(part, language.as_deref(), &mut output, cancel)
+                .await?;
+            let duration_s = response.duration.or(part.duration_s);
+            for segment in response.segments(duration_s) {
+                output.segment(segment);
+            }
+            detected_language =
+                detected_language.or(response.language.filter(|code| !code.is_empty()));
+            reported_duration_s = duration_s;
+        }
+        let duration_s = prepared.total_duration_s.or(if prepared.parts.len() == 1 {
+            reported_duration_s
+        } else {
+            None
+        });
+        Ok(EngineOutcome {
+            language: detected_language.or(language),
+            duration_s,
+        })
+    }
+}
+
+/// The gateway's answer.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GatewayResponse {
+    pub text: String,
+    pub duration: Option<f64>,
+    pub language: Option<String>,
+    pub confidence: Option<f64>,
+    pub words: Option<Vec<GatewayWord>>,
+    pub model: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct GatewayWord {
+    pub word: String,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub confidence: Option<f64>,
+}
+
+impl GatewayResponse {
+    /// Segments built from the timed words, or the text as one segment.
+    pub fn segments(&self, duration_s: Option<f64>) -> Vec<Segment> {
+        let words: Vec<Word> = self
+            .words
+            .iter()
+            .flatten()
+            .filter_map(|word| {
+                Some(Word {
+                    text: word.word.clone(),
+                    start_s: word.start?,
+                    end_s: word.end?,
+                    probability: word.confidence.map(|c| c as f32),
+                })
+            })
+            .collect();
+        let text = self.text.trim();
+        if !words.is_empty() {
+            return segments_from_words(
+                &words,
+                (!text.is_empty()).then_some(text),
+                SegmentRules::default(),
+            );
+        }
+        if text.is_empty() {
+            return Vec::new();
+        }
+        vec![Segment {
+            start_s: 0.0,
+            end_s: duration_s.unwrap_or(0.0),
+            text: text.to_string(),
+            speaker: None,
+            words: Vec::new(),
+        }]
+    }
+}
+
+/// Reads the gateway's envelope `{"error":{"code","message","param"}}`.
+fn envelope(body: &str) -> Option<String> {
+    let value: Value = serde_json::from_str(body.trim()).ok()?;
+    let error = value.get("error")?;
+    if let Some(text) = error.as_str() {
+        return Some(text.to_string());
+    }
+    let message = error
+        .get("message")
+        .and_then(Value::as_str)
+        .unwrap_or("no reason given");
+    let code = error.get("code").and_then(Value::as_str);
+    let param = error.get("param").and_then(Value::as_str);
+    Some(match (code, param) {
+        (Some(code), Some(param)) => format!("{message} ({code}, field {param})"),
+        (Some(code), None) => format!("{message} ({code})"),
+        (None, Some(param)) => format!("{message} (field {param})"),
+        (None, None) => message.to_string(),
+    })
+}
+
+fn llmstats_verdict(http: &ServiceHttp, failure: &FailedResponse) -> Verdict {
+    let message = envelope(&failure.body).or_else(|| {
+        let text = failure.body.trim();
+        (!text.is_empty() && !text.starts_with('<')).then(|| text.to_string())
+    });
+    match failure.status.as_u16() {
+        502 => Verdict::Retry {
+            reason: format!(
+                "has no working provider for this model right now (502{})",
+                message
+                    .as_deref()
+                    .map(|m| format!(": {}", one_line_excerpt(m)))
+                    .unwrap_or_default()
+            ),
+        },
+        _ => http.default_verdict(failure, message.as_deref()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_become_segments_and_missing_words_one_segment() {
+        let response: GatewayResponse = serde_json::from_value(serde_json::json!({
+            "text": "Hello there. Bye.", "duration": 3.0, "language": "en", "confidence": null,
+            "words": [{"word": "Hello", "start": 0.0, "end": 0.4, "confidence": 0.9}, {"word": "there", "start": 0.5, "end": 0.8},
+                      {"word": "Bye", "start": 2.0, "end": 2.3}], "model": "whisper-1"
+        }))
+        .unwrap();
+        let segments = response.segments(Some(3.0));
+        assert_eq!(
+            segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(),
+            ["Hello there.", "Bye."]
+        );
+        assert_eq!(segments[0].words[0].probability, Some(0.9));
+        let response: GatewayResponse = serde_json::from_value(
+            serde_json::json!({"text": "Hi.", "duration": 1.5, "words": null}),
+        )
+        .unwrap();
+        let segments = response.segments(Some(1.5));
+        assert_eq!((segments.len(), segments[0].end_s), (1, 1.5));
+    }
+
+    #[test]
+    fn the_error_envelope_is_read() {
+        assert_eq!(
+            envelope(
+                r#"{"error":{"code":"invalid_input","message":"Unknown model","param":"model_id"}}"#
+            )
+            .as_deref(),
+            Some("Unknown model (invalid_input, field model_id)")
+        );
+        assert_eq!(envelope("not json"), None);
+    }
+}

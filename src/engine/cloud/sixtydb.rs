@@ -1,0 +1,575 @@
+//! 60db's REST transcription: a multipart upload to `POST /stt`, JSON back with segments,
+//! words and (with `diarize`) speakers.
+//!
+//! Speaker ids (`SPEAKER_00`…) go on the segments as they are; the transcript names them
+//! "Speaker 1", "Speaker 2"… in order of first appearance. A segment spoken by several
+//! speakers is split at word boundaries when words have times. Empty results with
+//! `no_speech_detected` or `low_snr_dropped` are not failures: the user gets a warning. The
+//! concurrency 429 waits for capacity instead of hammering; the upstream 429 honours
+//! `Retry-After`; 503 backs off.
+
+use super::endpoint::{join_path, resolve_base_url};
+use super::http::{BodyReader, FailedResponse, ServiceHttp, Verdict, file_part, one_line_excerpt};
+use super::options::{CloudOptions, SixtyDbOptions, requested_language};
+use super::output::PartOutput;
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
+use super::{ApiKey, CloudService, refuse_translation};
+use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
+use crate::events::{EventSink, Segment, Word};
+use async_trait::async_trait;
+use reqwest::Url;
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::Path;
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+const STT_PATH: &str = "/stt";
+/// The message the service's documentation asks clients to show for `low_snr_dropped`.
+pub const LOW_SNR_MESSAGE: &str = "Audio too noisy — try recording in a quieter environment";
+
+/// The 60db engine (REST, file mode).
+pub struct SixtyDbEngine {
+    http: ServiceHttp,
+    url: Url,
+    options: SixtyDbOptions,
+    transcoder: Arc<dyn Transcoder>,
+}
+
+impl SixtyDbEngine {
+    pub fn new(
+        options: &CloudOptions,
+        key: ApiKey,
+        transcoder: Arc<dyn Transcoder>,
+    ) -> Result<SixtyDbEngine, EngineError> {
+        let service = CloudService::SixtyDb;
+        options.sixtydb.validate().map_err(EngineError::Service)?;
+        let (base, _) = resolve_base_url(
+            service,
+            options.sixtydb.endpoint.as_deref(),
+            service.default_base_url(),
+        )
+        .map_err(|error| EngineError::Service(error.to_string()))?;
+        let http = ServiceHttp::new(service, options.network.clone(), key, &base)?;
+        Ok(SixtyDbEngine {
+            http,
+            url: join_path(&base, STT_PATH),
+            options: options.sixtydb.clone(),
+            transcoder,
+        })
+    }
+
+    /// The form's text fields, in the documented names.
+    fn fields(
+        &self,
+        language: Option<&str>,
+        context: Option<&str>,
+        word_timestamps: bool,
+    ) -> Vec<(&'static str, String)> {
+        let options = &self.options;
+        let mut fields = Vec::new();
+        if let Some(language) = language {
+            fields.push(("language", language.to_string()));
+        }
+        if !options.languages.is_empty() {
+            fields.push(("languages", options.languages.join(",")));
+        }
+        if options.diarize {
+            fields.push(("diarize", "true".into()));
+            if let Some(min) = options.min_speakers {
+                fields.push(("min_speakers", min.to_string()));
+            }
+            if let Some(max) = options.max_speakers {
+                fields.push(("max_speakers", max.to_string()));
+            }
+        }
+        fields.push((
+            "return_timestamps",
+            if word_timestamps { "word" } else { "none" }.into(),
+        ));
+        if options.include_confidence {
+            fields.push(("include_confidence", "true".into()));
+        }
+        if let Some(context) = context.filter(|context| !context.trim().is_empty()) {
+            fields.push(("context", context.to_string()));
+        }
+        if let Some(keywords) = &options.keywords {
+            fields.push(("keywords", keywords.trim().to_string()));
+        }
+        if options.script_correction {
+            fields.push(("script_correction", "true".into()));
+        }
+        fields
+    }
+
+    async fn transcribe_part(
+        &self,
+        part: &UploadPart,
+        fields: &[(&'static str, String)],
+        output: &mut PartOutput<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<SttResponse, EngineError> {
+        let url = self.url.clone();
+        let client = self.http.client().clone();
+        let key = self.http.key().expose().to_string();
+        let (path, file_name, content_type) = (
+            part.path.clone(),
+            part.file_name.clone(),
+            part.format.content_type(),
+        );
+        let fields = fields.to_vec();
+        let mut make_request = move || {
+            let mut form = reqwest::multipart::Form::new()
+                .part("file", file_part(&path, &file_name, content_type)?);
+            for (name, value) in &fields {
+                form = form.text(*name, value.clone());
+            }
+            Ok(client.post(url.clone()).bearer_auth(&key).multipart(form))
+        };
+        let judge = |failure: &FailedResponse| sixtydb_verdict(&self.http, failure);
+        let response = self
+            .http
+            .send(&mut make_request, &judge, output.sink(), cancel)
+            .await?;
+        let body = BodyReader::new(response, &self.http.network, CloudService::SixtyDb)?
+            .read_to_end(cancel)
+            .await?;
+        serde_json::from_slice(&body).map_err(|error| {
+            EngineError::Service(format!(
+                "60db sent a result that cannot be read ({}); try again",
+                one_line_excerpt(&error.to_string())
+            ))
+        })
+    }
+}
+
+#[async_trait]
+impl Engine for SixtyDbEngine {
+    fn name(&self) -> &str {
+        "60db"
+    }
+
+    async fn transcribe_file(
+        &self,
+        path: &Path,
+        options: &TranscribeOptions,
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<EngineOutcome, EngineError> {
+        refuse_translation(CloudService::SixtyDb, options)?;
+        let language =
+            requested_language(options.language.as_deref()).map_err(EngineError::Service)?;
+        let context = self
+            .options
+            .context
+            .clone()
+            .or_else(|| options.prompt.clone());
+        let fields = self.fields(
+            language.as_deref(),
+            context.as_deref(),
+            options.word_timestamps,
+        );
+        let prepared = prepare_upload_in_background(
+            path,
+            UploadRules::sixtydb(),
+            self.transcoder.clone(),
+            sink,
+            cancel,
+        )
+        .await?;
+        if prepared.parts.len() > 1 && self.options.diarize {
+            sink.warning("speaker labels are assigned per part by 60db, so the same person may get a different label in each part");
+        }
+        let mut output = PartOutput::new(sink, prepared.total_duration_s);
+        let mut detected_language = None;
+        let mut reported_duration_s = None;
+        let mut warned = Vec::new();
+        for (index, part) in prepared.parts.iter().enumerate() {
+            output.start_part(index, part.start_s);
+            let response = self
+                .transcribe_part(part, &fields, &mut output, cancel)
+                .await?;
+            for message in response.warning_messages() {
+                if !warned.contains(&message) {
+                    sink.warning(message.clone());
+                    warned.push(message);
+                }
+            }
+            let duration_s = response.duration_s().or(part.duration_s);
+            for segment in response.into_segments(duration_s) {
+                output.segment(segment);
+            }
+            detected_language =
+                detected_language.or(response.language.clone().filter(|code| !code.is_empty()));
+            reported_duration_s = duration_s;
+        }
+        let duration_s = prepared.total_duration_s.or(if prepared.parts.len() == 1 {
+            reported_duration_s
+        } else {
+            None
+        });
+        Ok(EngineOutcome {
+            language: detected_language.or(language),
+            duration_s,
+        })
+    }
+}
+
+/// The parts of 60db's answer this client uses; everything else is ignored.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SttResponse {
+    pub text: Option<String>,
+    pub language: Option<String>,
+    pub duration_sec: Option<f64>,
+    /// The seed's name for `duration_sec`.
+    pub duration: Option<f64>,
+    pub segments: Vec<SttSegment>,
+    pub words: Vec<SttWord>,
+    pub warnings: Vec<SttWarning>,
+    pub warning_codes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SttSegment {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    pub words: Vec<SttWord>,
+    pub speakers: Vec<SttSpeaker>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SttWord {
+    pub word: String,
+    pub start: Option<f64>,
+    pub end: Option<f64>,
+    pub confidence: Option<f64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SttSpeaker {
+    pub speaker: String,
+    pub start: f64,
+    pub end: f64,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct SttWarning {
+    pub code: String,
+    pub message: Option<String>,
+}
+
+impl SttResponse {
+    pub fn duration_s(&self) -> Option<f64> {
+        self.duration_sec.or(self.duration)
+    }
+
+    /// One message per warning code, in the words the user should read.
+    pub fn warning_messages(&self) -> Vec<String> {
+        let mut codes: Vec<(String, Option<String>)> = self
+            .warnings
+            .iter()
+            .map(|w| (w.code.clone(), w.message.clone()))
+            .collect();
+        for code in &self.warning_codes {
+            if !codes.iter().any(|(known, _)| known == code) {
+                codes.push((code.clone(), None));
+            }
+        }
+        codes
+            .into_iter()
+            .filter(|(code, _)| !code.is_empty())
+            .map(|(code, message)| match code.as_str() {
+                "no_speech_detected" => {
+                    "60db found no speech in the audio (only silence, noise or music)".to_string()
+                }
+                "low_snr_dropped" => LOW_SNR_MESSAGE.to_string(),
+                "llm_refinement_not_in_plan" => {
+                    "60db ignored the context: your plan does not include the refinement pass"
+                        .to_string()
+                }
+                "inline_code_switch_partial" => {
+                    "60db: some words were transcribed in a different language than their segment"
+                        .to_string()
+                }
+                _ => format!(
+                    "60db: {}",
+                    one_line_excerpt(message.as_deref().unwrap_or(&code))
+                ),
+            })
+            .collect()
+    }
+
+    /// The transcript as segments: per segment with its speaker; split where the speaker
+    /// changes between timed words; the bare text as one segment when there are none.
+    pub fn into_segments(&self, duration_s: Option<f64>) -> Vec<Segment> {
+        let mut segments = Vec::new();
+        for segment in &self.segments {
+            let words = timed_words(&segment.words);
+            let text = segment.text.trim();
+            if text.is_empty() && words.is_empty() {
+                continue;
+            }
+            let distinct: Vec<&str> = distinct_speakers(&segment.speakers);
+            if distinct.len() >= 2 && !words.is_empty() && words.len() == segment.words.len() {
+                segments.extend(split_by_speaker(&words, &segment.speakers));
+                continue;
+            }
+            segments.push(Segment {
+                start_s: segment.start,
+                end_s: segment.end.max(segment.start),
+                text: if text.is_empty() {
+                    join_words(&words)
+                } else {
+                    text.to_string()
+                },
+                speaker: dominant_speaker(segment.start, segment.end, &segment.speakers),
+                words,
+            });
+        }
+        if segments.is_empty()
+            && let Some(text) = self
+                .text
+                .as_deref()
+                .map(str::trim)
+                .filter(|text| !text.is_empty())
+        {
+            let words = timed_words(&self.words);
+            let end_s = duration_s
+                .or(words.last().map(|word| word.end_s))
+                .unwrap_or(0.0);
+            segments.push(Segment {
+                start_s: 0.0,
+                end_s,
+                text: text.to_string(),
+                speaker: None,
+                words,
+            });
+        }
+        segments
+    }
+}
+
+fn timed_words(words: &[SttWord]) -> Vec<Word> {
+    words
+        .iter()
+        .filter_map(|word| {
+            let (start_s, end_s) = (word.start?, word.end?);
+            let text = word.word.trim();
+            (!text.is_empty()).then(|| Word {
+                text: text.to_string(),
+                start_s,
+                end_s: end_s.max(start_s),
+                probability: word.confidence.map(|c| c as f32),
+            })
+        })
+        .collect()
+}
+
+fn join_words(words: &[Word]) -> String {
+    words
+        .iter()
+        .map(|word| word.text.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn distinct_speakers(speakers: &[SttSpeaker]) -> Vec<&str> {
+    let mut distinct: Vec<&str> = Vec::new();
+    for speaker in speakers {
+        if !speaker.speaker.is_empty() && !distinct.contains(&speaker.speaker.as_str()) {
+            distinct.push(&speaker.speaker);
+        }
+    }
+    distinct
+}
+
+/// The speaker who talks longest within `start_s..end_s`.
+fn dominant_speaker(start_s: f64, end_s: f64, speakers: &[SttSpeaker]) -> Option<String> {
+    let mut best: Option<(&str, f64)> = None;
+    for candidate in distinct_speakers(speakers) {
+        let overlap: f64 = speakers
+            .iter()
+            .filter(|turn| turn.speaker == candidate)
+            .map(|turn| (turn.end.min(end_s) - turn.start.max(start_s)).max(0.0))
+            .sum();
+        if best.is_none_or(|(_, longest)| overlap > longest) {
+            best = Some((candidate, overlap));
+        }
+    }
+    best.map(|(speaker, _)| speaker.to_string())
+}
+
+/// Consecutive words of the same speaker (by the turn covering most of each word) become
+/// one segment.
+fn split_by_speaker(words: &[Word], speakers: &[SttSpeaker]) -> Vec<Segment> {
+    let mut segments: Vec<Segment> = Vec::new();
+    for word in words {
+        let speaker = dominant_speaker(word.start_s, word.end_s, speakers)
+            .or_else(|| segments.last().and_then(|segment| segment.speaker.clone()));
+        match segments.last_mut() {
+            Some(segment) if segment.speaker == speaker => {
+                segment.end_s = segment.end_s.max(word.end_s);
+                segment.text.push(' ');
+                segment.text.push_str(&word.text);
+                segment.words.push(word.clone());
+            }
+            _ => segments.push(Segment {
+                start_s: word.start_s,
+                end_s: word.end_s,
+                text: word.text.clone(),
+                speaker,
+                words: vec![word.clone()],
+            }),
+        }
+    }
+    segments
+}
+
+/// 60db's error envelope: `{"success":false,"error":…,"message":…,"error_code":…,"details":…}`.
+fn envelope(body: &str) -> (Option<String>, Option<String>, Option<u64>) {
+    let Ok(value) = serde_json::from_str::<Value>(body.trim()) else {
+        let text = body.trim();
+        return (
+            None,
+            (!text.is_empty() && !text.starts_with('<')).then(|| text.to_string()),
+            None,
+        );
+    };
+    let text = |field: &str| value.get(field).and_then(Value::as_str).map(str::to_string);
+    let looks_like_code = |text: &String| {
+        !text.is_empty()
+            && text
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c == '_' || c.is_ascii_digit())
+    };
+    let code = text("error_code").or_else(|| text("error").filter(looks_like_code));
+    let message = text("message").or_else(|| text("error").filter(|error| !looks_like_code(error)));
+    let limit = value
+        .get("details")
+        .and_then(|details| details.get("limit"))
+        .and_then(Value::as_u64);
+    (code, message, limit)
+}
+
+fn sixtydb_verdict(http: &ServiceHttp, failure: &FailedResponse) -> Verdict {
+    let (code, message, limit) = envelope(&failure.body);
+    let status = failure.status.as_u16();
+    let code_text = code.clone().unwrap_or_default();
+    let detail = match (&code, &message) {
+        (Some(code), Some(message)) => format!(" {code}: {}", one_line_excerpt(message)),
+        (Some(code), None) => format!(" {code}"),
+        (None, Some(message)) => format!(": {}", one_line_excerpt(message)),
+        (None, None) => String::new(),
+    };
+    match (status, code_text.as_str()) {
+        (429, "STT_CONCURRENCY_LIMIT") => Verdict::WaitForCapacity {
+            reason: format!(
+                "says too many of your transcriptions are running at once (429 STT_CONCURRENCY_LIMIT{})",
+                limit
+                    .map(|limit| format!(", limit {limit}"))
+                    .unwrap_or_default()
+            ),
+        },
+        (429, _) => Verdict::Retry {
+            reason: format!("is limiting the request rate (429{detail})"),
+        },
+        (499, _) => Verdict::Fail(format!(
+            "60db says the request was cancelled (499{detail}); start it again"
+        )),
+        (502..=504, _) => Verdict::Retry {
+            reason: format!("is unavailable ({status}{detail})"),
+        },
+        (402, _) => Verdict::Fail(format!(
+            "60db refused the request: the workspace wallet is empty (402{detail}); top up your 60db workspace"
+        )),
+        _ => {
+            let server_message = match (code, message) {
+                (Some(code), Some(message)) => Some(format!("{message} ({code})")),
+                (code, message) => message.or(code),
+            };
+            http.default_verdict(failure, server_message.as_deref())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_segment_with_two_speakers_is_split_at_the_words() {
+        let response: SttResponse = serde_json::from_value(serde_json::json!({
+            "text": "yes no", "duration_sec": 2.0,
+            "segments": [{"start": 0.0, "end": 2.0, "text": "yes no",
+                "words": [{"word": "yes", "start": 0.0, "end": 0.5}, {"word": "no", "start": 1.2, "end": 1.6, "confidence": 0.5}],
+                "speakers": [{"speaker": "SPEAKER_01", "start": 0.0, "end": 1.0}, {"speaker": "SPEAKER_00", "start": 1.0, "end": 2.0}]}]
+        }))
+        .unwrap();
+        let segments = response.into_segments(Some(2.0));
+        assert_eq!(segments.len(), 2);
+        assert_eq!(
+            (segments[0].text.as_str(), segments[0].speaker.as_deref()),
+            ("yes", Some("SPEAKER_01"))
+        );
+        assert_eq!(
+            (segments[1].text.as_str(), segments[1].speaker.as_deref()),
+            ("no", Some("SPEAKER_00"))
+        );
+        assert_eq!(segments[1].words[0].probability, Some(0.5));
+    }
+
+    #[test]
+    fn without_words_the_longest_speaker_gets_the_segment() {
+        let response: SttResponse = serde_json::from_value(serde_json::json!({
+            "segments": [{"start": 0.0, "end": 3.0, "text": "hello",
+                "speakers": [{"speaker": "SPEAKER_00", "start": 0.0, "end": 1.0}, {"speaker": "SPEAKER_01", "start": 1.0, "end": 3.0}]}]
+        }))
+        .unwrap();
+        let segments = response.into_segments(None);
+        assert_eq!(segments[0].speaker.as_deref(), Some("SPEAKER_01"));
+        assert!(segments[0].words.is_empty());
+    }
+
+    #[test]
+    fn warnings_become_user_messages_once_each() {
+        let response: SttResponse = serde_json::from_value(serde_json::json!({
+            "text": "", "warnings": [{"code": "low_snr_dropped", "message": "SNR below floor", "affected_segments": []}],
+            "warning_codes": ["low_snr_dropped", "something_new"]
+        }))
+        .unwrap();
+        assert_eq!(
+            response.warning_messages(),
+            [
+                LOW_SNR_MESSAGE.to_string(),
+                "60db: something_new".to_string()
+            ]
+        );
+        assert!(response.into_segments(Some(4.0)).is_empty());
+    }
+
+    #[test]
+    fn the_error_envelope_is_read_with_or_without_error_code() {
+        let (code, message, limit) = envelope(
+            r#"{"success":false,"error":"STT_CONCURRENCY_LIMIT","message":"Too many","details":{"limit":8}}"#,
+        );
+        assert_eq!(
+            (code.as_deref(), message.as_deref(), limit),
+            (Some("STT_CONCURRENCY_LIMIT"), Some("Too many"), Some(8))
+        );
+        let (code, message, _) = envelope(
+            r#"{"success":false,"error":"Unauthorized","message":"Invalid key","error_code":"UNAUTHENTICATED"}"#,
+        );
+        assert_eq!(
+            (code.as_deref(), message.as_deref()),
+            (Some("UNAUTHENTICATED"), Some("Invalid key"))
+        );
+        let (code, message, _) = envelope("upstream timeout");
+        assert_eq!((code, message.as_deref()), (None, Some("upstream timeout")));
+    }
+}

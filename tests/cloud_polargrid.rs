@@ -1,0 +1,552 @@
+//! The PolarGrid engine against the fake edge and autorouter: async jobs, sync, SSE streams in
+//! both delta styles, the route cache, and every failure scenario.
+
+mod cloud_support;
+
+use cloud_support::*;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+use verbatim::dev::fakes::{FakeConfig, FakeServer, JFK_PHRASES, Scenario, jfk_text};
+use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly};
+use verbatim::engine::cloud::{
+    CloudOptions, CloudService, PolarGridMode, PolarGridOptions, PolarGridResponseFormat,
+    build_engine_with_transcoder,
+};
+use verbatim::engine::{Engine, EngineError, TranscribeOptions};
+use verbatim::events::EngineEvent;
+
+async fn fake(scenario: Scenario) -> FakeServer {
+    let mut config = FakeConfig::new(CloudService::PolarGrid, scenario);
+    config.stall = Duration::from_secs(20);
+    config.oversized_bytes = 2 * 1024 * 1024;
+    FakeServer::start(config, 0)
+        .await
+        .expect("fake server starts")
+}
+
+/// An engine pinned to the fake edge (no autorouter).
+fn pinned(server: &FakeServer, polargrid: PolarGridOptions) -> Box<dyn Engine> {
+    let options = CloudOptions {
+        network: fast_network(),
+        polargrid: PolarGridOptions {
+            endpoint: Some(server.base_url()),
+            ..polargrid
+        },
+        ..CloudOptions::default()
+    };
+    build_engine_with_transcoder(
+        CloudService::PolarGrid,
+        &options,
+        key(server.key()),
+        Arc::new(PassThroughOnly),
+    )
+    .expect("engine builds")
+}
+
+fn mode(mode: PolarGridMode) -> PolarGridOptions {
+    PolarGridOptions {
+        mode,
+        ..PolarGridOptions::default()
+    }
+}
+
+fn english() -> TranscribeOptions {
+    TranscribeOptions {
+        language: Some("en".into()),
+        ..TranscribeOptions::default()
+    }
+}
+
+fn assert_timed_transcript(run: &Run) {
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    let expected: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
+    assert_eq!(run.texts(), expected);
+    for (segment, phrase) in run.transcript.segments.iter().zip(&JFK_PHRASES) {
+        assert_eq!(
+            (segment.start_s, segment.end_s),
+            (phrase.start_s, phrase.end_s)
+        );
+    }
+}
+
+fn assert_single_final_segment(run: &Run) {
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!(run.texts(), [jfk_text()]);
+    let segment = &run.transcript.segments[0];
+    assert_eq!((segment.start_s, segment.end_s), (0.0, 11.0));
+    assert!(run.transcript.hypothesis.is_none());
+    assert!(
+        matches!(run.last_event(), EngineEvent::Done { language: Some(language), .. } if language == "en")
+    );
+}
+
+#[tokio::test]
+async fn default_async_mode_routes_uploads_and_polls_with_verbose_json_then_caches_the_route() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::Normal).await;
+    let cache = tempfile::tempdir().unwrap();
+    let options = CloudOptions {
+        network: fast_network(),
+        cache_dir: Some(cache.path().to_path_buf()),
+        polargrid: PolarGridOptions {
+            router_url: Some(server.base_url()),
+            ..PolarGridOptions::default()
+        },
+        ..CloudOptions::default()
+    };
+    let engine = build_engine_with_transcoder(
+        CloudService::PolarGrid,
+        &options,
+        key(server.key()),
+        Arc::new(PassThroughOnly),
+    )
+    .unwrap();
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert_timed_transcript(&run);
+    assert!(
+        matches!(run.last_event(), EngineEvent::Done { language: Some(language), duration_s: Some(duration) } if language == "en" && (duration - 11.0).abs() < 0.1)
+    );
+    assert!(run.warnings().is_empty(), "{:?}", run.warnings());
+
+    let requests = server.requests();
+    assert_eq!(
+        requests.len(),
+        3,
+        "{:#?}",
+        requests.iter().map(|r| r.summary()).collect::<Vec<_>>()
+    );
+    let route = &requests[0];
+    assert_eq!(
+        (route.method.as_str(), route.path.as_str()),
+        ("GET", "/v1/route")
+    );
+    assert_eq!(route.query_value("model"), Some("whisper-large-v3-turbo"));
+    assert_eq!(
+        route.header("authorization"),
+        None,
+        "the key is not sent to the router"
+    );
+    let submit = &requests[1];
+    assert_eq!(
+        (submit.method.as_str(), submit.path.as_str()),
+        ("POST", "/v1/audio/transcriptions")
+    );
+    assert_eq!(
+        submit.header("authorization"),
+        Some(format!("Bearer {}", server.key()).as_str())
+    );
+    assert_eq!(submit.query_value("model"), Some("whisper-large-v3-turbo"));
+    assert_eq!(submit.query_value("response_format"), Some("verbose_json"));
+    assert_eq!(submit.query_value("language"), Some("en"));
+    assert_eq!(submit.query_value("stream"), None);
+    assert_eq!(submit.query_value("sync"), None);
+    assert_eq!(
+        submit.multipart.len(),
+        1,
+        "the multipart body carries only the file"
+    );
+    let file = submit.part("file").unwrap();
+    assert_eq!(file.file_name.as_deref(), Some("jfk.wav"));
+    assert_eq!(file.content_type.as_deref(), Some("audio/wav"));
+    assert_eq!(file.sniffed_format, Some(AudioFormat::PcmWav));
+    assert_eq!(
+        file.size_bytes as u64,
+        std::fs::metadata(&jfk).unwrap().len()
+    );
+    let poll = &requests[2];
+    assert_eq!(
+        (poll.method.as_str(), poll.path.as_str()),
+        ("GET", "/v1/audio/transcriptions")
+    );
+    assert!(
+        poll.query_value("job_id")
+            .unwrap()
+            .starts_with("job_transcription_")
+    );
+    assert_eq!(poll.header("authorization"), submit.header("authorization"));
+
+    // The route is cached: the next run goes straight to the edge.
+    let run = cloud_support::run(engine.as_ref(), &jfk, &english()).await;
+    assert_timed_transcript(&run);
+    let requests = server.requests();
+    assert_eq!(requests.len(), 5);
+    assert!(
+        requests[3..]
+            .iter()
+            .all(|request| request.path == "/v1/audio/transcriptions")
+    );
+    assert!(cache.path().join("polargrid-route.json").exists());
+}
+
+#[tokio::test]
+async fn a_slow_job_is_polled_until_it_completes() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::SlowJob).await;
+    let engine = pinned(&server, PolarGridOptions::default());
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert_timed_transcript(&run);
+    let polls = server
+        .requests()
+        .iter()
+        .filter(|request| request.method == "GET")
+        .count();
+    assert_eq!(polls, 4);
+}
+
+#[tokio::test]
+async fn a_failed_job_is_reported() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::JobFailed).await;
+    let engine = pinned(&server, PolarGridOptions::default());
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert_eq!(
+        run.error(),
+        "the PolarGrid job failed (400: audio could not be decoded); try again, or try another model"
+    );
+    assert!(run.transcript.segments.is_empty());
+}
+
+#[tokio::test]
+async fn sync_mode_reads_every_response_format() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::Normal).await;
+    for format in [
+        PolarGridResponseFormat::VerboseJson,
+        PolarGridResponseFormat::Srt,
+        PolarGridResponseFormat::Vtt,
+        PolarGridResponseFormat::Json,
+        PolarGridResponseFormat::Text,
+    ] {
+        let engine = pinned(
+            &server,
+            PolarGridOptions {
+                response_format: format,
+                ..mode(PolarGridMode::Sync)
+            },
+        );
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        match format {
+            PolarGridResponseFormat::Json | PolarGridResponseFormat::Text => {
+                assert!(run.result.is_ok(), "{format:?}: {:?}", run.result);
+                assert_eq!(run.texts(), [jfk_text()], "{format:?}");
+                let segment = &run.transcript.segments[0];
+                assert_eq!(
+                    (segment.start_s, segment.end_s),
+                    (0.0, 11.0),
+                    "untimed formats span the file"
+                );
+            }
+            _ => assert_timed_transcript(&run),
+        }
+        let request = server.requests().pop().unwrap();
+        assert_eq!(request.query_value("sync"), Some("true"));
+        assert_eq!(
+            request.query_value("response_format"),
+            Some(format.as_query_value())
+        );
+    }
+    assert_eq!(
+        server.requests().len(),
+        5,
+        "sync mode makes one request per file"
+    );
+}
+
+#[tokio::test]
+async fn prompt_temperature_and_punctuation_go_in_the_query() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::Normal).await;
+    let polargrid = PolarGridOptions {
+        model: "cohere-transcribe-03-2026".into(),
+        temperature: Some(0.2),
+        punctuation: Some(false),
+        ..mode(PolarGridMode::Sync)
+    };
+    let engine = pinned(&server, polargrid.clone());
+    let options = TranscribeOptions {
+        prompt: Some("Inaugural address, JFK".into()),
+        language: Some("auto".into()),
+        ..TranscribeOptions::default()
+    };
+    let run = run(engine.as_ref(), &jfk, &options).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    let request = server.requests().pop().unwrap();
+    assert_eq!(
+        request.query_value("model"),
+        Some("cohere-transcribe-03-2026")
+    );
+    assert_eq!(
+        request.query_value("prompt"),
+        Some("Inaugural address, JFK")
+    );
+    assert_eq!(request.query_value("temperature"), Some("0.2"));
+    assert_eq!(request.query_value("punctuation"), Some("false"));
+    assert_eq!(request.query_value("language"), None, "auto means detect");
+    // The service's own prompt wins over the shared one.
+    let engine = pinned(
+        &server,
+        PolarGridOptions {
+            prompt: Some("Kennedy".into()),
+            ..polargrid
+        },
+    );
+    let run = cloud_support::run(engine.as_ref(), &jfk, &options).await;
+    assert!(run.result.is_ok());
+    assert_eq!(
+        server.requests().pop().unwrap().query_value("prompt"),
+        Some("Kennedy")
+    );
+}
+
+#[tokio::test]
+async fn stream_with_whole_hypothesis_deltas_replaces_the_live_text() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    for scenario in [Scenario::Normal, Scenario::DeltaReplace, Scenario::Slow] {
+        let server = fake(scenario).await;
+        let engine = pinned(&server, mode(PolarGridMode::Stream));
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        assert_single_final_segment(&run);
+        let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
+        assert_eq!(
+            run.hypotheses(),
+            [
+                phrases[..1].join(" "),
+                phrases[..2].join(" "),
+                phrases.join(" ")
+            ],
+            "{scenario:?}"
+        );
+        let request = &server.requests()[0];
+        assert_eq!(request.query_value("stream"), Some("true"));
+        assert_eq!(request.query_value("response_format"), None);
+    }
+}
+
+#[tokio::test]
+async fn stream_with_incremental_deltas_and_named_events_renders_the_same() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::DeltaIncrement).await;
+    let engine = pinned(&server, mode(PolarGridMode::Stream));
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert_single_final_segment(&run);
+    let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
+    assert_eq!(
+        run.hypotheses(),
+        [
+            phrases[..1].join(" "),
+            phrases[..2].join(" "),
+            phrases.join(" ")
+        ]
+    );
+}
+
+#[tokio::test]
+async fn stream_with_revising_deltas_never_duplicates_text() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::DeltaRevise).await;
+    let engine = pinned(&server, mode(PolarGridMode::Stream));
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert_single_final_segment(&run);
+    let hypotheses = run.hypotheses();
+    assert_eq!(hypotheses[0], "And so my fellow American");
+    assert_eq!(hypotheses[1], "And so, my fellow Americans, ask not");
+    assert_eq!(hypotheses.last().unwrap(), &jfk_text());
+}
+
+#[tokio::test]
+async fn a_broken_stream_keeps_the_text_received_and_ends_with_an_error() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let expected_start = "PolarGrid stopped with an error (inference worker crashed); try again";
+    for (scenario, error_start) in [
+        (Scenario::ErrorMidStream, expected_start),
+        (
+            Scenario::DropMidStream,
+            "the connection to PolarGrid dropped before the response was complete",
+        ),
+        (
+            Scenario::MalformedLine,
+            "PolarGrid sent an event that is not valid JSON",
+        ),
+    ] {
+        let server = fake(scenario).await;
+        let engine = pinned(&server, mode(PolarGridMode::Stream));
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        let error = run.error();
+        assert!(error.starts_with(error_start), "{scenario:?}: {error}");
+        assert!(
+            error.ends_with("(the 1 segment received before this is kept)"),
+            "{error}"
+        );
+        assert_eq!(
+            run.texts(),
+            [format!("{} {}", JFK_PHRASES[0].text, JFK_PHRASES[1].text)],
+            "{scenario:?}"
+        );
+        assert!(
+            run.warnings()
+                .iter()
+                .any(|warning| warning.contains("unconfirmed"))
+        );
+        assert_eq!(server.requests().len(), 1, "{scenario:?}: not retried");
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_and_outages_are_retried_with_warnings() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::RateLimited).await;
+    let engine = pinned(&server, mode(PolarGridMode::Sync));
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert_timed_transcript(&run);
+    assert!(run.elapsed >= Duration::from_millis(950));
+    assert_eq!(
+        run.warnings(),
+        [
+            "PolarGrid is limiting the request rate (429: Rate limit exceeded); retrying in 1 s (attempt 2 of 4)"
+        ]
+    );
+    let server = fake(Scenario::UnavailableTwice).await;
+    let engine = pinned(&server, PolarGridOptions::default());
+    let run = cloud_support::run(engine.as_ref(), &jfk, &english()).await;
+    assert_timed_transcript(&run);
+    let warnings = run.warnings();
+    assert!(
+        warnings[0].starts_with("PolarGrid is unavailable (502: Bad Gateway); retrying in"),
+        "{warnings:?}"
+    );
+    assert!(warnings[1].starts_with(
+        "PolarGrid is unavailable (503: Service temporarily unavailable); retrying in"
+    ));
+    // Both retries re-sent the whole file.
+    let uploads: Vec<usize> = server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.part("file").unwrap().size_bytes)
+        .collect();
+    assert_eq!(uploads.len(), 3);
+    assert!(
+        uploads
+            .iter()
+            .all(|&size| size as u64 == std::fs::metadata(&jfk).unwrap().len())
+    );
+}
+
+#[tokio::test]
+async fn refusals_say_what_to_do_and_are_not_retried() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let cases = [
+        (
+            Scenario::Unauthorized,
+            "the PolarGrid key was rejected (401: Invalid or expired token); set a new one with `verbatim auth set polargrid`",
+        ),
+        (
+            Scenario::TooLarge,
+            "the upload is too large for PolarGrid (413: File too large); use a shorter or more compressed file",
+        ),
+        (
+            Scenario::PaymentRequired,
+            "PolarGrid refused the request for billing reasons (402: Billing is not set up for this account); top up or check the plan of your PolarGrid account",
+        ),
+    ];
+    for (scenario, expected) in cases {
+        let server = fake(scenario).await;
+        let engine = pinned(&server, mode(PolarGridMode::Sync));
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        assert_eq!(run.error(), expected);
+        assert_eq!(server.requests().len(), 1);
+        assert_key_never_shown(&run, server.key());
+    }
+    let server = fake(Scenario::Normal).await;
+    let engine = pinned(
+        &server,
+        PolarGridOptions {
+            model: "whisper-tiny".into(),
+            ..mode(PolarGridMode::Sync)
+        },
+    );
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert_eq!(
+        run.error(),
+        "PolarGrid has no model 'whisper-tiny' loaded at this edge (404: Model 'whisper-tiny' is not loaded); try another --model or --region"
+    );
+}
+
+#[tokio::test]
+async fn oversized_results_are_refused_in_every_mode() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::Oversized).await;
+    for polargrid_mode in [
+        PolarGridMode::Sync,
+        PolarGridMode::Async,
+        PolarGridMode::Stream,
+    ] {
+        let engine = pinned(&server, mode(polargrid_mode));
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        assert!(
+            run.error()
+                .starts_with("the PolarGrid response is larger than the 262 KB limit"),
+            "{polargrid_mode:?}: {}",
+            run.error()
+        );
+    }
+}
+
+#[tokio::test]
+async fn cancel_stops_a_stalled_stream_at_once() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::Stall).await;
+    let engine = pinned(&server, mode(PolarGridMode::Stream));
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        trigger.cancel();
+    });
+    let run = run_with_cancel(engine.as_ref(), &jfk, &english(), cancel).await;
+    assert!(matches!(run.result, Err(EngineError::Cancelled)));
+    assert!(run.elapsed < Duration::from_secs(2));
+    assert_eq!(run.hypotheses().len(), 2, "the live text had arrived");
+}
+
+#[tokio::test]
+async fn a_stalled_stream_hits_the_idle_timeout() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::Stall).await;
+    let engine = pinned(&server, mode(PolarGridMode::Stream));
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert!(
+        run.error().starts_with("PolarGrid sent nothing for 3 s"),
+        "{}",
+        run.error()
+    );
+}
