@@ -58,7 +58,7 @@ fn srt_goes_to_stdout_for_one_file() {
     }
     let output = verbatim(&["transcribe", jfk.to_str().unwrap()]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let cues = parse_srt(&String::from_utf8(output.stdout).unwrap()).expect("strict SRT on stdout");
+    let cues = parse_srt(&String::from_utf8(output.stdout.clone()).unwrap()).expect("strict SRT on stdout");
     assert!(!cues.is_empty());
     // Segments were shown on stderr as they arrived.
     assert!(stderr_lines(&output).iter().any(|l| l.contains("ask not")), "{:?}", stderr_lines(&output));
@@ -127,7 +127,7 @@ fn stereo_speakers_reach_the_subtitles() {
     }
     let output = verbatim(&["transcribe", stereo.to_str().unwrap(), "--speakers", "stereo", "--format", "vtt", "--quiet"]);
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let vtt = String::from_utf8(output.stdout).unwrap();
+    let vtt = String::from_utf8(output.stdout.clone()).unwrap();
     let cues = parse_vtt(&vtt).expect("strict WebVTT");
     let speakers: std::collections::BTreeSet<_> = cues.iter().filter_map(|c| c.speaker.clone()).collect();
     assert_eq!(speakers.into_iter().collect::<Vec<_>>(), ["Speaker 1", "Speaker 2"], "{vtt}");
