@@ -6,6 +6,7 @@
 //! FLAC, Vorbis, ADPCM and video containers. A multi-hour file is never held whole: the
 //! stream holds at most one block plus one packet.
 
+mod container_check;
 pub mod encode;
 mod error;
 mod ogg_opus;
@@ -211,6 +212,12 @@ pub(crate) fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_can_move_to_a_decoding_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<AudioStream>();
+    }
 
     #[test]
     fn mono_averages_channels() {

@@ -4,7 +4,7 @@
 //! sizing allocations.
 
 use super::error::AudioError;
-use super::{ogg_opus, symphonia_source, wav};
+use super::{container_check, ogg_opus, symphonia_source, wav};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -84,7 +84,7 @@ pub(crate) fn open_source(path: &Path) -> Result<Box<dyn Source>, AudioError> {
                 let part = symphonia_source::FilePart {
                     start: data_start,
                     end: data_end,
-                    extension: "mp3",
+                    extension: Some("mp3"),
                 };
                 return Ok(Box::new(symphonia_source::SymphoniaSource::open_part(
                     path,
@@ -110,6 +110,7 @@ pub(crate) fn open_source(path: &Path) -> Result<Box<dyn Source>, AudioError> {
     {
         return Ok(Box::new(source));
     }
+    container_check::check(path).map_err(|reason| AudioError::unsupported(path, reason))?;
     Ok(Box::new(symphonia_source::SymphoniaSource::open_part(
         path, None,
     )?))

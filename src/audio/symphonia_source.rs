@@ -3,6 +3,7 @@
 //! those containers go to libopus. Every call into symphonia is guarded so that a panic on
 //! damaged data becomes an error, and the decoder's announced buffer sizes are checked first.
 
+use super::container_check;
 use super::error::AudioError;
 use super::opus_decode::{OPUS_RATE_HZ, OpusHead, OpusPacketDecoder};
 use super::source::{
@@ -52,39 +53,32 @@ pub(crate) struct SymphoniaSource {
 
 impl SymphoniaSource {
     /// Opens `path`, or only the byte range `part` of it (a stream wrapped in another
-    /// container). An MP3 whose ID3 tag symphonia cannot parse is retried without the tag.
+    /// container). A leading ID3v2 tag is skipped unread: Verbatim needs no tags, and
+    /// symphonia sizes buffers from tag fields (up to 4 GB) before checking them.
     pub(crate) fn open_part(
         path: &Path,
         part: Option<FilePart>,
     ) -> Result<SymphoniaSource, AudioError> {
-        let reader = match probe_format(path, part) {
-            Ok(reader) => reader,
-            Err(error) => match (part, id3_tag_end(path)) {
-                (None, Some(tag_end)) => {
-                    let file_len = std::fs::metadata(path)
-                        .map_err(|error| AudioError::open(path, error))?
-                        .len();
-                    if tag_end >= file_len {
-                        return Err(error);
-                    }
-                    log::warn!(
-                        "{}: skipping an ID3 tag that cannot be read",
-                        path.display()
-                    );
-                    probe_format(
+        let part = match (part, container_check::id3v2_end(path)) {
+            (None, Some(tag_end)) => {
+                let file_len = std::fs::metadata(path)
+                    .map_err(|error| AudioError::open(path, error))?
+                    .len();
+                if tag_end >= file_len {
+                    return Err(AudioError::unsupported(
                         path,
-                        Some(FilePart {
-                            start: tag_end,
-                            end: file_len,
-                            extension: "mp3",
-                        }),
-                    )
-                    .map_err(|_| error)?
+                        "the file ends inside its ID3 tag, before any audio",
+                    ));
                 }
-                _ => return Err(error),
-            },
+                Some(FilePart {
+                    start: tag_end,
+                    end: file_len,
+                    extension: None,
+                })
+            }
+            (part, _) => part,
         };
-
+        let reader = probe_format(path, part)?;
         let (track_id, decoder, params) = choose_track(path, reader.as_ref())?;
         let codec = codec_name(&params);
         let seconds_per_ts = params
@@ -317,8 +311,8 @@ impl Source for SymphoniaSource {
 pub(crate) struct FilePart {
     pub start: u64,
     pub end: u64,
-    /// The format they hold, as a file extension ("mp3").
-    pub extension: &'static str,
+    /// The format they hold, as a file extension ("mp3"); `None` to go by the file's name.
+    pub extension: Option<&'static str>,
 }
 
 /// A byte range of a file as a symphonia media source.
@@ -378,9 +372,14 @@ impl MediaSource for FileRange {
 fn probe_format(path: &Path, part: Option<FilePart>) -> Result<Box<dyn FormatReader>, AudioError> {
     let file = File::open(path).map_err(|error| AudioError::open(path, error))?;
     let mut hint = Hint::new();
+    let extension = part
+        .and_then(|part| part.extension)
+        .or_else(|| path.extension().and_then(|extension| extension.to_str()));
+    if let Some(extension) = extension {
+        hint.with_extension(extension);
+    }
     let source: Box<dyn MediaSource> = match part {
         Some(part) => {
-            hint.with_extension(part.extension);
             let mut range = FileRange {
                 file,
                 part,
@@ -391,12 +390,7 @@ fn probe_format(path: &Path, part: Option<FilePart>) -> Result<Box<dyn FormatRea
                 .map_err(|error| AudioError::open(path, error))?;
             Box::new(range)
         }
-        None => {
-            if let Some(extension) = path.extension().and_then(|extension| extension.to_str()) {
-                hint.with_extension(extension);
-            }
-            Box::new(file)
-        }
+        None => Box::new(file),
     };
     let stream = MediaSourceStream::new(source, Default::default());
     let format_options = FormatOptions {
@@ -414,20 +408,6 @@ fn probe_format(path: &Path, part: Option<FilePart>) -> Result<Box<dyn FormatRea
     .map_err(|reason| AudioError::unsupported(path, reason))?
     .map_err(|error| open_error(path, &error))?;
     Ok(probed.format)
-}
-
-/// Where an ID3v2 tag at the start of the file ends, if there is one.
-fn id3_tag_end(path: &Path) -> Option<u64> {
-    let mut header = [0_u8; 10];
-    let mut file = File::open(path).ok()?;
-    file.read_exact(&mut header).ok()?;
-    let [i, d, three, _, _, flags, s0, s1, s2, s3] = header;
-    if [i, d, three] != *b"ID3" || [s0, s1, s2, s3].iter().any(|byte| byte & 0x80 != 0) {
-        return None;
-    }
-    let size = (u64::from(s0) << 21) | (u64::from(s1) << 14) | (u64::from(s2) << 7) | u64::from(s3);
-    let footer = if flags & 0x10 != 0 { 10 } else { 0 };
-    Some(10 + size + footer)
 }
 
 /// Why a packet gave no audio: a damaged packet (skip it) or a broken reader (stop).
