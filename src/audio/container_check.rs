@@ -72,13 +72,26 @@ pub(crate) fn id3v2_end(path: &Path) -> Option<u64> {
 }
 
 /// Random-access reads of small fields.
-struct Reader {
+pub(crate) struct Reader {
     inner: BufReader<File>,
     file_len: u64,
 }
 
 impl Reader {
-    fn bytes<const N: usize>(&mut self, position: u64) -> Result<[u8; N], String> {
+    pub(crate) fn open(path: &Path) -> Option<Reader> {
+        let file = File::open(path).ok()?;
+        let file_len = file.metadata().ok()?.len();
+        Some(Reader {
+            inner: BufReader::new(file),
+            file_len,
+        })
+    }
+
+    pub(crate) fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    pub(crate) fn bytes<const N: usize>(&mut self, position: u64) -> Result<[u8; N], String> {
         let mut buffer = [0_u8; N];
         self.inner
             .seek(SeekFrom::Start(position))
@@ -89,11 +102,11 @@ impl Reader {
         Ok(buffer)
     }
 
-    fn u32_be(&mut self, position: u64) -> Result<u32, String> {
+    pub(crate) fn u32_be(&mut self, position: u64) -> Result<u32, String> {
         self.bytes::<4>(position).map(u32::from_be_bytes)
     }
 
-    fn u64_be(&mut self, position: u64) -> Result<u64, String> {
+    pub(crate) fn u64_be(&mut self, position: u64) -> Result<u64, String> {
         self.bytes::<8>(position).map(u64::from_be_bytes)
     }
 }

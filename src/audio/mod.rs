@@ -9,6 +9,7 @@
 mod container_check;
 pub mod encode;
 mod error;
+mod mp4_edit;
 mod ogg_opus;
 mod opus_decode;
 mod pipeline;

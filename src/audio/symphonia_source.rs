@@ -5,6 +5,7 @@
 
 use super::container_check;
 use super::error::AudioError;
+use super::mp4_edit::{self, AudioEdit};
 use super::opus_decode::{OPUS_RATE_HZ, OpusHead, OpusPacketDecoder};
 use super::source::{
     Frames, MAX_BAD_PACKETS_IN_A_ROW, MAX_FRAMES_PER_PACKET, Source, SourceFormat, check_format,
@@ -15,7 +16,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use symphonia::core::audio::{AudioBufferRef, SampleBuffer};
 use symphonia::core::codecs::{
-    CODEC_TYPE_NULL, CODEC_TYPE_OPUS, CodecParameters, Decoder, DecoderOptions,
+    CODEC_TYPE_AAC, CODEC_TYPE_NULL, CODEC_TYPE_OPUS, CodecParameters, Decoder, DecoderOptions,
 };
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo};
@@ -49,6 +50,16 @@ pub(crate) struct SymphoniaSource {
     frames_out: u64,
     pending: Option<Frames>,
     finished: bool,
+    /// Packets of other tracks (video) skipped; they do not count as failed attempts.
+    other_track_packets: u64,
+    /// The MP4 edit list of an AAC track, applied once the decoded rate is known.
+    edit: Option<AudioEdit>,
+    /// Priming frames the edit list drops from the start.
+    edit_skip_frames: u64,
+    /// Priming frames still to drop.
+    skip_left: u64,
+    /// Where the edit list ends the audio, in frames after the priming.
+    end_frame: Option<u64>,
 }
 
 impl SymphoniaSource {
@@ -113,23 +124,53 @@ impl SymphoniaSource {
             frames_out: 0,
             pending: None,
             finished: false,
+            other_track_packets: 0,
+            edit: if params.codec == CODEC_TYPE_AAC {
+                mp4_edit::first_audio_edit(path)
+            } else {
+                None
+            },
+            edit_skip_frames: 0,
+            skip_left: 0,
+            end_frame: None,
         };
+        if let Some(AudioEdit {
+            duration_s: Some(duration_s),
+            ..
+        }) = source.edit
+        {
+            source.format.duration_s = Some(duration_s);
+        }
         // The first decoded packet says what the audio really is (AAC with SBR, for one,
         // decodes to a different rate and channel count than its container declares).
-        let mut attempts = 0;
+        let mut attempts: u64 = 0;
         let mut last_problem: Option<String> = None;
         loop {
             attempts += 1;
-            if attempts > MAX_PACKETS_TO_FIRST_AUDIO {
+            let ours = attempts - source.other_track_packets;
+            if ours > MAX_PACKETS_TO_FIRST_AUDIO as u64 {
                 let reason =
                     last_problem.unwrap_or_else(|| "no audio in the first packets".to_string());
                 return Err(AudioError::unsupported(path, reason));
             }
             match source.read_and_decode() {
                 Ok(Some((frames, rate))) => {
-                    check_format(path, rate, frames.len())?;
-                    source.format.sample_rate_hz = rate;
-                    source.format.channel_count = frames.len();
+                    if source.format.sample_rate_hz == 0 {
+                        check_format(path, rate, frames.len())?;
+                        source.format.sample_rate_hz = rate;
+                        source.format.channel_count = frames.len();
+                        source.apply_edit(rate);
+                    }
+                    let frames = source.trim(fit_channels(frames, source.format.channel_count));
+                    if frames.first().is_none_or(Vec::is_empty) {
+                        if source.finished {
+                            return Err(AudioError::no_audio(
+                                path,
+                                "the edit list leaves no audio",
+                            ));
+                        }
+                        continue;
+                    }
                     source.frames_out = frames.first().map_or(0, Vec::len) as u64;
                     source.pending = Some(frames);
                     return Ok(source);
@@ -145,6 +186,42 @@ impl SymphoniaSource {
                 Err(Problem::Fatal(reason)) => return Err(AudioError::unsupported(path, reason)),
             }
         }
+    }
+
+    /// Turns the edit list's times into frames at the decoded rate.
+    fn apply_edit(&mut self, rate_hz: u32) {
+        if let Some(edit) = self.edit {
+            let rate = f64::from(rate_hz);
+            self.edit_skip_frames = (edit.skip_s * rate).round() as u64;
+            self.skip_left = self.edit_skip_frames;
+            self.end_frame = edit
+                .duration_s
+                .map(|duration_s| (duration_s * rate).round() as u64);
+        }
+    }
+
+    /// Drops priming at the start and padding past the end, per the edit list.
+    fn trim(&mut self, mut frames: Frames) -> Frames {
+        let count = frames.first().map_or(0, Vec::len) as u64;
+        let skip = self.skip_left.min(count);
+        self.skip_left -= skip;
+        let mut keep = count - skip;
+        if let Some(end_frame) = self.end_frame {
+            let room = end_frame.saturating_sub(self.frames_out);
+            if keep >= room {
+                keep = room;
+                self.finished = true;
+            }
+        }
+        let (skip, keep) = (
+            usize::try_from(skip).unwrap_or(0),
+            usize::try_from(keep).unwrap_or(0),
+        );
+        for channel in frames.iter_mut() {
+            channel.drain(..skip.min(channel.len()));
+            channel.truncate(keep);
+        }
+        frames
     }
 
     fn at_s(&self) -> f64 {
@@ -181,6 +258,7 @@ impl SymphoniaSource {
             Ok(Err(error)) => return Err(Problem::Fatal(error.to_string())),
         };
         if packet.track_id() != self.track_id {
+            self.other_track_packets += 1;
             return Ok(None);
         }
         match &mut self.decoder {
@@ -236,7 +314,10 @@ impl Source for SymphoniaSource {
                             ),
                         ));
                     }
-                    let frames = fit_channels(frames, self.format.channel_count);
+                    let frames = self.trim(fit_channels(frames, self.format.channel_count));
+                    if frames.first().is_none_or(Vec::is_empty) {
+                        continue;
+                    }
                     self.frames_out += frames.first().map_or(0, Vec::len) as u64;
                     return Ok(Some(frames));
                 }
@@ -266,7 +347,8 @@ impl Source for SymphoniaSource {
             return Ok(None);
         };
         let rate = f64::from(self.format.sample_rate_hz);
-        let seconds = frame as f64 / rate;
+        // Timestamps count the priming that the edit list drops.
+        let seconds = (frame + self.edit_skip_frames) as f64 / rate;
         let time = Time::new(seconds.trunc() as u64, seconds.fract());
         let track_id = self.track_id;
         let seeked = guard(|| {
@@ -300,7 +382,9 @@ impl Source for SymphoniaSource {
         }
         self.pending = None;
         self.finished = false;
-        let actual_frame = (seeked.actual_ts as f64 * seconds_per_ts * rate).round() as u64;
+        let actual_media_frame = (seeked.actual_ts as f64 * seconds_per_ts * rate).round() as u64;
+        self.skip_left = self.edit_skip_frames.saturating_sub(actual_media_frame);
+        let actual_frame = actual_media_frame.saturating_sub(self.edit_skip_frames);
         self.frames_out = actual_frame;
         Ok(Some(actual_frame.min(frame)))
     }
@@ -528,7 +612,10 @@ fn planar(
     let frames = interleaved_planes
         .chunks_exact(frame_count)
         .take(channel_count)
-        .map(<[f32]>::to_vec)
+        .map(|channel| {
+            let finite = |sample: &f32| if sample.is_finite() { *sample } else { 0.0 };
+            channel.iter().map(finite).collect::<Vec<f32>>()
+        })
         .collect::<Vec<_>>();
     Some((frames, spec.rate))
 }
