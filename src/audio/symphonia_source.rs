@@ -627,8 +627,11 @@ fn open_error(path: &Path, error: &SymphoniaError) -> AudioError {
             AudioError::unsupported(path, "the file ends before its header does")
         }
         SymphoniaError::IoError(io) => AudioError::open(path, io),
+        SymphoniaError::Unsupported(what) if what.contains("no suitable format reader") => {
+            AudioError::unsupported(path, "not an audio or video format Verbatim recognises")
+        }
         SymphoniaError::Unsupported(what) => {
-            AudioError::unsupported(path, format!("format not recognised: {what}"))
+            AudioError::unsupported(path, format!("not supported: {what}"))
         }
         other => AudioError::unsupported(path, other),
     }
