@@ -3,11 +3,18 @@
 //! Also encoders that turn any input into the WAV or Ogg Opus files cloud services accept.
 //!
 //! Decoders: our own for PCM/float WAV and Ogg Opus (libopus), symphonia for MP3, AAC/M4A,
-//! FLAC, Vorbis, ADPCM and video containers. A multi-hour file is never held whole: the
-//! stream holds at most one block plus one packet.
+//! FLAC, Vorbis, ADPCM and video containers (with libopus for Opus tracks, and the MP4 edit
+//! list applied to AAC). Files symphonia would size allocations from unchecked header fields
+//! for are checked first (`container_check`); its panics are caught. A multi-hour file is
+//! never held whole: the stream holds at most one block plus one packet.
+//!
+//! Pipeline: `source` (a decoder, packets at the file's rate) → `resample` (to the output
+//! rate, delay-compensated) → `pipeline` (time ranges) → `AudioStream` blocks or `encode`.
 
+mod container_check;
 pub mod encode;
 mod error;
+mod mp4_edit;
 mod ogg_opus;
 mod opus_decode;
 mod pipeline;
@@ -211,6 +218,12 @@ pub(crate) fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stream_can_move_to_a_decoding_thread() {
+        fn assert_send<T: Send>() {}
+        assert_send::<AudioStream>();
+    }
 
     #[test]
     fn mono_averages_channels() {

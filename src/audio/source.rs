@@ -4,7 +4,7 @@
 //! sizing allocations.
 
 use super::error::AudioError;
-use super::{ogg_opus, symphonia_source, wav};
+use super::{container_check, ogg_opus, symphonia_source, wav};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
@@ -16,8 +16,9 @@ pub(crate) const MIN_SAMPLE_RATE_HZ: u32 = 1_000;
 pub(crate) const MAX_SAMPLE_RATE_HZ: u32 = 384_000;
 /// Most channels accepted (a header claiming more is broken or not meant for transcription).
 pub(crate) const MAX_CHANNELS: usize = 32;
-/// Largest packet, in frames, that a decoder may announce (FLAC's limit is 65 535).
-pub(crate) const MAX_FRAMES_PER_PACKET: u64 = 1 << 20;
+/// Largest packet, in frames, that a decoder may announce (FLAC's limit is 65 535, ADPCM's
+/// about 130 000): decoders allocate this many frames per channel up front.
+pub(crate) const MAX_FRAMES_PER_PACKET: u64 = 1 << 18;
 /// WAV format tags symphonia decodes: Microsoft and IMA ADPCM, A-law, µ-law.
 const SYMPHONIA_WAV_CODECS: [u16; 4] = [0x0002, 0x0011, 0x0006, 0x0007];
 /// Undecodable packets in a row after which a file counts as damaged rather than glitchy.
@@ -84,7 +85,7 @@ pub(crate) fn open_source(path: &Path) -> Result<Box<dyn Source>, AudioError> {
                 let part = symphonia_source::FilePart {
                     start: data_start,
                     end: data_end,
-                    extension: "mp3",
+                    extension: Some("mp3"),
                 };
                 return Ok(Box::new(symphonia_source::SymphoniaSource::open_part(
                     path,
@@ -110,6 +111,7 @@ pub(crate) fn open_source(path: &Path) -> Result<Box<dyn Source>, AudioError> {
     {
         return Ok(Box::new(source));
     }
+    container_check::check(path).map_err(|reason| AudioError::unsupported(path, reason))?;
     Ok(Box::new(symphonia_source::SymphoniaSource::open_part(
         path, None,
     )?))

@@ -3,7 +3,9 @@
 //! those containers go to libopus. Every call into symphonia is guarded so that a panic on
 //! damaged data becomes an error, and the decoder's announced buffer sizes are checked first.
 
+use super::container_check;
 use super::error::AudioError;
+use super::mp4_edit::{self, AudioEdit};
 use super::opus_decode::{OPUS_RATE_HZ, OpusHead, OpusPacketDecoder};
 use super::source::{
     Frames, MAX_BAD_PACKETS_IN_A_ROW, MAX_FRAMES_PER_PACKET, Source, SourceFormat, check_format,
@@ -14,7 +16,7 @@ use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use symphonia::core::audio::{AudioBufferRef, SampleBuffer};
 use symphonia::core::codecs::{
-    CODEC_TYPE_NULL, CODEC_TYPE_OPUS, CodecParameters, Decoder, DecoderOptions,
+    CODEC_TYPE_AAC, CODEC_TYPE_NULL, CODEC_TYPE_OPUS, CodecParameters, Decoder, DecoderOptions,
 };
 use symphonia::core::errors::Error as SymphoniaError;
 use symphonia::core::formats::{FormatOptions, FormatReader, SeekMode, SeekTo};
@@ -48,43 +50,46 @@ pub(crate) struct SymphoniaSource {
     frames_out: u64,
     pending: Option<Frames>,
     finished: bool,
+    /// Packets of other tracks (video) skipped; they do not count as failed attempts.
+    other_track_packets: u64,
+    /// The MP4 edit list of an AAC track, applied once the decoded rate is known.
+    edit: Option<AudioEdit>,
+    /// Priming frames the edit list drops from the start.
+    edit_skip_frames: u64,
+    /// Priming frames still to drop.
+    skip_left: u64,
+    /// Where the edit list ends the audio, in frames after the priming.
+    end_frame: Option<u64>,
 }
 
 impl SymphoniaSource {
     /// Opens `path`, or only the byte range `part` of it (a stream wrapped in another
-    /// container). An MP3 whose ID3 tag symphonia cannot parse is retried without the tag.
+    /// container). A leading ID3v2 tag is skipped unread: Verbatim needs no tags, and
+    /// symphonia sizes buffers from tag fields (up to 4 GB) before checking them.
     pub(crate) fn open_part(
         path: &Path,
         part: Option<FilePart>,
     ) -> Result<SymphoniaSource, AudioError> {
-        let reader = match probe_format(path, part) {
-            Ok(reader) => reader,
-            Err(error) => match (part, id3_tag_end(path)) {
-                (None, Some(tag_end)) => {
-                    let file_len = std::fs::metadata(path)
-                        .map_err(|error| AudioError::open(path, error))?
-                        .len();
-                    if tag_end >= file_len {
-                        return Err(error);
-                    }
-                    log::warn!(
-                        "{}: skipping an ID3 tag that cannot be read",
-                        path.display()
-                    );
-                    probe_format(
+        let part = match (part, container_check::id3v2_end(path)) {
+            (None, Some(tag_end)) => {
+                let file_len = std::fs::metadata(path)
+                    .map_err(|error| AudioError::open(path, error))?
+                    .len();
+                if tag_end >= file_len {
+                    return Err(AudioError::unsupported(
                         path,
-                        Some(FilePart {
-                            start: tag_end,
-                            end: file_len,
-                            extension: "mp3",
-                        }),
-                    )
-                    .map_err(|_| error)?
+                        "the file ends inside its ID3 tag, before any audio",
+                    ));
                 }
-                _ => return Err(error),
-            },
+                Some(FilePart {
+                    start: tag_end,
+                    end: file_len,
+                    extension: None,
+                })
+            }
+            (part, _) => part,
         };
-
+        let reader = probe_format(path, part)?;
         let (track_id, decoder, params) = choose_track(path, reader.as_ref())?;
         let codec = codec_name(&params);
         let seconds_per_ts = params
@@ -119,23 +124,53 @@ impl SymphoniaSource {
             frames_out: 0,
             pending: None,
             finished: false,
+            other_track_packets: 0,
+            edit: if params.codec == CODEC_TYPE_AAC {
+                mp4_edit::first_audio_edit(path)
+            } else {
+                None
+            },
+            edit_skip_frames: 0,
+            skip_left: 0,
+            end_frame: None,
         };
+        if let Some(AudioEdit {
+            duration_s: Some(duration_s),
+            ..
+        }) = source.edit
+        {
+            source.format.duration_s = Some(duration_s);
+        }
         // The first decoded packet says what the audio really is (AAC with SBR, for one,
         // decodes to a different rate and channel count than its container declares).
-        let mut attempts = 0;
+        let mut attempts: u64 = 0;
         let mut last_problem: Option<String> = None;
         loop {
             attempts += 1;
-            if attempts > MAX_PACKETS_TO_FIRST_AUDIO {
+            let ours = attempts - source.other_track_packets;
+            if ours > MAX_PACKETS_TO_FIRST_AUDIO as u64 {
                 let reason =
                     last_problem.unwrap_or_else(|| "no audio in the first packets".to_string());
                 return Err(AudioError::unsupported(path, reason));
             }
             match source.read_and_decode() {
                 Ok(Some((frames, rate))) => {
-                    check_format(path, rate, frames.len())?;
-                    source.format.sample_rate_hz = rate;
-                    source.format.channel_count = frames.len();
+                    if source.format.sample_rate_hz == 0 {
+                        check_format(path, rate, frames.len())?;
+                        source.format.sample_rate_hz = rate;
+                        source.format.channel_count = frames.len();
+                        source.apply_edit(rate);
+                    }
+                    let frames = source.trim(fit_channels(frames, source.format.channel_count));
+                    if frames.first().is_none_or(Vec::is_empty) {
+                        if source.finished {
+                            return Err(AudioError::no_audio(
+                                path,
+                                "the edit list leaves no audio",
+                            ));
+                        }
+                        continue;
+                    }
                     source.frames_out = frames.first().map_or(0, Vec::len) as u64;
                     source.pending = Some(frames);
                     return Ok(source);
@@ -151,6 +186,42 @@ impl SymphoniaSource {
                 Err(Problem::Fatal(reason)) => return Err(AudioError::unsupported(path, reason)),
             }
         }
+    }
+
+    /// Turns the edit list's times into frames at the decoded rate.
+    fn apply_edit(&mut self, rate_hz: u32) {
+        if let Some(edit) = self.edit {
+            let rate = f64::from(rate_hz);
+            self.edit_skip_frames = (edit.skip_s * rate).round() as u64;
+            self.skip_left = self.edit_skip_frames;
+            self.end_frame = edit
+                .duration_s
+                .map(|duration_s| (duration_s * rate).round() as u64);
+        }
+    }
+
+    /// Drops priming at the start and padding past the end, per the edit list.
+    fn trim(&mut self, mut frames: Frames) -> Frames {
+        let count = frames.first().map_or(0, Vec::len) as u64;
+        let skip = self.skip_left.min(count);
+        self.skip_left -= skip;
+        let mut keep = count - skip;
+        if let Some(end_frame) = self.end_frame {
+            let room = end_frame.saturating_sub(self.frames_out);
+            if keep >= room {
+                keep = room;
+                self.finished = true;
+            }
+        }
+        let (skip, keep) = (
+            usize::try_from(skip).unwrap_or(0),
+            usize::try_from(keep).unwrap_or(0),
+        );
+        for channel in frames.iter_mut() {
+            channel.drain(..skip.min(channel.len()));
+            channel.truncate(keep);
+        }
+        frames
     }
 
     fn at_s(&self) -> f64 {
@@ -187,6 +258,7 @@ impl SymphoniaSource {
             Ok(Err(error)) => return Err(Problem::Fatal(error.to_string())),
         };
         if packet.track_id() != self.track_id {
+            self.other_track_packets += 1;
             return Ok(None);
         }
         match &mut self.decoder {
@@ -242,7 +314,10 @@ impl Source for SymphoniaSource {
                             ),
                         ));
                     }
-                    let frames = fit_channels(frames, self.format.channel_count);
+                    let frames = self.trim(fit_channels(frames, self.format.channel_count));
+                    if frames.first().is_none_or(Vec::is_empty) {
+                        continue;
+                    }
                     self.frames_out += frames.first().map_or(0, Vec::len) as u64;
                     return Ok(Some(frames));
                 }
@@ -272,7 +347,8 @@ impl Source for SymphoniaSource {
             return Ok(None);
         };
         let rate = f64::from(self.format.sample_rate_hz);
-        let seconds = frame as f64 / rate;
+        // Timestamps count the priming that the edit list drops.
+        let seconds = (frame + self.edit_skip_frames) as f64 / rate;
         let time = Time::new(seconds.trunc() as u64, seconds.fract());
         let track_id = self.track_id;
         let seeked = guard(|| {
@@ -306,7 +382,9 @@ impl Source for SymphoniaSource {
         }
         self.pending = None;
         self.finished = false;
-        let actual_frame = (seeked.actual_ts as f64 * seconds_per_ts * rate).round() as u64;
+        let actual_media_frame = (seeked.actual_ts as f64 * seconds_per_ts * rate).round() as u64;
+        self.skip_left = self.edit_skip_frames.saturating_sub(actual_media_frame);
+        let actual_frame = actual_media_frame.saturating_sub(self.edit_skip_frames);
         self.frames_out = actual_frame;
         Ok(Some(actual_frame.min(frame)))
     }
@@ -317,8 +395,8 @@ impl Source for SymphoniaSource {
 pub(crate) struct FilePart {
     pub start: u64,
     pub end: u64,
-    /// The format they hold, as a file extension ("mp3").
-    pub extension: &'static str,
+    /// The format they hold, as a file extension ("mp3"); `None` to go by the file's name.
+    pub extension: Option<&'static str>,
 }
 
 /// A byte range of a file as a symphonia media source.
@@ -378,9 +456,14 @@ impl MediaSource for FileRange {
 fn probe_format(path: &Path, part: Option<FilePart>) -> Result<Box<dyn FormatReader>, AudioError> {
     let file = File::open(path).map_err(|error| AudioError::open(path, error))?;
     let mut hint = Hint::new();
+    let extension = part
+        .and_then(|part| part.extension)
+        .or_else(|| path.extension().and_then(|extension| extension.to_str()));
+    if let Some(extension) = extension {
+        hint.with_extension(extension);
+    }
     let source: Box<dyn MediaSource> = match part {
         Some(part) => {
-            hint.with_extension(part.extension);
             let mut range = FileRange {
                 file,
                 part,
@@ -391,12 +474,7 @@ fn probe_format(path: &Path, part: Option<FilePart>) -> Result<Box<dyn FormatRea
                 .map_err(|error| AudioError::open(path, error))?;
             Box::new(range)
         }
-        None => {
-            if let Some(extension) = path.extension().and_then(|extension| extension.to_str()) {
-                hint.with_extension(extension);
-            }
-            Box::new(file)
-        }
+        None => Box::new(file),
     };
     let stream = MediaSourceStream::new(source, Default::default());
     let format_options = FormatOptions {
@@ -414,20 +492,6 @@ fn probe_format(path: &Path, part: Option<FilePart>) -> Result<Box<dyn FormatRea
     .map_err(|reason| AudioError::unsupported(path, reason))?
     .map_err(|error| open_error(path, &error))?;
     Ok(probed.format)
-}
-
-/// Where an ID3v2 tag at the start of the file ends, if there is one.
-fn id3_tag_end(path: &Path) -> Option<u64> {
-    let mut header = [0_u8; 10];
-    let mut file = File::open(path).ok()?;
-    file.read_exact(&mut header).ok()?;
-    let [i, d, three, _, _, flags, s0, s1, s2, s3] = header;
-    if [i, d, three] != *b"ID3" || [s0, s1, s2, s3].iter().any(|byte| byte & 0x80 != 0) {
-        return None;
-    }
-    let size = (u64::from(s0) << 21) | (u64::from(s1) << 14) | (u64::from(s2) << 7) | u64::from(s3);
-    let footer = if flags & 0x10 != 0 { 10 } else { 0 };
-    Some(10 + size + footer)
 }
 
 /// Why a packet gave no audio: a damaged packet (skip it) or a broken reader (stop).
@@ -548,7 +612,10 @@ fn planar(
     let frames = interleaved_planes
         .chunks_exact(frame_count)
         .take(channel_count)
-        .map(<[f32]>::to_vec)
+        .map(|channel| {
+            let finite = |sample: &f32| if sample.is_finite() { *sample } else { 0.0 };
+            channel.iter().map(finite).collect::<Vec<f32>>()
+        })
         .collect::<Vec<_>>();
     Some((frames, spec.rate))
 }
@@ -560,8 +627,11 @@ fn open_error(path: &Path, error: &SymphoniaError) -> AudioError {
             AudioError::unsupported(path, "the file ends before its header does")
         }
         SymphoniaError::IoError(io) => AudioError::open(path, io),
+        SymphoniaError::Unsupported(what) if what.contains("no suitable format reader") => {
+            AudioError::unsupported(path, "not an audio or video format Verbatim recognises")
+        }
         SymphoniaError::Unsupported(what) => {
-            AudioError::unsupported(path, format!("format not recognised: {what}"))
+            AudioError::unsupported(path, format!("not supported: {what}"))
         }
         other => AudioError::unsupported(path, other),
     }

@@ -513,6 +513,64 @@ mod tests {
         assert_eq!(SampleEncoding::Float64.decode(&0.5_f64.to_le_bytes()), 0.5);
     }
 
+    /// All samples of a test file, interleaved, as integers at the given bit depth.
+    fn samples_of(file: &str, bits: u32) -> Option<Vec<i64>> {
+        let path = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/testdata/wav-edge"
+        ))
+        .join(file);
+        if !path.exists() {
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "test data missing: {}",
+                path.display()
+            );
+            return None;
+        }
+        let WavContents::Pcm(mut source) = WavSource::open(&path).unwrap() else {
+            panic!("{file} is PCM")
+        };
+        let mut interleaved = Vec::new();
+        while let Some(frames) = source.next_frames().unwrap() {
+            for index in 0..frames[0].len() {
+                for channel in &frames {
+                    interleaved.push(
+                        (f64::from(channel[index]) * f64::from(1_u32 << (bits - 1))).round() as i64,
+                    );
+                }
+            }
+        }
+        Some(interleaved)
+    }
+
+    #[test]
+    fn hound_reference_files_give_their_exact_samples() {
+        // The values hound's own tests expect from these files.
+        for file in [
+            "pcmwaveformat-24bit-4byte-48kHz-stereo.wav",
+            "waveformatextensible-24bit-4byte-48kHz-stereo.wav",
+        ] {
+            if let Some(samples) = samples_of(file, 24) {
+                assert_eq!(samples, [-96, 23_052, 8_388_607, -8_360_672], "{file}");
+            }
+        }
+        if let Some(samples) = samples_of("waveformatextensible-24bit-192kHz-mono.wav", 24) {
+            assert_eq!(samples, [-17, 4_194_319, -6_291_437, 8_355_817]);
+        }
+        if let Some(samples) = samples_of("waveformatex-8bit-11025Hz-mono.wav", 8) {
+            assert_eq!(samples, [-128, -128, -128, -128]);
+        }
+        if let Some(samples) = samples_of("waveformatextensible-32bit-48kHz-stereo.wav", 32) {
+            // f32 keeps 24 bits of a 32-bit sample: equal to within 2^-24 of full scale.
+            let expected = [19_i64, -229_373, 33_587_161, -2_147_483_497];
+            assert_eq!(samples.len(), expected.len());
+            for (got, want) in samples.iter().zip(expected) {
+                assert!((got - want).abs() <= 256, "{got} vs {want}");
+            }
+        }
+    }
+
     #[test]
     fn justification_is_detected_from_the_data() {
         let right: Vec<u8> = [0x00ff_ffa0_u32, 0x0000_5a0c, 0x007f_ffff]
