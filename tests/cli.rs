@@ -99,18 +99,21 @@ fn mistakes_get_one_line_that_says_what_to_do() {
     let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
     let jfk = jfk.to_str().unwrap();
     let models = tempfile::tempdir().unwrap();
-    let cases: [(&[&str], &str); 4] = [
-        (&["transcribe", jfk, "--model", "base.en"], "verbatim models download base.en"),
-        (&["transcribe", jfk, jfk, "--output", "-"], "--output DIR"),
-        (&["transcribe", jfk, "--format", "srt,doc"], "doc"),
-        (&["transcribe", "/nonexistent/file.wav"], "file.wav"),
+    let empty_store = Some(models.path());
+    let cases: [(&[&str], &str, Option<&Path>); 5] = [
+        (&["transcribe", jfk, "--model", "base.en"], "verbatim models download base.en", empty_store),
+        (&["transcribe", jfk, jfk, "--output", "-"], "--output DIR", None),
+        (&["transcribe", jfk, "--format", "srt,doc"], "doc", None),
+        (&["transcribe", "/nonexistent/file.wav"], "file.wav", None),
+        (&["transcribe", jfk, "--engine", "gradium"], "GRADIUM_API_KEY", None),
     ];
-    for (args, hint) in cases {
-        let output = Command::new(common::verbatim_exe())
-            .args(args)
-            .env("VERBATIM_MODELS_DIR", models.path())
-            .output()
-            .unwrap();
+    for (args, hint, store) in cases {
+        let mut command = Command::new(common::verbatim_exe());
+        command.args(args).env_remove("GRADIUM_API_KEY").env("XDG_CONFIG_HOME", models.path());
+        if let Some(store) = store {
+            command.env("VERBATIM_MODELS_DIR", store);
+        }
+        let output = command.output().unwrap();
         assert!(!output.status.success(), "{args:?} succeeded");
         let errors: Vec<String> = stderr_lines(&output).into_iter().filter(|l| l.starts_with("error: ")).collect();
         assert_eq!(errors.len(), 1, "{args:?}: {errors:?}");

@@ -536,18 +536,19 @@ mod tests {
 
     #[test]
     fn flags_fill_the_chosen_services_options() {
-        let args = parse(&[
+        let mut args = parse(&[
             "--polargrid-mode",
             "stream",
             "--region",
             "nyc-01",
-            "--model",
-            "cohere-transcribe-03-2026",
             "--polargrid-punctuation",
             "false",
             "--max-retries",
             "2",
         ]);
+        // `--model` belongs to `transcribe` itself (shared with the local engine), which
+        // copies it here.
+        args.model = Some("cohere-transcribe-03-2026".into());
         let options = args.to_options(CloudService::PolarGrid).unwrap();
         assert_eq!(options.polargrid.mode, PolarGridMode::Stream);
         assert_eq!(
