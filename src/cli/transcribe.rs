@@ -130,7 +130,10 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
             }
             (Err(error), written) => {
                 failures += 1;
-                eprintln!("error: {}: {error}", file.display());
+                // Audio errors name the file themselves.
+                let message = error.to_string();
+                let prefix = format!("{}: ", file.display());
+                eprintln!("error: {}: {}", file.display(), message.strip_prefix(&prefix).unwrap_or(&message));
                 if let Ok(paths) = written {
                     if !transcript.segments.is_empty() {
                         for path in paths {
