@@ -13,7 +13,7 @@ use verbatim::transcript::Transcript;
 use verbatim::wer::word_error_rate;
 
 fn engine(model: &Path) -> LocalEngine {
-    let config = LocalEngineConfig { model_path: model.to_path_buf(), beam_size: 1 };
+    let config = LocalEngineConfig { model_path: model.to_path_buf(), ..LocalEngineConfig::default() };
     LocalEngine::with_worker(config, common::verbatim_exe())
 }
 

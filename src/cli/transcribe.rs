@@ -152,7 +152,7 @@ fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
         EngineKind::Local => {
             let store = crate::models::ModelStore::from_env()?;
             let model_path = store.resolve(args.model.as_deref().unwrap_or(crate::models::DEFAULT_MODEL))?;
-            Ok(Box::new(LocalEngine::new(LocalEngineConfig { model_path, beam_size: args.beam_size.max(1) })))
+            Ok(Box::new(LocalEngine::new(LocalEngineConfig { model_path, beam_size: args.beam_size.max(1), ..LocalEngineConfig::default() })))
         }
         EngineKind::Cloud(service) => {
             let mut cloud = args.cloud.clone();

@@ -36,11 +36,13 @@ pub struct LocalEngineConfig {
     pub model_path: PathBuf,
     /// 1 = greedy decoding (fastest); more = beam search.
     pub beam_size: u32,
+    /// whisper.cpp's flash attention kernels (faster on CPU, same results).
+    pub flash_attention: bool,
 }
 
 impl Default for LocalEngineConfig {
     fn default() -> Self {
-        LocalEngineConfig { model_path: PathBuf::new(), beam_size: 1 }
+        LocalEngineConfig { model_path: PathBuf::new(), beam_size: 1, flash_attention: true }
     }
 }
 
@@ -66,13 +68,15 @@ impl LocalEngine {
 
 /// Loads a ggml model after checking that the file is one, so a wrong file gets a clear
 /// error instead of reaching whisper.cpp's loader.
-pub fn load_model(path: &Path) -> Result<WhisperContext, EngineError> {
+pub fn load_model(path: &Path, flash_attention: bool) -> Result<WhisperContext, EngineError> {
     check_ggml_header(path)?;
     silence_whisper_logs();
     let path_text = path
         .to_str()
         .ok_or_else(|| EngineError::Model(format!("model path {} is not valid UTF-8; move the model to a plain path", path.display())))?;
-    WhisperContext::new_with_params(path_text, WhisperContextParameters::default()).map_err(|error| {
+    let mut params = WhisperContextParameters::default();
+    params.flash_attn = flash_attention;
+    WhisperContext::new_with_params(path_text, params).map_err(|error| {
         EngineError::Model(format!(
             "whisper.cpp could not load {} ({error}); download it again with `verbatim models download NAME`",
             path.display()

@@ -162,7 +162,7 @@ fn run_job(job: &WorkerJob, sink: &EventSink) -> Result<EngineOutcome, EngineErr
             parent_gone.store(true, Ordering::Relaxed);
         });
     }
-    let context = super::load_model(&job.config.model_path)?;
+    let context = super::load_model(&job.config.model_path, job.config.flash_attention)?;
     super::pipeline::transcribe_blocking(&context, &job.config, &job.path, &job.options, sink, &parent_gone)
 }
 
