@@ -430,6 +430,64 @@ fn every_error_is_one_line_with_a_line_number_and_nothing_panics() {
 }
 
 #[test]
+fn mangled_fixtures_never_panic() {
+    let Some(dir) = subtitles_dir() else { return };
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n.max(1) as u64) as usize
+    };
+    const INSERTS: [&[u8]; 10] = [
+        b"-->",
+        b"\n",
+        b"\r",
+        b"\n\n",
+        b"<",
+        b"&",
+        b"\xff\xfe",
+        b"00:00:",
+        b"WEBVTT\n",
+        b"<v ",
+    ];
+    let mut outcomes = [0usize; 2];
+    for (name, _) in EXPECTATIONS {
+        let original = std::fs::read(dir.join(name)).unwrap();
+        for _ in 0..200 {
+            let mut bytes = original.clone();
+            for _ in 0..1 + random(4) {
+                let at = random(bytes.len() + 1);
+                match random(3) {
+                    0 if !bytes.is_empty() => {
+                        let end = (at + random(8)).min(bytes.len());
+                        bytes.drain(at.min(end)..end);
+                    }
+                    1 => {
+                        let insert = INSERTS[random(INSERTS.len())];
+                        bytes.splice(at..at, insert.iter().copied());
+                    }
+                    _ if at < bytes.len() => bytes[at] = random(256) as u8,
+                    _ => {}
+                }
+            }
+            let hint = [None, Some(SubtitleFormat::Srt), Some(SubtitleFormat::Vtt)][random(3)];
+            let result = import_subtitles(&bytes, hint);
+            outcomes[usize::from(result.is_ok())] += 1;
+            if let Err(error) = result {
+                assert!(!error.to_string().contains('\n'));
+            }
+            // The strict parsers must not panic on anything either.
+            let text = String::from_utf8_lossy(&bytes);
+            let _ = parse_srt(&text);
+            let _ = parse_vtt(&text);
+        }
+    }
+    // Both outcomes occur, so the mangling really exercises the error paths and the readers.
+    assert!(outcomes[0] > 100 && outcomes[1] > 100, "{outcomes:?}");
+}
+
+#[test]
 fn sbv_without_a_hint_is_reported_as_unsupported() {
     let Some(dir) = subtitles_dir() else { return };
     let bytes = std::fs::read(dir.join("webvtt-py/sample.sbv")).unwrap();

@@ -247,6 +247,8 @@ fn check_file(
         subtitles: rules.clone(),
         ..ExportOptions::default()
     };
+    // The writer sanitises nonsense rules; check against what it actually applied.
+    let rules = &rules.sanitized();
     let file = render(transcript, format, &options);
     assert!(!file.starts_with('\u{feff}') && !file.contains('\r'));
     assert!(file.is_empty() || file.ends_with('\n'));
@@ -286,7 +288,8 @@ fn check_file(
             next_start == Some(end) || (next_start.is_none() && audio_end_ms == Some(end));
         assert!(
             duration >= min_ms || filled_gap,
-            "cue {index} is short ({duration} ms) with room after it: {cue:?}"
+            "cue {index} is short ({duration} ms) with room after it: {cue:?}, next {:?}, {rules:?}",
+            cues.get(index + 1)
         );
         if let Some(cps) = rules.max_chars_per_second {
             let chars: usize = cue.lines.iter().map(|line| line.chars().count()).sum();
@@ -521,6 +524,55 @@ fn broken_word_times() {
             ..Shape::default()
         },
     );
+}
+
+#[test]
+fn extreme_and_nonsense_rules() {
+    let extreme = [
+        SubtitleRules {
+            max_chars_per_line: 1,
+            max_lines_per_cue: 1,
+            max_cue_duration_s: 0.05,
+            min_cue_duration_s: 10.0,
+            max_chars_per_second: Some(1000.0),
+            split_at_pause_s: 0.0,
+            show_speakers: true,
+        },
+        SubtitleRules {
+            max_chars_per_line: 0,
+            max_lines_per_cue: 0,
+            max_cue_duration_s: f64::NAN,
+            min_cue_duration_s: -1.0,
+            max_chars_per_second: Some(f64::INFINITY),
+            split_at_pause_s: f64::NAN,
+            show_speakers: true,
+        },
+        SubtitleRules {
+            max_chars_per_line: 10_000,
+            max_lines_per_cue: 50,
+            max_cue_duration_s: 1e9,
+            ..SubtitleRules::default()
+        },
+    ];
+    let mut rng = Rng(8);
+    for _ in 0..40 {
+        let shape = Shape {
+            segments: 8,
+            max_words: 60,
+            overlapping: true,
+            zero_length: true,
+            speakers: true,
+            words_percent: 50,
+            long_word_percent: 5,
+            broken_times: true,
+        };
+        let (transcript, tokens) = generate(&mut rng, shape);
+        for rules in &extreme {
+            for format in [ExportFormat::Srt, ExportFormat::Vtt] {
+                check_file(&transcript, &tokens, rules, format, true);
+            }
+        }
+    }
 }
 
 #[test]
