@@ -131,6 +131,10 @@ pub enum SpeakerLabel {
 const RUN_OVERLAP_TOLERANCE_S: f64 = 0.2;
 /// A pause at least this long is as good a place to end a cue as a full stop.
 const GOOD_BREAK_PAUSE_S: f64 = 0.5;
+/// Price of one more cue in the cutting search. Ending a cue mid-phrase costs 50 and after a
+/// comma 5, so one extra cue is worth it when it turns a mid-phrase break into a break at
+/// punctuation; text without punctuation still gets the fewest cues.
+const CUE_COST: f64 = 40.0;
 /// Shortest slot a cue keeps when input segments overlap (milliseconds).
 const MIN_SLOT_MS: i64 = 100;
 
@@ -275,7 +279,7 @@ fn cut_run(run: &Run, rules: &SubtitleRules, label: SpeakerLabel, drafts: &mut V
             return f64::INFINITY;
         };
         let span_s = last.end_s - first.start_s;
-        let mut cost = 100.0;
+        let mut cost = CUE_COST;
         if end < count {
             let pause_s = tokens
                 .get(end)
@@ -287,8 +291,8 @@ fn cut_run(run: &Run, rules: &SubtitleRules, label: SpeakerLabel, drafts: &mut V
             } else {
                 match last.punctuation {
                     Punctuation::Sentence => 0.0,
-                    Punctuation::Clause => 10.0,
-                    Punctuation::None => 25.0,
+                    Punctuation::Clause => 5.0,
+                    Punctuation::None => 50.0,
                 }
             };
         }
@@ -428,8 +432,12 @@ fn settle_times(drafts: &mut [Draft], rules: &SubtitleRules, audio_end_ms: Optio
         if draft.end_ms - draft.start_ms < wanted_ms {
             let limit_ms = match (next_start_ms, audio_end_ms) {
                 (Some(next), _) => next,
-                (None, Some(audio_end)) => audio_end.max(draft.end_ms),
-                (None, None) => i64::MAX,
+                // The last cue stays within the audio, unless bad word times already put
+                // it past the end.
+                (None, Some(audio_end)) if audio_end > draft.start_ms => {
+                    audio_end.max(draft.end_ms)
+                }
+                (None, _) => i64::MAX,
             };
             draft.end_ms = draft.end_ms.max((draft.start_ms + wanted_ms).min(limit_ms));
         }

@@ -105,6 +105,17 @@ pub fn import_subtitles(
     Ok(transcript)
 }
 
+/// Reads a subtitle file from disk and imports it, taking the format hint from its
+/// extension (an unsupported subtitle extension such as `.sbv` is an error).
+pub fn import_subtitle_file(path: &Path) -> Result<Transcript, ParseError> {
+    let hint = SubtitleFormat::from_path(path)?;
+    let bytes = std::fs::read(path).map_err(|error| ParseError::Read {
+        path: path.display().to_string(),
+        reason: error.to_string(),
+    })?;
+    import_subtitles(&bytes, hint)
+}
+
 /// The cues of an SRT or WebVTT file, markup stripped (empty cues kept), and the language
 /// a WebVTT header names.
 pub fn read_subtitles(

@@ -21,7 +21,7 @@ pub mod tokens;
 pub mod vtt;
 
 pub use cues::{Cue, SpeakerLabel, SubtitleRules, build_cues};
-pub use import::{SubtitleFormat, import_subtitles};
+pub use import::{SubtitleFormat, import_subtitle_file, import_subtitles};
 pub use json::{JSON_FORMAT, JSON_VERSION, render_json, transcript_from_json};
 pub use parse::{ParseError, parse_srt, parse_vtt};
 pub use text::TextOptions;

@@ -22,6 +22,8 @@ pub enum ParseError {
     Malformed { line: usize, problem: String },
     #[error("{0} subtitles are not supported; convert the file to SRT or WebVTT first")]
     Unsupported(String),
+    #[error("could not read {path}: {reason}; check that the file exists and is readable")]
+    Read { path: String, reason: String },
     #[error(
         "no subtitle cues found (no timing line like 00:00:01,000 --> 00:00:02,000); choose an .srt or .vtt file"
     )]

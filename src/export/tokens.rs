@@ -4,7 +4,8 @@
 //! supply the times. Engines disagree about words (OpenAI drops punctuation, whisper.cpp
 //! splits "don't" into tokens), so text and words are matched on their letters and digits
 //! alone. When they do not match — or there are no words — times are shared out across the
-//! segment by character count.
+//! segment by character count. Word times are kept inside their segment's span and made
+//! non-decreasing.
 
 use crate::events::{Segment, Word};
 
@@ -50,9 +51,22 @@ pub fn segment_tokens(segment: &Segment) -> Vec<TimedToken> {
         return Vec::new();
     }
     let (start_s, end_s) = segment_span(segment);
-    let mut times = word_aligned_times(&words, &segment.words)
-        .unwrap_or_else(|| interpolated_times(&words, start_s, end_s));
-    make_monotonic(&mut times);
+    let mut times = match word_aligned_times(&words, &segment.words) {
+        Some(mut times) => {
+            // A word never sits outside its segment: one wild timestamp would otherwise drag
+            // the rest of the segment along. (A zero-length segment says nothing, so its
+            // words keep their own times.)
+            if end_s > start_s {
+                for (word_start_s, word_end_s) in times.iter_mut() {
+                    *word_start_s = word_start_s.clamp(start_s, end_s);
+                    *word_end_s = word_end_s.clamp(start_s, end_s);
+                }
+            }
+            times
+        }
+        None => interpolated_times(&words, start_s, end_s),
+    };
+    make_monotonic(&mut times, start_s);
     words
         .into_iter()
         .zip(times)
@@ -166,10 +180,15 @@ fn word_aligned_times(tokens: &[String], words: &[Word]) -> Option<Vec<(f64, f64
     times.into_iter().collect()
 }
 
-/// Shares the segment's span out across the tokens by character count (a space counts
-/// towards the token before it).
+/// Shares the segment's span out across the tokens by character count; the spaces between
+/// them are the short gaps between words, so the first token starts with the segment and
+/// the last ends with it.
 fn interpolated_times(tokens: &[String], start_s: f64, end_s: f64) -> Vec<(f64, f64)> {
-    let total: usize = tokens.iter().map(|token| token.chars().count() + 1).sum();
+    let total: usize = tokens
+        .iter()
+        .map(|token| token.chars().count() + 1)
+        .sum::<usize>()
+        .saturating_sub(1);
     let total = total.max(1) as f64;
     let duration_s = end_s - start_s;
     let mut done = 0usize;
@@ -185,11 +204,11 @@ fn interpolated_times(tokens: &[String], start_s: f64, end_s: f64) -> Vec<(f64, 
         .collect()
 }
 
-/// Makes starts and ends finite, non-negative and non-decreasing, with every end at or after
-/// its start.
-fn make_monotonic(times: &mut [(f64, f64)]) {
-    let mut last_start = 0.0f64;
-    let mut last_end = 0.0f64;
+/// Makes starts and ends finite, no earlier than `floor_s` and non-decreasing, with every
+/// end at or after its start.
+fn make_monotonic(times: &mut [(f64, f64)], floor_s: f64) {
+    let mut last_start = floor_s;
+    let mut last_end = floor_s;
     for (start_s, end_s) in times.iter_mut() {
         let start = if start_s.is_finite() {
             start_s.max(last_start)
@@ -262,8 +281,8 @@ mod tests {
     fn mismatched_words_fall_back_to_character_share() {
         let tokens = segment_tokens(&segment("ab cd", 10.0, 16.0, vec![word("xyz", 0.0, 1.0)]));
         assert_eq!(tokens.len(), 2);
-        assert_eq!((tokens[0].start_s, tokens[0].end_s), (10.0, 12.0));
-        assert_eq!((tokens[1].start_s, tokens[1].end_s), (13.0, 15.0));
+        assert_eq!((tokens[0].start_s, tokens[0].end_s), (10.0, 12.4));
+        assert_eq!((tokens[1].start_s, tokens[1].end_s), (13.6, 16.0));
     }
 
     #[test]
