@@ -597,7 +597,8 @@ mod tests {
         assert!(options.sixtydb.diarize && options.sixtydb.script_correction);
         assert_eq!(options.sixtydb.languages, ["en", "hi"]);
 
-        let args = parse(&["--model", "deepgram-nova-3", "--provider-id", "deepgram"]);
+        let mut args = parse(&["--provider-id", "deepgram"]);
+        args.model = Some("deepgram-nova-3".into());
         let options = args.to_options(CloudService::LlmStats).unwrap();
         assert_eq!(
             (
