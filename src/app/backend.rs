@@ -34,7 +34,7 @@ pub struct CatalogModelInfo {
 pub fn local_engine(model: &str, beam_size: u32) -> Result<Arc<dyn Engine>, String> {
     let _ = beam_size;
     Err(format!(
-        "model '{model}' is not installed; open Models ▸ Manage models to download it"
+        "model '{model}' is not installed; open Models › Manage models to download it"
     ))
 }
 

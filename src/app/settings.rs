@@ -85,7 +85,7 @@ impl Default for LocalSettings {
     }
 }
 
-/// The export formats the File ▸ Export menu offers. Kept separate from the export module's
+/// The export formats the File › Export menu offers. Kept separate from the export module's
 /// own enum so the settings file does not change when that module's serde form does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

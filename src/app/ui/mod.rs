@@ -179,11 +179,7 @@ fn status_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if let Some(job) = app.state.selected_job() {
                 let transcript = &job.transcript;
-                let words: usize = transcript
-                    .segments
-                    .iter()
-                    .map(|segment| segment.text.split_whitespace().count())
-                    .sum();
+                let words = job.word_count;
                 let text = format!(
                     "{} segments · {} words · {}",
                     transcript.segments.len(),
@@ -233,5 +229,42 @@ mod tests {
         assert_eq!(format_clock(61.9), "1:01");
         assert_eq!(format_clock(3725.0), "1:02:05");
         assert_eq!(format_clock(f64::NAN), "0:00");
+    }
+}
+
+#[cfg(test)]
+mod glyph_tests {
+    use eframe::egui;
+
+    /// Every character outside ASCII that the window's code can show must be in the bundled
+    /// fonts, or it would draw as a box (and kittest would panic).
+    #[test]
+    fn every_symbol_the_window_shows_has_a_glyph() {
+        let sources = [
+            include_str!("mod.rs"),
+            include_str!("drop_overlay.rs"),
+            include_str!("menu.rs"),
+            include_str!("model_manager.rs"),
+            include_str!("notifications.rs"),
+            include_str!("queue.rs"),
+            include_str!("settings_window.rs"),
+            include_str!("speakers.rs"),
+            include_str!("transcript.rs"),
+            include_str!("../backend.rs"),
+            include_str!("../commands.rs"),
+            include_str!("../state.rs"),
+        ];
+        let ctx = egui::Context::default();
+        let _ = ctx.run_ui(Default::default(), |_| {});
+        let font = egui::FontId::proportional(14.0);
+        let mut missing: Vec<char> = sources
+            .iter()
+            .flat_map(|source| source.chars())
+            .filter(|ch| !ch.is_ascii())
+            .filter(|&ch| !ctx.fonts_mut(|fonts| fonts.has_glyph(&font, ch)))
+            .collect();
+        missing.sort();
+        missing.dedup();
+        assert!(missing.is_empty(), "no glyph for {missing:?}");
     }
 }

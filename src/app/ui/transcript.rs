@@ -299,7 +299,7 @@ fn empty_state(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         |ui| {
             ui.add_space((zone.height() * 0.5 - 110.0).max(12.0));
             ui.label(
-                egui::RichText::new("🎙")
+                egui::RichText::new("🎧")
                     .size(44.0)
                     .color(visuals.weak_text_color()),
             );
@@ -343,7 +343,7 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportKind>, actions: 
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             let has_text = !job.transcript.segments.is_empty();
             ui.add_enabled_ui(has_text, |ui| {
-                ui.menu_button("Export ▾", |ui| {
+                ui.menu_button("Export ⏷", |ui| {
                     for &kind in ExportKind::ALL {
                         let mut button = egui::Button::new(format!("{}…", kind.label()));
                         if Some(kind) == last_kind {
@@ -578,6 +578,9 @@ fn transcript_view(
 
     let editing = &mut pane.editing;
     let rows = &mut pane.rows;
+    // The offset is set past last frame's end whenever new rows arrive while following; a
+    // rubber band would take that for an overscroll and spring back, so it is off here.
+    ui.spacing_mut().scroll.kinetic.rubber_band = false;
     let output = scroll.show_viewport(ui, |ui, viewport| {
         ui.set_height(total_height);
         ui.set_width(ui.available_width());
@@ -609,6 +612,15 @@ fn transcript_view(
         drawn
     });
     pane.rows_drawn = output.inner;
+    if std::env::var_os("VERBATIM_DEBUG_PANE").is_some() {
+        eprintln!(
+            "pane: total={total_height} viewport_h={viewport_height} follow_offset={follow_offset} offset={} content={:?} inner={:?} drawn={}",
+            output.state.clamped_offset().y,
+            output.content_size,
+            output.inner_rect,
+            output.inner
+        );
+    }
 
     // Follow the live text until the user scrolls away from the bottom; follow again once
     // they are back at the bottom.
