@@ -475,6 +475,7 @@ fn settings_survive_a_restart() {
         .state_mut()
         .settings_mut()
         .export
+        .options
         .subtitles
         .max_chars_per_line = 32;
     let mut storage = Memory(Default::default());
@@ -483,5 +484,5 @@ fn settings_survive_a_restart() {
         eframe::get_value(&storage, verbatim::app::settings::SETTINGS_KEY);
     let restored = restored.unwrap_or_else(|| panic!("settings were not saved"));
     assert_eq!(restored.local.model, "base");
-    assert_eq!(restored.export.subtitles.max_chars_per_line, 32);
+    assert_eq!(restored.export.options.subtitles.max_chars_per_line, 32);
 }

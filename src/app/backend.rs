@@ -1,19 +1,20 @@
 //! The window's only door to the rest of the crate's work: the model store, the exporters and
 //! the local engine. Everything here runs on the background runtime, never on the UI thread,
-//! and every failure comes back as one line of text the window can show as it is.
-//!
-//! (Scaffold phase: the model store and exporters are still being written, so these are
-//! placeholders that keep the window buildable; they are replaced when those modules land.)
+//! and every failure comes back as one line of text the window can show as it is (with
+//! window wording: "open Models › Manage models", not a command line to type).
 
 use super::settings::{ExportKind, ExportSettings};
 use crate::engine::Engine;
+use crate::engine::local::{LocalEngine, LocalEngineConfig};
+use crate::export::{ExportFormat, ExportOptions};
+use crate::models::{ModelError, ModelStore};
 use crate::transcript::Transcript;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// The model new installations use.
-pub const DEFAULT_MODEL: &str = "tiny.en";
+pub const DEFAULT_MODEL: &str = crate::models::DEFAULT_MODEL;
 
 /// An installed model.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,22 +31,53 @@ pub struct CatalogModelInfo {
     pub english_only: bool,
 }
 
-/// The local engine for an installed model name (or a ggml file path).
+fn store() -> Result<ModelStore, String> {
+    ModelStore::from_env().map_err(|error| error.to_string())
+}
+
+fn model_message(error: ModelError) -> String {
+    match error {
+        ModelError::NotInstalled { name } => {
+            format!("model '{name}' is not installed; open Models › Manage models to download it")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// The local engine for an installed model name (or a ggml file path). The model itself is
+/// loaded on the first file, on a blocking thread.
 pub fn local_engine(model: &str, beam_size: u32) -> Result<Arc<dyn Engine>, String> {
-    let _ = beam_size;
-    Err(format!(
-        "model '{model}' is not installed; open Models › Manage models to download it"
-    ))
+    let model_path = store()?.resolve(model).map_err(model_message)?;
+    Ok(Arc::new(LocalEngine::new(LocalEngineConfig {
+        model_path,
+        beam_size: beam_size.max(1),
+    })))
 }
 
 /// The model directory and what is installed in it.
 pub fn list_models() -> Result<(PathBuf, Vec<InstalledModelInfo>), String> {
-    Ok((PathBuf::new(), Vec::new()))
+    let store = store()?;
+    let installed = store.list().map_err(model_message)?;
+    let installed = installed
+        .into_iter()
+        .map(|model| InstalledModelInfo {
+            name: model.name,
+            size_bytes: model.size_bytes,
+        })
+        .collect();
+    Ok((store.dir().to_path_buf(), installed))
 }
 
 /// Models the catalog offers.
 pub fn catalog() -> Vec<CatalogModelInfo> {
-    Vec::new()
+    crate::models::CATALOG
+        .iter()
+        .map(|entry| CatalogModelInfo {
+            name: entry.name.to_string(),
+            approx_size_bytes: entry.approx_size_bytes,
+            english_only: entry.english_only,
+        })
+        .collect()
 }
 
 /// Downloads a catalog model, reporting `(downloaded_bytes, total_bytes)`.
@@ -54,25 +86,52 @@ pub async fn download_model(
     progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
     cancel: &CancellationToken,
 ) -> Result<(), String> {
-    let _ = (progress, cancel);
-    Err(format!(
-        "cannot download {name}: model downloads are not part of this build yet"
-    ))
+    let store = store()?;
+    let mut report = |update: crate::models::DownloadProgress| {
+        progress(update.downloaded_bytes, update.total_bytes)
+    };
+    crate::models::download_model(&store, name, &mut report, cancel)
+        .await
+        .map(|_| ())
+        .map_err(|error| error.to_string())
 }
 
-/// Imports a faster-whisper (CTranslate2) model directory; returns the installed name.
+/// Imports a faster-whisper (CTranslate2) model folder as f16 ggml, named after the folder;
+/// returns the installed name.
 pub async fn import_model(dir: &Path) -> Result<String, String> {
-    Err(format!(
-        "cannot import {}: model import is not part of this build yet",
-        dir.display()
-    ))
+    let store = store()?;
+    let name = crate::cli::models::import_model_name(dir, None, None)
+        .map_err(|error| format!("{error:#}"))?;
+    store.ensure_dir().map_err(model_message)?;
+    let output = store.path_for(&name);
+    let dir = dir.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        crate::models::ct2::import_ct2_model(
+            &dir,
+            &output,
+            crate::models::ct2::Quantization::F16,
+            &mut |_fraction| {},
+        )
+    })
+    .await
+    .map_err(|_| "the model converter crashed; the folder may be damaged".to_string())?
+    .map_err(|error| error.to_string())?;
+    Ok(name)
 }
 
 /// Removes an installed model.
 pub fn remove_model(name: &str) -> Result<(), String> {
-    Err(format!(
-        "cannot remove {name}: the model store is not part of this build yet"
-    ))
+    store()?.remove(name).map_err(model_message)
+}
+
+/// The export module's format for a menu entry.
+pub fn export_format(kind: ExportKind) -> ExportFormat {
+    match kind {
+        ExportKind::Srt => ExportFormat::Srt,
+        ExportKind::WebVtt => ExportFormat::Vtt,
+        ExportKind::Text => ExportFormat::Txt,
+        ExportKind::Json => ExportFormat::Json,
+    }
 }
 
 /// The transcript rendered in one export format, with the user's preferences.
@@ -81,6 +140,6 @@ pub fn render_export(
     kind: ExportKind,
     settings: &ExportSettings,
 ) -> String {
-    let _ = (kind, settings);
-    transcript.plain_text()
+    let options: &ExportOptions = &settings.options;
+    crate::export::render(transcript, export_format(kind), options)
 }

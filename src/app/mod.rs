@@ -18,8 +18,8 @@ pub mod ui;
 
 use commands::AppCommand;
 use runtime::{
-    AppRuntime, BackgroundEvent, DefaultEngineFactory, EngineFactory, EngineSpec, ModelOperation,
-    ModelOperationResult,
+    AppRuntime, BackgroundEvent, DefaultEngineFactory, EngineFactory, EngineSpec, JobOutcome,
+    ModelOperation, ModelOperationResult,
 };
 use settings::{EngineChoice, Settings, ThemeChoice};
 use state::{AppState, NoticeAction, NoticeLevel};
@@ -209,6 +209,17 @@ impl VerbatimApp {
             }
             BackgroundEvent::Engine { job, event } => self.state.on_engine_event(job, &event),
             BackgroundEvent::JobFinished { job, outcome } => {
+                // One line per finished file on stderr, for people and scripts watching a run.
+                if let Some(found) = self.state.job(job) {
+                    let how = match &outcome {
+                        JobOutcome::Done => {
+                            format!("done, {} segments", found.transcript.segments.len())
+                        }
+                        JobOutcome::Cancelled => "cancelled".to_string(),
+                        JobOutcome::Failed { reason } => format!("failed: {reason}"),
+                    };
+                    eprintln!("verbatim: {}: {how}", found.path.display());
+                }
                 self.state.on_job_finished(job, outcome, now)
             }
             BackgroundEvent::FilesChosen(paths) => self.send(AppCommand::AddFiles(paths)),

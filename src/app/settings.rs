@@ -125,27 +125,6 @@ impl ExportKind {
     }
 }
 
-/// How subtitle cues are cut (passed to the exporter).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SubtitleSettings {
-    pub max_chars_per_line: usize,
-    pub max_lines_per_cue: usize,
-    pub max_cue_duration_s: f64,
-    pub min_cue_duration_s: f64,
-}
-
-impl Default for SubtitleSettings {
-    fn default() -> Self {
-        SubtitleSettings {
-            max_chars_per_line: 42,
-            max_lines_per_cue: 2,
-            max_cue_duration_s: 7.0,
-            min_cue_duration_s: 1.0,
-        }
-    }
-}
-
 /// A previous export, repeated by "Export again" (Ctrl+E).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LastExport {
@@ -153,25 +132,14 @@ pub struct LastExport {
     pub path: PathBuf,
 }
 
-/// Export preferences.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Export preferences: the export module's own options (subtitle rules, text layout), plus the
+/// last export for "Export again".
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExportSettings {
-    pub subtitles: SubtitleSettings,
-    /// Put speaker names in the exported text ("Alice: …").
-    pub include_speakers: bool,
+    pub options: crate::export::ExportOptions,
     /// The last export, for Ctrl+E.
     pub last: Option<LastExport>,
-}
-
-impl Default for ExportSettings {
-    fn default() -> Self {
-        ExportSettings {
-            subtitles: SubtitleSettings::default(),
-            include_speakers: true,
-            last: None,
-        }
-    }
 }
 
 /// Light, dark, or whatever the system uses.
@@ -205,7 +173,7 @@ mod tests {
                 .unwrap_or_else(|error| panic!("settings did not parse: {error}"));
         assert_eq!(settings.local.model, "base");
         assert_eq!(settings.local.beam_size, 1);
-        assert_eq!(settings.export.subtitles.max_chars_per_line, 42);
+        assert_eq!(settings.export.options.subtitles.max_chars_per_line, 42);
         assert_eq!(settings.engine, EngineChoice::Local);
     }
 }

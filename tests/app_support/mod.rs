@@ -48,6 +48,30 @@ pub enum Step {
         count: usize,
         speaker: Option<String>,
     },
+    /// Emit `count` segments of alternating speakers ("left", "right") and varied length, as
+    /// fast as possible (a long meeting arriving at once).
+    Meeting {
+        count: usize,
+    },
+    /// Stream like a live service: every `every`, a growing hypothesis, and every third tick
+    /// the finished segment; `count` segments in all.
+    Live {
+        count: usize,
+        every: Duration,
+    },
+}
+
+/// Text of meeting segment `index`: short and long lines, so rows wrap differently.
+pub fn meeting_text(index: usize) -> String {
+    const PHRASES: [&str; 6] = [
+        "Right.",
+        "I think we should look at the numbers again before Friday.",
+        "The second quarter was better than we expected, mostly because the new customers in the north signed earlier than planned and paid upfront.",
+        "Can you share the slide?",
+        "Let me check with the team and come back to you tomorrow morning with a proper answer, including the costs we discussed last week and the timeline for the rollout.",
+        "Agreed.",
+    ];
+    format!("{} ({index})", PHRASES[index % PHRASES.len()])
 }
 
 pub fn segment(text: &str, start_s: f64, speaker: Option<&str>) -> Step {
@@ -145,6 +169,50 @@ impl Engine for ScriptedEngine {
                     return Err(EngineError::Cancelled);
                 }
                 Step::Fail(message) => return Err(EngineError::Service(message)),
+                Step::Meeting { count } => {
+                    for index in 0..count {
+                        let start_s = index as f64 * 3.0;
+                        end_s = start_s + 2.5;
+                        sink.segment(Segment {
+                            start_s,
+                            end_s,
+                            text: meeting_text(index),
+                            speaker: Some(
+                                if index % 3 == 1 { "right" } else { "left" }.to_string(),
+                            ),
+                            words: vec![],
+                        });
+                    }
+                }
+                Step::Live { count, every } => {
+                    let first_index = 1_000_000;
+                    for index in first_index..first_index + count {
+                        let text = meeting_text(index);
+                        let words: Vec<&str> = text.split(' ').collect();
+                        for tick in 1..=3 {
+                            let shown = (words.len() * tick / 3).max(1);
+                            let partial = words[..shown].join(" ");
+                            tokio::select! {
+                                _ = tokio::time::sleep(every) => {}
+                                _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+                            }
+                            if tick < 3 {
+                                sink.hypothesis(partial, Some(end_s));
+                            }
+                        }
+                        let start_s = end_s + 0.5;
+                        end_s = start_s + 2.5;
+                        sink.segment(Segment {
+                            start_s,
+                            end_s,
+                            text,
+                            speaker: Some(
+                                if index % 2 == 0 { "left" } else { "right" }.to_string(),
+                            ),
+                            words: vec![],
+                        });
+                    }
+                }
                 Step::Flood { count, speaker } => {
                     for index in 0..count {
                         let start_s = index as f64 * 2.0;
