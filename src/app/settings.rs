@@ -61,7 +61,7 @@ impl EngineChoice {
     /// The name shown in the engine picker.
     pub fn label(self) -> &'static str {
         match self {
-            EngineChoice::Local => "Local (whisper.cpp, offline)",
+            EngineChoice::Local => "Local (offline)",
         }
     }
 }

@@ -230,7 +230,11 @@ fn job_card(
                                     commands.push(AppCommand::CancelJob(job.id));
                                 }
                             } else if ui
-                                .add(small("Retry"))
+                                .add(small(if job.status == JobStatus::Done {
+                                    "Run again"
+                                } else {
+                                    "Retry"
+                                }))
                                 .on_hover_text(
                                     "Transcribe this file again with the current options",
                                 )
@@ -285,6 +289,7 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
             labelled_row(ui, "Engine", |ui| {
                 let response = egui::ComboBox::from_id_salt("engine_choice")
                     .width(width)
+                    .truncate()
                     .selected_text(app.settings.engine.label())
                     .show_ui(ui, |ui| {
                         for &choice in EngineChoice::ALL {
@@ -299,6 +304,7 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     let current = app.settings.local.model.clone();
                     let response = egui::ComboBox::from_id_salt("model_choice")
                         .width(width)
+                        .truncate()
                         .selected_text(current.as_str())
                         .show_ui(ui, |ui| {
                             for name in &installed {
@@ -351,6 +357,7 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     .unwrap_or_else(|| current.clone());
                 let response = egui::ComboBox::from_id_salt("language_choice")
                     .width(width)
+                    .truncate()
                     .selected_text(current_name)
                     .height(320.0)
                     .show_ui(ui, |ui| {
@@ -374,6 +381,7 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                 };
                 let response = egui::ComboBox::from_id_salt("speaker_mode")
                     .width(width)
+                    .truncate()
                     .selected_text(label(app.settings.options.speakers))
                     .show_ui(ui, |ui| {
                         for mode in [SpeakerMode::None, SpeakerMode::Stereo] {

@@ -32,8 +32,8 @@ use std::time::{Duration, Instant};
 
 /// Width of the time column.
 const TIME_WIDTH: f32 = 56.0;
-/// Width of the speaker column (when the transcript has speakers).
-const SPEAKER_WIDTH: f32 = 128.0;
+/// Widest the speaker column gets (longer names are cut off in the chip).
+const MAX_SPEAKER_WIDTH: f32 = 170.0;
 const COLUMN_GAP: f32 = 10.0;
 /// Space above and below a row's text.
 const ROW_PADDING: f32 = 5.0;
@@ -404,6 +404,9 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportKind>, actions: 
     if let Some(engine) = &job.engine_name {
         facts.push(engine.clone());
     }
+    if job.transcript.speakers.is_empty() && !job.transcript.segments.is_empty() {
+        facts.push("click a line to edit it".into());
+    }
     ui.label(egui::RichText::new(facts.join("  ·  ")).small().weak());
 }
 
@@ -438,6 +441,12 @@ fn speaker_strip(ui: &mut egui::Ui, job: &Job, actions: &mut PaneActions) {
                 ));
             }
         }
+        ui.add_space(8.0);
+        ui.label(
+            egui::RichText::new("click a name to rename it, a line to edit it")
+                .small()
+                .weak(),
+        );
     });
 }
 
@@ -476,10 +485,25 @@ fn transcript_view(
     let transcript = &job.transcript;
     let with_speakers = !transcript.speakers.is_empty();
     let full_width = ui.available_width();
+    // The speaker column is as wide as the longest name's chip (a few layouts, cached by egui).
+    let speaker_width = transcript
+        .speakers
+        .iter()
+        .map(|speaker| {
+            let font = egui::FontId::proportional(13.0);
+            let galley = ui.painter().layout_no_wrap(
+                speaker.display_name.clone(),
+                font,
+                egui::Color32::WHITE,
+            );
+            galley.size().x + 24.0
+        })
+        .fold(0.0_f32, f32::max)
+        .min(MAX_SPEAKER_WIDTH);
     let text_x = TIME_WIDTH
         + COLUMN_GAP
         + if with_speakers {
-            SPEAKER_WIDTH + COLUMN_GAP
+            speaker_width + COLUMN_GAP
         } else {
             0.0
         };
@@ -778,7 +802,7 @@ fn draw_segment_row(
         let name = transcript.speaker_name(speaker_id);
         let chip_rect = Rect::from_min_size(
             pos2(origin.x + TIME_WIDTH + COLUMN_GAP, top + ROW_PADDING - 1.0),
-            vec2(SPEAKER_WIDTH, CHIP_HEIGHT),
+            vec2(text_x - TIME_WIDTH - 2.0 * COLUMN_GAP, CHIP_HEIGHT),
         );
         let response = speakers::speaker_chip(
             ui,
