@@ -15,6 +15,8 @@ pub fn model_manager_window(app: &mut VerbatimApp, ctx: &egui::Context) {
     let mut commands = Vec::new();
     egui::Window::new("Models")
         .id(egui::Id::unique("model_manager_window"))
+        .pivot(egui::Align2::CENTER_TOP)
+        .default_pos(ctx.content_rect().center_top() + egui::vec2(0.0, 60.0))
         .open(&mut open)
         .collapsible(false)
         .default_width(520.0)

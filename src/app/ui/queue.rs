@@ -44,7 +44,7 @@ pub fn side_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         ui.heading("Files");
         ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
             if ui
-                .button("📂 Open…")
+                .button("🗁 Open…")
                 .on_hover_text(format!(
                     "Open audio or video files ({})",
                     ui.ctx().format_shortcut(&super::SHORTCUT_OPEN)

@@ -40,13 +40,17 @@ pub fn settings_window(app: &mut VerbatimApp, ctx: &egui::Context) {
     let mut open = true;
     egui::Window::new("Settings")
         .id(egui::Id::unique("settings_window"))
+        .pivot(egui::Align2::CENTER_TOP)
+        .default_pos(ctx.content_rect().center_top() + egui::vec2(0.0, 60.0))
         .open(&mut open)
         .collapsible(false)
         .resizable(false)
         .default_width(440.0)
         .show(ctx, |ui| {
+            let height = (ctx.content_rect().height() - 160.0).max(200.0);
             egui::ScrollArea::vertical()
-                .max_height(ctx.content_rect().height() - 120.0)
+                .max_height(height)
+                .min_scrolled_height(height.min(560.0))
                 .show(ui, |ui| {
                     settings_ui(app, ui);
                 });
@@ -105,7 +109,6 @@ fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                 egui::DragValue::new(&mut limit)
                     .range(0.0..=40.0)
                     .speed(0.2)
-                    .suffix(" chars/s")
                     .custom_formatter(|value, _| if value <= 0.0 { "no limit".to_string() } else { format!("{value:.0} chars/s") }),
             );
             rules.max_chars_per_second = (limit > 0.0).then_some(limit);

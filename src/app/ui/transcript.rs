@@ -315,7 +315,7 @@ fn empty_state(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     .weak(),
             );
             ui.add_space(14.0);
-            let open = egui::Button::new(egui::RichText::new("📂  Open files…").size(15.0))
+            let open = egui::Button::new(egui::RichText::new("🗁  Open files…").size(15.0))
                 .min_size(vec2(160.0, 34.0));
             if ui
                 .add(open)
