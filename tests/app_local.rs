@@ -35,7 +35,12 @@ fn tiny_en_settings() -> Settings {
 }
 
 fn real_window(settings: Settings) -> egui_kittest::Harness<'static, verbatim::app::VerbatimApp> {
-    window(Arc::new(DefaultEngineFactory::default()), settings)
+    // Inference runs in `verbatim worker`; the test harness cannot be that process.
+    let worker = std::path::PathBuf::from(env!("CARGO_BIN_EXE_verbatim"));
+    window(
+        Arc::new(DefaultEngineFactory::with_worker_exe(worker)),
+        settings,
+    )
 }
 
 fn status(

@@ -44,14 +44,23 @@ fn model_message(error: ModelError) -> String {
     }
 }
 
-/// The local engine for an installed model name (or a ggml file path). The model itself is
-/// loaded on the first file, on a blocking thread.
-pub fn local_engine(model: &str, beam_size: u32) -> Result<Arc<dyn Engine>, String> {
+/// The local engine for an installed model name (or a ggml file path). Inference runs in a
+/// `verbatim worker` child process: this program, or `worker_exe` when given (tests run from a
+/// test harness, which cannot be the worker).
+pub fn local_engine(
+    model: &str,
+    beam_size: u32,
+    worker_exe: Option<&Path>,
+) -> Result<Arc<dyn Engine>, String> {
     let model_path = store()?.resolve(model).map_err(model_message)?;
-    Ok(Arc::new(LocalEngine::new(LocalEngineConfig {
+    let config = LocalEngineConfig {
         model_path,
         beam_size: beam_size.max(1),
-    })))
+    };
+    Ok(match worker_exe {
+        Some(exe) => Arc::new(LocalEngine::with_worker(config, exe.to_path_buf())),
+        None => Arc::new(LocalEngine::new(config)),
+    })
 }
 
 /// The model directory and what is installed in it.

@@ -19,7 +19,7 @@ use crate::events::{EngineEvent, EventSink};
 use crate::transcript::Transcript;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, mpsc as std_mpsc};
+use std::sync::{Arc, mpsc as std_mpsc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -48,29 +48,32 @@ pub trait EngineFactory: Send + Sync {
     fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, String>;
 }
 
-/// The real engines. Keeps the last engine built, so the local model is loaded once and reused
-/// for every file until the model or its settings change.
-#[derive(Default)]
+/// The real engines, built afresh for each file (cheap: the local engine only resolves the
+/// model path here; its worker process loads the model when the file starts), so a model
+/// installed or removed meanwhile is seen at once.
+#[derive(Debug, Default)]
 pub struct DefaultEngineFactory {
-    last: Mutex<Option<(EngineSpec, Arc<dyn Engine>)>>,
+    /// The `verbatim` binary that runs local inference; `None` for this program.
+    worker_exe: Option<PathBuf>,
+}
+
+impl DefaultEngineFactory {
+    /// Engines whose local worker is the `verbatim` binary at `worker_exe` (for tests, which
+    /// run inside a test harness rather than the `verbatim` binary).
+    pub fn with_worker_exe(worker_exe: PathBuf) -> DefaultEngineFactory {
+        DefaultEngineFactory {
+            worker_exe: Some(worker_exe),
+        }
+    }
 }
 
 impl EngineFactory for DefaultEngineFactory {
     fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, String> {
-        let mut last = self
-            .last
-            .lock()
-            .map_err(|_| "engine cache poisoned; restart Verbatim".to_string())?;
-        if let Some((cached_spec, engine)) = last.as_ref()
-            && cached_spec == spec
-        {
-            return Ok(engine.clone());
+        match spec {
+            EngineSpec::Local { model, beam_size } => {
+                backend::local_engine(model, *beam_size, self.worker_exe.as_deref())
+            }
         }
-        let engine = match spec {
-            EngineSpec::Local { model, beam_size } => backend::local_engine(model, *beam_size)?,
-        };
-        *last = Some((spec.clone(), engine.clone()));
-        Ok(engine)
     }
 }
 
