@@ -486,3 +486,53 @@ fn settings_survive_a_restart() {
     assert_eq!(restored.local.model, "base");
     assert_eq!(restored.export.options.subtitles.max_chars_per_line, 32);
 }
+
+#[test]
+fn files_dragged_over_the_window_show_the_drop_overlay() {
+    let engine = ScriptedEngine::new(vec![vec![]]);
+    let mut harness = window(Arc::new(FixedFactory(engine)), Settings::default());
+    harness.step();
+    assert!(!shows(&harness, "Drop to transcribe"));
+    harness.input_mut().hovered_files.push(egui::HoveredFile {
+        path: Some(testdata("speech/jfk.wav")),
+        mime: String::new(),
+    });
+    // A new area is laid out invisibly in its first frame.
+    harness.run_steps(2);
+    assert!(shows(&harness, "Drop to transcribe"));
+    assert!(shows(&harness, "jfk.wav"));
+    harness.input_mut().hovered_files.clear();
+    harness.step();
+    assert!(!shows(&harness, "Drop to transcribe"));
+}
+
+#[test]
+fn every_widget_has_an_accessible_name() {
+    let engine = ScriptedEngine::new(vec![vec![
+        segment("First words.", 0.0, Some("left")),
+        segment("An answer.", 1.0, Some("right")),
+        hypothesis("still talking", 2.0),
+        Step::Gate,
+    ]]);
+    let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
+    harness.step();
+    harness.check_accessibility();
+    drop_files(
+        &mut harness,
+        &[testdata("stereo/stereo_diarization.wav"), testdata("speech/jfk.wav")],
+    );
+    run_until(&mut harness, "the live hypothesis", TIMEOUT, |h| shows(h, "Live: still talking"));
+    harness.check_accessibility();
+    // The rename dialog and the windows too.
+    harness.get_all_by_label("Speaker 1").next().map(|node| node.click());
+    harness.run_steps(2);
+    assert!(harness.query_by_label("Speaker name").is_some());
+    harness.check_accessibility();
+    harness.state_mut().send(AppCommand::ShowSettings);
+    harness.state_mut().send(AppCommand::ShowModelManager);
+    harness.run_steps(3);
+    assert!(shows(&harness, "Characters per line"));
+    assert!(shows(&harness, "Import faster-whisper folder…"));
+    harness.check_accessibility();
+    engine.open_gate();
+}

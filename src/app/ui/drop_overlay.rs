@@ -41,49 +41,35 @@ pub fn drop_overlay(ctx: &egui::Context) {
         return;
     }
     let screen = ctx.content_rect();
-    let painter = ctx.layer_painter(egui::LayerId::new(
-        egui::Order::Foreground,
-        egui::Id::unique("drop_overlay"),
-    ));
-    let dark = ctx.global_style().visuals.dark_mode;
-    let accent = ctx.global_style().visuals.selection.bg_fill;
-    painter.rect_filled(
-        screen,
-        0.0,
-        if dark {
-            egui::Color32::from_black_alpha(200)
-        } else {
-            egui::Color32::from_white_alpha(215)
-        },
-    );
-    let zone = screen.shrink(28.0);
-    painter.rect_stroke(
-        zone,
-        16.0,
-        egui::Stroke::new(3.0, accent),
-        egui::StrokeKind::Inside,
-    );
-    let text_color = if dark {
-        egui::Color32::WHITE
-    } else {
-        egui::Color32::from_gray(20)
-    };
-    painter.text(
-        zone.center() - egui::vec2(0.0, 18.0),
-        egui::Align2::CENTER_CENTER,
-        "Drop to transcribe",
-        egui::FontId::proportional(28.0),
-        text_color,
-    );
+    let style = ctx.global_style();
+    let dark = style.visuals.dark_mode;
+    let accent = style.visuals.selection.bg_fill;
+    let text_color = if dark { egui::Color32::WHITE } else { egui::Color32::from_gray(20) };
     let detail = match hovered.as_slice() {
         [one] if !one.is_empty() => one.clone(),
         files => format!("{} files", files.len()),
     };
-    painter.text(
-        zone.center() + egui::vec2(0.0, 20.0),
-        egui::Align2::CENTER_CENTER,
-        detail,
-        egui::FontId::proportional(16.0),
-        text_color.gamma_multiply(0.7),
-    );
+    egui::Area::new(egui::Id::unique("drop_overlay"))
+        .order(egui::Order::Foreground)
+        .fixed_pos(screen.min)
+        .interactable(false)
+        .show(ctx, |ui| {
+            let painter = ui.painter();
+            let backdrop = if dark {
+                egui::Color32::from_black_alpha(200)
+            } else {
+                egui::Color32::from_white_alpha(215)
+            };
+            painter.rect_filled(screen, 0.0, backdrop);
+            let zone = screen.shrink(28.0);
+            painter.rect_stroke(zone, 16.0, egui::Stroke::new(3.0, accent), egui::StrokeKind::Inside);
+            ui.scope_builder(
+                egui::UiBuilder::new().max_rect(zone).layout(egui::Layout::top_down(egui::Align::Center)),
+                |ui| {
+                    ui.add_space(zone.height() / 2.0 - 36.0);
+                    ui.label(egui::RichText::new("Drop to transcribe").size(28.0).color(text_color));
+                    ui.label(egui::RichText::new(detail).size(16.0).color(text_color.gamma_multiply(0.7)));
+                },
+            );
+        });
 }
