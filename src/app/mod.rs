@@ -171,6 +171,9 @@ impl VerbatimApp {
         let deadline = Instant::now() + EVENT_BUDGET;
         let mut applied = 0;
         let mut cut_short = false;
+        if let Some(runtime) = &self.runtime {
+            runtime.begin_drain();
+        }
         loop {
             let next = match &self.runtime {
                 Some(runtime) => runtime.try_recv(),
@@ -230,6 +233,22 @@ impl VerbatimApp {
                 path,
                 message,
             } => self.on_export_failed(job, kind, path, message),
+            BackgroundEvent::DialogUnavailable(kind) => {
+                let instead = match kind {
+                    runtime::DialogKind::OpenFiles => {
+                        "drag files onto the window, or start it with `verbatim open FILE...`"
+                    }
+                    runtime::DialogKind::ImportFolder => {
+                        "import from a terminal with `verbatim models import DIR`"
+                    }
+                };
+                self.state.models.importing = false;
+                self.state.notify(
+                    NoticeLevel::Warning,
+                    format!("no file dialog is available on this system (it needs xdg-desktop-portal or zenity); {instead}"),
+                    None,
+                );
+            }
             BackgroundEvent::ModelsListed(Ok(snapshot)) => {
                 self.state.models.snapshot = Some(snapshot);
                 self.state.models.error = None;

@@ -19,6 +19,7 @@ use crate::events::{EngineEvent, EventSink};
 use crate::transcript::Transcript;
 use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc as std_mpsc};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -193,6 +194,8 @@ pub enum BackgroundEvent {
         downloaded_bytes: u64,
         total_bytes: Option<u64>,
     },
+    /// A file dialog could not be shown at all (no portal or zenity on this system).
+    DialogUnavailable(DialogKind),
     /// A model operation ended.
     ModelOperationEnded {
         operation: ModelOperation,
@@ -200,18 +203,34 @@ pub enum BackgroundEvent {
     },
 }
 
-/// Where the runtime's events go: a channel the UI drains, and the waker.
+/// Which dialog could not be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogKind {
+    OpenFiles,
+    ImportFolder,
+}
+
+/// A dialog that answers "nothing chosen" faster than a person can is taken as one that could
+/// not be shown (rfd reports both the same way).
+const DIALOG_MISSING_WITHIN: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Where the runtime's events go: a channel the UI drains, and the waker. The waker is called
+/// once per batch, not per event: `wake_pending` stays set from the first event until the
+/// window starts draining, so a flood of segments costs one repaint request, not thousands.
 #[derive(Clone)]
 struct Outbox {
     sender: std_mpsc::Sender<BackgroundEvent>,
     waker: Waker,
+    wake_pending: Arc<AtomicBool>,
 }
 
 impl Outbox {
     fn send(&self, event: BackgroundEvent) {
         // A closed channel means the window is gone; there is nobody left to tell.
         let _ = self.sender.send(event);
-        (self.waker)();
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            (self.waker)();
+        }
     }
 }
 
@@ -219,6 +238,7 @@ impl Outbox {
 pub struct AppRuntime {
     requests: mpsc::UnboundedSender<RuntimeRequest>,
     events: std_mpsc::Receiver<BackgroundEvent>,
+    wake_pending: Arc<AtomicBool>,
 }
 
 impl AppRuntime {
@@ -231,9 +251,11 @@ impl AppRuntime {
             .build()?;
         let (request_sender, request_receiver) = mpsc::unbounded_channel();
         let (event_sender, event_receiver) = std_mpsc::channel();
+        let wake_pending = Arc::new(AtomicBool::new(false));
         let outbox = Outbox {
             sender: event_sender,
             waker,
+            wake_pending: wake_pending.clone(),
         };
         std::thread::Builder::new()
             .name("verbatim-background".into())
@@ -245,12 +267,18 @@ impl AppRuntime {
         Ok(AppRuntime {
             requests: request_sender,
             events: event_receiver,
+            wake_pending,
         })
     }
 
     /// Sends a request. Returns `false` if the runtime is gone.
     pub fn send(&self, request: RuntimeRequest) -> bool {
         self.requests.send(request).is_ok()
+    }
+
+    /// Call before draining: events sent from now on wake the window again.
+    pub fn begin_drain(&self) {
+        self.wake_pending.store(false, Ordering::Release);
     }
 
     /// The next event, if one is waiting (never blocks).
@@ -440,11 +468,18 @@ async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
     if let Some(dir) = start_dir {
         dialog = dialog.set_directory(dir);
     }
-    if let Some(files) = dialog.pick_files().await {
-        let paths: Vec<PathBuf> = files.iter().map(|file| file.path().to_path_buf()).collect();
-        if !paths.is_empty() {
-            outbox.send(BackgroundEvent::FilesChosen(paths));
+    let asked = std::time::Instant::now();
+    match dialog.pick_files().await {
+        Some(files) => {
+            let paths: Vec<PathBuf> = files.iter().map(|file| file.path().to_path_buf()).collect();
+            if !paths.is_empty() {
+                outbox.send(BackgroundEvent::FilesChosen(paths));
+            }
         }
+        None if asked.elapsed() < DIALOG_MISSING_WITHIN => {
+            outbox.send(BackgroundEvent::DialogUnavailable(DialogKind::OpenFiles));
+        }
+        None => {}
     }
 }
 
@@ -463,13 +498,19 @@ async fn write_export(request: ExportRequest, outbox: Outbox) {
         None => {
             let mut dialog = rfd::AsyncFileDialog::new()
                 .set_title(format!("Export {}", kind.label()))
-                .set_file_name(suggested_name)
+                .set_file_name(suggested_name.clone())
                 .add_filter(kind.label(), &[kind.extension()]);
-            if let Some(dir) = suggested_dir {
+            if let Some(dir) = &suggested_dir {
                 dialog = dialog.set_directory(dir);
             }
+            let asked = std::time::Instant::now();
             match dialog.save_file().await {
                 Some(file) => file.path().to_path_buf(),
+                // No dialog on this system: write next to the audio, never over a file.
+                None if asked.elapsed() < DIALOG_MISSING_WITHIN => {
+                    let dir = suggested_dir.unwrap_or_else(|| PathBuf::from("."));
+                    free_path(&dir, &suggested_name)
+                }
                 None => return,
             }
         }
@@ -496,6 +537,22 @@ async fn write_export(request: ExportRequest, outbox: Outbox) {
         },
     };
     outbox.send(event);
+}
+
+/// `dir/name`, or `dir/stem (2).ext`, `(3)`… if that exists.
+fn free_path(dir: &Path, name: &str) -> PathBuf {
+    let candidate = dir.join(name);
+    if !candidate.exists() {
+        return candidate;
+    }
+    let (stem, extension) = match name.rsplit_once('.') {
+        Some((stem, extension)) => (stem.to_string(), format!(".{extension}")),
+        None => (name.to_string(), String::new()),
+    };
+    (2..)
+        .map(|n| dir.join(format!("{stem} ({n}){extension}")))
+        .find(|path| !path.exists())
+        .unwrap_or(candidate)
 }
 
 /// Writes `contents` next to `path` and renames it into place, so a crash never leaves half a
@@ -564,11 +621,15 @@ async fn download_model(
 }
 
 async fn import_model(outbox: Outbox) {
+    let asked = std::time::Instant::now();
     let Some(folder) = rfd::AsyncFileDialog::new()
         .set_title("Import a faster-whisper model folder")
         .pick_folder()
         .await
     else {
+        if asked.elapsed() < DIALOG_MISSING_WITHIN {
+            outbox.send(BackgroundEvent::DialogUnavailable(DialogKind::ImportFolder));
+        }
         outbox.send(BackgroundEvent::ModelOperationEnded {
             operation: ModelOperation::Import,
             result: ModelOperationResult::Cancelled,
@@ -602,4 +663,28 @@ async fn remove_model(name: String, outbox: Outbox) {
         result,
     });
     list_models(outbox).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_never_overwrite_when_no_dialog_asked_and_writes_are_atomic() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let first = free_path(dir.path(), "talk.srt");
+        assert_eq!(first, dir.path().join("talk.srt"));
+        write_atomically(&first, b"one").unwrap_or_else(|error| panic!("{error}"));
+        let second = free_path(dir.path(), "talk.srt");
+        assert_eq!(second, dir.path().join("talk (2).srt"));
+        write_atomically(&first, b"two").unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(std::fs::read(&first).ok(), Some(b"two".to_vec()));
+        let leftovers = std::fs::read_dir(dir.path())
+            .map(|entries| entries.count())
+            .unwrap_or(0);
+        assert_eq!(leftovers, 1, "no partial file is left behind");
+        let missing = dir.path().join("no/such/folder/talk.srt");
+        let error = write_atomically(&missing, b"x").err().unwrap_or_default();
+        assert!(error.contains("choose another folder"), "{error}");
+    }
 }

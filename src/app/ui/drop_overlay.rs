@@ -44,7 +44,11 @@ pub fn drop_overlay(ctx: &egui::Context) {
     let style = ctx.global_style();
     let dark = style.visuals.dark_mode;
     let accent = style.visuals.selection.bg_fill;
-    let text_color = if dark { egui::Color32::WHITE } else { egui::Color32::from_gray(20) };
+    let text_color = if dark {
+        egui::Color32::WHITE
+    } else {
+        egui::Color32::from_gray(20)
+    };
     let detail = match hovered.as_slice() {
         [one] if !one.is_empty() => one.clone(),
         files => format!("{} files", files.len()),
@@ -62,13 +66,28 @@ pub fn drop_overlay(ctx: &egui::Context) {
             };
             painter.rect_filled(screen, 0.0, backdrop);
             let zone = screen.shrink(28.0);
-            painter.rect_stroke(zone, 16.0, egui::Stroke::new(3.0, accent), egui::StrokeKind::Inside);
+            painter.rect_stroke(
+                zone,
+                16.0,
+                egui::Stroke::new(3.0, accent),
+                egui::StrokeKind::Inside,
+            );
             ui.scope_builder(
-                egui::UiBuilder::new().max_rect(zone).layout(egui::Layout::top_down(egui::Align::Center)),
+                egui::UiBuilder::new()
+                    .max_rect(zone)
+                    .layout(egui::Layout::top_down(egui::Align::Center)),
                 |ui| {
                     ui.add_space(zone.height() / 2.0 - 36.0);
-                    ui.label(egui::RichText::new("Drop to transcribe").size(28.0).color(text_color));
-                    ui.label(egui::RichText::new(detail).size(16.0).color(text_color.gamma_multiply(0.7)));
+                    ui.label(
+                        egui::RichText::new("Drop to transcribe")
+                            .size(28.0)
+                            .color(text_color),
+                    );
+                    ui.label(
+                        egui::RichText::new(detail)
+                            .size(16.0)
+                            .color(text_color.gamma_multiply(0.7)),
+                    );
                 },
             );
         });

@@ -56,7 +56,10 @@ pub fn notifications(app: &mut VerbatimApp, ctx: &egui::Context) {
                         ui.set_width(380.0);
                         ui.horizontal(|ui| {
                             ui.label(RichText::new(icon).color(accent).size(16.0));
-                            ui.add(egui::Label::new(RichText::new(&notice.message)).wrap());
+                            ui.add(
+                                egui::Label::new(RichText::new(sentence_case(&notice.message)))
+                                    .wrap(),
+                            );
                         });
                         ui.horizontal(|ui| {
                             ui.with_layout(
@@ -89,5 +92,15 @@ pub fn notifications(app: &mut VerbatimApp, ctx: &egui::Context) {
         });
     for command in commands {
         app.send(command);
+    }
+}
+
+/// Messages are written as one lower-case line (as errors are everywhere in the crate); in a
+/// notification they start with a capital.
+fn sentence_case(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
