@@ -519,12 +519,20 @@ fn every_widget_has_an_accessible_name() {
     harness.check_accessibility();
     drop_files(
         &mut harness,
-        &[testdata("stereo/stereo_diarization.wav"), testdata("speech/jfk.wav")],
+        &[
+            testdata("stereo/stereo_diarization.wav"),
+            testdata("speech/jfk.wav"),
+        ],
     );
-    run_until(&mut harness, "the live hypothesis", TIMEOUT, |h| shows(h, "Live: still talking"));
+    run_until(&mut harness, "the live hypothesis", TIMEOUT, |h| {
+        shows(h, "Live: still talking")
+    });
     harness.check_accessibility();
     // The rename dialog and the windows too.
-    harness.get_all_by_label("Speaker 1").next().map(|node| node.click());
+    harness
+        .get_all_by_label("Speaker 1")
+        .next()
+        .map(|node| node.click());
     harness.run_steps(2);
     assert!(harness.query_by_label("Speaker name").is_some());
     harness.check_accessibility();
