@@ -53,9 +53,11 @@ pub fn local_engine(
     worker_exe: Option<&Path>,
 ) -> Result<Arc<dyn Engine>, String> {
     let model_path = store()?.resolve(model).map_err(model_message)?;
+    // Everything the window does not set (flash attention…) keeps the engine's defaults.
     let config = LocalEngineConfig {
         model_path,
         beam_size: beam_size.max(1),
+        ..LocalEngineConfig::default()
     };
     Ok(match worker_exe {
         Some(exe) => Arc::new(LocalEngine::with_worker(config, exe.to_path_buf())),
