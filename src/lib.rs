@@ -2,6 +2,7 @@
 //! SRT, WebVTT, text or JSON. The binary (`src/main.rs`) is the CLI and the window; everything
 //! they share lives in this library.
 
+pub mod app;
 pub mod audio;
 pub mod cli;
 pub mod dev;

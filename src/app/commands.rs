@@ -1,0 +1,424 @@
+//! Every action the user can take in the window, as one documented enum, and what each does.
+//!
+//! Menus, buttons, shortcuts, drag and drop, notifications' buttons and the command line all
+//! produce [`AppCommand`]s; the window applies them at the end of the frame (as rerun does), so
+//! drawing never changes state halfway through a frame. A command either edits the plain
+//! state (a rename, a reassignment) or hands slow work to the background runtime.
+
+use super::VerbatimApp;
+use super::runtime::{AUDIO_EXTENSIONS, ExportRequest, JobRequest, RuntimeRequest};
+use super::settings::{ExportKind, LastExport};
+use super::state::{JobId, NoticeAction, NoticeLevel};
+use std::path::{Path, PathBuf};
+
+/// Where an export goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportDestination {
+    /// Ask with a save dialog.
+    AskUser,
+    /// Write this file (replacing it).
+    Path(PathBuf),
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppCommand {
+    /// Queue files for transcription — from a drop, the open dialog or `verbatim open`.
+    /// Folders are expanded to the audio files directly inside them; anything that is not an
+    /// audio or video file is reported and skipped.
+    AddFiles(Vec<PathBuf>),
+    /// Show the open-files dialog (on the background runtime; the choice comes back as
+    /// [`AppCommand::AddFiles`]).
+    OpenFileDialog,
+    /// Stop a queued or running file. Segments already heard are kept.
+    CancelJob(JobId),
+    /// Stop whatever is running (Esc).
+    CancelRunning,
+    /// Run a finished, failed or cancelled file again, from scratch, with the current settings.
+    RetryJob(JobId),
+    /// Take a file off the list (cancelling it if it is active).
+    RemoveJob(JobId),
+    /// Show a file's transcript.
+    SelectJob(JobId),
+    /// Give a speaker a new display name, everywhere and in every export.
+    RenameSpeaker {
+        job: JobId,
+        speaker_id: String,
+        name: String,
+    },
+    /// Give one segment to another speaker (a new id registers a new speaker).
+    SetSegmentSpeaker {
+        job: JobId,
+        segment_index: usize,
+        speaker_id: String,
+    },
+    /// Replace a segment's text.
+    EditSegmentText {
+        job: JobId,
+        segment_index: usize,
+        text: String,
+    },
+    /// Write a file's transcript in a format.
+    Export {
+        job: JobId,
+        kind: ExportKind,
+        destination: ExportDestination,
+    },
+    /// Repeat the last export (same format, same file) for the shown transcript (Ctrl+E).
+    ExportAgain,
+    /// Put a file's transcript (with speaker names) on the clipboard.
+    CopyTranscript(JobId),
+    /// Ask the model store what is installed.
+    RefreshModels,
+    DownloadModel(String),
+    CancelDownload(String),
+    /// Ask for a faster-whisper model folder and import it.
+    ImportModel,
+    RemoveModel(String),
+    /// Use this installed model for the next files.
+    SelectModel(String),
+    /// Show the model manager window.
+    ShowModelManager,
+    /// Show the settings window.
+    ShowSettings,
+    /// Close a notification.
+    DismissNotification(u64),
+}
+
+/// Whether a path looks like a file the decoder can read (by extension, case-insensitive).
+pub fn is_audio_path(path: &Path) -> bool {
+    path.extension()
+        .and_then(|extension| extension.to_str())
+        .is_some_and(|extension| {
+            AUDIO_EXTENSIONS
+                .iter()
+                .any(|known| known.eq_ignore_ascii_case(extension))
+        })
+}
+
+/// Splits dropped or chosen paths into audio files (folders expanded one level, sorted) and
+/// paths that were skipped.
+pub fn collect_audio_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut audio = Vec::new();
+    let mut skipped = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
+                .map(|entries| {
+                    entries
+                        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+                        .filter(|p| p.is_file() && is_audio_path(p))
+                        .collect()
+                })
+                .unwrap_or_default();
+            inside.sort();
+            if inside.is_empty() {
+                skipped.push(path.clone());
+            }
+            audio.extend(inside);
+        } else if is_audio_path(path) {
+            audio.push(path.clone());
+        } else {
+            skipped.push(path.clone());
+        }
+    }
+    (audio, skipped)
+}
+
+impl VerbatimApp {
+    /// Queues a command to apply at the end of this frame.
+    pub fn send(&mut self, command: AppCommand) {
+        self.pending_commands.push(command);
+    }
+
+    /// Applies every queued command, in order.
+    pub(crate) fn handle_pending_commands(&mut self, ctx: &eframe::egui::Context) {
+        // A command may queue others (a notification's action); take them in waves.
+        for _ in 0..4 {
+            let commands = std::mem::take(&mut self.pending_commands);
+            if commands.is_empty() {
+                break;
+            }
+            for command in commands {
+                self.handle_command(ctx, command);
+            }
+        }
+    }
+
+    fn request(&mut self, request: RuntimeRequest) {
+        let delivered = self
+            .runtime
+            .as_ref()
+            .is_some_and(|runtime| runtime.send(request));
+        if !delivered {
+            self.state.notify(
+                NoticeLevel::Error,
+                "the background worker is not running; restart Verbatim",
+                None,
+            );
+        }
+    }
+
+    fn enqueue(&mut self, job: JobId) {
+        let Some(path) = self.state.job(job).map(|job| job.path.clone()) else {
+            return;
+        };
+        let request = JobRequest {
+            job,
+            path,
+            engine: self.engine_spec(),
+            options: self.settings.options.clone(),
+        };
+        self.request(RuntimeRequest::Enqueue(request));
+    }
+
+    fn handle_command(&mut self, ctx: &eframe::egui::Context, command: AppCommand) {
+        match command {
+            AppCommand::AddFiles(paths) => {
+                let (audio, skipped) = collect_audio_files(&paths);
+                for path in &skipped {
+                    self.state.notify(
+                        NoticeLevel::Warning,
+                        format!(
+                            "{} is not an audio or video file Verbatim can read (use {})",
+                            path.display(),
+                            AUDIO_EXTENSIONS.join(", ")
+                        ),
+                        None,
+                    );
+                }
+                if let Some(dir) = audio.first().and_then(|path| path.parent()) {
+                    self.settings.last_open_dir = Some(dir.to_path_buf());
+                }
+                for path in audio {
+                    let job = self.state.add_job(path);
+                    self.enqueue(job);
+                }
+            }
+            AppCommand::OpenFileDialog => {
+                let start_dir = self.settings.last_open_dir.clone();
+                self.request(RuntimeRequest::ChooseFiles { start_dir });
+            }
+            AppCommand::CancelJob(job) => {
+                if self.state.begin_cancel(job) {
+                    self.request(RuntimeRequest::Cancel(job));
+                }
+            }
+            AppCommand::CancelRunning => {
+                if let Some(job) = self.state.running_job().map(|job| job.id) {
+                    self.handle_command(ctx, AppCommand::CancelJob(job));
+                }
+            }
+            AppCommand::RetryJob(job) => {
+                if self.state.retry(job) {
+                    self.enqueue(job);
+                }
+            }
+            AppCommand::RemoveJob(job) => {
+                if self.state.remove(job) == Some(true) {
+                    self.request(RuntimeRequest::Cancel(job));
+                }
+            }
+            AppCommand::SelectJob(job) => self.state.select(job, true),
+            AppCommand::RenameSpeaker {
+                job,
+                speaker_id,
+                name,
+            } => {
+                if name.trim().is_empty() {
+                    self.state.notify(
+                        NoticeLevel::Warning,
+                        "a speaker needs a name; the old one is kept",
+                        None,
+                    );
+                } else {
+                    self.state.edit_transcript(job, |transcript| {
+                        transcript.rename_speaker(&speaker_id, &name)
+                    });
+                }
+            }
+            AppCommand::SetSegmentSpeaker {
+                job,
+                segment_index,
+                speaker_id,
+            } => {
+                self.state.edit_transcript(job, |transcript| {
+                    transcript.set_segment_speaker(segment_index, &speaker_id)
+                });
+            }
+            AppCommand::EditSegmentText {
+                job,
+                segment_index,
+                text,
+            } => {
+                self.state.edit_transcript(job, |transcript| {
+                    let changed = transcript
+                        .segments
+                        .get(segment_index)
+                        .is_some_and(|segment| segment.text != text);
+                    transcript.edit_segment_text(segment_index, &text) && changed
+                });
+            }
+            AppCommand::Export {
+                job,
+                kind,
+                destination,
+            } => self.export(job, kind, destination),
+            AppCommand::ExportAgain => {
+                let Some(job) = self.state.selected else {
+                    self.state.notify(
+                        NoticeLevel::Info,
+                        "open a file first: there is no transcript to export",
+                        None,
+                    );
+                    return;
+                };
+                match self.settings.export.last.clone() {
+                    Some(LastExport { kind, path }) => {
+                        self.export(job, kind, ExportDestination::Path(path))
+                    }
+                    None => self.export(job, ExportKind::Srt, ExportDestination::AskUser),
+                }
+            }
+            AppCommand::CopyTranscript(job) => {
+                if let Some(job) = self.state.job(job) {
+                    let text = super::backend::render_export(
+                        &job.transcript,
+                        ExportKind::Text,
+                        &self.settings.export,
+                    );
+                    ctx.copy_text(text);
+                    self.state.notify(
+                        NoticeLevel::Info,
+                        format!("Transcript of {} copied", job.name),
+                        None,
+                    );
+                }
+            }
+            AppCommand::RefreshModels => self.request(RuntimeRequest::ListModels),
+            AppCommand::DownloadModel(name) => {
+                self.state.models.downloads.insert(
+                    name.clone(),
+                    super::state::DownloadState {
+                        downloaded_bytes: 0,
+                        total_bytes: None,
+                    },
+                );
+                self.request(RuntimeRequest::DownloadModel(name));
+            }
+            AppCommand::CancelDownload(name) => self.request(RuntimeRequest::CancelDownload(name)),
+            AppCommand::ImportModel => {
+                self.state.models.importing = true;
+                self.request(RuntimeRequest::ImportModel);
+            }
+            AppCommand::RemoveModel(name) => self.request(RuntimeRequest::RemoveModel(name)),
+            AppCommand::SelectModel(name) => self.settings.local.model = name,
+            AppCommand::ShowModelManager => {
+                self.windows.model_manager = true;
+                self.request(RuntimeRequest::ListModels);
+            }
+            AppCommand::ShowSettings => self.windows.settings = true,
+            AppCommand::DismissNotification(id) => self.state.dismiss(id),
+        }
+    }
+
+    fn export(&mut self, job: JobId, kind: ExportKind, destination: ExportDestination) {
+        let Some(found) = self.state.job(job) else {
+            return;
+        };
+        if found.transcript.segments.is_empty() {
+            self.state.notify(
+                NoticeLevel::Info,
+                format!("{} has no transcript yet; nothing to export", found.name),
+                None,
+            );
+            return;
+        }
+        let stem = found
+            .path
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "transcript".into());
+        let suggested_dir = self
+            .settings
+            .export
+            .last
+            .as_ref()
+            .and_then(|last| last.path.parent().map(Path::to_path_buf))
+            .or_else(|| found.path.parent().map(Path::to_path_buf));
+        let request = ExportRequest {
+            job,
+            kind,
+            transcript: found.transcript.clone(),
+            settings: self.settings.export.clone(),
+            destination: match destination {
+                ExportDestination::AskUser => None,
+                ExportDestination::Path(path) => Some(path),
+            },
+            suggested_dir,
+            suggested_name: format!("{stem}.{}", kind.extension()),
+        };
+        self.request(RuntimeRequest::Export(Box::new(request)));
+    }
+
+    /// An export was written: remember it for Ctrl+E and say where it went.
+    pub(crate) fn on_exported(&mut self, kind: ExportKind, path: PathBuf) {
+        self.state.notify(
+            NoticeLevel::Info,
+            format!("Exported {} to {}", kind.label(), path.display()),
+            None,
+        );
+        self.settings.export.last = Some(LastExport { kind, path });
+    }
+
+    /// An export failed: say why, and offer to try again.
+    pub(crate) fn on_export_failed(
+        &mut self,
+        job: JobId,
+        kind: ExportKind,
+        path: Option<PathBuf>,
+        message: String,
+    ) {
+        let destination = path
+            .map(ExportDestination::Path)
+            .unwrap_or(ExportDestination::AskUser);
+        let retry = NoticeAction {
+            label: "Retry".into(),
+            command: AppCommand::Export {
+                job,
+                kind,
+                destination,
+            },
+        };
+        self.state.notify(
+            NoticeLevel::Error,
+            format!("Export failed: {message}"),
+            Some(retry),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audio_paths_are_recognised_by_extension_and_folders_are_expanded() {
+        assert!(is_audio_path(Path::new("talk.WAV")));
+        assert!(is_audio_path(Path::new("/a/b/c.opus")));
+        assert!(!is_audio_path(Path::new("notes.txt")));
+        assert!(!is_audio_path(Path::new("noextension")));
+        let speech = PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/testdata/speech"
+        ));
+        let (audio, skipped) = collect_audio_files(&[speech.clone(), PathBuf::from("readme.md")]);
+        assert!(
+            audio.iter().any(|path| path.ends_with("jfk.wav")),
+            "jfk.wav not found in {}",
+            speech.display()
+        );
+        assert!(audio.windows(2).all(|pair| pair[0] <= pair[1]));
+        assert_eq!(skipped, vec![PathBuf::from("readme.md")]);
+    }
+}

@@ -1,0 +1,395 @@
+//! The desktop window: drop files in, watch the transcript stream in, fix names and text,
+//! export subtitles.
+//!
+//! The window holds no business logic (see DESIGN.md, "the shape"): the UI thread draws
+//! [`state::AppState`] and turns what the user does into [`commands::AppCommand`]s; a tokio
+//! runtime on its own thread ([`runtime`]) does every slow thing and sends back
+//! [`runtime::BackgroundEvent`]s, which the window drains at the start of each frame within a
+//! time budget. Split as in rerun's viewer: this file is the `eframe::App`, `state.rs` the plain
+//! data, `commands.rs` the command enum and its handling, `runtime.rs` the background, `ui/`
+//! the drawing, `settings.rs` what persists.
+
+pub mod backend;
+pub mod commands;
+pub mod runtime;
+pub mod settings;
+pub mod state;
+pub mod ui;
+
+use commands::AppCommand;
+use runtime::{
+    AppRuntime, BackgroundEvent, DefaultEngineFactory, EngineFactory, EngineSpec, JobOutcome,
+    ModelOperation, ModelOperationResult,
+};
+use settings::{EngineChoice, Settings, ThemeChoice};
+use state::{AppState, NoticeAction, NoticeLevel};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long a frame may spend applying background events before it draws (the rest wait for
+/// the next frame, which is requested at once).
+pub const EVENT_BUDGET: Duration = Duration::from_millis(8);
+
+/// How the window starts. `Default` is what `verbatim` uses; tests swap the engine factory.
+pub struct AppOptions {
+    /// Builds the engine for each file.
+    pub engine_factory: Arc<dyn EngineFactory>,
+    /// Start with these settings instead of the saved ones (and don't save them on exit).
+    pub settings: Option<Settings>,
+    /// Files to queue at start (`verbatim open FILE...`).
+    pub files: Vec<PathBuf>,
+}
+
+impl Default for AppOptions {
+    fn default() -> Self {
+        AppOptions {
+            engine_factory: Arc::new(DefaultEngineFactory::default()),
+            settings: None,
+            files: Vec::new(),
+        }
+    }
+}
+
+/// Which secondary windows are open.
+#[derive(Debug, Default)]
+pub struct OpenWindows {
+    pub settings: bool,
+    pub model_manager: bool,
+    /// A model whose Remove button was pressed once (the second press removes it).
+    pub confirm_remove: Option<String>,
+}
+
+/// The Verbatim window.
+pub struct VerbatimApp {
+    pub(crate) settings: Settings,
+    pub(crate) state: AppState,
+    pub(crate) runtime: Option<AppRuntime>,
+    pub(crate) pending_commands: Vec<AppCommand>,
+    pub(crate) windows: OpenWindows,
+    pub(crate) pane: ui::transcript::TranscriptPane,
+    pub(crate) rename: Option<ui::speakers::RenameDialog>,
+    /// Save settings on exit (off when a test supplied them).
+    persist: bool,
+    applied_theme: Option<ThemeChoice>,
+    window_title: String,
+    /// Events applied in the last frame, and whether the budget cut the drain short.
+    last_drain: (usize, bool),
+}
+
+impl VerbatimApp {
+    /// The window as `verbatim` opens it: saved settings, real engines.
+    pub fn new(cc: &eframe::CreationContext<'_>) -> VerbatimApp {
+        VerbatimApp::with_options(cc, AppOptions::default())
+    }
+
+    /// The window with explicit options (tests, `verbatim open FILE...`).
+    pub fn with_options(cc: &eframe::CreationContext<'_>, options: AppOptions) -> VerbatimApp {
+        let ctx = cc.egui_ctx.clone();
+        ui::apply_style(&ctx);
+        let persist = options.settings.is_none();
+        let settings = options
+            .settings
+            .or_else(|| {
+                cc.storage.and_then(|storage| {
+                    eframe::get_value::<Settings>(storage, settings::SETTINGS_KEY)
+                })
+            })
+            .unwrap_or_default();
+        let waker: runtime::Waker = Arc::new(move || ctx.request_repaint());
+        let mut state = AppState::new();
+        let runtime = match AppRuntime::start(options.engine_factory, waker) {
+            Ok(runtime) => Some(runtime),
+            Err(error) => {
+                state.notify(
+                    NoticeLevel::Error,
+                    format!("cannot start the background worker ({error}); restart Verbatim"),
+                    None,
+                );
+                None
+            }
+        };
+        let mut app = VerbatimApp {
+            settings,
+            state,
+            runtime,
+            pending_commands: Vec::new(),
+            windows: OpenWindows::default(),
+            pane: ui::transcript::TranscriptPane::default(),
+            rename: None,
+            persist,
+            applied_theme: None,
+            window_title: String::new(),
+            last_drain: (0, false),
+        };
+        app.send(AppCommand::RefreshModels);
+        if !options.files.is_empty() {
+            app.send(AppCommand::AddFiles(options.files));
+        }
+        app
+    }
+
+    /// What the window shows.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn settings_mut(&mut self) -> &mut Settings {
+        &mut self.settings
+    }
+
+    /// The transcript pane's view state (follow mode, rows drawn).
+    pub fn transcript_pane(&self) -> &ui::transcript::TranscriptPane {
+        &self.pane
+    }
+
+    pub fn transcript_pane_mut(&mut self) -> &mut ui::transcript::TranscriptPane {
+        &mut self.pane
+    }
+
+    /// Events applied in the last frame, and whether more were left for the next one.
+    pub fn last_drain(&self) -> (usize, bool) {
+        self.last_drain
+    }
+
+    /// The engine new files use, from the settings.
+    pub fn engine_spec(&self) -> EngineSpec {
+        match self.settings.engine {
+            EngineChoice::Local => EngineSpec::Local {
+                model: self.settings.local.model.clone(),
+                beam_size: self.settings.local.beam_size.max(1),
+            },
+        }
+    }
+
+    /// Applies background events until none is left or the frame's budget is spent.
+    fn drain_background_events(&mut self, ctx: &eframe::egui::Context) {
+        let deadline = Instant::now() + EVENT_BUDGET;
+        let mut applied = 0;
+        let mut cut_short = false;
+        if let Some(runtime) = &self.runtime {
+            runtime.begin_drain();
+        }
+        loop {
+            let next = match &self.runtime {
+                Some(runtime) => runtime.try_recv(),
+                None => break,
+            };
+            match next {
+                Ok(event) => {
+                    self.on_background_event(event);
+                    applied += 1;
+                }
+                Err(std::sync::mpsc::TryRecvError::Empty) => break,
+                Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                    self.runtime = None;
+                    self.state.notify(
+                        NoticeLevel::Error,
+                        "the background worker stopped; restart Verbatim to transcribe more files",
+                        None,
+                    );
+                    break;
+                }
+            }
+            if Instant::now() >= deadline {
+                cut_short = true;
+                ctx.request_repaint();
+                break;
+            }
+        }
+        self.last_drain = (applied, cut_short);
+    }
+
+    fn on_background_event(&mut self, event: BackgroundEvent) {
+        let now = Instant::now();
+        match event {
+            BackgroundEvent::JobStarted { job, engine } => {
+                self.state.on_job_started(job, engine, now)
+            }
+            BackgroundEvent::Engine { job, event } => self.state.on_engine_event(job, &event),
+            BackgroundEvent::JobFinished { job, outcome } => {
+                // One line per finished file on stderr, for people and scripts watching a run.
+                if let Some(found) = self.state.job(job) {
+                    let how = match &outcome {
+                        JobOutcome::Done => {
+                            format!("done, {} segments", found.transcript.segments.len())
+                        }
+                        JobOutcome::Cancelled => "cancelled".to_string(),
+                        JobOutcome::Failed { reason } => format!("failed: {reason}"),
+                    };
+                    eprintln!("verbatim: {}: {how}", found.path.display());
+                }
+                self.state.on_job_finished(job, outcome, now)
+            }
+            BackgroundEvent::FilesChosen(paths) => self.send(AppCommand::AddFiles(paths)),
+            BackgroundEvent::Exported { kind, path, .. } => self.on_exported(kind, path),
+            BackgroundEvent::ExportFailed {
+                job,
+                kind,
+                path,
+                message,
+            } => self.on_export_failed(job, kind, path, message),
+            BackgroundEvent::DialogUnavailable(kind) => {
+                let instead = match kind {
+                    runtime::DialogKind::OpenFiles => {
+                        "drag files onto the window, or start it with `verbatim open FILE...`"
+                    }
+                    runtime::DialogKind::ImportFolder => {
+                        "import from a terminal with `verbatim models import DIR`"
+                    }
+                };
+                self.state.models.importing = false;
+                self.state.notify(
+                    NoticeLevel::Warning,
+                    format!("no file dialog is available on this system (it needs xdg-desktop-portal or zenity); {instead}"),
+                    None,
+                );
+            }
+            BackgroundEvent::ModelsListed(Ok(snapshot)) => {
+                self.state.models.snapshot = Some(snapshot);
+                self.state.models.error = None;
+            }
+            BackgroundEvent::ModelsListed(Err(message)) => self.state.models.error = Some(message),
+            BackgroundEvent::DownloadProgress {
+                name,
+                downloaded_bytes,
+                total_bytes,
+            } => {
+                if let Some(download) = self.state.models.downloads.get_mut(&name) {
+                    download.downloaded_bytes = downloaded_bytes;
+                    download.total_bytes = total_bytes;
+                }
+            }
+            BackgroundEvent::ModelOperationEnded { operation, result } => {
+                let retry = match &operation {
+                    ModelOperation::Download(name) => {
+                        self.state.models.downloads.remove(name);
+                        Some(AppCommand::DownloadModel(name.clone()))
+                    }
+                    ModelOperation::Import => {
+                        self.state.models.importing = false;
+                        Some(AppCommand::ImportModel)
+                    }
+                    ModelOperation::Remove(name) => Some(AppCommand::RemoveModel(name.clone())),
+                };
+                match result {
+                    ModelOperationResult::Succeeded(message) => {
+                        self.state.notify(NoticeLevel::Info, message, None)
+                    }
+                    ModelOperationResult::Cancelled => {}
+                    ModelOperationResult::Failed(reason) => {
+                        let action = retry.map(|command| NoticeAction {
+                            label: "Retry".into(),
+                            command,
+                        });
+                        self.state.notify(NoticeLevel::Error, reason, action);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Keeps the theme and the window title in step with the settings and the selection.
+    fn sync_viewport(&mut self, ctx: &eframe::egui::Context) {
+        if self.applied_theme != Some(self.settings.theme) {
+            ctx.set_theme(self.settings.theme.preference());
+            self.applied_theme = Some(self.settings.theme);
+        }
+        let title = match self.state.selected_job() {
+            Some(job) => format!("{} — Verbatim", job.name),
+            None => "Verbatim".to_string(),
+        };
+        if title != self.window_title {
+            ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Title(title.clone()));
+            self.window_title = title;
+        }
+    }
+}
+
+impl eframe::App for VerbatimApp {
+    fn logic(&mut self, ctx: &eframe::egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_background_events(ctx);
+        let now = Instant::now();
+        if let Some(next_expiry) = self.state.expire_notifications(now) {
+            ctx.request_repaint_after(next_expiry);
+        }
+        // Elapsed times tick while a file runs.
+        if self.state.running_job().is_some() {
+            ctx.request_repaint_after(Duration::from_millis(500));
+        }
+        self.sync_viewport(ctx);
+    }
+
+    fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {
+        ui::show(self, ui);
+        let ctx = ui.ctx().clone();
+        self.handle_pending_commands(&ctx);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        if self.persist {
+            eframe::set_value(storage, settings::SETTINGS_KEY, &self.settings);
+        }
+    }
+}
+
+/// Opens the window (blocks until it is closed). `verbatim` with no arguments.
+pub fn run_app() -> anyhow::Result<()> {
+    run_app_with_files(Vec::new())
+}
+
+/// Opens the window with `files` already queued (`verbatim open FILE...`).
+pub fn run_app_with_files(files: Vec<PathBuf>) -> anyhow::Result<()> {
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .map(|path| std::path::absolute(&path).unwrap_or(path))
+        .collect();
+    let viewport = eframe::egui::ViewportBuilder::default()
+        .with_title("Verbatim")
+        .with_app_id("verbatim")
+        .with_inner_size([1180.0, 760.0])
+        .with_min_inner_size([720.0, 460.0])
+        .with_drag_and_drop(true);
+    let native_options = eframe::NativeOptions {
+        viewport,
+        persist_window: true,
+        renderer: eframe::Renderer::Glow,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Verbatim",
+        native_options,
+        Box::new(move |cc| {
+            Ok(Box::new(VerbatimApp::with_options(
+                cc,
+                AppOptions {
+                    files,
+                    ..AppOptions::default()
+                },
+            )))
+        }),
+    )
+    .map_err(|error| anyhow::anyhow!("cannot open the window ({error}); on a machine without a display, use `verbatim transcribe FILE`"))
+}
+
+/// `verbatim open FILE...`: the window with files queued.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OpenArgs {
+    /// Audio or video files to transcribe in the window.
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs `verbatim open` (or, with no files, plain `verbatim`) and returns the exit status.
+pub fn run_open(args: OpenArgs) -> std::process::ExitCode {
+    match run_app_with_files(args.files) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,690 @@
+//! The background: a tokio runtime on its own thread that does every slow thing the window
+//! needs — file dialogs, model loading, transcription, model downloads, writing exports — so
+//! the UI thread never waits on any of them.
+//!
+//! The window talks to it with [`RuntimeRequest`]s and hears back through
+//! [`BackgroundEvent`]s; after each event the runtime calls the waker (which asks egui for a
+//! repaint), and the window drains the events with a time budget per frame. Files run one at
+//! a time, in the order they were queued. The runtime owns that queue, so the next file starts
+//! even while the window is minimised and not drawing.
+//!
+//! Engines come from an [`EngineFactory`], so a test can swap whisper.cpp for a scripted engine
+//! and the cloud services slot in as new [`EngineSpec`] variants.
+
+use super::backend::{self, InstalledModelInfo};
+use super::settings::{ExportKind, ExportSettings};
+use super::state::JobId;
+use crate::engine::{Engine, EngineError, TranscribeOptions, run_engine};
+use crate::events::{EngineEvent, EventSink};
+use crate::transcript::Transcript;
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc as std_mpsc};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Called after every event so the window wakes up and drains it.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Which engine, configured how: everything needed to build it, and nothing secret (keys are
+/// looked up by the factory, never carried in requests).
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineSpec {
+    /// whisper.cpp with an installed model name or a ggml file path.
+    Local { model: String, beam_size: u32 },
+}
+
+impl EngineSpec {
+    /// Short description for the queue ("local · tiny.en").
+    pub fn label(&self) -> String {
+        match self {
+            EngineSpec::Local { model, .. } => format!("local · {model}"),
+        }
+    }
+}
+
+/// Builds the engine for a job. Called on a blocking thread, so it may read files.
+pub trait EngineFactory: Send + Sync {
+    fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, String>;
+}
+
+/// The real engines, built afresh for each file (cheap: the local engine only resolves the
+/// model path here; its worker process loads the model when the file starts), so a model
+/// installed or removed meanwhile is seen at once.
+#[derive(Debug, Default)]
+pub struct DefaultEngineFactory {
+    /// The `verbatim` binary that runs local inference; `None` for this program.
+    worker_exe: Option<PathBuf>,
+}
+
+impl DefaultEngineFactory {
+    /// Engines whose local worker is the `verbatim` binary at `worker_exe` (for tests, which
+    /// run inside a test harness rather than the `verbatim` binary).
+    pub fn with_worker_exe(worker_exe: PathBuf) -> DefaultEngineFactory {
+        DefaultEngineFactory {
+            worker_exe: Some(worker_exe),
+        }
+    }
+}
+
+impl EngineFactory for DefaultEngineFactory {
+    fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, String> {
+        match spec {
+            EngineSpec::Local { model, beam_size } => {
+                backend::local_engine(model, *beam_size, self.worker_exe.as_deref())
+            }
+        }
+    }
+}
+
+/// One file to transcribe.
+#[derive(Debug, Clone)]
+pub struct JobRequest {
+    pub job: JobId,
+    pub path: PathBuf,
+    pub engine: EngineSpec,
+    pub options: TranscribeOptions,
+}
+
+/// One export to write.
+#[derive(Debug, Clone)]
+pub struct ExportRequest {
+    pub job: JobId,
+    pub kind: ExportKind,
+    /// A snapshot of the transcript with every edit made so far.
+    pub transcript: Transcript,
+    pub settings: ExportSettings,
+    /// Where to write; `None` asks with a save dialog.
+    pub destination: Option<PathBuf>,
+    /// What the save dialog proposes.
+    pub suggested_dir: Option<PathBuf>,
+    pub suggested_name: String,
+}
+
+/// What the window asks of the runtime.
+#[derive(Debug)]
+pub enum RuntimeRequest {
+    /// Queue a file; it starts when the files before it are done.
+    Enqueue(JobRequest),
+    /// Stop a queued or running job (answered by `JobFinished { Cancelled }`).
+    Cancel(JobId),
+    /// Show the open-files dialog (answered by `FilesChosen` unless the user cancels).
+    ChooseFiles {
+        start_dir: Option<PathBuf>,
+    },
+    /// Render and write an export (answered by `Exported` or `ExportFailed`).
+    Export(Box<ExportRequest>),
+    /// List installed models (answered by `ModelsListed`).
+    ListModels,
+    DownloadModel(String),
+    CancelDownload(String),
+    /// Ask for a faster-whisper model directory and import it.
+    ImportModel,
+    RemoveModel(String),
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    Done,
+    Cancelled,
+    Failed { reason: String },
+}
+
+/// The model directory and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelsSnapshot {
+    pub dir: PathBuf,
+    pub installed: Vec<InstalledModelInfo>,
+}
+
+/// How a model-store operation ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelOperationResult {
+    /// Done; the message says what happened ("Model base is installed").
+    Succeeded(String),
+    /// The user stopped it (or closed its dialog).
+    Cancelled,
+    Failed(String),
+}
+
+/// A model-store operation, for reporting its end.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ModelOperation {
+    Download(String),
+    Import,
+    Remove(String),
+}
+
+/// What the runtime tells the window.
+#[derive(Debug, Clone)]
+pub enum BackgroundEvent {
+    /// The runtime began `job` with the engine described by `engine`.
+    JobStarted {
+        job: JobId,
+        engine: String,
+    },
+    /// An engine event of `job`, in the order the engine sent them.
+    Engine {
+        job: JobId,
+        event: EngineEvent,
+    },
+    /// `job` ended; sent after its last `Engine` event.
+    JobFinished {
+        job: JobId,
+        outcome: JobOutcome,
+    },
+    /// The user picked files in the open dialog.
+    FilesChosen(Vec<PathBuf>),
+    Exported {
+        job: JobId,
+        kind: ExportKind,
+        path: PathBuf,
+    },
+    ExportFailed {
+        job: JobId,
+        kind: ExportKind,
+        path: Option<PathBuf>,
+        message: String,
+    },
+    ModelsListed(Result<ModelsSnapshot, String>),
+    DownloadProgress {
+        name: String,
+        downloaded_bytes: u64,
+        total_bytes: Option<u64>,
+    },
+    /// A file dialog could not be shown at all (no portal or zenity on this system).
+    DialogUnavailable(DialogKind),
+    /// A model operation ended.
+    ModelOperationEnded {
+        operation: ModelOperation,
+        result: ModelOperationResult,
+    },
+}
+
+/// Which dialog could not be shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogKind {
+    OpenFiles,
+    ImportFolder,
+}
+
+/// A dialog that answers "nothing chosen" faster than a person can is taken as one that could
+/// not be shown (rfd reports both the same way).
+const DIALOG_MISSING_WITHIN: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Where the runtime's events go: a channel the UI drains, and the waker. The waker is called
+/// once per batch, not per event: `wake_pending` stays set from the first event until the
+/// window starts draining, so a flood of segments costs one repaint request, not thousands.
+#[derive(Clone)]
+struct Outbox {
+    sender: std_mpsc::Sender<BackgroundEvent>,
+    waker: Waker,
+    wake_pending: Arc<AtomicBool>,
+}
+
+impl Outbox {
+    fn send(&self, event: BackgroundEvent) {
+        // A closed channel means the window is gone; there is nobody left to tell.
+        let _ = self.sender.send(event);
+        if !self.wake_pending.swap(true, Ordering::AcqRel) {
+            (self.waker)();
+        }
+    }
+}
+
+/// The window's handle on the background runtime. Dropping it stops every job.
+pub struct AppRuntime {
+    requests: mpsc::UnboundedSender<RuntimeRequest>,
+    events: std_mpsc::Receiver<BackgroundEvent>,
+    wake_pending: Arc<AtomicBool>,
+}
+
+impl AppRuntime {
+    /// Starts the runtime thread.
+    pub fn start(factory: Arc<dyn EngineFactory>, waker: Waker) -> std::io::Result<AppRuntime> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("verbatim-runtime")
+            .enable_all()
+            .build()?;
+        let (request_sender, request_receiver) = mpsc::unbounded_channel();
+        let (event_sender, event_receiver) = std_mpsc::channel();
+        let wake_pending = Arc::new(AtomicBool::new(false));
+        let outbox = Outbox {
+            sender: event_sender,
+            waker,
+            wake_pending: wake_pending.clone(),
+        };
+        std::thread::Builder::new()
+            .name("verbatim-background".into())
+            .spawn(move || {
+                runtime.block_on(serve(request_receiver, outbox, factory));
+                // Blocking inference threads notice their cancellation on their own; don't wait.
+                runtime.shutdown_background();
+            })?;
+        Ok(AppRuntime {
+            requests: request_sender,
+            events: event_receiver,
+            wake_pending,
+        })
+    }
+
+    /// Sends a request. Returns `false` if the runtime is gone.
+    pub fn send(&self, request: RuntimeRequest) -> bool {
+        self.requests.send(request).is_ok()
+    }
+
+    /// Call before draining: events sent from now on wake the window again.
+    pub fn begin_drain(&self) {
+        self.wake_pending.store(false, Ordering::Release);
+    }
+
+    /// The next event, if one is waiting (never blocks).
+    pub fn try_recv(&self) -> Result<BackgroundEvent, std_mpsc::TryRecvError> {
+        self.events.try_recv()
+    }
+}
+
+/// Messages from the runtime's own tasks back to its loop.
+enum Internal {
+    JobEnded(JobId),
+    DownloadEnded(String),
+}
+
+struct Running {
+    job: JobId,
+    cancel: CancellationToken,
+}
+
+/// The runtime's loop: one job at a time from the queue; everything else in its own task.
+async fn serve(
+    mut requests: mpsc::UnboundedReceiver<RuntimeRequest>,
+    outbox: Outbox,
+    factory: Arc<dyn EngineFactory>,
+) {
+    let (internal_sender, mut internal) = mpsc::unbounded_channel::<Internal>();
+    let mut queue: VecDeque<JobRequest> = VecDeque::new();
+    let mut running: Option<Running> = None;
+    let mut downloads: HashMap<String, CancellationToken> = HashMap::new();
+    loop {
+        tokio::select! {
+            request = requests.recv() => {
+                let Some(request) = request else { break };
+                match request {
+                    RuntimeRequest::Enqueue(job) => queue.push_back(job),
+                    RuntimeRequest::Cancel(job) => {
+                        if let Some(current) = running.as_ref().filter(|current| current.job == job) {
+                            current.cancel.cancel();
+                        } else if let Some(index) = queue.iter().position(|queued| queued.job == job) {
+                            queue.remove(index);
+                            outbox.send(BackgroundEvent::JobFinished { job, outcome: JobOutcome::Cancelled });
+                        }
+                    }
+                    RuntimeRequest::ChooseFiles { start_dir } => {
+                        tokio::spawn(choose_files(start_dir, outbox.clone()));
+                    }
+                    RuntimeRequest::Export(export) => {
+                        tokio::spawn(write_export(*export, outbox.clone()));
+                    }
+                    RuntimeRequest::ListModels => {
+                        tokio::spawn(list_models(outbox.clone()));
+                    }
+                    RuntimeRequest::DownloadModel(name) => {
+                        if !downloads.contains_key(&name) {
+                            let cancel = CancellationToken::new();
+                            downloads.insert(name.clone(), cancel.clone());
+                            tokio::spawn(download_model(name, cancel, outbox.clone(), internal_sender.clone()));
+                        }
+                    }
+                    RuntimeRequest::CancelDownload(name) => {
+                        if let Some(cancel) = downloads.get(&name) {
+                            cancel.cancel();
+                        }
+                    }
+                    RuntimeRequest::ImportModel => {
+                        tokio::spawn(import_model(outbox.clone()));
+                    }
+                    RuntimeRequest::RemoveModel(name) => {
+                        tokio::spawn(remove_model(name, outbox.clone()));
+                    }
+                }
+            }
+            Some(message) = internal.recv() => match message {
+                Internal::JobEnded(job) => {
+                    if running.as_ref().is_some_and(|current| current.job == job) {
+                        running = None;
+                    }
+                }
+                Internal::DownloadEnded(name) => {
+                    downloads.remove(&name);
+                }
+            }
+        }
+        if running.is_none()
+            && let Some(next) = queue.pop_front()
+        {
+            let cancel = CancellationToken::new();
+            running = Some(Running {
+                job: next.job,
+                cancel: cancel.clone(),
+            });
+            let factory = factory.clone();
+            let outbox = outbox.clone();
+            let internal_sender = internal_sender.clone();
+            tokio::spawn(async move {
+                let job = next.job;
+                let outcome = run_job(next, factory, &outbox, cancel).await;
+                outbox.send(BackgroundEvent::JobFinished { job, outcome });
+                let _ = internal_sender.send(Internal::JobEnded(job));
+            });
+        }
+    }
+    // The window is gone: stop everything.
+    if let Some(current) = running {
+        current.cancel.cancel();
+    }
+    for cancel in downloads.values() {
+        cancel.cancel();
+    }
+}
+
+/// Runs one job and says how it ended. The engine runs in its own task, so even a panic in it
+/// ends as a failed job, not a dead runtime.
+async fn run_job(
+    request: JobRequest,
+    factory: Arc<dyn EngineFactory>,
+    outbox: &Outbox,
+    cancel: CancellationToken,
+) -> JobOutcome {
+    let JobRequest {
+        job,
+        path,
+        engine: spec,
+        options,
+    } = request;
+    outbox.send(BackgroundEvent::JobStarted {
+        job,
+        engine: spec.label(),
+    });
+    let engine = {
+        let factory = factory.clone();
+        let spec = spec.clone();
+        match tokio::task::spawn_blocking(move || factory.engine_for(&spec)).await {
+            Ok(Ok(engine)) => engine,
+            Ok(Err(reason)) => return JobOutcome::Failed { reason },
+            Err(_) => {
+                return JobOutcome::Failed {
+                    reason: "the engine could not be set up (it crashed); try another model".into(),
+                };
+            }
+        }
+    };
+    if cancel.is_cancelled() {
+        return JobOutcome::Cancelled;
+    }
+    let (sink, mut engine_events) = EventSink::channel();
+    let forwarder = {
+        let outbox = outbox.clone();
+        tokio::spawn(async move {
+            while let Some(event) = engine_events.recv().await {
+                outbox.send(BackgroundEvent::Engine { job, event });
+            }
+        })
+    };
+    let run = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            let result = run_engine(engine.as_ref(), &path, &options, &sink, &cancel).await;
+            drop(sink);
+            result
+        })
+    };
+    let result = run.await;
+    // The sink is dropped (or its task died): the forwarder ends after the last event.
+    let _ = forwarder.await;
+    match result {
+        Ok(Ok(_)) => JobOutcome::Done,
+        Ok(Err(EngineError::Cancelled)) => JobOutcome::Cancelled,
+        Ok(Err(_)) if cancel.is_cancelled() => JobOutcome::Cancelled,
+        Ok(Err(error)) => JobOutcome::Failed { reason: error.to_string() },
+        Err(_) => JobOutcome::Failed {
+            reason: "the engine crashed on this file; segments so far are kept — try another model or convert the file to WAV".into(),
+        },
+    }
+}
+
+/// The audio and video files the open dialog offers.
+pub const AUDIO_EXTENSIONS: &[&str] = &[
+    "wav", "mp3", "m4a", "aac", "mp4", "flac", "ogg", "opus", "oga", "webm", "mkv", "mov",
+];
+
+async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
+    let mut dialog = rfd::AsyncFileDialog::new()
+        .set_title("Open audio or video files")
+        .add_filter("Audio and video", AUDIO_EXTENSIONS)
+        .add_filter("All files", &["*"]);
+    if let Some(dir) = start_dir {
+        dialog = dialog.set_directory(dir);
+    }
+    let asked = std::time::Instant::now();
+    match dialog.pick_files().await {
+        Some(files) => {
+            let paths: Vec<PathBuf> = files.iter().map(|file| file.path().to_path_buf()).collect();
+            if !paths.is_empty() {
+                outbox.send(BackgroundEvent::FilesChosen(paths));
+            }
+        }
+        None if asked.elapsed() < DIALOG_MISSING_WITHIN => {
+            outbox.send(BackgroundEvent::DialogUnavailable(DialogKind::OpenFiles));
+        }
+        None => {}
+    }
+}
+
+async fn write_export(request: ExportRequest, outbox: Outbox) {
+    let ExportRequest {
+        job,
+        kind,
+        transcript,
+        settings,
+        destination,
+        suggested_dir,
+        suggested_name,
+    } = request;
+    let path = match destination {
+        Some(path) => path,
+        None => {
+            let mut dialog = rfd::AsyncFileDialog::new()
+                .set_title(format!("Export {}", kind.label()))
+                .set_file_name(suggested_name.clone())
+                .add_filter(kind.label(), &[kind.extension()]);
+            if let Some(dir) = &suggested_dir {
+                dialog = dialog.set_directory(dir);
+            }
+            let asked = std::time::Instant::now();
+            match dialog.save_file().await {
+                Some(file) => file.path().to_path_buf(),
+                // No dialog on this system: write next to the audio, never over a file.
+                None if asked.elapsed() < DIALOG_MISSING_WITHIN => {
+                    let dir = suggested_dir.unwrap_or_else(|| PathBuf::from("."));
+                    free_path(&dir, &suggested_name)
+                }
+                None => return,
+            }
+        }
+    };
+    let target = path.clone();
+    let written = tokio::task::spawn_blocking(move || {
+        let contents = backend::render_export(&transcript, kind, &settings);
+        write_atomically(&target, contents.as_bytes())
+    })
+    .await;
+    let event = match written {
+        Ok(Ok(())) => BackgroundEvent::Exported { job, kind, path },
+        Ok(Err(message)) => BackgroundEvent::ExportFailed {
+            job,
+            kind,
+            path: Some(path),
+            message,
+        },
+        Err(_) => BackgroundEvent::ExportFailed {
+            job,
+            kind,
+            path: Some(path),
+            message: "the exporter crashed; please report this transcript".into(),
+        },
+    };
+    outbox.send(event);
+}
+
+/// `dir/name`, or `dir/stem (2).ext`, `(3)`… if that exists.
+fn free_path(dir: &Path, name: &str) -> PathBuf {
+    let candidate = dir.join(name);
+    if !candidate.exists() {
+        return candidate;
+    }
+    let (stem, extension) = match name.rsplit_once('.') {
+        Some((stem, extension)) => (stem.to_string(), format!(".{extension}")),
+        None => (name.to_string(), String::new()),
+    };
+    (2..)
+        .map(|n| dir.join(format!("{stem} ({n}){extension}")))
+        .find(|path| !path.exists())
+        .unwrap_or(candidate)
+}
+
+/// Writes `contents` next to `path` and renames it into place, so a crash never leaves half a
+/// file where a good one was.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "export".into());
+    let temporary = dir.join(format!(".{name}.{}.partial", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&temporary)?;
+        file.write_all(contents)?;
+        file.sync_all()?;
+        std::fs::rename(&temporary, path)
+    })();
+    result.map_err(|error| {
+        let _ = std::fs::remove_file(&temporary);
+        format!(
+            "cannot write {}: {error}; choose another folder",
+            path.display()
+        )
+    })
+}
+
+async fn list_models(outbox: Outbox) {
+    let listing = tokio::task::spawn_blocking(backend::list_models)
+        .await
+        .unwrap_or_else(|_| Err("listing models crashed; restart Verbatim".into()))
+        .map(|(dir, installed)| ModelsSnapshot { dir, installed });
+    outbox.send(BackgroundEvent::ModelsListed(listing));
+}
+
+async fn download_model(
+    name: String,
+    cancel: CancellationToken,
+    outbox: Outbox,
+    internal: mpsc::UnboundedSender<Internal>,
+) {
+    let progress_outbox = outbox.clone();
+    let progress_name = name.clone();
+    let mut progress = move |downloaded_bytes: u64, total_bytes: Option<u64>| {
+        progress_outbox.send(BackgroundEvent::DownloadProgress {
+            name: progress_name.clone(),
+            downloaded_bytes,
+            total_bytes,
+        });
+    };
+    let result = backend::download_model(&name, &mut progress, &cancel).await;
+    let result = match result {
+        Ok(()) => ModelOperationResult::Succeeded(format!("Model {name} is installed")),
+        Err(_) if cancel.is_cancelled() => ModelOperationResult::Cancelled,
+        Err(reason) => ModelOperationResult::Failed(reason),
+    };
+    let _ = internal.send(Internal::DownloadEnded(name.clone()));
+    outbox.send(BackgroundEvent::ModelOperationEnded {
+        operation: ModelOperation::Download(name),
+        result,
+    });
+    list_models(outbox).await;
+}
+
+async fn import_model(outbox: Outbox) {
+    let asked = std::time::Instant::now();
+    let Some(folder) = rfd::AsyncFileDialog::new()
+        .set_title("Import a faster-whisper model folder")
+        .pick_folder()
+        .await
+    else {
+        if asked.elapsed() < DIALOG_MISSING_WITHIN {
+            outbox.send(BackgroundEvent::DialogUnavailable(DialogKind::ImportFolder));
+        }
+        outbox.send(BackgroundEvent::ModelOperationEnded {
+            operation: ModelOperation::Import,
+            result: ModelOperationResult::Cancelled,
+        });
+        return;
+    };
+    let result = match backend::import_model(folder.path()).await {
+        Ok(name) => ModelOperationResult::Succeeded(format!("Model {name} is installed")),
+        Err(reason) => ModelOperationResult::Failed(reason),
+    };
+    outbox.send(BackgroundEvent::ModelOperationEnded {
+        operation: ModelOperation::Import,
+        result,
+    });
+    list_models(outbox).await;
+}
+
+async fn remove_model(name: String, outbox: Outbox) {
+    let result = {
+        let name = name.clone();
+        tokio::task::spawn_blocking(move || backend::remove_model(&name))
+            .await
+            .unwrap_or_else(|_| Err("removing the model crashed".into()))
+    };
+    let result = match result {
+        Ok(()) => ModelOperationResult::Succeeded(format!("Model {name} removed")),
+        Err(reason) => ModelOperationResult::Failed(reason),
+    };
+    outbox.send(BackgroundEvent::ModelOperationEnded {
+        operation: ModelOperation::Remove(name),
+        result,
+    });
+    list_models(outbox).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_never_overwrite_when_no_dialog_asked_and_writes_are_atomic() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let first = free_path(dir.path(), "talk.srt");
+        assert_eq!(first, dir.path().join("talk.srt"));
+        write_atomically(&first, b"one").unwrap_or_else(|error| panic!("{error}"));
+        let second = free_path(dir.path(), "talk.srt");
+        assert_eq!(second, dir.path().join("talk (2).srt"));
+        write_atomically(&first, b"two").unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(std::fs::read(&first).ok(), Some(b"two".to_vec()));
+        let leftovers = std::fs::read_dir(dir.path())
+            .map(|entries| entries.count())
+            .unwrap_or(0);
+        assert_eq!(leftovers, 1, "no partial file is left behind");
+        let missing = dir.path().join("no/such/folder/talk.srt");
+        let error = write_atomically(&missing, b"x").err().unwrap_or_default();
+        assert!(error.contains("choose another folder"), "{error}");
+    }
+}

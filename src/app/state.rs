@@ -1,0 +1,612 @@
+//! What the window shows, as plain data: the queue of jobs (one per file) with their status
+//! and transcript, the model list, and the notifications. No egui and no I/O here: the
+//! background runtime's events change it, commands change it, and the `ui` modules only read
+//! it, so every rule (what a cancel does, what a retry resets) is testable without a window.
+
+use super::commands::AppCommand;
+use super::runtime::{JobOutcome, ModelsSnapshot};
+use crate::events::EngineEvent;
+use crate::transcript::Transcript;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Identifies one file in the queue for the life of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(pub u64);
+
+/// Where a job is in its life.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobStatus {
+    /// Waiting for the jobs before it.
+    Queued,
+    /// The engine is working on it.
+    Running,
+    /// Cancel was asked for; the engine has not stopped yet.
+    Cancelling,
+    Done,
+    Failed {
+        reason: String,
+    },
+    Cancelled,
+}
+
+impl JobStatus {
+    /// Queued, running or cancelling: the runtime still owns it.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self,
+            JobStatus::Queued | JobStatus::Running | JobStatus::Cancelling
+        )
+    }
+
+    pub fn is_running(&self) -> bool {
+        matches!(self, JobStatus::Running | JobStatus::Cancelling)
+    }
+
+    /// Short word for the queue panel.
+    pub fn label(&self) -> &'static str {
+        match self {
+            JobStatus::Queued => "Queued",
+            JobStatus::Running => "Running",
+            JobStatus::Cancelling => "Cancelling…",
+            JobStatus::Done => "Done",
+            JobStatus::Failed { .. } => "Failed",
+            JobStatus::Cancelled => "Cancelled",
+        }
+    }
+}
+
+/// One file and what became of it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub id: JobId,
+    pub path: PathBuf,
+    /// The file name, for display.
+    pub name: String,
+    pub status: JobStatus,
+    pub transcript: Transcript,
+    /// Bumped whenever the transcript is replaced wholesale (retry), so views can drop caches.
+    pub generation: u64,
+    /// Bumped on every change to the transcript (new segment, edit, rename…), so a view can
+    /// tell cheaply whether anything changed.
+    pub revision: u64,
+    /// 0–1, when the engine reports a total.
+    pub progress: Option<f64>,
+    /// Seconds of audio done.
+    pub done_s: f64,
+    pub started_at: Option<Instant>,
+    /// How long the run took, once it ended.
+    pub run_time: Option<Duration>,
+    /// Warnings the engine sent (each also shown once as a notification).
+    pub warnings: Vec<String>,
+    /// The engine that ran it ("local"…).
+    pub engine_name: Option<String>,
+    /// Words in the transcript, kept up to date as segments arrive (the status bar shows it
+    /// every frame, and counting 10 000 segments each frame would cost milliseconds).
+    pub word_count: usize,
+}
+
+impl Job {
+    fn new(id: JobId, path: PathBuf) -> Job {
+        let name = display_name(&path);
+        Job {
+            id,
+            path,
+            name,
+            status: JobStatus::Queued,
+            transcript: Transcript::new(),
+            generation: 0,
+            revision: 0,
+            progress: None,
+            done_s: 0.0,
+            started_at: None,
+            run_time: None,
+            warnings: Vec::new(),
+            engine_name: None,
+            word_count: 0,
+        }
+    }
+
+    /// Time spent so far (running) or in total (ended).
+    pub fn elapsed(&self, now: Instant) -> Option<Duration> {
+        self.run_time.or_else(|| {
+            self.started_at
+                .map(|started| now.saturating_duration_since(started))
+        })
+    }
+
+    fn reset_for_retry(&mut self) {
+        self.status = JobStatus::Queued;
+        self.transcript = Transcript::new();
+        self.generation += 1;
+        self.revision += 1;
+        self.progress = None;
+        self.done_s = 0.0;
+        self.started_at = None;
+        self.run_time = None;
+        self.warnings.clear();
+        self.word_count = 0;
+    }
+}
+
+/// Words in a piece of text.
+pub fn count_words(text: &str) -> usize {
+    text.split_whitespace().count()
+}
+
+/// The file name of a path, or the whole path if it has none.
+pub fn display_name(path: &Path) -> String {
+    path.file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// How loud a notification is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A button on a notification ("Retry", "Open model manager"…).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeAction {
+    pub label: String,
+    pub command: AppCommand,
+}
+
+/// A non-modal message in the corner of the window.
+#[derive(Debug, Clone)]
+pub struct Notification {
+    pub id: u64,
+    pub level: NoticeLevel,
+    pub message: String,
+    pub action: Option<NoticeAction>,
+    pub created_at: Instant,
+}
+
+impl Notification {
+    /// How long it stays: errors stay until dismissed, so none is missed.
+    pub fn lifetime(&self) -> Option<Duration> {
+        match self.level {
+            NoticeLevel::Info => Some(Duration::from_secs(5)),
+            NoticeLevel::Warning => Some(Duration::from_secs(10)),
+            NoticeLevel::Error => None,
+        }
+    }
+}
+
+/// A model download in progress.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DownloadState {
+    pub downloaded_bytes: u64,
+    pub total_bytes: Option<u64>,
+}
+
+impl DownloadState {
+    pub fn fraction(&self) -> Option<f32> {
+        self.total_bytes
+            .filter(|&total| total > 0)
+            .map(|total| (self.downloaded_bytes as f64 / total as f64).clamp(0.0, 1.0) as f32)
+    }
+}
+
+/// What the window knows about models.
+#[derive(Debug, Clone, Default)]
+pub struct ModelsState {
+    /// The last listing from the model store (`None` until the first arrives).
+    pub snapshot: Option<ModelsSnapshot>,
+    /// Why the last listing failed.
+    pub error: Option<String>,
+    pub downloads: BTreeMap<String, DownloadState>,
+    /// An import is running.
+    pub importing: bool,
+}
+
+impl ModelsState {
+    /// Installed model names, sorted.
+    pub fn installed_names(&self) -> Vec<String> {
+        self.snapshot
+            .as_ref()
+            .map(|snapshot| {
+                snapshot
+                    .installed
+                    .iter()
+                    .map(|model| model.name.clone())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub fn is_installed(&self, name: &str) -> bool {
+        self.snapshot
+            .as_ref()
+            .is_some_and(|snapshot| snapshot.installed.iter().any(|model| model.name == name))
+    }
+}
+
+/// Everything the window shows.
+#[derive(Debug, Default)]
+pub struct AppState {
+    /// Every file, in the order added (which is the order they run in).
+    pub jobs: Vec<Job>,
+    /// The job whose transcript is shown.
+    pub selected: Option<JobId>,
+    /// The user picked the selected job themselves; don't move the selection to the next job
+    /// that starts.
+    pub selection_pinned: bool,
+    pub models: ModelsState,
+    pub notifications: Vec<Notification>,
+    next_job_id: u64,
+    next_notification_id: u64,
+}
+
+impl AppState {
+    pub fn new() -> AppState {
+        AppState::default()
+    }
+
+    /// Adds a queued job for `path` and returns its id.
+    pub fn add_job(&mut self, path: PathBuf) -> JobId {
+        self.next_job_id += 1;
+        let id = JobId(self.next_job_id);
+        self.jobs.push(Job::new(id, path));
+        if self.selected.is_none() {
+            self.selected = Some(id);
+            self.selection_pinned = false;
+        }
+        id
+    }
+
+    pub fn job(&self, id: JobId) -> Option<&Job> {
+        self.jobs.iter().find(|job| job.id == id)
+    }
+
+    pub fn job_mut(&mut self, id: JobId) -> Option<&mut Job> {
+        self.jobs.iter_mut().find(|job| job.id == id)
+    }
+
+    pub fn selected_job(&self) -> Option<&Job> {
+        self.selected.and_then(|id| self.job(id))
+    }
+
+    /// The job the engine is working on, if any.
+    pub fn running_job(&self) -> Option<&Job> {
+        self.jobs.iter().find(|job| job.status.is_running())
+    }
+
+    /// Shows `id`'s transcript; a user's choice sticks until they pick the running job again.
+    pub fn select(&mut self, id: JobId, by_user: bool) {
+        if self.job(id).is_some() {
+            self.selected = Some(id);
+            if by_user {
+                self.selection_pinned = !self.job(id).is_some_and(|job| job.status.is_active());
+            }
+        }
+    }
+
+    /// The runtime started `id`.
+    pub fn on_job_started(&mut self, id: JobId, engine_name: String, now: Instant) {
+        let Some(job) = self.job_mut(id) else { return };
+        if job.status != JobStatus::Queued {
+            return;
+        }
+        job.status = JobStatus::Running;
+        job.started_at = Some(now);
+        job.engine_name = Some(engine_name);
+        let follow = match self.selected_job() {
+            None => true,
+            Some(selected) => !self.selection_pinned && !selected.status.is_running(),
+        };
+        if follow {
+            self.selected = Some(id);
+        }
+    }
+
+    /// One engine event for `id`. Events for removed jobs are dropped.
+    pub fn on_engine_event(&mut self, id: JobId, event: &EngineEvent) {
+        let mut warning = None;
+        {
+            let Some(job) = self.job_mut(id) else { return };
+            job.transcript.apply(event);
+            match event {
+                EngineEvent::Segment(segment) => {
+                    job.revision += 1;
+                    job.word_count += count_words(&segment.text);
+                }
+                EngineEvent::Hypothesis(_) => job.revision += 1,
+                EngineEvent::Progress { done_s, .. } => {
+                    job.done_s = *done_s;
+                    if let Some(fraction) = event.progress_fraction() {
+                        job.progress = Some(fraction);
+                    }
+                }
+                EngineEvent::Done { .. } => {
+                    job.progress = Some(1.0);
+                    job.revision += 1;
+                }
+                EngineEvent::Warning { message } => {
+                    if !job.warnings.contains(message) {
+                        job.warnings.push(message.clone());
+                        warning = Some(format!("{}: {message}", job.name));
+                    }
+                }
+                // The reason arrives again with the job's outcome, which is where it is shown.
+                EngineEvent::Error { .. } => {}
+            }
+        }
+        if let Some(message) = warning {
+            self.notify(NoticeLevel::Warning, message, None);
+        }
+    }
+
+    /// The runtime finished `id` (after its last engine event).
+    pub fn on_job_finished(&mut self, id: JobId, outcome: JobOutcome, now: Instant) {
+        let Some(job) = self.job_mut(id) else { return };
+        job.run_time = job
+            .started_at
+            .map(|started| now.saturating_duration_since(started));
+        job.transcript.hypothesis = None;
+        job.revision += 1;
+        let failure = match outcome {
+            JobOutcome::Done => {
+                job.status = JobStatus::Done;
+                None
+            }
+            JobOutcome::Cancelled => {
+                job.status = JobStatus::Cancelled;
+                None
+            }
+            JobOutcome::Failed { reason } => {
+                job.status = JobStatus::Failed {
+                    reason: reason.clone(),
+                };
+                Some(format!("{} failed: {reason}", job.name))
+            }
+        };
+        if let Some(message) = failure {
+            self.notify(
+                NoticeLevel::Error,
+                message,
+                Some(NoticeAction {
+                    label: "Retry".into(),
+                    command: AppCommand::RetryJob(id),
+                }),
+            );
+        }
+    }
+
+    /// Marks `id` as being cancelled. Returns `true` if the runtime has to be told.
+    pub fn begin_cancel(&mut self, id: JobId) -> bool {
+        match self.job_mut(id) {
+            Some(job) if job.status == JobStatus::Running => {
+                job.status = JobStatus::Cancelling;
+                true
+            }
+            // A queued job is dropped from the runtime's queue; it reports it as cancelled.
+            Some(job) if job.status == JobStatus::Queued => true,
+            _ => false,
+        }
+    }
+
+    /// Puts a finished job back in the queue with an empty transcript. Returns `false` if the
+    /// job is still active (nothing to retry).
+    pub fn retry(&mut self, id: JobId) -> bool {
+        match self.job_mut(id) {
+            Some(job) if !job.status.is_active() => {
+                job.reset_for_retry();
+                // Its failure notice has done its job.
+                self.notifications.retain(|notice| {
+                    notice
+                        .action
+                        .as_ref()
+                        .is_none_or(|action| action.command != AppCommand::RetryJob(id))
+                });
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Removes a job from the list. Returns whether it was active (the runtime must cancel it).
+    pub fn remove(&mut self, id: JobId) -> Option<bool> {
+        let index = self.jobs.iter().position(|job| job.id == id)?;
+        let removed = self.jobs.remove(index);
+        if self.selected == Some(id) {
+            self.selected = self
+                .jobs
+                .get(index)
+                .or_else(|| self.jobs.last())
+                .map(|job| job.id);
+            self.selection_pinned = false;
+        }
+        self.notifications.retain(|notice| {
+            notice
+                .action
+                .as_ref()
+                .is_none_or(|action| action.command != AppCommand::RetryJob(id))
+        });
+        Some(removed.status.is_active())
+    }
+
+    /// Applies a transcript edit (rename, reassign, text) to `id` and bumps its revision.
+    pub fn edit_transcript(
+        &mut self,
+        id: JobId,
+        edit: impl FnOnce(&mut Transcript) -> bool,
+    ) -> bool {
+        match self.job_mut(id) {
+            Some(job) => {
+                let changed = edit(&mut job.transcript);
+                if changed {
+                    job.revision += 1;
+                    job.word_count = job
+                        .transcript
+                        .segments
+                        .iter()
+                        .map(|segment| count_words(&segment.text))
+                        .sum();
+                }
+                changed
+            }
+            None => false,
+        }
+    }
+
+    /// Shows a notification; an identical one already showing is refreshed instead.
+    pub fn notify(
+        &mut self,
+        level: NoticeLevel,
+        message: impl Into<String>,
+        action: Option<NoticeAction>,
+    ) {
+        let message = message.into();
+        let now = Instant::now();
+        if let Some(existing) = self
+            .notifications
+            .iter_mut()
+            .find(|notice| notice.message == message && notice.level == level)
+        {
+            existing.created_at = now;
+            existing.action = action;
+            return;
+        }
+        self.next_notification_id += 1;
+        self.notifications.push(Notification {
+            id: self.next_notification_id,
+            level,
+            message,
+            action,
+            created_at: now,
+        });
+        // Keep the stack short: the oldest non-errors go first.
+        while self.notifications.len() > 6 {
+            let oldest = self
+                .notifications
+                .iter()
+                .position(|notice| notice.level != NoticeLevel::Error)
+                .unwrap_or(0);
+            self.notifications.remove(oldest);
+        }
+    }
+
+    pub fn dismiss(&mut self, notification_id: u64) {
+        self.notifications
+            .retain(|notice| notice.id != notification_id);
+    }
+
+    /// Drops expired notifications; returns how long until the next one expires.
+    pub fn expire_notifications(&mut self, now: Instant) -> Option<Duration> {
+        self.notifications.retain(|notice| {
+            notice
+                .lifetime()
+                .is_none_or(|lifetime| now.saturating_duration_since(notice.created_at) < lifetime)
+        });
+        self.notifications
+            .iter()
+            .filter_map(|notice| {
+                notice
+                    .lifetime()
+                    .map(|lifetime| (notice.created_at + lifetime).saturating_duration_since(now))
+            })
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::Segment;
+
+    fn segment(text: &str) -> EngineEvent {
+        EngineEvent::Segment(Segment {
+            start_s: 0.0,
+            end_s: 1.0,
+            text: text.into(),
+            speaker: None,
+            words: vec![],
+        })
+    }
+
+    #[test]
+    fn a_failed_job_notifies_with_retry_and_retry_starts_afresh() {
+        let mut state = AppState::new();
+        let id = state.add_job(PathBuf::from("/tmp/a.wav"));
+        let now = Instant::now();
+        state.on_job_started(id, "local".into(), now);
+        state.on_engine_event(id, &segment("hello"));
+        state.on_job_finished(
+            id,
+            JobOutcome::Failed {
+                reason: "model missing".into(),
+            },
+            now,
+        );
+        assert_eq!(
+            state.job(id).map(|job| job.status.clone()),
+            Some(JobStatus::Failed {
+                reason: "model missing".into()
+            })
+        );
+        let notice = state.notifications.last().cloned();
+        assert!(
+            notice.as_ref().is_some_and(
+                |n| n.level == NoticeLevel::Error && n.message.contains("model missing")
+            )
+        );
+        assert_eq!(
+            notice.and_then(|n| n.action).map(|a| a.command),
+            Some(AppCommand::RetryJob(id))
+        );
+        assert!(state.retry(id));
+        let job = state.job(id).cloned();
+        assert!(
+            job.as_ref()
+                .is_some_and(|job| job.status == JobStatus::Queued
+                    && job.transcript.segments.is_empty()
+                    && job.generation == 1)
+        );
+        assert!(state.notifications.is_empty());
+    }
+
+    #[test]
+    fn selection_follows_the_running_job_until_the_user_picks_a_finished_one() {
+        let mut state = AppState::new();
+        let first = state.add_job(PathBuf::from("a.wav"));
+        let second = state.add_job(PathBuf::from("b.wav"));
+        let now = Instant::now();
+        state.on_job_started(first, "local".into(), now);
+        state.on_job_finished(first, JobOutcome::Done, now);
+        state.on_job_started(second, "local".into(), now);
+        assert_eq!(state.selected, Some(second));
+        state.select(first, true);
+        let third = state.add_job(PathBuf::from("c.wav"));
+        state.on_job_finished(second, JobOutcome::Done, now);
+        state.on_job_started(third, "local".into(), now);
+        assert_eq!(state.selected, Some(first));
+    }
+
+    #[test]
+    fn events_for_a_removed_job_are_ignored() {
+        let mut state = AppState::new();
+        let id = state.add_job(PathBuf::from("a.wav"));
+        assert_eq!(state.remove(id), Some(true));
+        state.on_engine_event(id, &segment("late"));
+        state.on_job_finished(id, JobOutcome::Done, Instant::now());
+        assert!(state.jobs.is_empty());
+        assert_eq!(state.selected, None);
+    }
+
+    #[test]
+    fn errors_stay_until_dismissed_and_infos_expire() {
+        let mut state = AppState::new();
+        state.notify(NoticeLevel::Info, "saved", None);
+        state.notify(NoticeLevel::Error, "broken", None);
+        let later = Instant::now() + Duration::from_secs(60);
+        state.expire_notifications(later);
+        assert_eq!(state.notifications.len(), 1);
+        assert_eq!(state.notifications[0].message, "broken");
+    }
+}

@@ -1,0 +1,428 @@
+//! The side panel: the queue of files (status, progress, elapsed time, cancel / retry /
+//! remove) and the transcription options that apply to the files added next.
+
+use super::super::VerbatimApp;
+use super::super::commands::AppCommand;
+use super::super::settings::EngineChoice;
+use super::super::state::{Job, JobStatus};
+use crate::engine::SpeakerMode;
+use eframe::egui::{self, RichText};
+use std::time::Instant;
+
+/// Languages offered in the picker (ISO 639-1 code, English name). "auto" detects.
+pub const LANGUAGES: &[(&str, &str)] = &[
+    ("auto", "Detect automatically"),
+    ("en", "English"),
+    ("de", "German"),
+    ("es", "Spanish"),
+    ("fr", "French"),
+    ("it", "Italian"),
+    ("pt", "Portuguese"),
+    ("nl", "Dutch"),
+    ("pl", "Polish"),
+    ("sv", "Swedish"),
+    ("da", "Danish"),
+    ("no", "Norwegian"),
+    ("fi", "Finnish"),
+    ("cs", "Czech"),
+    ("el", "Greek"),
+    ("tr", "Turkish"),
+    ("ru", "Russian"),
+    ("uk", "Ukrainian"),
+    ("ar", "Arabic"),
+    ("he", "Hebrew"),
+    ("hi", "Hindi"),
+    ("id", "Indonesian"),
+    ("vi", "Vietnamese"),
+    ("ja", "Japanese"),
+    ("ko", "Korean"),
+    ("zh", "Chinese"),
+];
+
+pub fn side_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
+    ui.horizontal(|ui| {
+        ui.heading("Files");
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+            if ui
+                .button("🗁 Open…")
+                .on_hover_text(format!(
+                    "Open audio or video files ({})",
+                    ui.ctx().format_shortcut(&super::SHORTCUT_OPEN)
+                ))
+                .clicked()
+            {
+                app.send(AppCommand::OpenFileDialog);
+            }
+        });
+    });
+    ui.add_space(4.0);
+
+    let options_height = 300.0_f32.min(ui.available_height() * 0.55);
+    let queue_height = (ui.available_height() - options_height).max(120.0);
+    egui::ScrollArea::vertical()
+        .id_salt("queue_scroll")
+        .max_height(queue_height)
+        .auto_shrink([false, true])
+        .show(ui, |ui| {
+            if app.state.jobs.is_empty() {
+                ui.add_space(8.0);
+                ui.label(
+                    RichText::new("No files yet.\nDrop audio or video here, or use Open.").weak(),
+                );
+            }
+            let now = Instant::now();
+            let mut commands = Vec::new();
+            for job in &app.state.jobs {
+                job_card(
+                    ui,
+                    job,
+                    app.state.selected == Some(job.id),
+                    now,
+                    &mut commands,
+                );
+                ui.add_space(4.0);
+            }
+            for command in commands {
+                app.send(command);
+            }
+        });
+
+    ui.add_space(6.0);
+    ui.separator();
+    egui::ScrollArea::vertical()
+        .id_salt("options_scroll")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            options_ui(app, ui);
+        });
+}
+
+fn status_line(job: &Job, now: Instant) -> (String, Option<egui::Color32>) {
+    let elapsed = job
+        .elapsed(now)
+        .map(|elapsed| super::format_clock(elapsed.as_secs_f64()))
+        .unwrap_or_default();
+    match &job.status {
+        JobStatus::Queued => ("Queued".into(), None),
+        JobStatus::Running => {
+            let percent = job
+                .progress
+                .map(|fraction| format!("{:.0}% · ", fraction * 100.0))
+                .unwrap_or_default();
+            (format!("Transcribing · {percent}{elapsed}"), None)
+        }
+        JobStatus::Cancelling => ("Cancelling…".into(), None),
+        JobStatus::Done => {
+            let count = job.transcript.segments.len();
+            (
+                format!(
+                    "Done in {elapsed} · {count} segment{}",
+                    if count == 1 { "" } else { "s" }
+                ),
+                None,
+            )
+        }
+        JobStatus::Failed { reason } => (
+            format!("Failed: {reason}"),
+            Some(egui::Color32::from_rgb(0xd6, 0x45, 0x45)),
+        ),
+        JobStatus::Cancelled => (
+            format!(
+                "Cancelled · {} segments kept",
+                job.transcript.segments.len()
+            ),
+            None,
+        ),
+    }
+}
+
+fn job_card(
+    ui: &mut egui::Ui,
+    job: &Job,
+    selected: bool,
+    now: Instant,
+    commands: &mut Vec<AppCommand>,
+) {
+    let visuals = ui.visuals().clone();
+    let response = ui
+        .scope_builder(
+            egui::UiBuilder::new()
+                .id_salt(("job_card", job.id.0))
+                .sense(egui::Sense::click()),
+            |ui| {
+                let hovered = ui.response().hovered();
+                let fill = if selected {
+                    visuals.selection.bg_fill.gamma_multiply(0.35)
+                } else if hovered {
+                    visuals.widgets.hovered.weak_bg_fill
+                } else {
+                    visuals.faint_bg_color
+                };
+                let stroke = if selected {
+                    visuals.selection.stroke
+                } else {
+                    egui::Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color)
+                };
+                egui::Frame::NONE
+                    .fill(fill)
+                    .stroke(stroke)
+                    .corner_radius(6)
+                    .inner_margin(egui::Margin::symmetric(10, 7))
+                    .show(ui, |ui| {
+                        ui.set_width(ui.available_width());
+                        ui.horizontal(|ui| {
+                            match job.status {
+                                JobStatus::Running | JobStatus::Cancelling => {
+                                    ui.add(egui::Spinner::new().size(14.0));
+                                }
+                                JobStatus::Queued => {
+                                    ui.label(RichText::new("⏳").weak());
+                                }
+                                JobStatus::Done => {
+                                    ui.label(
+                                        RichText::new("✔")
+                                            .color(egui::Color32::from_rgb(0x3c, 0xa0, 0x5a)),
+                                    );
+                                }
+                                JobStatus::Failed { .. } => {
+                                    ui.label(
+                                        RichText::new("⚠")
+                                            .color(egui::Color32::from_rgb(0xd6, 0x45, 0x45)),
+                                    );
+                                }
+                                JobStatus::Cancelled => {
+                                    ui.label(RichText::new("⏹").weak());
+                                }
+                            }
+                            ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate())
+                                .on_hover_text(job.path.display().to_string());
+                        });
+                        let (status, color) = status_line(job, now);
+                        let mut text = RichText::new(status).small();
+                        text = match color {
+                            Some(color) => text.color(color),
+                            None => text.weak(),
+                        };
+                        ui.add(egui::Label::new(text).wrap());
+                        if job.status.is_running() {
+                            let bar = egui::ProgressBar::new(job.progress.unwrap_or(0.0) as f32)
+                                .desired_height(6.0)
+                                .corner_radius(3);
+                            let bar = if job.progress.is_none() {
+                                bar.animate(true)
+                            } else {
+                                bar
+                            };
+                            ui.add(bar);
+                        }
+                        ui.horizontal(|ui| {
+                            ui.spacing_mut().item_spacing.x = 4.0;
+                            let small = |text: &str| egui::Button::new(RichText::new(text).small());
+                            if job.status.is_active() {
+                                if ui
+                                    .add_enabled(
+                                        job.status != JobStatus::Cancelling,
+                                        small("Cancel"),
+                                    )
+                                    .on_hover_text("Stop this file; segments so far are kept")
+                                    .clicked()
+                                {
+                                    commands.push(AppCommand::CancelJob(job.id));
+                                }
+                            } else if ui
+                                .add(small(if job.status == JobStatus::Done {
+                                    "Run again"
+                                } else {
+                                    "Retry"
+                                }))
+                                .on_hover_text(
+                                    "Transcribe this file again with the current options",
+                                )
+                                .clicked()
+                            {
+                                commands.push(AppCommand::RetryJob(job.id));
+                            }
+                            if ui
+                                .add(small("Remove"))
+                                .on_hover_text("Take this file off the list")
+                                .clicked()
+                            {
+                                commands.push(AppCommand::RemoveJob(job.id));
+                            }
+                        });
+                    });
+            },
+        )
+        .response;
+    let name = job.name.clone();
+    response.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, selected, &name));
+    if response.clicked() {
+        commands.push(AppCommand::SelectJob(job.id));
+    }
+}
+
+/// A label on the left, its control on the right, tied together for screen readers.
+fn labelled_row<R>(
+    ui: &mut egui::Ui,
+    label: &str,
+    add: impl FnOnce(&mut egui::Ui) -> (egui::Response, R),
+) -> R {
+    let label_response = ui.label(label);
+    let (response, inner) = add(ui);
+    response.labelled_by(label_response.id);
+    ui.end_row();
+    inner
+}
+
+fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
+    ui.add_space(4.0);
+    ui.label(RichText::new("Transcription").heading().size(16.0));
+    ui.label(RichText::new("Applies to files added next").small().weak());
+    ui.add_space(4.0);
+    let installed = app.state.models.installed_names();
+    let mut commands = Vec::new();
+    let width = (ui.available_width() - 90.0).max(120.0);
+    egui::Grid::new("options_grid")
+        .num_columns(2)
+        .spacing([10.0, 8.0])
+        .show(ui, |ui| {
+            labelled_row(ui, "Engine", |ui| {
+                let response = egui::ComboBox::from_id_salt("engine_choice")
+                    .width(width)
+                    .truncate()
+                    .selected_text(app.settings.engine.label())
+                    .show_ui(ui, |ui| {
+                        for &choice in EngineChoice::ALL {
+                            ui.selectable_value(&mut app.settings.engine, choice, choice.label());
+                        }
+                    })
+                    .response;
+                (response, ())
+            });
+            if app.settings.engine == EngineChoice::Local {
+                labelled_row(ui, "Model", |ui| {
+                    let current = app.settings.local.model.clone();
+                    let response = egui::ComboBox::from_id_salt("model_choice")
+                        .width(width)
+                        .truncate()
+                        .selected_text(current.as_str())
+                        .show_ui(ui, |ui| {
+                            for name in &installed {
+                                if ui
+                                    .selectable_label(*name == current, name.as_str())
+                                    .clicked()
+                                {
+                                    commands.push(AppCommand::SelectModel(name.clone()));
+                                }
+                            }
+                            if !installed.is_empty() {
+                                ui.separator();
+                            }
+                            if ui.button("Manage models…").clicked() {
+                                commands.push(AppCommand::ShowModelManager);
+                            }
+                        })
+                        .response;
+                    (response, ())
+                });
+                if app.state.models.snapshot.is_some()
+                    && !app.state.models.is_installed(&app.settings.local.model)
+                    && !std::path::Path::new(&app.settings.local.model).is_file()
+                {
+                    ui.label("");
+                    ui.horizontal_wrapped(|ui| {
+                        ui.label(
+                            RichText::new("Not installed.")
+                                .small()
+                                .color(ui.visuals().warn_fg_color),
+                        );
+                        if ui.link(RichText::new("Get models…").small()).clicked() {
+                            commands.push(AppCommand::ShowModelManager);
+                        }
+                    });
+                    ui.end_row();
+                }
+            }
+            labelled_row(ui, "Language", |ui| {
+                let current = app
+                    .settings
+                    .options
+                    .language
+                    .clone()
+                    .unwrap_or_else(|| "auto".into());
+                let current_name = LANGUAGES
+                    .iter()
+                    .find(|(code, _)| *code == current)
+                    .map(|(_, name)| (*name).to_string())
+                    .unwrap_or_else(|| current.clone());
+                let response = egui::ComboBox::from_id_salt("language_choice")
+                    .width(width)
+                    .truncate()
+                    .selected_text(current_name)
+                    .height(320.0)
+                    .show_ui(ui, |ui| {
+                        for (code, name) in LANGUAGES {
+                            if ui.selectable_label(current == *code, *name).clicked() {
+                                app.settings.options.language = if *code == "auto" {
+                                    None
+                                } else {
+                                    Some((*code).to_string())
+                                };
+                            }
+                        }
+                    })
+                    .response;
+                (response, ())
+            });
+            labelled_row(ui, "Speakers", |ui| {
+                let label = |mode: SpeakerMode| match mode {
+                    SpeakerMode::None => "No labels",
+                    SpeakerMode::Stereo => "One per stereo channel",
+                };
+                let response = egui::ComboBox::from_id_salt("speaker_mode")
+                    .width(width)
+                    .truncate()
+                    .selected_text(label(app.settings.options.speakers))
+                    .show_ui(ui, |ui| {
+                        for mode in [SpeakerMode::None, SpeakerMode::Stereo] {
+                            ui.selectable_value(
+                                &mut app.settings.options.speakers,
+                                mode,
+                                label(mode),
+                            );
+                        }
+                    })
+                    .response;
+                (response, ())
+            });
+            ui.label("");
+            ui.checkbox(&mut app.settings.options.translate, "Translate to English");
+            ui.end_row();
+            labelled_row(ui, "Prompt", |ui| {
+                let mut prompt = app.settings.options.prompt.clone().unwrap_or_default();
+                let response = ui.add(
+                    egui::TextEdit::singleline(&mut prompt)
+                        .desired_width(width)
+                        .hint_text("Names, jargon…"),
+                );
+                if response.changed() {
+                    app.settings.options.prompt =
+                        Some(prompt).filter(|prompt| !prompt.trim().is_empty());
+                }
+                (
+                    response.on_hover_text("Words the engine should expect: names, places, jargon"),
+                    (),
+                )
+            });
+        });
+    ui.add_space(6.0);
+    if ui
+        .link(RichText::new("More options and subtitle rules…").small())
+        .clicked()
+    {
+        commands.push(AppCommand::ShowSettings);
+    }
+    for command in commands {
+        app.send(command);
+    }
+}
