@@ -37,6 +37,8 @@ pub enum Command {
         #[command(subcommand)]
         command: cloud_args::DevCommand,
     },
+    /// Open the window with files queued for transcription.
+    Open(crate::app::OpenArgs),
     /// Internal: the local engine's worker process (reads a job on stdin).
     #[command(hide = true)]
     Worker,
@@ -45,9 +47,13 @@ pub enum Command {
 /// Entry point of the binary. Returns the process exit status.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Worker) = cli.command {
-        return crate::engine::local::worker::worker_main();
-    }
+    // The worker and the window need no runtime of the CLI's (the window starts its own).
+    let command = match cli.command {
+        None => return crate::app::run_open(crate::app::OpenArgs { files: Vec::new() }),
+        Some(Command::Open(args)) => return crate::app::run_open(args),
+        Some(Command::Worker) => return crate::engine::local::worker::worker_main(),
+        Some(command) => command,
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -55,25 +61,16 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match cli.command {
-        Some(Command::Transcribe(args)) => runtime.block_on(transcribe::run(args)),
-        Some(Command::Models { command }) => match runtime.block_on(models::run_models_command(command)) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => fail(&error),
-        },
-        Some(Command::Auth { command }) => match cloud_args::run_auth_command(command) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => fail(&error),
-        },
-        Some(Command::Dev { command }) => match cloud_args::run_dev_command(command) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(error) => fail(&error),
-        },
-        Some(Command::Worker) => ExitCode::FAILURE, // handled above, before the runtime
-        None => {
-            eprintln!("error: the window is not part of this build yet; run `verbatim transcribe FILE` (see `verbatim --help`)");
-            ExitCode::FAILURE
-        }
+    let result = match command {
+        Command::Transcribe(args) => return runtime.block_on(transcribe::run(args)),
+        Command::Models { command } => runtime.block_on(models::run_models_command(command)),
+        Command::Auth { command } => cloud_args::run_auth_command(command),
+        Command::Dev { command } => cloud_args::run_dev_command(command),
+        Command::Open(_) | Command::Worker => return ExitCode::FAILURE, // handled above
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
     }
 }
 
