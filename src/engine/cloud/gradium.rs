@@ -5,15 +5,15 @@
 //! line can arrive after the 200 status and ends the stream; failures before the stream are
 //! HTTP 500 with a plain-text body, `error from server <code>: <reason>` or a bare message.
 
-use super::endpoint::{join_path, resolve_base_url};
+use super::endpoint::join_path;
 use super::framing::LineSplitter;
 use super::http::{
     BodyReader, FailedResponse, ServiceHttp, Verdict, file_body, one_line_excerpt, with_kept_note,
 };
-use super::options::{CloudOptions, GradiumOptions, requested_language};
+use super::options::{CloudOptions, GradiumOptions};
 use super::output::PartOutput;
 use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
-use super::{ApiKey, CloudService, refuse_translation};
+use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment};
 use async_trait::async_trait;
@@ -40,15 +40,13 @@ impl GradiumEngine {
         key: ApiKey,
         transcoder: Arc<dyn Transcoder>,
     ) -> Result<GradiumEngine, EngineError> {
-        let service = CloudService::Gradium;
         options.gradium.validate().map_err(EngineError::Service)?;
-        let (base, _) = resolve_base_url(
-            service,
+        let (http, base) = ServiceHttp::for_endpoint(
+            CloudService::Gradium,
+            options.network.clone(),
+            key,
             options.gradium.endpoint.as_deref(),
-            service.default_base_url(),
-        )
-        .map_err(|error| EngineError::Service(error.to_string()))?;
-        let http = ServiceHttp::new(service, options.network.clone(), key, &base)?;
+        )?;
         Ok(GradiumEngine {
             http,
             url: join_path(&base, ASR_PATH),
@@ -194,9 +192,7 @@ impl Engine for GradiumEngine {
         sink: &EventSink,
         cancel: &CancellationToken,
     ) -> Result<EngineOutcome, EngineError> {
-        refuse_translation(CloudService::Gradium, options)?;
-        let language =
-            requested_language(options.language.as_deref()).map_err(EngineError::Service)?;
+        let language = language_to_request(CloudService::Gradium, options)?;
         GradiumOptions::validate_language(language.as_deref()).map_err(EngineError::Service)?;
         let json_config = json_config(&self.options, language.as_deref());
         let prepared = prepare_upload_in_background(
