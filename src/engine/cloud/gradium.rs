@@ -12,7 +12,7 @@ use super::http::{
 };
 use super::options::{CloudOptions, GradiumOptions};
 use super::output::PartOutput;
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
 use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment};
@@ -195,7 +195,7 @@ impl Engine for GradiumEngine {
         let language = language_to_request(CloudService::Gradium, options)?;
         GradiumOptions::validate_language(language.as_deref()).map_err(EngineError::Service)?;
         let json_config = json_config(&self.options, language.as_deref());
-        let prepared = prepare_upload_in_background(
+        let (prepared, mut output) = prepare_parts(
             path,
             UploadRules::gradium(),
             self.transcoder.clone(),
@@ -203,7 +203,6 @@ impl Engine for GradiumEngine {
             cancel,
         )
         .await?;
-        let mut output = PartOutput::new(sink, prepared.total_duration_s);
         for (index, part) in prepared.parts.iter().enumerate() {
             output.start_part(index, part.start_s);
             self.transcribe_part(part, json_config.as_deref(), &mut output, cancel)

@@ -386,6 +386,18 @@ impl ServiceHttp {
         self.send(&mut make_request, judge, sink, cancel).await
     }
 
+    /// [`ServiceHttp::send_multipart`], then the answer read as the service's JSON result.
+    pub async fn send_multipart_for_json<T: serde::de::DeserializeOwned>(
+        &self,
+        upload: MultipartUpload<'_>,
+        judge: &(dyn Fn(&FailedResponse) -> Verdict + Sync),
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<T, EngineError> {
+        let response = self.send_multipart(upload, judge, sink, cancel).await?;
+        self.read_json(response, cancel).await
+    }
+
     /// The whole body of a response (within the size limit).
     pub async fn read_body(
         &self,

@@ -9,7 +9,7 @@ use super::endpoint::join_path;
 use super::http::{FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt};
 use super::options::{CloudOptions, LlmStatsOptions};
 use super::output::{PartOutput, PartsSummary};
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
 use super::words::{SegmentRules, segments_from_words, text_as_one_segment};
 use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
@@ -75,11 +75,9 @@ impl LlmStatsEngine {
             fields,
         };
         let judge = |failure: &FailedResponse| llmstats_verdict(&self.http, failure);
-        let response = self
-            .http
-            .send_multipart(upload, &judge, output.sink(), cancel)
-            .await?;
-        self.http.read_json(response, cancel).await
+        self.http
+            .send_multipart_for_json(upload, &judge, output.sink(), cancel)
+            .await
     }
 }
 
@@ -97,7 +95,7 @@ impl Engine for LlmStatsEngine {
         cancel: &CancellationToken,
     ) -> Result<EngineOutcome, EngineError> {
         let language = language_to_request(CloudService::LlmStats, options)?;
-        let prepared = prepare_upload_in_background(
+        let (prepared, mut output) = prepare_parts(
             path,
             UploadRules::llmstats(),
             self.transcoder.clone(),
@@ -105,7 +103,6 @@ impl Engine for LlmStatsEngine {
             cancel,
         )
         .await?;
-        let mut output = PartOutput::new(sink, prepared.total_duration_s);
         let mut summary = PartsSummary::default();
         for (index, part) in prepared.parts.iter().enumerate() {
             output.start_part(index, part.start_s);

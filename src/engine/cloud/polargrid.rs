@@ -18,7 +18,7 @@ use super::polargrid_formats::{LiveText, ParsedResult, parse_result};
 use super::polargrid_router::{
     DEFAULT_ROUTER_URL, ROUTER_URL_ENV_VAR, choose_edge, region_base_url, route_cache_file,
 };
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
 use super::words::text_as_one_segment;
 use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
@@ -426,7 +426,7 @@ impl Engine for PolarGridEngine {
             .prompt
             .clone()
             .or_else(|| options.prompt.clone());
-        let prepared = prepare_upload_in_background(
+        let (prepared, mut output) = prepare_parts(
             path,
             UploadRules::polargrid(),
             self.transcoder.clone(),
@@ -435,7 +435,6 @@ impl Engine for PolarGridEngine {
         )
         .await?;
         let base = self.edge(sink, cancel).await?;
-        let mut output = PartOutput::new(sink, prepared.total_duration_s);
         let mut summary = PartsSummary::default();
         for (index, part) in prepared.parts.iter().enumerate() {
             output.start_part(index, part.start_s);

@@ -12,7 +12,7 @@ use super::endpoint::join_path;
 use super::http::{FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt};
 use super::options::{CloudOptions, SixtyDbOptions};
 use super::output::{PartOutput, PartsSummary};
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
 use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment, Word};
@@ -115,11 +115,9 @@ impl SixtyDbEngine {
             fields: fields.to_vec(),
         };
         let judge = |failure: &FailedResponse| sixtydb_verdict(&self.http, failure);
-        let response = self
-            .http
-            .send_multipart(upload, &judge, output.sink(), cancel)
-            .await?;
-        self.http.read_json(response, cancel).await
+        self.http
+            .send_multipart_for_json(upload, &judge, output.sink(), cancel)
+            .await
     }
 }
 
@@ -147,7 +145,7 @@ impl Engine for SixtyDbEngine {
             context.as_deref(),
             options.word_timestamps,
         );
-        let prepared = prepare_upload_in_background(
+        let (prepared, mut output) = prepare_parts(
             path,
             UploadRules::sixtydb(),
             self.transcoder.clone(),
@@ -158,7 +156,6 @@ impl Engine for SixtyDbEngine {
         if prepared.parts.len() > 1 && self.options.diarize {
             sink.warning("speaker labels are assigned per part by 60db, so the same person may get a different label in each part");
         }
-        let mut output = PartOutput::new(sink, prepared.total_duration_s);
         let mut summary = PartsSummary::default();
         let mut warned = Vec::new();
         for (index, part) in prepared.parts.iter().enumerate() {

@@ -594,6 +594,20 @@ pub async fn prepare_upload_in_background(
     Ok(prepared)
 }
 
+/// [`prepare_upload_in_background`], and where the parts' segments go (see
+/// [`crate::engine::cloud::output::PartOutput`]).
+pub async fn prepare_parts<'a>(
+    input: &Path,
+    rules: UploadRules,
+    transcoder: Arc<dyn Transcoder>,
+    sink: &'a crate::events::EventSink,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<(PreparedUpload, super::output::PartOutput<'a>), EngineError> {
+    let prepared = prepare_upload_in_background(input, rules, transcoder, sink, cancel).await?;
+    let output = super::output::PartOutput::new(sink, prepared.total_duration_s);
+    Ok((prepared, output))
+}
+
 /// Sample rate of the WAV decoded only to find pauses.
 pub const ANALYSIS_SAMPLE_RATE_HZ: u32 = 8_000;
 /// Energy is measured over frames this long.
