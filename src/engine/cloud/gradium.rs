@@ -5,7 +5,7 @@
 //! line can arrive after the 200 status and ends the stream; failures before the stream are
 //! HTTP 500 with a plain-text body, `error from server <code>: <reason>` or a bare message.
 
-use super::endpoint::join_path;
+use super::batch::BatchEngine;
 use super::framing::LineSplitter;
 use super::http::{
     BodyReader, FailedResponse, ServiceHttp, Verdict, file_body, one_line_excerpt, with_kept_note,
@@ -17,7 +17,6 @@ use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment};
 use async_trait::async_trait;
-use reqwest::Url;
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,12 +26,7 @@ const ASR_PATH: &str = "/api/post/speech/asr";
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 /// The Gradium engine (REST, file mode).
-pub struct GradiumEngine {
-    http: ServiceHttp,
-    url: Url,
-    options: GradiumOptions,
-    transcoder: Arc<dyn Transcoder>,
-}
+pub type GradiumEngine = BatchEngine<GradiumOptions>;
 
 impl GradiumEngine {
     pub fn new(
@@ -41,18 +35,15 @@ impl GradiumEngine {
         transcoder: Arc<dyn Transcoder>,
     ) -> Result<GradiumEngine, EngineError> {
         options.gradium.validate().map_err(EngineError::Service)?;
-        let (http, base) = ServiceHttp::for_endpoint(
+        BatchEngine::connect(
             CloudService::Gradium,
-            options.network.clone(),
-            key,
+            options,
+            &options.gradium,
             options.gradium.endpoint.as_deref(),
-        )?;
-        Ok(GradiumEngine {
-            http,
-            url: join_path(&base, ASR_PATH),
-            options: options.gradium.clone(),
+            ASR_PATH,
+            key,
             transcoder,
-        })
+        )
     }
 
     async fn transcribe_part(

@@ -5,7 +5,7 @@
 //! with punctuation recovered from the text); without words the text is one segment for the
 //! whole file. Files over the gateway's 25 MB are re-encoded or split before upload.
 
-use super::endpoint::join_path;
+use super::batch::BatchEngine;
 use super::http::{FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt};
 use super::options::{CloudOptions, LlmStatsOptions};
 use super::output::{PartOutput, PartsSummary};
@@ -15,7 +15,6 @@ use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment, Word};
 use async_trait::async_trait;
-use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -25,12 +24,7 @@ use tokio_util::sync::CancellationToken;
 const TRANSCRIBE_PATH: &str = "/v1/stt/transcribe";
 
 /// The LLM Stats engine (batch HTTP).
-pub struct LlmStatsEngine {
-    http: ServiceHttp,
-    url: Url,
-    options: LlmStatsOptions,
-    transcoder: Arc<dyn Transcoder>,
-}
+pub type LlmStatsEngine = BatchEngine<LlmStatsOptions>;
 
 impl LlmStatsEngine {
     pub fn new(
@@ -39,18 +33,15 @@ impl LlmStatsEngine {
         transcoder: Arc<dyn Transcoder>,
     ) -> Result<LlmStatsEngine, EngineError> {
         options.llmstats.validate().map_err(EngineError::Service)?;
-        let (http, base) = ServiceHttp::for_endpoint(
+        BatchEngine::connect(
             CloudService::LlmStats,
-            options.network.clone(),
-            key,
+            options,
+            &options.llmstats,
             options.llmstats.endpoint.as_deref(),
-        )?;
-        Ok(LlmStatsEngine {
-            http,
-            url: join_path(&base, TRANSCRIBE_PATH),
-            options: options.llmstats.clone(),
+            TRANSCRIBE_PATH,
+            key,
             transcoder,
-        })
+        )
     }
 
     async fn transcribe_part(

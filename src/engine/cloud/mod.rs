@@ -6,6 +6,7 @@
 //! the window choose a [`CloudService`], fill in [`CloudOptions`] and call [`build_engine`];
 //! they never look inside a service.
 
+pub mod batch;
 pub mod endpoint;
 pub mod framing;
 pub mod gradium;

@@ -8,7 +8,7 @@
 //! concurrency 429 waits for capacity instead of hammering; the upstream 429 honours
 //! `Retry-After`; 503 backs off.
 
-use super::endpoint::join_path;
+use super::batch::BatchEngine;
 use super::http::{FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt};
 use super::options::{CloudOptions, SixtyDbOptions};
 use super::output::{PartOutput, PartsSummary};
@@ -17,7 +17,6 @@ use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment, Word};
 use async_trait::async_trait;
-use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -29,12 +28,7 @@ const STT_PATH: &str = "/stt";
 pub const LOW_SNR_MESSAGE: &str = "Audio too noisy — try recording in a quieter environment";
 
 /// The 60db engine (REST, file mode).
-pub struct SixtyDbEngine {
-    http: ServiceHttp,
-    url: Url,
-    options: SixtyDbOptions,
-    transcoder: Arc<dyn Transcoder>,
-}
+pub type SixtyDbEngine = BatchEngine<SixtyDbOptions>;
 
 impl SixtyDbEngine {
     pub fn new(
@@ -43,18 +37,15 @@ impl SixtyDbEngine {
         transcoder: Arc<dyn Transcoder>,
     ) -> Result<SixtyDbEngine, EngineError> {
         options.sixtydb.validate().map_err(EngineError::Service)?;
-        let (http, base) = ServiceHttp::for_endpoint(
+        BatchEngine::connect(
             CloudService::SixtyDb,
-            options.network.clone(),
-            key,
+            options,
+            &options.sixtydb,
             options.sixtydb.endpoint.as_deref(),
-        )?;
-        Ok(SixtyDbEngine {
-            http,
-            url: join_path(&base, STT_PATH),
-            options: options.sixtydb.clone(),
+            STT_PATH,
+            key,
             transcoder,
-        })
+        )
     }
 
     /// The form's text fields, in the documented names.

@@ -52,7 +52,12 @@ impl Transcoder for AudioTranscoder {
         crate::audio::transcode_to_wav(input, output, sample_rate_hz)
     }
 
-    fn to_ogg_opus(&self, input: &Path, output: &Path, bitrate_bps: i32) -> Result<f64, AudioError> {
+    fn to_ogg_opus(
+        &self,
+        input: &Path,
+        output: &Path,
+        bitrate_bps: i32,
+    ) -> Result<f64, AudioError> {
         crate::audio::transcode_to_ogg_opus(input, output, bitrate_bps)
     }
 
