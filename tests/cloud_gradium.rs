@@ -5,8 +5,7 @@ mod cloud_support;
 
 use cloud_support::*;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-use verbatim::dev::fakes::{FakeConfig, FakeServer, JFK_PHRASES, Scenario};
+use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario};
 use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly};
 use verbatim::engine::cloud::{
     CloudOptions, CloudService, GradiumOptions, build_engine_with_transcoder,
@@ -15,12 +14,7 @@ use verbatim::engine::{Engine, EngineError, TranscribeOptions};
 use verbatim::events::EngineEvent;
 
 async fn fake(scenario: Scenario) -> FakeServer {
-    let mut config = FakeConfig::new(CloudService::Gradium, scenario);
-    config.stall = Duration::from_secs(20);
-    config.oversized_bytes = 2 * 1024 * 1024;
-    FakeServer::start(config, 0)
-        .await
-        .expect("fake server starts")
+    start_fake(CloudService::Gradium, scenario).await
 }
 
 fn engine_for(server: &FakeServer, gradium: GradiumOptions) -> Box<dyn Engine> {
@@ -33,37 +27,21 @@ fn engine_with_key(
     key_text: &str,
 ) -> Box<dyn Engine> {
     let options = CloudOptions {
-        network: fast_network(),
-        gradium: GradiumOptions {
-            endpoint: Some(server.base_url()),
-            ..gradium
-        },
-        ..CloudOptions::default()
+        gradium,
+        ..fast_options()
     };
-    build_engine_with_transcoder(
+    engine_on_with_key(
         CloudService::Gradium,
-        &options,
-        key(key_text),
+        server,
+        options,
+        key_text,
         std::sync::Arc::new(PassThroughOnly),
     )
-    .expect("engine builds")
-}
-
-fn english() -> TranscribeOptions {
-    TranscribeOptions {
-        language: Some("en".into()),
-        ..TranscribeOptions::default()
-    }
 }
 
 fn assert_full_transcript(run: &Run) {
-    let expected: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
-    assert_eq!(run.texts(), expected);
-    for (segment, phrase) in run.transcript.segments.iter().zip(&JFK_PHRASES) {
-        assert_eq!(
-            (segment.start_s, segment.end_s),
-            (phrase.start_s, phrase.end_s)
-        );
+    assert_jfk_phrases(run);
+    for segment in &run.transcript.segments {
         assert_eq!(segment.speaker, None);
     }
 }
@@ -182,15 +160,7 @@ async fn unsupported_settings_are_refused_before_anything_is_sent() {
         },
         ..CloudOptions::default()
     };
-    let error = build_engine_with_transcoder(
-        CloudService::Gradium,
-        &options,
-        key("k"),
-        std::sync::Arc::new(PassThroughOnly),
-    )
-    .err()
-    .expect("bad delay refused")
-    .to_string();
+    let error = build_error(CloudService::Gradium, &options);
     assert!(error.contains("--gradium-delay-frames"), "{error}");
 }
 
@@ -416,13 +386,13 @@ async fn cancel_aborts_at_once() {
     };
     let server = fake(Scenario::Stall).await;
     let engine = engine_for(&server, GradiumOptions::default());
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        trigger.cancel();
-    });
-    let run = run_with_cancel(engine.as_ref(), &jfk, &english(), cancel).await;
+    let run = run_cancelled_after(
+        engine.as_ref(),
+        &jfk,
+        &english(),
+        Duration::from_millis(300),
+    )
+    .await;
     assert!(
         matches!(run.result, Err(EngineError::Cancelled)),
         "{:?}",
@@ -480,21 +450,12 @@ async fn files_gradium_does_not_take_are_converted_to_ogg_opus() {
     };
     let server = fake(Scenario::Normal).await;
     let transcoder = FakeOpusTranscoder::new(11.0);
-    let options = CloudOptions {
-        network: fast_network(),
-        gradium: GradiumOptions {
-            endpoint: Some(server.base_url()),
-            ..GradiumOptions::default()
-        },
-        ..CloudOptions::default()
-    };
-    let engine = build_engine_with_transcoder(
+    let engine = engine_on(
         CloudService::Gradium,
-        &options,
-        key(server.key()),
+        &server,
+        fast_options(),
         transcoder.clone(),
-    )
-    .unwrap();
+    );
     let run = run(engine.as_ref(), &mp3, &english()).await;
     assert!(run.result.is_ok(), "{:?}", run.result);
     assert_full_transcript(&run);
@@ -522,15 +483,7 @@ async fn plain_http_to_another_machine_is_refused() {
         },
         ..CloudOptions::default()
     };
-    let error = build_engine_with_transcoder(
-        CloudService::Gradium,
-        &options,
-        key("k"),
-        std::sync::Arc::new(PassThroughOnly),
-    )
-    .err()
-    .expect("refused")
-    .to_string();
+    let error = build_error(CloudService::Gradium, &options);
     assert!(error.contains("plain http to another machine"), "{error}");
 }
 

@@ -6,22 +6,14 @@ mod cloud_support;
 use cloud_support::*;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-use verbatim::dev::fakes::{FakeConfig, FakeServer, Scenario, jfk_text};
+use verbatim::dev::fakes::{FakeServer, Scenario, jfk_text};
 use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly, Transcoder};
-use verbatim::engine::cloud::{
-    CloudOptions, CloudService, LlmStatsOptions, build_engine_with_transcoder,
-};
+use verbatim::engine::cloud::{CloudOptions, CloudService, LlmStatsOptions};
 use verbatim::engine::{Engine, EngineError, TranscribeOptions};
 use verbatim::events::EngineEvent;
 
 async fn fake(scenario: Scenario) -> FakeServer {
-    let mut config = FakeConfig::new(CloudService::LlmStats, scenario);
-    config.stall = Duration::from_secs(20);
-    config.oversized_bytes = 2 * 1024 * 1024;
-    FakeServer::start(config, 0)
-        .await
-        .expect("fake server starts")
+    start_fake(CloudService::LlmStats, scenario).await
 }
 
 fn engine_with(
@@ -30,31 +22,14 @@ fn engine_with(
     transcoder: Arc<dyn Transcoder>,
 ) -> Box<dyn Engine> {
     let options = CloudOptions {
-        network: fast_network(),
-        llmstats: LlmStatsOptions {
-            endpoint: Some(server.base_url()),
-            ..llmstats
-        },
-        ..CloudOptions::default()
+        llmstats,
+        ..fast_options()
     };
-    build_engine_with_transcoder(
-        CloudService::LlmStats,
-        &options,
-        key(server.key()),
-        transcoder,
-    )
-    .expect("engine builds")
+    engine_on(CloudService::LlmStats, server, options, transcoder)
 }
 
 fn engine_for(server: &FakeServer, llmstats: LlmStatsOptions) -> Box<dyn Engine> {
     engine_with(server, llmstats, Arc::new(PassThroughOnly))
-}
-
-fn english() -> TranscribeOptions {
-    TranscribeOptions {
-        language: Some("en".into()),
-        ..TranscribeOptions::default()
-    }
 }
 
 #[tokio::test]
@@ -201,14 +176,13 @@ async fn refusals_say_what_to_do_and_are_not_retried() {
             "the upload is too large for LLM Stats (413: File larger than 25 MB. (invalid_input, field audio)); use a shorter or more compressed file",
         ),
     ];
-    for (scenario, expected) in cases {
-        let server = fake(scenario).await;
-        let engine = engine_for(&server, LlmStatsOptions::default());
-        let run = run(engine.as_ref(), &jfk, &english()).await;
-        assert_eq!(run.error(), expected);
-        assert_eq!(server.requests().len(), 1);
-        assert_key_never_shown(&run, server.key());
-    }
+    assert_refusals_not_retried(
+        CloudService::LlmStats,
+        &cases,
+        &|server| engine_for(server, LlmStatsOptions::default()),
+        &jfk,
+    )
+    .await;
     let server = fake(Scenario::Normal).await;
     let engine = engine_for(
         &server,
@@ -240,13 +214,13 @@ async fn cancel_aborts_a_request_waiting_for_its_answer() {
     };
     let server = fake(Scenario::Stall).await;
     let engine = engine_for(&server, LlmStatsOptions::default());
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        trigger.cancel();
-    });
-    let run = run_with_cancel(engine.as_ref(), &jfk, &english(), cancel).await;
+    let run = run_cancelled_after(
+        engine.as_ref(),
+        &jfk,
+        &english(),
+        Duration::from_millis(200),
+    )
+    .await;
     assert!(matches!(run.result, Err(EngineError::Cancelled)));
     assert!(run.elapsed < Duration::from_secs(2));
     assert!(matches!(run.last_event(), EngineEvent::Error { message } if message == "cancelled"));

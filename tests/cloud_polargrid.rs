@@ -6,8 +6,7 @@ mod cloud_support;
 use cloud_support::*;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-use verbatim::dev::fakes::{FakeConfig, FakeServer, JFK_PHRASES, Scenario, jfk_text};
+use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario, jfk_text};
 use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly};
 use verbatim::engine::cloud::{
     CloudOptions, CloudService, PolarGridMode, PolarGridOptions, PolarGridResponseFormat,
@@ -17,31 +16,21 @@ use verbatim::engine::{Engine, EngineError, TranscribeOptions};
 use verbatim::events::EngineEvent;
 
 async fn fake(scenario: Scenario) -> FakeServer {
-    let mut config = FakeConfig::new(CloudService::PolarGrid, scenario);
-    config.stall = Duration::from_secs(20);
-    config.oversized_bytes = 2 * 1024 * 1024;
-    FakeServer::start(config, 0)
-        .await
-        .expect("fake server starts")
+    start_fake(CloudService::PolarGrid, scenario).await
 }
 
 /// An engine pinned to the fake edge (no autorouter).
 fn pinned(server: &FakeServer, polargrid: PolarGridOptions) -> Box<dyn Engine> {
     let options = CloudOptions {
-        network: fast_network(),
-        polargrid: PolarGridOptions {
-            endpoint: Some(server.base_url()),
-            ..polargrid
-        },
-        ..CloudOptions::default()
+        polargrid,
+        ..fast_options()
     };
-    build_engine_with_transcoder(
+    engine_on(
         CloudService::PolarGrid,
-        &options,
-        key(server.key()),
+        server,
+        options,
         Arc::new(PassThroughOnly),
     )
-    .expect("engine builds")
 }
 
 fn mode(mode: PolarGridMode) -> PolarGridOptions {
@@ -51,23 +40,9 @@ fn mode(mode: PolarGridMode) -> PolarGridOptions {
     }
 }
 
-fn english() -> TranscribeOptions {
-    TranscribeOptions {
-        language: Some("en".into()),
-        ..TranscribeOptions::default()
-    }
-}
-
 fn assert_timed_transcript(run: &Run) {
     assert!(run.result.is_ok(), "{:?}", run.result);
-    let expected: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
-    assert_eq!(run.texts(), expected);
-    for (segment, phrase) in run.transcript.segments.iter().zip(&JFK_PHRASES) {
-        assert_eq!(
-            (segment.start_s, segment.end_s),
-            (phrase.start_s, phrase.end_s)
-        );
-    }
+    assert_jfk_phrases(run);
 }
 
 fn assert_single_final_segment(run: &Run) {
@@ -524,13 +499,13 @@ async fn cancel_stops_a_stalled_stream_at_once() {
     };
     let server = fake(Scenario::Stall).await;
     let engine = pinned(&server, mode(PolarGridMode::Stream));
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        trigger.cancel();
-    });
-    let run = run_with_cancel(engine.as_ref(), &jfk, &english(), cancel).await;
+    let run = run_cancelled_after(
+        engine.as_ref(),
+        &jfk,
+        &english(),
+        Duration::from_millis(300),
+    )
+    .await;
     assert!(matches!(run.result, Err(EngineError::Cancelled)));
     assert!(run.elapsed < Duration::from_secs(2));
     assert_eq!(run.hypotheses().len(), 2, "the live text had arrived");

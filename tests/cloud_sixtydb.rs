@@ -7,23 +7,15 @@ mod cloud_support;
 use cloud_support::*;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
-use verbatim::dev::fakes::{FakeConfig, FakeServer, JFK_PHRASES, Scenario};
+use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario};
 use verbatim::engine::cloud::sixtydb::LOW_SNR_MESSAGE;
 use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly, Transcoder};
-use verbatim::engine::cloud::{
-    CloudOptions, CloudService, NetworkOptions, SixtyDbOptions, build_engine_with_transcoder,
-};
+use verbatim::engine::cloud::{CloudOptions, CloudService, NetworkOptions, SixtyDbOptions};
 use verbatim::engine::{Engine, EngineError, TranscribeOptions};
 use verbatim::events::EngineEvent;
 
 async fn fake(scenario: Scenario) -> FakeServer {
-    let mut config = FakeConfig::new(CloudService::SixtyDb, scenario);
-    config.stall = Duration::from_secs(20);
-    config.oversized_bytes = 2 * 1024 * 1024;
-    FakeServer::start(config, 0)
-        .await
-        .expect("fake server starts")
+    start_fake(CloudService::SixtyDb, scenario).await
 }
 
 fn engine_with(
@@ -34,30 +26,14 @@ fn engine_with(
 ) -> Box<dyn Engine> {
     let options = CloudOptions {
         network,
-        sixtydb: SixtyDbOptions {
-            endpoint: Some(server.base_url()),
-            ..sixtydb
-        },
+        sixtydb,
         ..CloudOptions::default()
     };
-    build_engine_with_transcoder(
-        CloudService::SixtyDb,
-        &options,
-        key(server.key()),
-        transcoder,
-    )
-    .expect("engine builds")
+    engine_on(CloudService::SixtyDb, server, options, transcoder)
 }
 
 fn engine_for(server: &FakeServer, sixtydb: SixtyDbOptions) -> Box<dyn Engine> {
     engine_with(server, sixtydb, fast_network(), Arc::new(PassThroughOnly))
-}
-
-fn english() -> TranscribeOptions {
-    TranscribeOptions {
-        language: Some("en".into()),
-        ..TranscribeOptions::default()
-    }
 }
 
 fn diarized() -> SixtyDbOptions {
@@ -76,13 +52,8 @@ async fn a_plain_request_sends_the_file_and_word_timestamps_and_gets_timed_words
     let engine = engine_for(&server, SixtyDbOptions::default());
     let run = run(engine.as_ref(), &jfk, &english()).await;
     assert!(run.result.is_ok(), "{:?}", run.result);
-    let expected: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
-    assert_eq!(run.texts(), expected);
+    assert_jfk_phrases(&run);
     for (segment, phrase) in run.transcript.segments.iter().zip(&JFK_PHRASES) {
-        assert_eq!(
-            (segment.start_s, segment.end_s),
-            (phrase.start_s, phrase.end_s)
-        );
         assert_eq!(segment.speaker, None);
         assert_eq!(segment.words.len(), phrase.text.split_whitespace().count());
         assert!(
@@ -321,14 +292,13 @@ async fn refusals_say_what_to_do() {
             "the upload is too large for 60db (413: Max file size is 10 MB (FILE_TOO_LARGE)); use a shorter or more compressed file",
         ),
     ];
-    for (scenario, expected) in cases {
-        let server = fake(scenario).await;
-        let engine = engine_for(&server, SixtyDbOptions::default());
-        let run = run(engine.as_ref(), &jfk, &english()).await;
-        assert_eq!(run.error(), expected);
-        assert_eq!(server.requests().len(), 1);
-        assert_key_never_shown(&run, server.key());
-    }
+    assert_refusals_not_retried(
+        CloudService::SixtyDb,
+        &cases,
+        &|server| engine_for(server, SixtyDbOptions::default()),
+        &jfk,
+    )
+    .await;
     let server = fake(Scenario::Oversized).await;
     let engine = engine_for(&server, SixtyDbOptions::default());
     let run = run(engine.as_ref(), &jfk, &english()).await;
@@ -367,13 +337,13 @@ async fn a_server_that_never_answers_times_out_or_is_cancelled() {
     );
 
     let engine = engine_for(&server, SixtyDbOptions::default());
-    let cancel = CancellationToken::new();
-    let trigger = cancel.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        trigger.cancel();
-    });
-    let run = run_with_cancel(engine.as_ref(), &jfk, &english(), cancel).await;
+    let run = run_cancelled_after(
+        engine.as_ref(),
+        &jfk,
+        &english(),
+        Duration::from_millis(200),
+    )
+    .await;
     assert!(matches!(run.result, Err(EngineError::Cancelled)));
     assert!(run.elapsed < Duration::from_secs(2));
 }
@@ -461,21 +431,11 @@ async fn invalid_options_are_refused_before_upload() {
     ];
     for sixtydb in bad {
         let options = CloudOptions {
-            sixtydb: SixtyDbOptions {
-                endpoint: Some(server.base_url()),
-                ..sixtydb
-            },
+            sixtydb,
             ..CloudOptions::default()
         };
-        assert!(
-            build_engine_with_transcoder(
-                CloudService::SixtyDb,
-                &options,
-                key("k"),
-                Arc::new(PassThroughOnly)
-            )
-            .is_err()
-        );
+        let options = with_endpoint(CloudService::SixtyDb, options, server.base_url());
+        build_error(CloudService::SixtyDb, &options);
     }
     assert!(server.requests().is_empty());
 }

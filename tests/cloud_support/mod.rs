@@ -1,13 +1,18 @@
-//! Shared helpers for the cloud engine tests: test data paths, fast network settings, and
-//! running an engine to collect its events and the transcript they build.
+//! Shared helpers for the cloud engine tests: test data paths, fast network settings, fake
+//! servers and engines pointed at them, running an engine to collect its events and the
+//! transcript they build, and the checks every service's tests make the same way.
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use verbatim::audio::AudioError;
-use verbatim::engine::cloud::upload::Transcoder;
-use verbatim::engine::cloud::{ApiKey, NetworkOptions};
+use verbatim::dev::fakes::{FakeConfig, FakeServer, JFK_PHRASES, Scenario};
+use verbatim::engine::cloud::upload::{PassThroughOnly, Transcoder};
+use verbatim::engine::cloud::{
+    ApiKey, CloudOptions, CloudService, NetworkOptions, build_engine_with_transcoder,
+};
 use verbatim::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions, run_engine};
 use verbatim::events::{EngineEvent, EventSink};
 use verbatim::transcript::Transcript;
@@ -46,6 +51,126 @@ pub fn fast_network() -> NetworkOptions {
 
 pub fn key(text: &str) -> ApiKey {
     ApiKey::new(text).expect("valid test key")
+}
+
+/// Cloud options with [`fast_network`] and everything else default.
+pub fn fast_options() -> CloudOptions {
+    CloudOptions {
+        network: fast_network(),
+        ..CloudOptions::default()
+    }
+}
+
+/// Transcription options asking for English.
+pub fn english() -> TranscribeOptions {
+    TranscribeOptions {
+        language: Some("en".into()),
+        ..TranscribeOptions::default()
+    }
+}
+
+/// A fake `service` server playing `scenario`, stalling for 20 s and sending 2 MiB where the
+/// scenario asks for it.
+pub async fn start_fake(service: CloudService, scenario: Scenario) -> FakeServer {
+    let mut config = FakeConfig::new(service, scenario);
+    config.stall = Duration::from_secs(20);
+    config.oversized_bytes = 2 * 1024 * 1024;
+    FakeServer::start(config, 0)
+        .await
+        .expect("fake server starts")
+}
+
+/// `options` with `service`'s endpoint set to `url`.
+pub fn with_endpoint(
+    service: CloudService,
+    mut options: CloudOptions,
+    url: String,
+) -> CloudOptions {
+    let endpoint = Some(url);
+    match service {
+        CloudService::Gradium => options.gradium.endpoint = endpoint,
+        CloudService::PolarGrid => options.polargrid.endpoint = endpoint,
+        CloudService::LlmStats => options.llmstats.endpoint = endpoint,
+        CloudService::SixtyDb => options.sixtydb.endpoint = endpoint,
+    }
+    options
+}
+
+/// `service`'s engine with `options` aimed at `server`, holding `key_text`.
+pub fn engine_on_with_key(
+    service: CloudService,
+    server: &FakeServer,
+    options: CloudOptions,
+    key_text: &str,
+    transcoder: Arc<dyn Transcoder>,
+) -> Box<dyn Engine> {
+    let options = with_endpoint(service, options, server.base_url());
+    build_engine_with_transcoder(service, &options, key(key_text), transcoder)
+        .expect("engine builds")
+}
+
+/// `service`'s engine with `options` aimed at `server`, holding the server's key.
+pub fn engine_on(
+    service: CloudService,
+    server: &FakeServer,
+    options: CloudOptions,
+    transcoder: Arc<dyn Transcoder>,
+) -> Box<dyn Engine> {
+    engine_on_with_key(service, server, options, server.key(), transcoder)
+}
+
+/// The message with which `service`'s engine refuses to be built from `options`.
+pub fn build_error(service: CloudService, options: &CloudOptions) -> String {
+    build_engine_with_transcoder(service, options, key("k"), Arc::new(PassThroughOnly))
+        .err()
+        .expect("the engine is refused")
+        .to_string()
+}
+
+/// Asserts the run's segments are the JFK phrases with the fake's times.
+pub fn assert_jfk_phrases(run: &Run) {
+    let expected: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
+    assert_eq!(run.texts(), expected);
+    for (segment, phrase) in run.transcript.segments.iter().zip(&JFK_PHRASES) {
+        assert_eq!(
+            (segment.start_s, segment.end_s),
+            (phrase.start_s, phrase.end_s)
+        );
+    }
+}
+
+/// For each (scenario, message): a fresh fake `service` playing it refuses the file with
+/// exactly that message, after one request, and the key is never shown.
+pub async fn assert_refusals_not_retried(
+    service: CloudService,
+    cases: &[(Scenario, &str)],
+    engine_for: &dyn Fn(&FakeServer) -> Box<dyn Engine>,
+    path: &Path,
+) {
+    for (scenario, expected) in cases {
+        let server = start_fake(service, *scenario).await;
+        let engine = engine_for(&server);
+        let run = run(engine.as_ref(), path, &english()).await;
+        assert_eq!(run.error(), *expected);
+        assert_eq!(server.requests().len(), 1);
+        assert_key_never_shown(&run, server.key());
+    }
+}
+
+/// Runs an engine and cancels it after `delay`.
+pub async fn run_cancelled_after(
+    engine: &dyn Engine,
+    path: &Path,
+    options: &TranscribeOptions,
+    delay: Duration,
+) -> Run {
+    let cancel = CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        trigger.cancel();
+    });
+    run_with_cancel(engine, path, options, cancel).await
 }
 
 /// What one run produced.

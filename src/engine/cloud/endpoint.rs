@@ -52,6 +52,15 @@ pub fn resolve_base_url(
     Ok((parse_base_url(&text, &what)?, overridden))
 }
 
+/// [`resolve_base_url`] with the service's own default, its failure as an engine error.
+pub fn service_base_url(
+    service: CloudService,
+    explicit: Option<&str>,
+) -> Result<(Url, bool), crate::engine::EngineError> {
+    resolve_base_url(service, explicit, service.default_base_url())
+        .map_err(|error| crate::engine::EngineError::Service(error.to_string()))
+}
+
 /// Parses and checks a base URL: `https://` anywhere, `http://` only to a loopback address.
 pub fn parse_base_url(text: &str, what: &str) -> Result<Url, EndpointError> {
     let text = text.trim();

@@ -5,19 +5,18 @@
 //! line can arrive after the 200 status and ends the stream; failures before the stream are
 //! HTTP 500 with a plain-text body, `error from server <code>: <reason>` or a bare message.
 
-use super::endpoint::{join_path, resolve_base_url};
+use super::batch::BatchEngine;
 use super::framing::LineSplitter;
 use super::http::{
     BodyReader, FailedResponse, ServiceHttp, Verdict, file_body, one_line_excerpt, with_kept_note,
 };
-use super::options::{CloudOptions, GradiumOptions, requested_language};
+use super::options::{CloudOptions, GradiumOptions};
 use super::output::PartOutput;
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
-use super::{ApiKey, CloudService, refuse_translation};
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
+use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment};
 use async_trait::async_trait;
-use reqwest::Url;
 use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
@@ -27,12 +26,7 @@ const ASR_PATH: &str = "/api/post/speech/asr";
 const MAX_LINE_BYTES: usize = 1024 * 1024;
 
 /// The Gradium engine (REST, file mode).
-pub struct GradiumEngine {
-    http: ServiceHttp,
-    url: Url,
-    options: GradiumOptions,
-    transcoder: Arc<dyn Transcoder>,
-}
+pub type GradiumEngine = BatchEngine<GradiumOptions>;
 
 impl GradiumEngine {
     pub fn new(
@@ -40,21 +34,16 @@ impl GradiumEngine {
         key: ApiKey,
         transcoder: Arc<dyn Transcoder>,
     ) -> Result<GradiumEngine, EngineError> {
-        let service = CloudService::Gradium;
         options.gradium.validate().map_err(EngineError::Service)?;
-        let (base, _) = resolve_base_url(
-            service,
+        BatchEngine::connect(
+            CloudService::Gradium,
+            options,
+            &options.gradium,
             options.gradium.endpoint.as_deref(),
-            service.default_base_url(),
-        )
-        .map_err(|error| EngineError::Service(error.to_string()))?;
-        let http = ServiceHttp::new(service, options.network.clone(), key, &base)?;
-        Ok(GradiumEngine {
-            http,
-            url: join_path(&base, ASR_PATH),
-            options: options.gradium.clone(),
+            ASR_PATH,
+            key,
             transcoder,
-        })
+        )
     }
 
     async fn transcribe_part(
@@ -194,12 +183,10 @@ impl Engine for GradiumEngine {
         sink: &EventSink,
         cancel: &CancellationToken,
     ) -> Result<EngineOutcome, EngineError> {
-        refuse_translation(CloudService::Gradium, options)?;
-        let language =
-            requested_language(options.language.as_deref()).map_err(EngineError::Service)?;
+        let language = language_to_request(CloudService::Gradium, options)?;
         GradiumOptions::validate_language(language.as_deref()).map_err(EngineError::Service)?;
         let json_config = json_config(&self.options, language.as_deref());
-        let prepared = prepare_upload_in_background(
+        let (prepared, mut output) = prepare_parts(
             path,
             UploadRules::gradium(),
             self.transcoder.clone(),
@@ -207,7 +194,6 @@ impl Engine for GradiumEngine {
             cancel,
         )
         .await?;
-        let mut output = PartOutput::new(sink, prepared.total_duration_s);
         for (index, part) in prepared.parts.iter().enumerate() {
             output.start_part(index, part.start_s);
             self.transcribe_part(part, json_config.as_deref(), &mut output, cancel)

@@ -12,6 +12,7 @@ use super::CloudService;
 use super::keys::ApiKey;
 use super::options::NetworkOptions;
 use super::retry::{Backoff, describe_duration, parse_retry_after};
+use super::upload::UploadPart;
 use crate::engine::EngineError;
 use crate::events::EventSink;
 use bytes::Bytes;
@@ -77,6 +78,19 @@ impl ServiceHttp {
             network,
             key,
         })
+    }
+
+    /// [`ServiceHttp::new`] for the service's base URL (`endpoint`, else its
+    /// `VERBATIM_<SERVICE>_URL`, else its default); returns the client and that base.
+    pub fn for_endpoint(
+        service: CloudService,
+        network: NetworkOptions,
+        key: ApiKey,
+        endpoint: Option<&str>,
+    ) -> Result<(ServiceHttp, Url), EngineError> {
+        let (base, _) = super::endpoint::service_base_url(service, endpoint)?;
+        let http = ServiceHttp::new(service, network, key, &base)?;
+        Ok((http, base))
     }
 
     /// A builder with the connect timeout, redirect rule and proxy rule used everywhere.
@@ -334,6 +348,83 @@ impl ServiceHttp {
         }
     }
 
+    /// Sends one upload part as a multipart form with the bearer key, retrying as `judge`
+    /// decides (see [`ServiceHttp::send`]); the file is re-opened on each attempt.
+    pub async fn send_multipart(
+        &self,
+        upload: MultipartUpload<'_>,
+        judge: &(dyn Fn(&FailedResponse) -> Verdict + Sync),
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<Response, EngineError> {
+        let MultipartUpload {
+            url,
+            query,
+            part,
+            file_field,
+            fields,
+        } = upload;
+        let client = self.client.clone();
+        let key = self.key.expose().to_string();
+        let (path, file_name, content_type) = (
+            part.path.clone(),
+            part.file_name.clone(),
+            part.format.content_type(),
+        );
+        let mut make_request = move || {
+            let mut form = reqwest::multipart::Form::new()
+                .part(file_field, file_part(&path, &file_name, content_type)?);
+            for (name, value) in &fields {
+                form = form.text(*name, value.clone());
+            }
+            let mut request = client.post(url.clone());
+            if !query.is_empty() {
+                request = request.query(&query);
+            }
+            Ok(request.bearer_auth(&key).multipart(form))
+        };
+        self.send(&mut make_request, judge, sink, cancel).await
+    }
+
+    /// [`ServiceHttp::send_multipart`], then the answer read as the service's JSON result.
+    pub async fn send_multipart_for_json<T: serde::de::DeserializeOwned>(
+        &self,
+        upload: MultipartUpload<'_>,
+        judge: &(dyn Fn(&FailedResponse) -> Verdict + Sync),
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<T, EngineError> {
+        let response = self.send_multipart(upload, judge, sink, cancel).await?;
+        self.read_json(response, cancel).await
+    }
+
+    /// The whole body of a response (within the size limit).
+    pub async fn read_body(
+        &self,
+        response: Response,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<u8>, EngineError> {
+        BodyReader::new(response, &self.network, self.service)?
+            .read_to_end(cancel)
+            .await
+    }
+
+    /// A response's body read as the service's JSON result.
+    pub async fn read_json<T: serde::de::DeserializeOwned>(
+        &self,
+        response: Response,
+        cancel: &CancellationToken,
+    ) -> Result<T, EngineError> {
+        let body = self.read_body(response, cancel).await?;
+        serde_json::from_slice(&body).map_err(|error| {
+            EngineError::Service(format!(
+                "{} sent a result that cannot be read ({}); try again",
+                self.name(),
+                one_line_excerpt(&error.to_string())
+            ))
+        })
+    }
+
     /// Scrubs the key out of a message built from server text.
     pub fn scrub(&self, text: &str) -> String {
         self.key.scrub(text)
@@ -394,6 +485,16 @@ pub async fn sleep_or_cancel(
         _ = cancel.cancelled() => Err(EngineError::Cancelled),
         _ = tokio::time::sleep(delay) => Ok(()),
     }
+}
+
+/// One upload part as a multipart form: the audio under `file_field`, then the text
+/// `fields`, with `query` on the URL.
+pub struct MultipartUpload<'a> {
+    pub url: Url,
+    pub query: Vec<(String, String)>,
+    pub part: &'a UploadPart,
+    pub file_field: &'static str,
+    pub fields: Vec<(&'static str, String)>,
 }
 
 /// A response body read chunk by chunk, with an idle timeout, a size limit and cancellation.

@@ -5,17 +5,16 @@
 //! with punctuation recovered from the text); without words the text is one segment for the
 //! whole file. Files over the gateway's 25 MB are re-encoded or split before upload.
 
-use super::endpoint::{join_path, resolve_base_url};
-use super::http::{BodyReader, FailedResponse, ServiceHttp, Verdict, file_part, one_line_excerpt};
-use super::options::{CloudOptions, LlmStatsOptions, requested_language};
-use super::output::PartOutput;
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
-use super::words::{SegmentRules, segments_from_words};
-use super::{ApiKey, CloudService, refuse_translation};
+use super::batch::BatchEngine;
+use super::http::{FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt};
+use super::options::{CloudOptions, LlmStatsOptions};
+use super::output::{PartOutput, PartsSummary};
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
+use super::words::{SegmentRules, segments_from_words, text_as_one_segment};
+use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment, Word};
 use async_trait::async_trait;
-use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -25,12 +24,7 @@ use tokio_util::sync::CancellationToken;
 const TRANSCRIBE_PATH: &str = "/v1/stt/transcribe";
 
 /// The LLM Stats engine (batch HTTP).
-pub struct LlmStatsEngine {
-    http: ServiceHttp,
-    url: Url,
-    options: LlmStatsOptions,
-    transcoder: Arc<dyn Transcoder>,
-}
+pub type LlmStatsEngine = BatchEngine<LlmStatsOptions>;
 
 impl LlmStatsEngine {
     pub fn new(
@@ -38,21 +32,16 @@ impl LlmStatsEngine {
         key: ApiKey,
         transcoder: Arc<dyn Transcoder>,
     ) -> Result<LlmStatsEngine, EngineError> {
-        let service = CloudService::LlmStats;
         options.llmstats.validate().map_err(EngineError::Service)?;
-        let (base, _) = resolve_base_url(
-            service,
+        BatchEngine::connect(
+            CloudService::LlmStats,
+            options,
+            &options.llmstats,
             options.llmstats.endpoint.as_deref(),
-            service.default_base_url(),
-        )
-        .map_err(|error| EngineError::Service(error.to_string()))?;
-        let http = ServiceHttp::new(service, options.network.clone(), key, &base)?;
-        Ok(LlmStatsEngine {
-            http,
-            url: join_path(&base, TRANSCRIBE_PATH),
-            options: options.llmstats.clone(),
+            TRANSCRIBE_PATH,
+            key,
             transcoder,
-        })
+        )
     }
 
     async fn transcribe_part(
@@ -62,14 +51,6 @@ impl LlmStatsEngine {
         output: &mut PartOutput<'_>,
         cancel: &CancellationToken,
     ) -> Result<GatewayResponse, EngineError> {
-        let url = self.url.clone();
-        let client = self.http.client().clone();
-        let key = self.http.key().expose().to_string();
-        let (path, file_name, content_type) = (
-            part.path.clone(),
-            part.file_name.clone(),
-            part.format.content_type(),
-        );
         let mut fields = vec![("model_id", self.options.model_id.trim().to_string())];
         if let Some(language) = language {
             fields.push(("language", language.to_string()));
@@ -77,28 +58,17 @@ impl LlmStatsEngine {
         if let Some(provider) = &self.options.provider_id {
             fields.push(("provider_id", provider.trim().to_string()));
         }
-        let mut make_request = move || {
-            let mut form = reqwest::multipart::Form::new()
-                .part("audio", file_part(&path, &file_name, content_type)?);
-            for (name, value) in &fields {
-                form = form.text(*name, value.clone());
-            }
-            Ok(client.post(url.clone()).bearer_auth(&key).multipart(form))
+        let upload = MultipartUpload {
+            url: self.url.clone(),
+            query: Vec::new(),
+            part,
+            file_field: "audio",
+            fields,
         };
         let judge = |failure: &FailedResponse| llmstats_verdict(&self.http, failure);
-        let response = self
-            .http
-            .send(&mut make_request, &judge, output.sink(), cancel)
-            .await?;
-        let body = BodyReader::new(response, &self.http.network, CloudService::LlmStats)?
-            .read_to_end(cancel)
-            .await?;
-        serde_json::from_slice(&body).map_err(|error| {
-            EngineError::Service(format!(
-                "LLM Stats sent a result that cannot be read ({}); try again",
-                one_line_excerpt(&error.to_string())
-            ))
-        })
+        self.http
+            .send_multipart_for_json(upload, &judge, output.sink(), cancel)
+            .await
     }
 }
 
@@ -115,10 +85,8 @@ impl Engine for LlmStatsEngine {
         sink: &EventSink,
         cancel: &CancellationToken,
     ) -> Result<EngineOutcome, EngineError> {
-        refuse_translation(CloudService::LlmStats, options)?;
-        let language =
-            requested_language(options.language.as_deref()).map_err(EngineError::Service)?;
-        let prepared = prepare_upload_in_background(
+        let language = language_to_request(CloudService::LlmStats, options)?;
+        let (prepared, mut output) = prepare_parts(
             path,
             UploadRules::llmstats(),
             self.transcoder.clone(),
@@ -126,9 +94,7 @@ impl Engine for LlmStatsEngine {
             cancel,
         )
         .await?;
-        let mut output = PartOutput::new(sink, prepared.total_duration_s);
-        let mut detected_language = None;
-        let mut reported_duration_s = None;
+        let mut summary = PartsSummary::default();
         for (index, part) in prepared.parts.iter().enumerate() {
             output.start_part(index, part.start_s);
             let response = self
@@ -138,19 +104,12 @@ impl Engine for LlmStatsEngine {
             for segment in response.segments(duration_s) {
                 output.segment(segment);
             }
-            detected_language =
-                detected_language.or(response.language.filter(|code| !code.is_empty()));
-            reported_duration_s = duration_s;
+            summary.note_part(
+                response.language.filter(|code| !code.is_empty()),
+                duration_s,
+            );
         }
-        let duration_s = prepared.total_duration_s.or(if prepared.parts.len() == 1 {
-            reported_duration_s
-        } else {
-            None
-        });
-        Ok(EngineOutcome {
-            language: detected_language.or(language),
-            duration_s,
-        })
+        Ok(summary.outcome(language, &prepared))
     }
 }
 
@@ -199,16 +158,7 @@ impl GatewayResponse {
                 SegmentRules::default(),
             );
         }
-        if text.is_empty() {
-            return Vec::new();
-        }
-        vec![Segment {
-            start_s: 0.0,
-            end_s: duration_s.unwrap_or(0.0),
-            text: text.to_string(),
-            speaker: None,
-            words: Vec::new(),
-        }]
+        text_as_one_segment(text, duration_s)
     }
 }
 

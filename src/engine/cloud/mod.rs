@@ -6,6 +6,7 @@
 //! the window choose a [`CloudService`], fill in [`CloudOptions`] and call [`build_engine`];
 //! they never look inside a service.
 
+pub mod batch;
 pub mod endpoint;
 pub mod framing;
 pub mod gradium;
@@ -169,16 +170,18 @@ pub fn build_engine_with_transcoder(
     })
 }
 
-/// None of the cloud services translates: say so instead of quietly transcribing.
-pub(crate) fn refuse_translation(
+/// The checks every service makes before a file is sent: none of them translates (say so
+/// instead of quietly transcribing), and the language asked for must be a valid code.
+/// Returns the language to send (`None` to let the service detect it).
+pub(crate) fn language_to_request(
     service: CloudService,
     options: &crate::engine::TranscribeOptions,
-) -> Result<(), EngineError> {
+) -> Result<Option<String>, EngineError> {
     if options.translate {
         return Err(EngineError::Service(format!(
             "{} cannot translate into English; drop --translate or use the local engine",
             service.display_name()
         )));
     }
-    Ok(())
+    options::requested_language(options.language.as_deref()).map_err(EngineError::Service)
 }

@@ -2,8 +2,11 @@
 //!
 //! A file split into parts is transcribed part by part; each part's times start at zero, so
 //! they are shifted by the part's start. Speaker ids are only meaningful within one part, so
-//! from the second part on they are made distinct (`P2_SPEAKER_00`).
+//! from the second part on they are made distinct (`P2_SPEAKER_00`). What the parts say
+//! about the whole file (its language, its duration) is gathered into the engine's outcome.
 
+use super::upload::PreparedUpload;
+use crate::engine::EngineOutcome;
 use crate::events::{EventSink, Segment};
 
 /// Where a part's events go, shifted to the part's place in the file.
@@ -67,6 +70,39 @@ impl<'a> PartOutput<'a> {
 
     pub fn warning(&self, message: impl Into<String>) {
         self.sink.warning(message);
+    }
+}
+
+/// What the parts of one file said about it, gathered into the engine's outcome.
+#[derive(Debug, Default)]
+pub struct PartsSummary {
+    detected_language: Option<String>,
+    last_duration_s: Option<f64>,
+}
+
+impl PartsSummary {
+    /// Notes one part's answer: the first language detected is kept, and its duration.
+    pub fn note_part(&mut self, language: Option<String>, duration_s: Option<f64>) {
+        self.detected_language = self.detected_language.take().or(language);
+        self.last_duration_s = duration_s;
+    }
+
+    /// The detected language, else the one asked for; the file's duration, else (for a file
+    /// sent in one part) the one the service reported.
+    pub fn outcome(
+        self,
+        requested_language: Option<String>,
+        prepared: &PreparedUpload,
+    ) -> EngineOutcome {
+        let reported_duration_s = if prepared.parts.len() == 1 {
+            self.last_duration_s
+        } else {
+            None
+        };
+        EngineOutcome {
+            language: self.detected_language.or(requested_language),
+            duration_s: prepared.total_duration_s.or(reported_duration_s),
+        }
     }
 }
 

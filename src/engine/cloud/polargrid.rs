@@ -6,24 +6,23 @@
 //! live hypothesis until `transcript.text.done` gives the final text. Async and sync ask for
 //! `verbose_json` by default, the only format whose segments carry times.
 
-use super::endpoint::{join_path, parse_base_url, resolve_base_url, same_origin};
+use super::endpoint::{join_path, parse_base_url, same_origin, service_base_url};
 use super::framing::SseParser;
 use super::http::{
-    BodyReader, FailedResponse, ServiceHttp, Verdict, file_part, one_line_excerpt, sleep_or_cancel,
-    with_kept_note,
+    BodyReader, FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt,
+    sleep_or_cancel, with_kept_note,
 };
-use super::options::{
-    CloudOptions, PolarGridMode, PolarGridOptions, PolarGridRegion, requested_language,
-};
-use super::output::PartOutput;
+use super::options::{CloudOptions, PolarGridMode, PolarGridOptions, PolarGridRegion};
+use super::output::{PartOutput, PartsSummary};
 use super::polargrid_formats::{LiveText, ParsedResult, parse_result};
 use super::polargrid_router::{
     DEFAULT_ROUTER_URL, ROUTER_URL_ENV_VAR, choose_edge, region_base_url, route_cache_file,
 };
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
-use super::{ApiKey, CloudService, refuse_translation};
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
+use super::words::text_as_one_segment;
+use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
-use crate::events::{EventSink, Segment};
+use crate::events::EventSink;
 use async_trait::async_trait;
 use reqwest::{StatusCode, Url};
 use serde::Deserialize;
@@ -64,12 +63,7 @@ impl PolarGridEngine {
         polargrid.validate().map_err(EngineError::Service)?;
         let service_error =
             |error: super::endpoint::EndpointError| EngineError::Service(error.to_string());
-        let (endpoint, overridden) = resolve_base_url(
-            service,
-            polargrid.endpoint.as_deref(),
-            service.default_base_url(),
-        )
-        .map_err(service_error)?;
+        let (endpoint, overridden) = service_base_url(service, polargrid.endpoint.as_deref())?;
         let target = if overridden {
             EdgeTarget::Fixed(endpoint)
         } else if let PolarGridRegion::Fixed(region) = &polargrid.region {
@@ -165,28 +159,16 @@ impl PolarGridEngine {
         sink: &EventSink,
         cancel: &CancellationToken,
     ) -> Result<reqwest::Response, EngineError> {
-        let url = join_path(base, TRANSCRIPTIONS_PATH);
-        let client = self.http.client().clone();
-        let key = self.http.key().expose().to_string();
-        let (path, file_name, content_type) = (
-            part.path.clone(),
-            part.file_name.clone(),
-            part.format.content_type(),
-        );
-        let mut make_request = move || {
-            let form = reqwest::multipart::Form::new()
-                .part("file", file_part(&path, &file_name, content_type)?);
-            Ok(client
-                .post(url.clone())
-                .query(&query)
-                .bearer_auth(&key)
-                .multipart(form))
+        let upload = MultipartUpload {
+            url: join_path(base, TRANSCRIPTIONS_PATH),
+            query,
+            part,
+            file_field: "file",
+            fields: Vec::new(),
         };
         let model = self.options.model.clone();
         let judge = |failure: &FailedResponse| polargrid_verdict(&self.http, failure, &model);
-        self.http
-            .send(&mut make_request, &judge, sink, cancel)
-            .await
+        self.http.send_multipart(upload, &judge, sink, cancel).await
     }
 
     async fn run_async(
@@ -204,9 +186,7 @@ impl PolarGridEngine {
             // A server that finishes at once answers with the result itself.
             return self.read_result(response, part, cancel).await;
         }
-        let body = BodyReader::new(response, &self.http.network, CloudService::PolarGrid)?
-            .read_to_end(cancel)
-            .await?;
+        let body = self.http.read_body(response, cancel).await?;
         let job: JobStatus = serde_json::from_slice(&body).map_err(|_| {
             EngineError::Service(
                 "PolarGrid accepted the job but its answer has no job id; try again".into(),
@@ -228,9 +208,7 @@ impl PolarGridEngine {
                 .send(&mut make_request, &judge, output.sink(), cancel)
                 .await?;
             if response.status() == StatusCode::ACCEPTED {
-                let body = BodyReader::new(response, &self.http.network, CloudService::PolarGrid)?
-                    .read_to_end(cancel)
-                    .await?;
+                let body = self.http.read_body(response, cancel).await?;
                 let status: Option<JobStatus> = serde_json::from_slice(&body).ok();
                 interval = self.poll_interval(status.and_then(|status| status.poll_interval_ms));
                 if started.elapsed() + interval > max_wait {
@@ -279,9 +257,7 @@ impl PolarGridEngine {
         part: &UploadPart,
         cancel: &CancellationToken,
     ) -> Result<ParsedResult, EngineError> {
-        let body = BodyReader::new(response, &self.http.network, CloudService::PolarGrid)?
-            .read_to_end(cancel)
-            .await?;
+        let body = self.http.read_body(response, cancel).await?;
         parse_result(&body, self.options.response_format, part.duration_s).map_err(|reason| {
             EngineError::Service(format!(
                 "PolarGrid sent a result that cannot be read ({reason}); try again"
@@ -330,18 +306,14 @@ impl PolarGridEngine {
         output: &mut PartOutput<'_>,
         error: EngineError,
     ) -> EngineError {
-        let text = live.text().trim();
-        if !text.is_empty() {
+        let kept = text_as_one_segment(live.text(), part.duration_s);
+        if !kept.is_empty() {
             output.warning(
                 "PolarGrid's stream broke off; keeping the unconfirmed text received so far",
             );
-            output.segment(Segment {
-                start_s: 0.0,
-                end_s: part.duration_s.unwrap_or(0.0),
-                text: text.to_string(),
-                speaker: None,
-                words: Vec::new(),
-            });
+        }
+        for segment in kept {
+            output.segment(segment);
         }
         with_kept_note(error, output.segments_sent)
     }
@@ -403,17 +375,7 @@ impl PolarGridEngine {
                             .get("language")
                             .and_then(Value::as_str)
                             .map(str::to_string);
-                        let segments = if text.is_empty() {
-                            Vec::new()
-                        } else {
-                            vec![Segment {
-                                start_s: 0.0,
-                                end_s: duration_s.unwrap_or(0.0),
-                                text,
-                                speaker: None,
-                                words: Vec::new(),
-                            }]
-                        };
+                        let segments = text_as_one_segment(&text, duration_s);
                         done = Some(ParsedResult {
                             segments,
                             language,
@@ -458,15 +420,13 @@ impl Engine for PolarGridEngine {
         sink: &EventSink,
         cancel: &CancellationToken,
     ) -> Result<EngineOutcome, EngineError> {
-        refuse_translation(CloudService::PolarGrid, options)?;
-        let language =
-            requested_language(options.language.as_deref()).map_err(EngineError::Service)?;
+        let language = language_to_request(CloudService::PolarGrid, options)?;
         let prompt = self
             .options
             .prompt
             .clone()
             .or_else(|| options.prompt.clone());
-        let prepared = prepare_upload_in_background(
+        let (prepared, mut output) = prepare_parts(
             path,
             UploadRules::polargrid(),
             self.transcoder.clone(),
@@ -475,9 +435,7 @@ impl Engine for PolarGridEngine {
         )
         .await?;
         let base = self.edge(sink, cancel).await?;
-        let mut output = PartOutput::new(sink, prepared.total_duration_s);
-        let mut detected_language = None;
-        let mut duration_s = prepared.total_duration_s;
+        let mut summary = PartsSummary::default();
         for (index, part) in prepared.parts.iter().enumerate() {
             output.start_part(index, part.start_s);
             let query = self.query(language.as_deref(), prompt.as_deref());
@@ -498,15 +456,9 @@ impl Engine for PolarGridEngine {
             for segment in result.segments {
                 output.segment(segment);
             }
-            detected_language = detected_language.or(result.language);
-            if prepared.parts.len() == 1 {
-                duration_s = duration_s.or(result.duration_s);
-            }
+            summary.note_part(result.language, result.duration_s);
         }
-        Ok(EngineOutcome {
-            language: detected_language.or(language),
-            duration_s,
-        })
+        Ok(summary.outcome(language, &prepared))
     }
 }
 

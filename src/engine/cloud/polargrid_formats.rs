@@ -7,6 +7,7 @@
 //! that extends or revises the shown text as a replacement and anything else as an increment.
 
 use super::options::PolarGridResponseFormat;
+use super::words::text_as_one_segment;
 use crate::events::{Segment, Word};
 use serde_json::Value;
 
@@ -117,18 +118,7 @@ fn parse_plain(text: &str, duration_s: Option<f64>) -> ParsedResult {
             };
         }
     }
-    let text = text.trim();
-    let segments = if text.is_empty() {
-        Vec::new()
-    } else {
-        vec![Segment {
-            start_s: 0.0,
-            end_s: duration_s.unwrap_or(0.0),
-            text: text.to_string(),
-            speaker: None,
-            words: Vec::new(),
-        }]
-    };
+    let segments = text_as_one_segment(text, duration_s);
     ParsedResult {
         segments,
         language: None,

@@ -8,16 +8,15 @@
 //! concurrency 429 waits for capacity instead of hammering; the upstream 429 honours
 //! `Retry-After`; 503 backs off.
 
-use super::endpoint::{join_path, resolve_base_url};
-use super::http::{BodyReader, FailedResponse, ServiceHttp, Verdict, file_part, one_line_excerpt};
-use super::options::{CloudOptions, SixtyDbOptions, requested_language};
-use super::output::PartOutput;
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_upload_in_background};
-use super::{ApiKey, CloudService, refuse_translation};
+use super::batch::BatchEngine;
+use super::http::{FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt};
+use super::options::{CloudOptions, SixtyDbOptions};
+use super::output::{PartOutput, PartsSummary};
+use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
+use super::{ApiKey, CloudService, language_to_request};
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment, Word};
 use async_trait::async_trait;
-use reqwest::Url;
 use serde::Deserialize;
 use serde_json::Value;
 use std::path::Path;
@@ -29,12 +28,7 @@ const STT_PATH: &str = "/stt";
 pub const LOW_SNR_MESSAGE: &str = "Audio too noisy — try recording in a quieter environment";
 
 /// The 60db engine (REST, file mode).
-pub struct SixtyDbEngine {
-    http: ServiceHttp,
-    url: Url,
-    options: SixtyDbOptions,
-    transcoder: Arc<dyn Transcoder>,
-}
+pub type SixtyDbEngine = BatchEngine<SixtyDbOptions>;
 
 impl SixtyDbEngine {
     pub fn new(
@@ -42,21 +36,16 @@ impl SixtyDbEngine {
         key: ApiKey,
         transcoder: Arc<dyn Transcoder>,
     ) -> Result<SixtyDbEngine, EngineError> {
-        let service = CloudService::SixtyDb;
         options.sixtydb.validate().map_err(EngineError::Service)?;
-        let (base, _) = resolve_base_url(
-            service,
+        BatchEngine::connect(
+            CloudService::SixtyDb,
+            options,
+            &options.sixtydb,
             options.sixtydb.endpoint.as_deref(),
-            service.default_base_url(),
-        )
-        .map_err(|error| EngineError::Service(error.to_string()))?;
-        let http = ServiceHttp::new(service, options.network.clone(), key, &base)?;
-        Ok(SixtyDbEngine {
-            http,
-            url: join_path(&base, STT_PATH),
-            options: options.sixtydb.clone(),
+            STT_PATH,
+            key,
             transcoder,
-        })
+        )
     }
 
     /// The form's text fields, in the documented names.
@@ -109,37 +98,17 @@ impl SixtyDbEngine {
         output: &mut PartOutput<'_>,
         cancel: &CancellationToken,
     ) -> Result<SttResponse, EngineError> {
-        let url = self.url.clone();
-        let client = self.http.client().clone();
-        let key = self.http.key().expose().to_string();
-        let (path, file_name, content_type) = (
-            part.path.clone(),
-            part.file_name.clone(),
-            part.format.content_type(),
-        );
-        let fields = fields.to_vec();
-        let mut make_request = move || {
-            let mut form = reqwest::multipart::Form::new()
-                .part("file", file_part(&path, &file_name, content_type)?);
-            for (name, value) in &fields {
-                form = form.text(*name, value.clone());
-            }
-            Ok(client.post(url.clone()).bearer_auth(&key).multipart(form))
+        let upload = MultipartUpload {
+            url: self.url.clone(),
+            query: Vec::new(),
+            part,
+            file_field: "file",
+            fields: fields.to_vec(),
         };
         let judge = |failure: &FailedResponse| sixtydb_verdict(&self.http, failure);
-        let response = self
-            .http
-            .send(&mut make_request, &judge, output.sink(), cancel)
-            .await?;
-        let body = BodyReader::new(response, &self.http.network, CloudService::SixtyDb)?
-            .read_to_end(cancel)
-            .await?;
-        serde_json::from_slice(&body).map_err(|error| {
-            EngineError::Service(format!(
-                "60db sent a result that cannot be read ({}); try again",
-                one_line_excerpt(&error.to_string())
-            ))
-        })
+        self.http
+            .send_multipart_for_json(upload, &judge, output.sink(), cancel)
+            .await
     }
 }
 
@@ -156,9 +125,7 @@ impl Engine for SixtyDbEngine {
         sink: &EventSink,
         cancel: &CancellationToken,
     ) -> Result<EngineOutcome, EngineError> {
-        refuse_translation(CloudService::SixtyDb, options)?;
-        let language =
-            requested_language(options.language.as_deref()).map_err(EngineError::Service)?;
+        let language = language_to_request(CloudService::SixtyDb, options)?;
         let context = self
             .options
             .context
@@ -169,7 +136,7 @@ impl Engine for SixtyDbEngine {
             context.as_deref(),
             options.word_timestamps,
         );
-        let prepared = prepare_upload_in_background(
+        let (prepared, mut output) = prepare_parts(
             path,
             UploadRules::sixtydb(),
             self.transcoder.clone(),
@@ -180,9 +147,7 @@ impl Engine for SixtyDbEngine {
         if prepared.parts.len() > 1 && self.options.diarize {
             sink.warning("speaker labels are assigned per part by 60db, so the same person may get a different label in each part");
         }
-        let mut output = PartOutput::new(sink, prepared.total_duration_s);
-        let mut detected_language = None;
-        let mut reported_duration_s = None;
+        let mut summary = PartsSummary::default();
         let mut warned = Vec::new();
         for (index, part) in prepared.parts.iter().enumerate() {
             output.start_part(index, part.start_s);
@@ -199,19 +164,12 @@ impl Engine for SixtyDbEngine {
             for segment in response.into_segments(duration_s) {
                 output.segment(segment);
             }
-            detected_language =
-                detected_language.or(response.language.clone().filter(|code| !code.is_empty()));
-            reported_duration_s = duration_s;
+            summary.note_part(
+                response.language.clone().filter(|code| !code.is_empty()),
+                duration_s,
+            );
         }
-        let duration_s = prepared.total_duration_s.or(if prepared.parts.len() == 1 {
-            reported_duration_s
-        } else {
-            None
-        });
-        Ok(EngineOutcome {
-            language: detected_language.or(language),
-            duration_s,
-        })
+        Ok(summary.outcome(language, &prepared))
     }
 }
 

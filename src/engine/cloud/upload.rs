@@ -52,7 +52,12 @@ impl Transcoder for AudioTranscoder {
         crate::audio::transcode_to_wav(input, output, sample_rate_hz)
     }
 
-    fn to_ogg_opus(&self, input: &Path, output: &Path, bitrate_bps: i32) -> Result<f64, AudioError> {
+    fn to_ogg_opus(
+        &self,
+        input: &Path,
+        output: &Path,
+        bitrate_bps: i32,
+    ) -> Result<f64, AudioError> {
         crate::audio::transcode_to_ogg_opus(input, output, bitrate_bps)
     }
 
@@ -592,6 +597,20 @@ pub async fn prepare_upload_in_background(
         sink.warning(warning.clone());
     }
     Ok(prepared)
+}
+
+/// [`prepare_upload_in_background`], and where the parts' segments go (see
+/// [`crate::engine::cloud::output::PartOutput`]).
+pub async fn prepare_parts<'a>(
+    input: &Path,
+    rules: UploadRules,
+    transcoder: Arc<dyn Transcoder>,
+    sink: &'a crate::events::EventSink,
+    cancel: &tokio_util::sync::CancellationToken,
+) -> Result<(PreparedUpload, super::output::PartOutput<'a>), EngineError> {
+    let prepared = prepare_upload_in_background(input, rules, transcoder, sink, cancel).await?;
+    let output = super::output::PartOutput::new(sink, prepared.total_duration_s);
+    Ok((prepared, output))
 }
 
 /// Sample rate of the WAV decoded only to find pauses.

@@ -4,8 +4,25 @@
 //! A segment ends at sentence punctuation, at a pause, or before it grows past a length that
 //! still reads well as a subtitle. Providers often leave punctuation out of the word list but
 //! keep it in the text, so the words are first matched against the text to get it back.
+//! Without timed words, a text becomes one segment over the whole part.
 
 use crate::events::{Segment, Word};
+
+/// A text with no timed words as one segment from 0 to `end_s` (0 when unknown); none
+/// when the text is empty.
+pub fn text_as_one_segment(text: &str, end_s: Option<f64>) -> Vec<Segment> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Vec::new();
+    }
+    vec![Segment {
+        start_s: 0.0,
+        end_s: end_s.unwrap_or(0.0),
+        text: text.to_string(),
+        speaker: None,
+        words: Vec::new(),
+    }]
+}
 
 /// Where segments are cut.
 #[derive(Debug, Clone, Copy, PartialEq)]
