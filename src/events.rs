@@ -76,35 +76,23 @@ impl EngineEvent {
 }
 
 /// Where an engine sends its events. Cheap to clone; sending never blocks, so it can be used
-/// from blocking inference threads and from async tasks alike. An optional waker is called
-/// after each event (the window uses it to request a repaint).
+/// from blocking inference threads and from async tasks alike.
 #[derive(Clone)]
 pub struct EventSink {
     sender: mpsc::UnboundedSender<EngineEvent>,
-    waker: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 impl EventSink {
     /// A sink and the receiver its events arrive on.
     pub fn channel() -> (EventSink, mpsc::UnboundedReceiver<EngineEvent>) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        (EventSink { sender, waker: None }, receiver)
-    }
-
-    /// The same sink, calling `waker` after every event.
-    pub fn with_waker(mut self, waker: std::sync::Arc<dyn Fn() + Send + Sync>) -> EventSink {
-        self.waker = Some(waker);
-        self
+        (EventSink { sender }, receiver)
     }
 
     /// Sends one event. Returns `false` when nobody listens any more, which an engine may
     /// take as a reason to stop.
     pub fn emit(&self, event: EngineEvent) -> bool {
-        let delivered = self.sender.send(event).is_ok();
-        if let Some(waker) = &self.waker {
-            waker();
-        }
-        delivered
+        self.sender.send(event).is_ok()
     }
 
     pub fn segment(&self, segment: Segment) -> bool {

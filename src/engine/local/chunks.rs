@@ -30,14 +30,7 @@ impl AudioChunk {
 
     /// All channels averaged.
     pub fn mono(&self) -> Vec<f32> {
-        let Some(first) = self.channels.first() else { return Vec::new() };
-        if self.channels.len() == 1 {
-            return first.clone();
-        }
-        let scale = 1.0 / self.channels.len() as f32;
-        (0..first.len())
-            .map(|i| self.channels.iter().map(|c| c.get(i).copied().unwrap_or(0.0)).sum::<f32>() * scale)
-            .collect()
+        audio::downmix(&self.channels)
     }
 }
 
@@ -95,7 +88,8 @@ impl ChunkReader {
         let cut = if self.finished && available <= target_len {
             available
         } else {
-            let mono = AudioChunk { start_s: 0.0, channels: self.pending.iter().map(|c| c[..target_len.min(c.len())].to_vec()).collect() }.mono();
+            let head: Vec<Vec<f32>> = self.pending.iter().map(|c| c[..target_len.min(c.len())].to_vec()).collect();
+            let mono = audio::downmix(&head);
             let search_start = target_len.saturating_sub((CUT_SEARCH_S * rate) as usize);
             vad::quietest_cut(&mono, search_start, target_len, vad::frame_len(ENGINE_SAMPLE_RATE_HZ)).max(1)
         };
