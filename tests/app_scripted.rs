@@ -325,7 +325,11 @@ fn scrolling_up_stops_following_and_jump_to_live_resumes() {
     let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
     drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
     run_until(&mut harness, "400 segments", TIMEOUT, |h| {
-        h.state().state().jobs[0].transcript.segments.len() == 400
+        h.state()
+            .state()
+            .jobs
+            .first()
+            .is_some_and(|job| job.transcript.segments.len() == 400)
     });
     harness.run_steps(3);
     assert!(harness.state().transcript_pane().follow_live);
@@ -440,6 +444,9 @@ fn a_dropped_file_that_is_not_audio_is_reported_not_queued() {
     let engine = ScriptedEngine::new(vec![vec![]]);
     let mut harness = window(Arc::new(FixedFactory(engine)), Settings::default());
     drop_files(&mut harness, &[testdata("README.md")]);
+    run_until(&mut harness, "the refusal", TIMEOUT, |h| {
+        shows(h, "is not an audio or video file")
+    });
     harness.run_steps(2);
     assert!(harness.state().state().jobs.is_empty());
     assert!(shows(&harness, "is not an audio or video file"));
@@ -471,6 +478,10 @@ fn settings_survive_a_restart() {
         )
     });
     harness.state_mut().settings_mut().local.model = "base".into();
+    // The engine is saved by its id: eframe's RON storage cannot name an enum variant "60db".
+    harness.state_mut().settings_mut().engine =
+        verbatim::engine::EngineKind::Cloud(verbatim::engine::cloud::CloudService::SixtyDb);
+    harness.state_mut().settings_mut().cloud.sixtydb.keywords = Some("Acme:5".into());
     harness
         .state_mut()
         .settings_mut()
@@ -484,6 +495,11 @@ fn settings_survive_a_restart() {
         eframe::get_value(&storage, verbatim::app::settings::SETTINGS_KEY);
     let restored = restored.unwrap_or_else(|| panic!("settings were not saved"));
     assert_eq!(restored.local.model, "base");
+    assert_eq!(
+        restored.engine,
+        verbatim::engine::EngineKind::Cloud(verbatim::engine::cloud::CloudService::SixtyDb)
+    );
+    assert_eq!(restored.cloud.sixtydb.keywords.as_deref(), Some("Acme:5"));
     assert_eq!(restored.export.options.subtitles.max_chars_per_line, 32);
 }
 
@@ -542,5 +558,13 @@ fn every_widget_has_an_accessible_name() {
     assert!(shows(&harness, "Characters per line"));
     assert!(shows(&harness, "Import faster-whisper folder…"));
     harness.check_accessibility();
+    // Every cloud service's options, and the key entry in Settings.
+    for service in verbatim::engine::cloud::CloudService::ALL {
+        harness.state_mut().settings_mut().engine = verbatim::engine::EngineKind::Cloud(service);
+        harness.state_mut().settings_mut().cloud.sixtydb.diarize = true;
+        harness.run_steps(2);
+        assert!(shows(&harness, &format!("{} key", service.display_name())));
+        harness.check_accessibility();
+    }
     engine.open_gate();
 }

@@ -466,7 +466,7 @@ async fn refusals_say_what_to_do_and_are_not_retried() {
     let run = run(engine.as_ref(), &jfk, &english()).await;
     assert_eq!(
         run.error(),
-        "PolarGrid has no model 'whisper-tiny' loaded at this edge (404: Model 'whisper-tiny' is not loaded); try another --model or --region"
+        "PolarGrid has no model 'whisper-tiny' loaded at this edge (404: Model 'whisper-tiny' is not loaded); try another model or region (--model, --region)"
     );
 }
 

@@ -328,7 +328,7 @@ async fn a_server_that_never_answers_times_out_or_is_cancelled() {
     let run = run(engine.as_ref(), &jfk, &english()).await;
     assert_eq!(
         run.error(),
-        "60db did not answer within 1 s; try again later, or allow longer with --response-timeout"
+        "60db did not answer within 1 s; try again later, or allow a longer response timeout (--response-timeout)"
     );
     assert_eq!(
         server.requests().len(),

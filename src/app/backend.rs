@@ -4,7 +4,9 @@
 //! window wording: "open Models › Manage models", not a command line to type).
 
 use super::settings::{ExportKind, ExportSettings};
-use crate::engine::Engine;
+use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStores, describe_saved, resolve_key_with};
+use crate::engine::cloud::{CloudOptions, CloudService};
+use crate::engine::{Engine, EngineError};
 use crate::engine::local::{LocalEngine, LocalEngineConfig};
 use crate::export::{ExportFormat, ExportOptions};
 use crate::models::{ModelError, ModelStore};
@@ -63,6 +65,80 @@ pub fn local_engine(
         Some(exe) => Arc::new(LocalEngine::with_worker(config, exe.to_path_buf())),
         None => Arc::new(LocalEngine::new(config)),
     })
+}
+
+/// Where the window lets people enter a key, for messages.
+pub const KEY_ENTRY_PLACE: &str = "Settings › Cloud services";
+
+/// The engine for a cloud service with the window's options and the user's key (its
+/// environment variable, the keyring, or the private key file — as the CLI does). Blocking
+/// while the keyring is read.
+pub fn cloud_engine(
+    service: CloudService,
+    options: &CloudOptions,
+    stores: &KeyStores,
+) -> Result<Arc<dyn Engine>, String> {
+    options.validate_for(service).map_err(|problem| {
+        format!("{problem} (in the {} options)", service.display_name())
+    })?;
+    let (key, _source) = resolve_key_with(stores, service).map_err(|error| key_error_message(&error))?;
+    crate::engine::cloud::build_engine(service, options, key)
+        .map(Arc::from)
+        .map_err(|error| engine_error_message(&error))
+}
+
+/// A key problem in window wording.
+pub fn key_error_message(error: &KeyError) -> String {
+    match error {
+        KeyError::Missing(service) => format!(
+            "no {} API key yet; enter one in {KEY_ENTRY_PLACE} (or set {})",
+            service.display_name(),
+            service.key_env_var()
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// An engine's failure in window wording: the same reason the CLI prints, with the window's
+/// way to fix it where the two differ.
+pub fn engine_error_message(error: &EngineError) -> String {
+    match error {
+        EngineError::KeyRejected { service, detail } => format!(
+            "the {} key was rejected ({detail}); enter a new one in {KEY_ENTRY_PLACE}",
+            service.display_name()
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// Saves `key` for `service` (or removes the stored key when `None`) and says what happened,
+/// never with the key in it.
+pub fn change_key(
+    stores: &KeyStores,
+    service: CloudService,
+    key: Option<&ApiKey>,
+) -> Result<String, String> {
+    let name = service.display_name();
+    match key {
+        Some(key) => {
+            let (source, keyring_problem) = stores
+                .set(service, key)
+                .map_err(|error| format!("the {name} key was not saved: {error}"))?;
+            Ok(describe_saved(service, &source, keyring_problem.as_deref()))
+        }
+        None => {
+            let removed = stores
+                .remove(service)
+                .map_err(|error| format!("the {name} key was not removed: {error}"))?;
+            Ok(match removed.as_slice() {
+                [] => format!("No saved {name} key to remove."),
+                places => format!(
+                    "Removed the {name} key from {}.",
+                    places.iter().map(ToString::to_string).collect::<Vec<_>>().join(" and ")
+                ),
+            })
+        }
+    }
 }
 
 /// The model directory and what is installed in it.

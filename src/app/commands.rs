@@ -9,6 +9,7 @@ use super::VerbatimApp;
 use super::runtime::{AUDIO_EXTENSIONS, ExportRequest, JobRequest, RuntimeRequest};
 use super::settings::{ExportKind, LastExport};
 use super::state::{JobId, NoticeAction, NoticeLevel};
+use crate::engine::cloud::{ApiKey, CloudService};
 use std::path::{Path, PathBuf};
 
 /// Where an export goes.
@@ -24,8 +25,8 @@ pub enum ExportDestination {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AppCommand {
     /// Queue files for transcription — from a drop, the open dialog or `verbatim open`.
-    /// Folders are expanded to the audio files directly inside them; anything that is not an
-    /// audio or video file is reported and skipped.
+    /// Folders are expanded to the audio files directly inside them (by the runtime, off the
+    /// UI thread); anything that is not an audio or video file is reported and skipped.
     AddFiles(Vec<PathBuf>),
     /// Show the open-files dialog (on the background runtime; the choice comes back as
     /// [`AppCommand::AddFiles`]).
@@ -83,6 +84,16 @@ pub enum AppCommand {
     ShowSettings,
     /// Close a notification.
     DismissNotification(u64),
+    /// Ask where each cloud service's key comes from.
+    RefreshKeys,
+    /// Keep a cloud service's key in the keyring (or the private key file). The window
+    /// forgets the typed text as soon as this is sent.
+    SaveKey {
+        service: CloudService,
+        key: ApiKey,
+    },
+    /// Forget a cloud service's stored key.
+    RemoveKey(CloudService),
 }
 
 /// Whether a path looks like a file the decoder can read (by extension, case-insensitive).
@@ -159,6 +170,29 @@ impl VerbatimApp {
         }
     }
 
+    /// Queues the files the runtime found among dropped or chosen paths, and says which
+    /// paths were not audio.
+    pub(crate) fn queue_files(&mut self, audio: Vec<PathBuf>, skipped: Vec<PathBuf>) {
+        for path in &skipped {
+            self.state.notify(
+                NoticeLevel::Warning,
+                format!(
+                    "{} is not an audio or video file Verbatim can read (use {})",
+                    path.display(),
+                    AUDIO_EXTENSIONS.join(", ")
+                ),
+                None,
+            );
+        }
+        if let Some(dir) = audio.first().and_then(|path| path.parent()) {
+            self.settings.last_open_dir = Some(dir.to_path_buf());
+        }
+        for path in audio {
+            let job = self.state.add_job(path);
+            self.enqueue(job);
+        }
+    }
+
     fn enqueue(&mut self, job: JobId) {
         let Some(path) = self.state.job(job).map(|job| job.path.clone()) else {
             return;
@@ -167,34 +201,14 @@ impl VerbatimApp {
             job,
             path,
             engine: self.engine_spec(),
-            options: self.settings.options.clone(),
+            options: self.transcribe_options(),
         };
         self.request(RuntimeRequest::Enqueue(request));
     }
 
     fn handle_command(&mut self, ctx: &eframe::egui::Context, command: AppCommand) {
         match command {
-            AppCommand::AddFiles(paths) => {
-                let (audio, skipped) = collect_audio_files(&paths);
-                for path in &skipped {
-                    self.state.notify(
-                        NoticeLevel::Warning,
-                        format!(
-                            "{} is not an audio or video file Verbatim can read (use {})",
-                            path.display(),
-                            AUDIO_EXTENSIONS.join(", ")
-                        ),
-                        None,
-                    );
-                }
-                if let Some(dir) = audio.first().and_then(|path| path.parent()) {
-                    self.settings.last_open_dir = Some(dir.to_path_buf());
-                }
-                for path in audio {
-                    let job = self.state.add_job(path);
-                    self.enqueue(job);
-                }
-            }
+            AppCommand::AddFiles(paths) => self.request(RuntimeRequest::ListAudio(paths)),
             AppCommand::OpenFileDialog => {
                 let start_dir = self.settings.last_open_dir.clone();
                 self.request(RuntimeRequest::ChooseFiles { start_dir });
@@ -317,8 +331,23 @@ impl VerbatimApp {
                 self.windows.model_manager = true;
                 self.request(RuntimeRequest::ListModels);
             }
-            AppCommand::ShowSettings => self.windows.settings = true,
+            AppCommand::ShowSettings => {
+                self.windows.settings = true;
+                self.handle_command(ctx, AppCommand::RefreshKeys);
+            }
             AppCommand::DismissNotification(id) => self.state.dismiss(id),
+            AppCommand::RefreshKeys => {
+                self.state.keys.requested = true;
+                self.request(RuntimeRequest::ListKeys);
+            }
+            AppCommand::SaveKey { service, key } => {
+                self.state.keys.busy.push(service);
+                self.request(RuntimeRequest::SaveKey { service, key });
+            }
+            AppCommand::RemoveKey(service) => {
+                self.state.keys.busy.push(service);
+                self.request(RuntimeRequest::RemoveKey(service));
+            }
         }
     }
 

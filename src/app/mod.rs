@@ -21,7 +21,8 @@ use runtime::{
     AppRuntime, BackgroundEvent, DefaultEngineFactory, EngineFactory, EngineSpec, JobOutcome,
     ModelOperation, ModelOperationResult,
 };
-use settings::{EngineChoice, Settings, ThemeChoice};
+use crate::engine::EngineKind;
+use settings::{Settings, ThemeChoice};
 use state::{AppState, NoticeAction, NoticeLevel};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -69,6 +70,8 @@ pub struct VerbatimApp {
     pub(crate) windows: OpenWindows,
     pub(crate) pane: ui::transcript::TranscriptPane,
     pub(crate) rename: Option<ui::speakers::RenameDialog>,
+    /// API keys being typed (never saved; emptied when sent).
+    pub(crate) key_drafts: ui::cloud::KeyDrafts,
     /// Save settings on exit (off when a test supplied them).
     persist: bool,
     applied_theme: Option<ThemeChoice>,
@@ -117,6 +120,7 @@ impl VerbatimApp {
             windows: OpenWindows::default(),
             pane: ui::transcript::TranscriptPane::default(),
             rename: None,
+            key_drafts: ui::cloud::KeyDrafts::default(),
             persist,
             applied_theme: None,
             window_title: String::new(),
@@ -159,11 +163,26 @@ impl VerbatimApp {
     /// The engine new files use, from the settings.
     pub fn engine_spec(&self) -> EngineSpec {
         match self.settings.engine {
-            EngineChoice::Local => EngineSpec::Local {
+            EngineKind::Local => EngineSpec::Local {
                 model: self.settings.local.model.clone(),
                 beam_size: self.settings.local.beam_size.max(1),
             },
+            EngineKind::Cloud(service) => EngineSpec::Cloud {
+                service,
+                options: Box::new(self.settings.cloud.clone()),
+            },
         }
+    }
+
+    /// The shared options new files use. The cloud services neither translate nor split
+    /// stereo channels, so the window offers neither for them and sends neither.
+    pub fn transcribe_options(&self) -> crate::engine::TranscribeOptions {
+        let mut options = self.settings.options.clone();
+        if let EngineKind::Cloud(_) = self.settings.engine {
+            options.translate = false;
+            options.speakers = crate::engine::SpeakerMode::None;
+        }
+        options
     }
 
     /// Applies background events until none is left or the frame's budget is spent.
@@ -225,7 +244,7 @@ impl VerbatimApp {
                 }
                 self.state.on_job_finished(job, outcome, now)
             }
-            BackgroundEvent::FilesChosen(paths) => self.send(AppCommand::AddFiles(paths)),
+            BackgroundEvent::AudioListed { audio, skipped } => self.queue_files(audio, skipped),
             BackgroundEvent::Exported { kind, path, .. } => self.on_exported(kind, path),
             BackgroundEvent::ExportFailed {
                 job,
@@ -248,6 +267,18 @@ impl VerbatimApp {
                     format!("no file dialog is available on this system (it needs xdg-desktop-portal or zenity); {instead}"),
                     None,
                 );
+            }
+            BackgroundEvent::KeysListed(Ok(snapshot)) => {
+                self.state.keys.snapshot = Some(snapshot);
+                self.state.keys.error = None;
+            }
+            BackgroundEvent::KeysListed(Err(message)) => self.state.keys.error = Some(message),
+            BackgroundEvent::KeyOperationEnded { service, result } => {
+                self.state.keys.busy.retain(|busy| *busy != service);
+                match result {
+                    Ok(message) => self.state.notify(NoticeLevel::Info, message, None),
+                    Err(reason) => self.state.notify(NoticeLevel::Error, reason, None),
+                }
             }
             BackgroundEvent::ModelsListed(Ok(snapshot)) => {
                 self.state.models.snapshot = Some(snapshot);

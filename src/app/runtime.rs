@@ -14,6 +14,8 @@
 use super::backend::{self, InstalledModelInfo};
 use super::settings::{ExportKind, ExportSettings};
 use super::state::JobId;
+use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStatus, KeyStores};
+use crate::engine::cloud::{CloudOptions, CloudService};
 use crate::engine::{Engine, EngineError, TranscribeOptions, run_engine};
 use crate::events::{EngineEvent, EventSink};
 use crate::transcript::Transcript;
@@ -33,20 +35,37 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 pub enum EngineSpec {
     /// whisper.cpp with an installed model name or a ggml file path.
     Local { model: String, beam_size: u32 },
+    /// A cloud service with the options the window shows for it.
+    Cloud {
+        service: CloudService,
+        options: Box<CloudOptions>,
+    },
 }
 
 impl EngineSpec {
-    /// Short description for the queue ("local · tiny.en").
+    /// Short description for the queue and the status bar ("local · tiny.en",
+    /// "PolarGrid · whisper-large-v3-turbo").
     pub fn label(&self) -> String {
         match self {
             EngineSpec::Local { model, .. } => format!("local · {model}"),
+            EngineSpec::Cloud { service, options } => match options.model_for(*service) {
+                Some(model) => format!("{} · {model}", service.display_name()),
+                None => service.display_name().to_string(),
+            },
         }
     }
 }
 
-/// Builds the engine for a job. Called on a blocking thread, so it may read files.
+/// Builds the engine for a job. Called on a blocking thread, so it may read files and the
+/// keyring.
 pub trait EngineFactory: Send + Sync {
     fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, String>;
+
+    /// Where the cloud services' keys are kept: the keyring (or the private key file). The
+    /// window's key entry reads and writes the same stores the engines take keys from.
+    fn key_stores(&self) -> Result<KeyStores, KeyError> {
+        KeyStores::platform()
+    }
 }
 
 /// The real engines, built afresh for each file (cheap: the local engine only resolves the
@@ -56,6 +75,8 @@ pub trait EngineFactory: Send + Sync {
 pub struct DefaultEngineFactory {
     /// The `verbatim` binary that runs local inference; `None` for this program.
     worker_exe: Option<PathBuf>,
+    /// A key file to use instead of the platform's keyring and key file (tests).
+    key_file: Option<PathBuf>,
 }
 
 impl DefaultEngineFactory {
@@ -64,7 +85,14 @@ impl DefaultEngineFactory {
     pub fn with_worker_exe(worker_exe: PathBuf) -> DefaultEngineFactory {
         DefaultEngineFactory {
             worker_exe: Some(worker_exe),
+            key_file: None,
         }
+    }
+
+    /// Keys kept only in `key_file` (tests: never the user's keyring).
+    pub fn with_key_file(mut self, key_file: PathBuf) -> DefaultEngineFactory {
+        self.key_file = Some(key_file);
+        self
     }
 }
 
@@ -74,6 +102,17 @@ impl EngineFactory for DefaultEngineFactory {
             EngineSpec::Local { model, beam_size } => {
                 backend::local_engine(model, *beam_size, self.worker_exe.as_deref())
             }
+            EngineSpec::Cloud { service, options } => {
+                let stores = self.key_stores().map_err(|error| error.to_string())?;
+                backend::cloud_engine(*service, options, &stores)
+            }
+        }
+    }
+
+    fn key_stores(&self) -> Result<KeyStores, KeyError> {
+        match &self.key_file {
+            Some(path) => Ok(KeyStores::file_only(path.clone())),
+            None => KeyStores::platform(),
         }
     }
 }
@@ -109,7 +148,7 @@ pub enum RuntimeRequest {
     Enqueue(JobRequest),
     /// Stop a queued or running job (answered by `JobFinished { Cancelled }`).
     Cancel(JobId),
-    /// Show the open-files dialog (answered by `FilesChosen` unless the user cancels).
+    /// Show the open-files dialog (answered by `AudioListed` unless the user cancels).
     ChooseFiles {
         start_dir: Option<PathBuf>,
     },
@@ -122,6 +161,18 @@ pub enum RuntimeRequest {
     /// Ask for a faster-whisper model directory and import it.
     ImportModel,
     RemoveModel(String),
+    /// Find the audio files among dropped or given paths (folders are listed here, off the
+    /// UI thread); answered by `AudioListed`.
+    ListAudio(Vec<PathBuf>),
+    /// Say where each cloud service's key comes from (answered by `KeysListed`).
+    ListKeys,
+    /// Keep a key in the keyring (or the private key file); answered by `KeyOperationEnded`.
+    SaveKey {
+        service: CloudService,
+        key: ApiKey,
+    },
+    /// Forget a service's stored key; answered by `KeyOperationEnded`.
+    RemoveKey(CloudService),
 }
 
 /// How a job ended.
@@ -175,8 +226,12 @@ pub enum BackgroundEvent {
         job: JobId,
         outcome: JobOutcome,
     },
-    /// The user picked files in the open dialog.
-    FilesChosen(Vec<PathBuf>),
+    /// Audio files found among dropped, chosen or given paths, and the paths that are not
+    /// audio (or are folders with none inside).
+    AudioListed {
+        audio: Vec<PathBuf>,
+        skipped: Vec<PathBuf>,
+    },
     Exported {
         job: JobId,
         kind: ExportKind,
@@ -201,6 +256,22 @@ pub enum BackgroundEvent {
         operation: ModelOperation,
         result: ModelOperationResult,
     },
+    /// Where each service's key comes from (never the key).
+    KeysListed(Result<KeysSnapshot, String>),
+    /// Saving or removing a key ended; `Ok` carries what to tell the user.
+    KeyOperationEnded {
+        service: CloudService,
+        result: Result<String, String>,
+    },
+}
+
+/// Where the cloud keys are, for the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeysSnapshot {
+    /// One per service, in [`CloudService::ALL`] order.
+    pub statuses: Vec<KeyStatus>,
+    /// Why no system keyring is used (keys then go to the private key file).
+    pub keyring_unavailable_reason: Option<String>,
 }
 
 /// Which dialog could not be shown.
@@ -308,6 +379,7 @@ async fn serve(
     let mut queue: VecDeque<JobRequest> = VecDeque::new();
     let mut running: Option<Running> = None;
     let mut downloads: HashMap<String, CancellationToken> = HashMap::new();
+    let mut listing: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tokio::select! {
             request = requests.recv() => {
@@ -348,6 +420,27 @@ async fn serve(
                     }
                     RuntimeRequest::RemoveModel(name) => {
                         tokio::spawn(remove_model(name, outbox.clone()));
+                    }
+                    RuntimeRequest::ListAudio(paths) => {
+                        // Each listing waits for the one before, so files queue in the order
+                        // they were dropped even when a folder takes a while to list.
+                        let previous = listing.take();
+                        let outbox = outbox.clone();
+                        listing = Some(tokio::spawn(async move {
+                            if let Some(previous) = previous {
+                                let _ = previous.await;
+                            }
+                            list_audio(paths, outbox).await;
+                        }));
+                    }
+                    RuntimeRequest::ListKeys => {
+                        tokio::spawn(list_keys(factory.clone(), outbox.clone()));
+                    }
+                    RuntimeRequest::SaveKey { service, key } => {
+                        tokio::spawn(change_key(factory.clone(), service, Some(key), outbox.clone()));
+                    }
+                    RuntimeRequest::RemoveKey(service) => {
+                        tokio::spawn(change_key(factory.clone(), service, None, outbox.clone()));
                     }
                 }
             }
@@ -448,7 +541,7 @@ async fn run_job(
         Ok(Ok(_)) => JobOutcome::Done,
         Ok(Err(EngineError::Cancelled)) => JobOutcome::Cancelled,
         Ok(Err(_)) if cancel.is_cancelled() => JobOutcome::Cancelled,
-        Ok(Err(error)) => JobOutcome::Failed { reason: error.to_string() },
+        Ok(Err(error)) => JobOutcome::Failed { reason: backend::engine_error_message(&error) },
         Err(_) => JobOutcome::Failed {
             reason: "the engine crashed on this file; segments so far are kept — try another model or convert the file to WAV".into(),
         },
@@ -473,7 +566,7 @@ async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
         Some(files) => {
             let paths: Vec<PathBuf> = files.iter().map(|file| file.path().to_path_buf()).collect();
             if !paths.is_empty() {
-                outbox.send(BackgroundEvent::FilesChosen(paths));
+                list_audio(paths, outbox).await;
             }
         }
         None if asked.elapsed() < DIALOG_MISSING_WITHIN => {
@@ -481,6 +574,14 @@ async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
         }
         None => {}
     }
+}
+
+/// Lists folders and checks extensions on a blocking thread (a dropped folder on a slow or
+/// network drive must not stall a frame).
+async fn list_audio(paths: Vec<PathBuf>, outbox: Outbox) {
+    let listed = tokio::task::spawn_blocking(move || super::commands::collect_audio_files(&paths)).await;
+    let (audio, skipped) = listed.unwrap_or_default();
+    outbox.send(BackgroundEvent::AudioListed { audio, skipped });
 }
 
 async fn write_export(request: ExportRequest, outbox: Outbox) {
@@ -663,6 +764,42 @@ async fn remove_model(name: String, outbox: Outbox) {
         result,
     });
     list_models(outbox).await;
+}
+
+async fn list_keys(factory: Arc<dyn EngineFactory>, outbox: Outbox) {
+    let listing = tokio::task::spawn_blocking(move || {
+        let stores = factory.key_stores().map_err(|error| error.to_string())?;
+        let statuses = CloudService::ALL
+            .iter()
+            .map(|&service| crate::engine::cloud::keys::key_status(&stores, service))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|error| error.to_string())?;
+        Ok(KeysSnapshot {
+            statuses,
+            keyring_unavailable_reason: stores.keyring_unavailable_reason.clone(),
+        })
+    })
+    .await
+    .unwrap_or_else(|_| Err("reading the keyring crashed; restart Verbatim".into()));
+    outbox.send(BackgroundEvent::KeysListed(listing));
+}
+
+/// Saves (`Some`) or removes (`None`) a service's key, then lists the keys again.
+async fn change_key(
+    factory: Arc<dyn EngineFactory>,
+    service: CloudService,
+    key: Option<ApiKey>,
+    outbox: Outbox,
+) {
+    let keys_factory = factory.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let stores = keys_factory.key_stores().map_err(|error| error.to_string())?;
+        backend::change_key(&stores, service, key.as_ref())
+    })
+    .await
+    .unwrap_or_else(|_| Err("the keyring crashed; the key may not be saved, try again".into()));
+    outbox.send(BackgroundEvent::KeyOperationEnded { service, result });
+    list_keys(factory, outbox).await;
 }
 
 #[cfg(test)]

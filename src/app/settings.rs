@@ -3,7 +3,8 @@
 //! settings file from an older or newer version still loads (missing fields take defaults,
 //! unknown ones are ignored). API keys never go here: they belong in the system keyring.
 
-use crate::engine::TranscribeOptions;
+use crate::engine::cloud::CloudOptions;
+use crate::engine::{EngineKind, TranscribeOptions};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -14,10 +15,16 @@ pub const SETTINGS_KEY: &str = "verbatim.settings";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
-    /// Which engine transcribes new files.
-    pub engine: EngineChoice,
+    /// Which engine transcribes new files: the list the CLI's `--engine` takes. Each engine's
+    /// own settings live in a field of their own (`local`, `cloud`), so switching engines
+    /// never loses the others' choices.
+    #[serde(with = "engine_id")]
+    pub engine: EngineKind,
     /// Settings of the local whisper.cpp engine.
     pub local: LocalSettings,
+    /// Settings of the cloud services (the CLI's cloud flags fill the same struct); endpoints
+    /// and options only — API keys live in the keyring.
+    pub cloud: CloudOptions,
     /// Options every engine understands (language, translate, prompt, threads, speakers).
     pub options: TranscribeOptions,
     pub export: ExportSettings,
@@ -31,8 +38,9 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            engine: EngineChoice::default(),
+            engine: EngineKind::default(),
             local: LocalSettings::default(),
+            cloud: CloudOptions::default(),
             options: TranscribeOptions::default(),
             export: ExportSettings::default(),
             theme: ThemeChoice::System,
@@ -42,27 +50,20 @@ impl Default for Settings {
     }
 }
 
-/// Which engine to use. Each variant's own settings live in a field of [`Settings`] named after
-/// it (`local`, later one per cloud service), so switching engines never loses the others'
-/// choices. A new engine is one variant here, one settings struct, and one arm in
-/// [`crate::app::runtime::DefaultEngineFactory`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EngineChoice {
-    /// whisper.cpp on this computer, offline.
-    #[default]
-    Local,
-}
+/// The engine is stored as its command-line id (`local`, `gradium`, `60db`…): readable, and
+/// valid in eframe's RON storage, where an enum variant named `60db` is not. An id this
+/// version does not know falls back to the local engine instead of dropping every setting.
+mod engine_id {
+    use crate::engine::EngineKind;
+    use serde::{Deserialize, Deserializer, Serializer};
 
-impl EngineChoice {
-    /// Every engine the window offers, in menu order.
-    pub const ALL: &'static [EngineChoice] = &[EngineChoice::Local];
+    pub fn serialize<S: Serializer>(engine: &EngineKind, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(engine.id())
+    }
 
-    /// The name shown in the engine picker.
-    pub fn label(self) -> &'static str {
-        match self {
-            EngineChoice::Local => "Local (offline)",
-        }
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<EngineKind, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        Ok(id.parse().unwrap_or_default())
     }
 }
 
@@ -174,6 +175,27 @@ mod tests {
         assert_eq!(settings.local.model, "base");
         assert_eq!(settings.local.beam_size, 1);
         assert_eq!(settings.export.options.subtitles.max_chars_per_line, 42);
-        assert_eq!(settings.engine, EngineChoice::Local);
+        assert_eq!(settings.engine, EngineKind::Local);
+    }
+
+    #[test]
+    fn a_cloud_engine_and_its_options_round_trip() {
+        let mut settings = Settings {
+            engine: EngineKind::Cloud(crate::engine::cloud::CloudService::SixtyDb),
+            ..Settings::default()
+        };
+        settings.cloud.sixtydb.diarize = true;
+        settings.cloud.polargrid.mode = crate::engine::cloud::PolarGridMode::Stream;
+        let text = serde_json::to_string(&settings).unwrap_or_default();
+        assert!(text.contains(r#""engine":"60db""#), "{text}");
+        let back: Settings = serde_json::from_str(&text)
+            .unwrap_or_else(|error| panic!("settings did not parse: {error}"));
+        assert_eq!(back, settings);
+        let old: Settings = serde_json::from_str(r#"{"engine":"local"}"#)
+            .unwrap_or_else(|error| panic!("settings did not parse: {error}"));
+        assert_eq!(old.engine, EngineKind::Local);
+        let unknown: Settings = serde_json::from_str(r#"{"engine":"whisperx","local":{"model":"base"}}"#)
+            .unwrap_or_else(|error| panic!("settings did not parse: {error}"));
+        assert_eq!((unknown.engine, unknown.local.model.as_str()), (EngineKind::Local, "base"));
     }
 }

@@ -4,7 +4,9 @@
 //! it, so every rule (what a cancel does, what a retry resets) is testable without a window.
 
 use super::commands::AppCommand;
-use super::runtime::{JobOutcome, ModelsSnapshot};
+use super::runtime::{JobOutcome, KeysSnapshot, ModelsSnapshot};
+use crate::engine::cloud::CloudService;
+use crate::engine::cloud::keys::KeyStatus;
 use crate::events::EngineEvent;
 use crate::transcript::Transcript;
 use std::collections::BTreeMap;
@@ -227,6 +229,33 @@ impl ModelsState {
     }
 }
 
+/// What the window knows about the cloud services' keys: where each comes from, never the
+/// key itself.
+#[derive(Debug, Clone, Default)]
+pub struct KeysState {
+    /// The last listing (`None` until the first arrives).
+    pub snapshot: Option<KeysSnapshot>,
+    /// Why the last listing failed.
+    pub error: Option<String>,
+    /// A listing was asked for, so the window asks once and not every frame.
+    pub requested: bool,
+    /// Services whose key is being saved or removed.
+    pub busy: Vec<CloudService>,
+}
+
+impl KeysState {
+    pub fn status(&self, service: CloudService) -> Option<&KeyStatus> {
+        self.snapshot
+            .as_ref()
+            .and_then(|snapshot| snapshot.statuses.iter().find(|status| status.service == service))
+    }
+
+    /// Whether `service` has a key to use, once that is known.
+    pub fn has_key(&self, service: CloudService) -> Option<bool> {
+        self.status(service).map(|status| status.active.is_some())
+    }
+}
+
 /// Everything the window shows.
 #[derive(Debug, Default)]
 pub struct AppState {
@@ -238,6 +267,7 @@ pub struct AppState {
     /// that starts.
     pub selection_pinned: bool,
     pub models: ModelsState,
+    pub keys: KeysState,
     pub notifications: Vec<Notification>,
     next_job_id: u64,
     next_notification_id: u64,

@@ -74,6 +74,15 @@ pub enum EngineError {
     Inference(String),
     #[error("{0}")]
     Service(String),
+    /// The cloud service refused the API key; the front end says how to give a new one.
+    #[error(
+        "the {name} key was rejected ({detail}); set a new one with `verbatim auth set {id}`",
+        name = .service.display_name(), id = .service.id()
+    )]
+    KeyRejected {
+        service: cloud::CloudService,
+        detail: String,
+    },
 }
 
 /// A speech-to-text engine.

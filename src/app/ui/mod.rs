@@ -3,6 +3,7 @@
 //! read the state and turn clicks into [`AppCommand`](super::commands::AppCommand)s; none of
 //! them does any work or I/O itself.
 
+pub mod cloud;
 pub mod drop_overlay;
 pub mod menu;
 pub mod model_manager;
@@ -242,6 +243,7 @@ mod glyph_tests {
     fn every_symbol_the_window_shows_has_a_glyph() {
         let sources = [
             include_str!("mod.rs"),
+            include_str!("cloud.rs"),
             include_str!("drop_overlay.rs"),
             include_str!("menu.rs"),
             include_str!("model_manager.rs"),

@@ -3,9 +3,10 @@
 
 use super::super::VerbatimApp;
 use super::super::commands::AppCommand;
-use super::super::settings::EngineChoice;
 use super::super::state::{Job, JobStatus};
-use crate::engine::SpeakerMode;
+use crate::engine::cloud::CloudService;
+use crate::engine::cloud::options::GRADIUM_LANGUAGES;
+use crate::engine::{EngineKind, SpeakerMode};
 use eframe::egui::{self, RichText};
 use std::time::Instant;
 
@@ -204,6 +205,22 @@ fn job_card(
                             None => text.weak(),
                         };
                         ui.add(egui::Label::new(text).wrap());
+                        // Warnings stay with the file after their notification has faded.
+                        if let Some(first) = job.warnings.first() {
+                            let more = match job.warnings.len() {
+                                1 => String::new(),
+                                count => format!(" (+{} more)", count - 1),
+                            };
+                            ui.add(
+                                egui::Label::new(
+                                    RichText::new(format!("⚠ {first}{more}"))
+                                        .small()
+                                        .color(ui.visuals().warn_fg_color),
+                                )
+                                .truncate(),
+                            )
+                            .on_hover_text(job.warnings.join("\n"));
+                        }
                         if job.status.is_running() {
                             let bar = egui::ProgressBar::new(job.progress.unwrap_or(0.0) as f32)
                                 .desired_height(6.0)
@@ -274,6 +291,58 @@ fn labelled_row<R>(
     inner
 }
 
+/// The local engine's model picker, with a way to get one when it is missing.
+fn local_model_rows(
+    app: &mut VerbatimApp,
+    ui: &mut egui::Ui,
+    width: f32,
+    installed: &[String],
+    commands: &mut Vec<AppCommand>,
+) {
+    labelled_row(ui, "Model", |ui| {
+        let current = app.settings.local.model.clone();
+        let response = egui::ComboBox::from_id_salt("model_choice")
+            .width(width)
+            .truncate()
+            .selected_text(current.as_str())
+            .show_ui(ui, |ui| {
+                for name in installed {
+                    if ui
+                        .selectable_label(*name == current, name.as_str())
+                        .clicked()
+                    {
+                        commands.push(AppCommand::SelectModel(name.clone()));
+                    }
+                }
+                if !installed.is_empty() {
+                    ui.separator();
+                }
+                if ui.button("Manage models…").clicked() {
+                    commands.push(AppCommand::ShowModelManager);
+                }
+            })
+            .response;
+        (response, ())
+    });
+    if app.state.models.snapshot.is_some()
+        && !app.state.models.is_installed(&app.settings.local.model)
+        && !std::path::Path::new(&app.settings.local.model).is_file()
+    {
+        ui.label("");
+        ui.horizontal_wrapped(|ui| {
+            ui.label(
+                RichText::new("Not installed.")
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
+            );
+            if ui.link(RichText::new("Get models…").small()).clicked() {
+                commands.push(AppCommand::ShowModelManager);
+            }
+        });
+        ui.end_row();
+    }
+}
+
 fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     ui.add_space(4.0);
     ui.label(RichText::new("Transcription").heading().size(16.0));
@@ -290,59 +359,29 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                 let response = egui::ComboBox::from_id_salt("engine_choice")
                     .width(width)
                     .truncate()
-                    .selected_text(app.settings.engine.label())
+                    .selected_text(app.settings.engine.display_name())
                     .show_ui(ui, |ui| {
-                        for &choice in EngineChoice::ALL {
-                            ui.selectable_value(&mut app.settings.engine, choice, choice.label());
+                        for kind in EngineKind::all() {
+                            ui.selectable_value(&mut app.settings.engine, kind, kind.display_name());
                         }
                     })
                     .response;
                 (response, ())
             });
-            if app.settings.engine == EngineChoice::Local {
-                labelled_row(ui, "Model", |ui| {
-                    let current = app.settings.local.model.clone();
-                    let response = egui::ComboBox::from_id_salt("model_choice")
-                        .width(width)
-                        .truncate()
-                        .selected_text(current.as_str())
-                        .show_ui(ui, |ui| {
-                            for name in &installed {
-                                if ui
-                                    .selectable_label(*name == current, name.as_str())
-                                    .clicked()
-                                {
-                                    commands.push(AppCommand::SelectModel(name.clone()));
-                                }
-                            }
-                            if !installed.is_empty() {
-                                ui.separator();
-                            }
-                            if ui.button("Manage models…").clicked() {
-                                commands.push(AppCommand::ShowModelManager);
-                            }
-                        })
-                        .response;
-                    (response, ())
-                });
-                if app.state.models.snapshot.is_some()
-                    && !app.state.models.is_installed(&app.settings.local.model)
-                    && !std::path::Path::new(&app.settings.local.model).is_file()
-                {
-                    ui.label("");
-                    ui.horizontal_wrapped(|ui| {
-                        ui.label(
-                            RichText::new("Not installed.")
-                                .small()
-                                .color(ui.visuals().warn_fg_color),
-                        );
-                        if ui.link(RichText::new("Get models…").small()).clicked() {
-                            commands.push(AppCommand::ShowModelManager);
-                        }
-                    });
-                    ui.end_row();
+            match app.settings.engine {
+                EngineKind::Local => local_model_rows(app, ui, width, &installed, &mut commands),
+                EngineKind::Cloud(service) => {
+                    super::cloud::key_status_row(app, ui, service);
+                    super::cloud::service_options(ui, service, &mut app.settings.cloud, width);
                 }
             }
+            // Gradium knows five languages; the others take any code.
+            let engine = app.settings.engine;
+            let offered = |code: &str| {
+                engine != EngineKind::Cloud(CloudService::Gradium)
+                    || code == "auto"
+                    || GRADIUM_LANGUAGES.contains(&code)
+            };
             labelled_row(ui, "Language", |ui| {
                 let current = app
                     .settings
@@ -361,7 +400,7 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     .selected_text(current_name)
                     .height(320.0)
                     .show_ui(ui, |ui| {
-                        for (code, name) in LANGUAGES {
+                        for (code, name) in LANGUAGES.iter().filter(|(code, _)| offered(code)) {
                             if ui.selectable_label(current == *code, *name).clicked() {
                                 app.settings.options.language = if *code == "auto" {
                                     None
@@ -374,30 +413,32 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     .response;
                 (response, ())
             });
-            labelled_row(ui, "Speakers", |ui| {
-                let label = |mode: SpeakerMode| match mode {
-                    SpeakerMode::None => "No labels",
-                    SpeakerMode::Stereo => "One per stereo channel",
-                };
-                let response = egui::ComboBox::from_id_salt("speaker_mode")
-                    .width(width)
-                    .truncate()
-                    .selected_text(label(app.settings.options.speakers))
-                    .show_ui(ui, |ui| {
-                        for mode in [SpeakerMode::None, SpeakerMode::Stereo] {
-                            ui.selectable_value(
-                                &mut app.settings.options.speakers,
-                                mode,
-                                label(mode),
-                            );
-                        }
-                    })
-                    .response;
-                (response, ())
-            });
-            ui.label("");
-            ui.checkbox(&mut app.settings.options.translate, "Translate to English");
-            ui.end_row();
+            if engine == EngineKind::Local {
+                labelled_row(ui, "Speakers", |ui| {
+                    let label = |mode: SpeakerMode| match mode {
+                        SpeakerMode::None => "No labels",
+                        SpeakerMode::Stereo => "One per stereo channel",
+                    };
+                    let response = egui::ComboBox::from_id_salt("speaker_mode")
+                        .width(width)
+                        .truncate()
+                        .selected_text(label(app.settings.options.speakers))
+                        .show_ui(ui, |ui| {
+                            for mode in [SpeakerMode::None, SpeakerMode::Stereo] {
+                                ui.selectable_value(
+                                    &mut app.settings.options.speakers,
+                                    mode,
+                                    label(mode),
+                                );
+                            }
+                        })
+                        .response;
+                    (response, ())
+                });
+                ui.label("");
+                ui.checkbox(&mut app.settings.options.translate, "Translate to English");
+                ui.end_row();
+            }
             labelled_row(ui, "Prompt", |ui| {
                 let mut prompt = app.settings.options.prompt.clone().unwrap_or_default();
                 let response = ui.add(
@@ -415,6 +456,34 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                 )
             });
         });
+    if let EngineKind::Cloud(service) = app.settings.engine {
+        let problem = app.settings.cloud.validate_for(service).err().or_else(|| {
+            (service == CloudService::Gradium)
+                .then(|| {
+                    crate::engine::cloud::GradiumOptions::validate_language(
+                        app.settings.options.language.as_deref(),
+                    )
+                    .err()
+                })
+                .flatten()
+        });
+        if let Some(problem) = problem {
+            ui.add_space(4.0);
+            ui.label(
+                RichText::new(format!("⚠ {problem}"))
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
+            );
+        }
+        ui.label(
+            RichText::new(format!(
+                "The audio is sent to {}. Translation and stereo speakers are local-only.",
+                service.display_name()
+            ))
+            .small()
+            .weak(),
+        );
+    }
     ui.add_space(6.0);
     if ui
         .link(RichText::new("More options and subtitle rules…").small())

@@ -88,6 +88,10 @@ fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         );
     });
 
+    section(ui, "Cloud services");
+    super::cloud::cloud_settings(app, ui);
+    let settings = &mut app.settings;
+
     section(ui, "Subtitles (SRT, WebVTT)");
     let rules = &mut settings.export.options.subtitles;
     grid("settings_subtitles").show(ui, |ui| {

@@ -233,10 +233,12 @@ fn gradium_verdict(http: &ServiceHttp, failure: &FailedResponse) -> Verdict {
         let about_key = ["key", "auth", "token", "credential"]
             .iter()
             .any(|word| reason.to_ascii_lowercase().contains(word));
+        if code == 1008 && about_key {
+            return Verdict::KeyRejected {
+                detail: format!("{code}: {reason}"),
+            };
+        }
         return Verdict::Fail(match code {
-            1008 if about_key => format!(
-                "the Gradium key was rejected ({code}: {reason}); set a new one with `verbatim auth set gradium`"
-            ),
             1011 => format!("Gradium failed on its side ({code}: {reason}); try again later"),
             _ => format!(
                 "Gradium refused the request ({code}: {reason}); check the options and the audio format"

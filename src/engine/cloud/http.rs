@@ -43,6 +43,8 @@ pub enum Verdict {
     WaitForCapacity { reason: String },
     /// Stop with this one-line message.
     Fail(String),
+    /// Stop: the service refused the key (`detail` is the status and the server's words).
+    KeyRejected { detail: String },
 }
 
 /// The HTTP side of one engine: its client, its settings and its key (for scrubbing).
@@ -161,6 +163,12 @@ impl ServiceHttp {
                     let failure = self.read_failure(response, cancel).await?;
                     match judge(&failure) {
                         Verdict::Fail(message) => return Err(EngineError::Service(message)),
+                        Verdict::KeyRejected { detail } => {
+                            return Err(EngineError::KeyRejected {
+                                service: self.service,
+                                detail,
+                            });
+                        }
                         Verdict::Retry { reason } => {
                             let delay = failure
                                 .retry_after
@@ -197,7 +205,7 @@ impl ServiceHttp {
                 }
                 Err(TransportFailure::ResponseTimeout) => {
                     return Err(EngineError::Service(format!(
-                        "{name} did not answer within {}; try again later, or allow longer with --response-timeout",
+                        "{name} did not answer within {}; try again later, or allow a longer response timeout (--response-timeout)",
                         describe_duration(Duration::from_secs_f64(self.network.response_timeout_s))
                     )));
                 }
@@ -310,7 +318,6 @@ impl ServiceHttp {
         server_message: Option<&str>,
     ) -> Verdict {
         let name = self.name();
-        let id = self.service.id();
         let code = failure.status.as_u16();
         let detail = match server_message
             .map(one_line_excerpt)
@@ -320,17 +327,15 @@ impl ServiceHttp {
             None => code.to_string(),
         };
         match code {
-            401 => Verdict::Fail(format!(
-                "the {name} key was rejected ({detail}); set a new one with `verbatim auth set {id}`"
-            )),
+            401 => Verdict::KeyRejected { detail },
             402 => Verdict::Fail(format!(
                 "{name} refused the request for billing reasons ({detail}); top up or check the plan of your {name} account"
             )),
             403 => Verdict::Fail(format!(
-                "{name} refused access ({detail}); check that your key may use this endpoint and model, or set a new key with `verbatim auth set {id}`"
+                "{name} refused access ({detail}); check that your key may use this endpoint and model, or set a new {name} key"
             )),
             404 => Verdict::Fail(format!(
-                "{name} has no such endpoint or model ({detail}); check --model and --endpoint"
+                "{name} has no such endpoint or model ({detail}); check the model and the endpoint (--model, --endpoint)"
             )),
             413 => Verdict::Fail(format!(
                 "the upload is too large for {name} ({detail}); use a shorter or more compressed file"

@@ -5,7 +5,9 @@
 //! [`super::build_engine`]. Options every engine shares (language, prompt, word timestamps)
 //! stay in [`crate::engine::TranscribeOptions`].
 
+use super::CloudService;
 use serde::{Deserialize, Serialize};
+use std::ops::RangeInclusive;
 use std::path::PathBuf;
 
 /// Everything the cloud engines can be told, for all four services at once (the window keeps
@@ -20,6 +22,40 @@ pub struct CloudOptions {
     pub polargrid: PolarGridOptions,
     pub llmstats: LlmStatsOptions,
     pub sixtydb: SixtyDbOptions,
+}
+
+impl CloudOptions {
+    /// Checks the network settings and `service`'s own settings (the others are not read).
+    pub fn validate_for(&self, service: CloudService) -> Result<(), String> {
+        self.network.validate()?;
+        match service {
+            CloudService::Gradium => self.gradium.validate(),
+            CloudService::PolarGrid => self.polargrid.validate(),
+            CloudService::LlmStats => self.llmstats.validate(),
+            CloudService::SixtyDb => self.sixtydb.validate(),
+        }
+    }
+
+    /// The model `service` will be asked for, for labels ("whisper-1"); `None` where the
+    /// service has no model choice (60db).
+    pub fn model_for(&self, service: CloudService) -> Option<&str> {
+        match service {
+            CloudService::Gradium => Some(&self.gradium.model),
+            CloudService::PolarGrid => Some(&self.polargrid.model),
+            CloudService::LlmStats => Some(&self.llmstats.model_id),
+            CloudService::SixtyDb => None,
+        }
+    }
+
+    /// The endpoint override of `service`, for editing (`None` = the public one).
+    pub fn endpoint_mut(&mut self, service: CloudService) -> &mut Option<String> {
+        match service {
+            CloudService::Gradium => &mut self.gradium.endpoint,
+            CloudService::PolarGrid => &mut self.polargrid.endpoint,
+            CloudService::LlmStats => &mut self.llmstats.endpoint,
+            CloudService::SixtyDb => &mut self.sixtydb.endpoint,
+        }
+    }
 }
 
 /// Timeouts, limits and retry pacing shared by every service.
@@ -135,6 +171,10 @@ impl Default for GradiumOptions {
     }
 }
 
+/// Gradium's `temp` range.
+pub const GRADIUM_TEMP_RANGE: RangeInclusive<f64> = 0.0..=1.0;
+/// Gradium's `padding_bonus` range.
+pub const GRADIUM_PADDING_BONUS_RANGE: RangeInclusive<f64> = -4.0..=4.0;
 /// The `delay_in_frames` values Gradium accepts.
 pub const GRADIUM_DELAY_FRAMES: [u32; 11] = [7, 8, 10, 12, 14, 16, 20, 24, 32, 36, 48];
 /// The languages Gradium transcribes (anything else is a server error).
@@ -146,14 +186,14 @@ impl GradiumOptions {
             return Err("the Gradium model name is empty; omit --model to use `default`".into());
         }
         if let Some(temp) = self.temp
-            && !(0.0..=1.0).contains(&temp)
+            && !GRADIUM_TEMP_RANGE.contains(&temp)
         {
             return Err(format!(
                 "--gradium-temp must be between 0.0 and 1.0, not {temp}"
             ));
         }
         if let Some(bonus) = self.padding_bonus
-            && !(-4.0..=4.0).contains(&bonus)
+            && !GRADIUM_PADDING_BONUS_RANGE.contains(&bonus)
         {
             return Err(format!(
                 "--gradium-padding-bonus must be between -4.0 and 4.0, not {bonus}"
@@ -226,6 +266,8 @@ pub const POLARGRID_REGIONS: [&str; 10] = [
 ];
 /// The region used when the autorouter cannot be reached (what the SDK does).
 pub const POLARGRID_FALLBACK_REGION: &str = "yto-01";
+/// PolarGrid's `temperature` range.
+pub const POLARGRID_TEMPERATURE_RANGE: RangeInclusive<f64> = 0.0..=1.0;
 /// PolarGrid's models.
 pub const POLARGRID_MODELS: [&str; 2] = ["whisper-large-v3-turbo", "cohere-transcribe-03-2026"];
 
@@ -304,7 +346,7 @@ impl PolarGridOptions {
             ));
         }
         if let Some(temperature) = self.temperature
-            && !(0.0..=1.0).contains(&temperature)
+            && !POLARGRID_TEMPERATURE_RANGE.contains(&temperature)
         {
             return Err(format!(
                 "--temperature must be between 0.0 and 1.0, not {temperature}"
@@ -416,6 +458,9 @@ impl SixtyDbOptions {
     }
 }
 
+/// The largest weight 60db takes for a boosted keyword.
+pub const SIXTYDB_MAX_KEYWORD_WEIGHT: f64 = 10.0;
+
 /// Checks 60db's keyword list: comma-separated terms, each optionally `:weight` with a weight
 /// above 0 and at most 10.
 pub fn validate_keywords(keywords: &str) -> Result<(), String> {
@@ -442,7 +487,7 @@ pub fn validate_keywords(keywords: &str) -> Result<(), String> {
             let value: f64 = weight.parse().map_err(|_| {
                 format!("--keywords entry \"{entry}\": the weight after ':' must be a number")
             })?;
-            if !(value.is_finite() && value > 0.0 && value <= 10.0) {
+            if !(value.is_finite() && value > 0.0 && value <= SIXTYDB_MAX_KEYWORD_WEIGHT) {
                 return Err(format!(
                     "--keywords entry \"{entry}\": the weight must be above 0 and at most 10"
                 ));

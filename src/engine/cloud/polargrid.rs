@@ -213,7 +213,7 @@ impl PolarGridEngine {
                 interval = self.poll_interval(status.and_then(|status| status.poll_interval_ms));
                 if started.elapsed() + interval > max_wait {
                     return Err(EngineError::Service(format!(
-                        "the PolarGrid job {} was not finished after {}; try again later or allow longer with --max-job-wait",
+                        "the PolarGrid job {} was not finished after {}; try again later or allow a longer job wait (--max-job-wait)",
                         job.job_id,
                         super::retry::describe_duration(max_wait)
                     )));
@@ -503,13 +503,13 @@ fn polargrid_verdict(http: &ServiceHttp, failure: &FailedResponse, model: &str) 
         .unwrap_or_default();
     match failure.status.as_u16() {
         403 => Verdict::Fail(format!(
-            "PolarGrid refused access (403{detail}); check that the key is valid for this region, or set a new one with `verbatim auth set polargrid`"
+            "PolarGrid refused access (403{detail}); check that the key is valid for this region, or set a new PolarGrid key"
         )),
         404 => Verdict::Fail(format!(
-            "PolarGrid has no model '{model}' loaded at this edge (404{detail}); try another --model or --region"
+            "PolarGrid has no model '{model}' loaded at this edge (404{detail}); try another model or region (--model, --region)"
         )),
         405 => Verdict::Fail(format!(
-            "PolarGrid does not accept this request here (405{detail}); check --endpoint"
+            "PolarGrid does not accept this request here (405{detail}); check the endpoint (--endpoint)"
         )),
         _ => http.default_verdict(failure, message.as_deref()),
     }

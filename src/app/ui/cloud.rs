@@ -1,0 +1,589 @@
+//! The cloud services in the window: each service's options in the side panel (edited in the
+//! same [`CloudOptions`] the CLI's flags fill, within the ranges and choices
+//! `engine::cloud::options` defines), its key status, and the key entry and endpoints in the
+//! settings window. A key typed here goes straight into a command and is forgotten by the
+//! window; a stored key is never shown again, only where it is kept.
+
+use super::super::VerbatimApp;
+use super::super::commands::AppCommand;
+use crate::engine::cloud::keys::{ApiKey, KeySource, KeyStatus};
+use crate::engine::cloud::options::{
+    GRADIUM_DELAY_FRAMES, GRADIUM_PADDING_BONUS_RANGE, GRADIUM_TEMP_RANGE, POLARGRID_MODELS,
+    POLARGRID_REGIONS, POLARGRID_TEMPERATURE_RANGE,
+};
+use crate::engine::cloud::{
+    CloudOptions, CloudService, PolarGridMode, PolarGridRegion, PolarGridResponseFormat,
+};
+use eframe::egui::{self, RichText};
+use std::collections::HashMap;
+use std::ops::RangeInclusive;
+
+/// Keys being typed, per service. Never saved anywhere; emptied when Save is pressed.
+#[derive(Default)]
+pub struct KeyDrafts {
+    drafts: HashMap<CloudService, String>,
+    /// Why the last typed key was refused before it was sent (per service).
+    problems: HashMap<CloudService, String>,
+}
+
+/// A label on the left and its control on the right, tied together for screen readers.
+fn row(
+    ui: &mut egui::Ui,
+    label: &str,
+    hint: &str,
+    add: impl FnOnce(&mut egui::Ui) -> egui::Response,
+) {
+    let label_response = ui.label(label).on_hover_text(hint);
+    add(ui).labelled_by(label_response.id).on_hover_text(hint);
+    ui.end_row();
+}
+
+/// A number the service may also choose itself: a box to tick, then the value.
+fn optional_value<T: egui::emath::Numeric>(
+    ui: &mut egui::Ui,
+    value: &mut Option<T>,
+    default: T,
+    range: RangeInclusive<T>,
+    speed: f64,
+) -> egui::Response {
+    ui.horizontal(|ui| {
+        let mut set = value.is_some();
+        let caption = if set { "" } else { "service default" };
+        let toggle = ui.checkbox(&mut set, caption);
+        if set {
+            let mut number = value.unwrap_or(default);
+            ui.add(egui::DragValue::new(&mut number).range(range).speed(speed));
+            *value = Some(number);
+        } else {
+            *value = None;
+        }
+        toggle
+    })
+    .inner
+}
+
+/// A text the service may do without: empty means unset.
+fn optional_text(
+    ui: &mut egui::Ui,
+    value: &mut Option<String>,
+    hint: &str,
+    width: f32,
+) -> egui::Response {
+    let mut text = value.clone().unwrap_or_default();
+    let response = ui.add(
+        egui::TextEdit::singleline(&mut text)
+            .desired_width(width)
+            .hint_text(hint),
+    );
+    if response.changed() {
+        *value = Some(text).filter(|text| !text.trim().is_empty());
+    }
+    response
+}
+
+/// A comma-separated list of codes ("en, hi"). The typed text is kept while it means the
+/// same list, so a trailing comma does not vanish under the cursor.
+fn code_list(
+    ui: &mut egui::Ui,
+    values: &mut Vec<String>,
+    hint: &str,
+    width: f32,
+) -> egui::Response {
+    fn parse(text: &str) -> Vec<String> {
+        text.split(',')
+            .map(|code| code.trim().to_ascii_lowercase())
+            .filter(|code| !code.is_empty())
+            .collect()
+    }
+    let id = egui::Id::unique(("code_list_draft", hint));
+    let mut draft = ui
+        .data(|data| data.get_temp::<String>(id))
+        .filter(|draft| parse(draft) == *values)
+        .unwrap_or_else(|| values.join(", "));
+    let response = ui.add(
+        egui::TextEdit::singleline(&mut draft)
+            .desired_width(width)
+            .hint_text(hint),
+    );
+    if response.changed() {
+        *values = parse(&draft);
+    }
+    ui.data_mut(|data| data.insert_temp(id, draft));
+    response
+}
+
+fn combo<T: PartialEq + Clone>(
+    ui: &mut egui::Ui,
+    id: &str,
+    width: f32,
+    value: &mut T,
+    choices: &[(T, String)],
+) -> egui::Response {
+    let selected = choices
+        .iter()
+        .find(|(choice, _)| choice == value)
+        .map(|(_, label)| label.clone())
+        .unwrap_or_default();
+    egui::ComboBox::from_id_salt(id)
+        .width(width)
+        .truncate()
+        .selected_text(selected)
+        .show_ui(ui, |ui| {
+            for (choice, label) in choices {
+                ui.selectable_value(value, choice.clone(), label.as_str());
+            }
+        })
+        .response
+}
+
+/// The chosen service's options, as rows of the side panel's options grid.
+pub fn service_options(
+    ui: &mut egui::Ui,
+    service: CloudService,
+    options: &mut CloudOptions,
+    width: f32,
+) {
+    match service {
+        CloudService::Gradium => {
+            let gradium = &mut options.gradium;
+            row(
+                ui,
+                "Model",
+                "Gradium's model name (\"default\" unless told otherwise)",
+                |ui| ui.add(egui::TextEdit::singleline(&mut gradium.model).desired_width(width)),
+            );
+            row(ui, "Temperature", "Sampling temperature, 0 to 1", |ui| {
+                optional_value(ui, &mut gradium.temp, 0.0, GRADIUM_TEMP_RANGE, 0.01)
+            });
+            row(
+                ui,
+                "Padding bonus",
+                "Bias towards emitting text, -4 to 4",
+                |ui| {
+                    optional_value(
+                        ui,
+                        &mut gradium.padding_bonus,
+                        0.0,
+                        GRADIUM_PADDING_BONUS_RANGE,
+                        0.05,
+                    )
+                },
+            );
+            let mut delays = vec![(None, "Service default".to_string())];
+            delays.extend(GRADIUM_DELAY_FRAMES.iter().map(|&frames| {
+                (
+                    Some(frames),
+                    format!("{frames} frames ({} ms)", frames * 80),
+                )
+            }));
+            row(
+                ui,
+                "Look-ahead",
+                "How far ahead the model listens before it writes",
+                |ui| {
+                    combo(
+                        ui,
+                        "gradium_delay",
+                        width,
+                        &mut gradium.delay_in_frames,
+                        &delays,
+                    )
+                },
+            );
+        }
+        CloudService::PolarGrid => {
+            let polargrid = &mut options.polargrid;
+            let mut models: Vec<(String, String)> = POLARGRID_MODELS
+                .iter()
+                .map(|model| (model.to_string(), model.to_string()))
+                .collect();
+            if !models.iter().any(|(model, _)| *model == polargrid.model) {
+                models.push((polargrid.model.clone(), polargrid.model.clone()));
+            }
+            row(ui, "Model", "The model PolarGrid runs", |ui| {
+                combo(ui, "polargrid_model", width, &mut polargrid.model, &models)
+            });
+            let modes = [
+                (PolarGridMode::Async, "Job, with timestamps".to_string()),
+                (PolarGridMode::Sync, "One request".to_string()),
+                (
+                    PolarGridMode::Stream,
+                    "Live text (no timestamps)".to_string(),
+                ),
+            ];
+            row(
+                ui,
+                "Mode",
+                "Job: submit and poll (best for long files). Live text: the words appear as they are recognised, but without times",
+                |ui| combo(ui, "polargrid_mode", width, &mut polargrid.mode, &modes),
+            );
+            let mut regions = vec![(PolarGridRegion::Auto, "Nearest (automatic)".to_string())];
+            regions.extend(POLARGRID_REGIONS.iter().map(|region| {
+                (
+                    PolarGridRegion::Fixed(region.to_string()),
+                    region.to_string(),
+                )
+            }));
+            row(
+                ui,
+                "Region",
+                "Which PolarGrid edge receives the audio",
+                |ui| {
+                    combo(
+                        ui,
+                        "polargrid_region",
+                        width,
+                        &mut polargrid.region,
+                        &regions,
+                    )
+                },
+            );
+            if polargrid.mode != PolarGridMode::Stream {
+                let formats = [
+                    (
+                        PolarGridResponseFormat::VerboseJson,
+                        "Segments with times".to_string(),
+                    ),
+                    (
+                        PolarGridResponseFormat::Json,
+                        "Text only (JSON)".to_string(),
+                    ),
+                    (PolarGridResponseFormat::Text, "Text only".to_string()),
+                    (PolarGridResponseFormat::Srt, "SRT".to_string()),
+                    (PolarGridResponseFormat::Vtt, "WebVTT".to_string()),
+                ];
+                row(
+                    ui,
+                    "Result",
+                    "What PolarGrid sends back; only segments have times",
+                    |ui| {
+                        combo(
+                            ui,
+                            "polargrid_format",
+                            width,
+                            &mut polargrid.response_format,
+                            &formats,
+                        )
+                    },
+                );
+            }
+            row(ui, "Temperature", "Sampling temperature, 0 to 1", |ui| {
+                optional_value(
+                    ui,
+                    &mut polargrid.temperature,
+                    0.0,
+                    POLARGRID_TEMPERATURE_RANGE,
+                    0.01,
+                )
+            });
+            let punctuation = [
+                (None, "Model decides".to_string()),
+                (Some(true), "On".to_string()),
+                (Some(false), "Off".to_string()),
+            ];
+            row(ui, "Punctuation", "Force or forbid punctuation", |ui| {
+                combo(
+                    ui,
+                    "polargrid_punctuation",
+                    width,
+                    &mut polargrid.punctuation,
+                    &punctuation,
+                )
+            });
+        }
+        CloudService::LlmStats => {
+            let llmstats = &mut options.llmstats;
+            row(
+                ui,
+                "Model",
+                "The gateway's model id (whisper-1, deepgram-nova-3…)",
+                |ui| {
+                    ui.add(
+                        egui::TextEdit::singleline(&mut llmstats.model_id)
+                            .desired_width(width)
+                            .hint_text("whisper-1"),
+                    )
+                },
+            );
+            row(
+                ui,
+                "Provider",
+                "Send to one provider, bypassing the gateway's router",
+                |ui| optional_text(ui, &mut llmstats.provider_id, "Gateway chooses", width),
+            );
+        }
+        CloudService::SixtyDb => {
+            let sixtydb = &mut options.sixtydb;
+            row(ui, "Speakers", "Label who speaks (costs 30 % more)", |ui| {
+                ui.checkbox(&mut sixtydb.diarize, "Label speakers")
+            });
+            if sixtydb.diarize {
+                row(ui, "Fewest", "Fewest speakers expected", |ui| {
+                    optional_value(ui, &mut sixtydb.min_speakers, 2, 1..=32, 0.1)
+                });
+                row(ui, "Most", "Most speakers expected", |ui| {
+                    optional_value(ui, &mut sixtydb.max_speakers, 2, 1..=32, 0.1)
+                });
+            } else {
+                sixtydb.min_speakers = None;
+                sixtydb.max_speakers = None;
+            }
+            row(
+                ui,
+                "Candidates",
+                "Languages to choose from when detecting, e.g. en, hi",
+                |ui| code_list(ui, &mut sixtydb.languages, "any language", width),
+            );
+            row(
+                ui,
+                "Context",
+                "Describe the session (domain, names) for a refinement pass; the prompt is used when empty",
+                |ui| optional_text(ui, &mut sixtydb.context, "Uses the prompt", width),
+            );
+            row(
+                ui,
+                "Keywords",
+                "Words to boost, e.g. Acme:5, XYZ Pharma:8, off-side (weights up to 10)",
+                |ui| optional_text(ui, &mut sixtydb.keywords, "Acme:5, off-side", width),
+            );
+            row(ui, "Confidence", "A confidence for every word", |ui| {
+                ui.checkbox(&mut sixtydb.include_confidence, "Per word")
+            });
+            row(
+                ui,
+                "Script",
+                "Devanagari / Latin normalisation for code-mixed audio",
+                |ui| ui.checkbox(&mut sixtydb.script_correction, "Correct mixed scripts"),
+            );
+        }
+    }
+}
+
+/// Where a key comes from, in a few words ("Saved in the system keyring").
+pub fn describe_status(status: &KeyStatus) -> String {
+    match &status.active {
+        Some(KeySource::Keyring) => "Saved in the system keyring".into(),
+        Some(KeySource::File(_)) => "Saved in Verbatim's private key file".into(),
+        Some(KeySource::Environment(var)) => format!("From {var}"),
+        None => "No key yet".into(),
+    }
+}
+
+/// The side panel's key line for the chosen service: where the key is, or a way to add one.
+pub fn key_status_row(app: &mut VerbatimApp, ui: &mut egui::Ui, service: CloudService) {
+    if !app.state.keys.requested {
+        app.send(AppCommand::RefreshKeys);
+    }
+    ui.label("API key");
+    let status = app.state.keys.status(service).map(describe_status);
+    let has_key = app.state.keys.has_key(service);
+    ui.horizontal_wrapped(|ui| {
+        match (has_key, status) {
+            (Some(true), Some(text)) => {
+                ui.label(RichText::new(format!("✔ {text}")).small());
+            }
+            (Some(false), _) => {
+                ui.label(
+                    RichText::new("No key yet")
+                        .small()
+                        .color(ui.visuals().warn_fg_color),
+                );
+            }
+            _ => {
+                ui.label(RichText::new("Checking…").small().weak());
+            }
+        }
+        let button = ui.link(
+            RichText::new(if has_key == Some(true) {
+                "Change…"
+            } else {
+                "Enter key…"
+            })
+            .small(),
+        );
+        if button.clicked() {
+            app.send(AppCommand::ShowSettings);
+        }
+    });
+    ui.end_row();
+}
+
+/// The settings window's section for the cloud services: a key entry and an endpoint for
+/// each, and the network limits they share.
+pub fn cloud_settings(app: &mut VerbatimApp, ui: &mut egui::Ui) {
+    if let Some(reason) = app
+        .state
+        .keys
+        .snapshot
+        .as_ref()
+        .and_then(|snapshot| snapshot.keyring_unavailable_reason.clone())
+    {
+        ui.label(
+            RichText::new(format!(
+                "No system keyring here ({reason}); keys are kept in a file only you can read."
+            ))
+            .small()
+            .weak(),
+        );
+    }
+    if let Some(error) = &app.state.keys.error {
+        ui.label(
+            RichText::new(error)
+                .small()
+                .color(ui.visuals().error_fg_color),
+        );
+    }
+    let mut commands = Vec::new();
+    for service in CloudService::ALL {
+        ui.add_space(4.0);
+        ui.label(RichText::new(service.display_name()).strong());
+        egui::Grid::new(("cloud_settings", service.id()))
+            .num_columns(2)
+            .spacing([18.0, 6.0])
+            .min_col_width(150.0)
+            .show(ui, |ui| {
+                key_entry(app, ui, service, &mut commands);
+                let endpoint = app.settings.cloud.endpoint_mut(service);
+                row(
+                    ui,
+                    "Endpoint",
+                    &format!(
+                        "Base URL instead of {} (https, or http to this computer)",
+                        service.default_base_url()
+                    ),
+                    |ui| optional_text(ui, endpoint, service.default_base_url(), 250.0),
+                );
+            });
+    }
+    ui.add_space(6.0);
+    ui.label(RichText::new("Network").strong());
+    let network = &mut app.settings.cloud.network;
+    egui::Grid::new("cloud_network")
+        .num_columns(2)
+        .spacing([18.0, 6.0])
+        .min_col_width(150.0)
+        .show(ui, |ui| {
+            fn seconds(value: &mut f64, range: RangeInclusive<f64>) -> egui::DragValue<'_> {
+                egui::DragValue::new(value)
+                    .range(range)
+                    .speed(0.5)
+                    .suffix(" s")
+            }
+            row(
+                ui,
+                "Connect timeout",
+                "Longest wait to reach a service",
+                |ui| ui.add(seconds(&mut network.connect_timeout_s, 1.0..=120.0)),
+            );
+            row(
+                ui,
+                "Response timeout",
+                "Longest wait for a service to answer after the upload",
+                |ui| ui.add(seconds(&mut network.response_timeout_s, 10.0..=7200.0)),
+            );
+            row(
+                ui,
+                "Idle timeout",
+                "Longest silence while a result streams in",
+                |ui| ui.add(seconds(&mut network.idle_timeout_s, 5.0..=3600.0)),
+            );
+            row(
+                ui,
+                "Attempts",
+                "Tries per request after rate limits, outages or dropped connections",
+                |ui| ui.add(egui::DragValue::new(&mut network.max_attempts).range(1..=10)),
+            );
+        });
+    for command in commands {
+        app.send(command);
+    }
+}
+
+/// One service's key: where it is kept, a hidden field for a new one, Save and Remove.
+fn key_entry(
+    app: &mut VerbatimApp,
+    ui: &mut egui::Ui,
+    service: CloudService,
+    commands: &mut Vec<AppCommand>,
+) {
+    let name = service.display_name();
+    let status = app.state.keys.status(service).cloned();
+    let busy = app.state.keys.busy.contains(&service);
+    let label = ui.label(format!("{name} key")).on_hover_text(format!(
+        "Kept in the system keyring (or a file only you can read); {} overrides it",
+        service.key_env_var()
+    ));
+    ui.vertical(|ui| {
+        let described = status
+            .as_ref()
+            .map(describe_status)
+            .unwrap_or_else(|| "Checking…".into());
+        ui.label(RichText::new(described).small().weak());
+        if let Some(shadowed) = status.as_ref().and_then(|status| status.shadowed.as_ref()) {
+            ui.label(
+                RichText::new(format!(
+                    "(a key in {shadowed} is not used while the variable is set)"
+                ))
+                .small()
+                .weak(),
+            );
+        }
+        ui.horizontal(|ui| {
+            let draft = app.key_drafts.drafts.entry(service).or_default();
+            let field = ui.add_enabled(
+                !busy,
+                egui::TextEdit::singleline(draft)
+                    .password(true)
+                    .desired_width(170.0)
+                    .hint_text(if status.as_ref().is_some_and(|s| s.active.is_some()) {
+                        "Paste a new key"
+                    } else {
+                        "Paste your key"
+                    }),
+            );
+            let field = field.labelled_by(label.id);
+            let submitted =
+                field.lost_focus() && ui.input(|input| input.key_pressed(egui::Key::Enter));
+            let can_save = !busy && !draft.trim().is_empty();
+            let save = ui
+                .add_enabled(can_save, egui::Button::new("Save"))
+                .on_hover_text(format!("Keep this {name} key"));
+            if (save.clicked() || (submitted && can_save))
+                && let Some(typed) = app.key_drafts.drafts.remove(&service)
+            {
+                match ApiKey::new(typed) {
+                    Ok(key) => {
+                        app.key_drafts.problems.remove(&service);
+                        commands.push(AppCommand::SaveKey { service, key });
+                    }
+                    Err(error) => {
+                        app.key_drafts
+                            .problems
+                            .insert(service, format!("{error}; nothing was saved"));
+                    }
+                }
+            }
+            let stored = status.as_ref().is_some_and(|status| {
+                matches!(
+                    status.active.as_ref().or(status.shadowed.as_ref()),
+                    Some(KeySource::Keyring | KeySource::File(_))
+                )
+            });
+            if ui
+                .add_enabled(stored && !busy, egui::Button::new("Remove"))
+                .on_hover_text(format!("Forget the saved {name} key"))
+                .clicked()
+            {
+                commands.push(AppCommand::RemoveKey(service));
+            }
+        });
+        if let Some(problem) = app.key_drafts.problems.get(&service) {
+            ui.label(
+                RichText::new(problem)
+                    .small()
+                    .color(ui.visuals().error_fg_color),
+            );
+        }
+    });
+    ui.end_row();
+}

@@ -1,0 +1,355 @@
+//! The real window with the real cloud engines, against the faithful fake services on
+//! 127.0.0.1 (`verbatim::dev::fakes`): a key typed into Settings is saved and never shown
+//! again, Gradium's NDJSON segments are appended as they stream in, PolarGrid's SSE
+//! hypothesis is replaced in place until the final text lands, 60db's speakers get chips,
+//! and a refused key or a missing one is a visible error that says where to fix it.
+
+mod app_support;
+
+use app_support::*;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use verbatim::app::VerbatimApp;
+use verbatim::app::runtime::DefaultEngineFactory;
+use verbatim::app::settings::Settings;
+use verbatim::app::state::JobStatus;
+use verbatim::dev::fakes::{FakeConfig, FakeServer, JFK_PHRASES, Scenario, default_key, jfk_text};
+use verbatim::engine::EngineKind;
+use verbatim::engine::cloud::keys::{ApiKey, KeyStores};
+use verbatim::engine::cloud::{CloudOptions, CloudService, NetworkOptions, PolarGridMode};
+
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A fake service on its own runtime (kept alive by the returned value).
+struct Fake {
+    server: FakeServer,
+    _runtime: tokio::runtime::Runtime,
+}
+
+fn start_fake(service: CloudService, scenario: Scenario, byte_delay: Duration) -> Fake {
+    let runtime =
+        tokio::runtime::Runtime::new().unwrap_or_else(|error| panic!("no runtime: {error}"));
+    let mut config = FakeConfig::new(service, scenario);
+    config.byte_delay = byte_delay;
+    let server = runtime
+        .block_on(FakeServer::start(config, 0))
+        .unwrap_or_else(|error| panic!("the fake {} does not start: {error}", service.id()));
+    Fake {
+        server,
+        _runtime: runtime,
+    }
+}
+
+/// Settings that send files to `service` at `fake`, in English, with quick retries.
+fn cloud_settings(service: CloudService, fake: &Fake) -> Settings {
+    let mut cloud = CloudOptions {
+        network: NetworkOptions {
+            connect_timeout_s: 2.0,
+            response_timeout_s: 20.0,
+            idle_timeout_s: 10.0,
+            retry_base_delay_s: 0.01,
+            retry_max_delay_s: 0.05,
+            poll_min_interval_s: 0.02,
+            ..NetworkOptions::default()
+        },
+        ..CloudOptions::default()
+    };
+    *cloud.endpoint_mut(service) = Some(fake.server.base_url());
+    let mut settings = Settings {
+        engine: EngineKind::Cloud(service),
+        cloud,
+        ..Settings::default()
+    };
+    settings.options.language = Some("en".into());
+    settings
+}
+
+/// The window with the real engines, keeping keys only in `key_file` (never the keyring of
+/// the machine running the tests).
+fn cloud_window(settings: Settings, key_file: &Path) -> Harness<'static, VerbatimApp> {
+    let factory = DefaultEngineFactory::default().with_key_file(key_file.to_path_buf());
+    window(Arc::new(factory), settings)
+}
+
+fn store_key(key_file: &Path, service: CloudService, key: &str) {
+    let key = ApiKey::new(key).unwrap_or_else(|error| panic!("bad test key: {error}"));
+    KeyStores::file_only(key_file)
+        .set(service, &key)
+        .unwrap_or_else(|error| panic!("the key was not stored: {error}"));
+}
+
+fn job_status(harness: &Harness<'static, VerbatimApp>) -> Option<JobStatus> {
+    harness
+        .state()
+        .state()
+        .jobs
+        .first()
+        .map(|job| job.status.clone())
+}
+
+fn segment_texts(harness: &Harness<'static, VerbatimApp>) -> Vec<String> {
+    harness
+        .state()
+        .state()
+        .jobs
+        .first()
+        .map(|job| {
+            job.transcript
+                .segments
+                .iter()
+                .map(|s| s.text.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_they_stream() {
+    let fake = start_fake(
+        CloudService::Gradium,
+        Scenario::Slow,
+        Duration::from_millis(4),
+    );
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+    let key_file = scratch.path().join("keys.json");
+    let mut harness = cloud_window(cloud_settings(CloudService::Gradium, &fake), &key_file);
+
+    // The side panel says there is no key and offers to enter one.
+    run_until(&mut harness, "the key status", TIMEOUT, |h| {
+        shows(h, "No key yet")
+    });
+    harness.get_by_label("Enter key…").click();
+    run_until(&mut harness, "the key field", TIMEOUT, |h| {
+        h.query_by_label("Gradium key").is_some()
+    });
+    let typed = default_key(CloudService::Gradium);
+    harness.get_by_label("Gradium key").focus();
+    harness.run_steps(1);
+    harness.get_by_label("Gradium key").type_text(typed);
+    harness.run_steps(1);
+    harness.key_press(egui::Key::Enter);
+    run_until(&mut harness, "the key to be saved", TIMEOUT, |h| {
+        h.state().state().keys.has_key(CloudService::Gradium) == Some(true)
+    });
+    harness.run_steps(2);
+    assert!(shows(&harness, "Saved in Verbatim's private key file"));
+    let stored = std::fs::read_to_string(&key_file).unwrap_or_default();
+    assert!(stored.contains(typed), "the key file holds the key");
+    assert_eq!(
+        harness.query_all_by_label_contains(typed).count()
+            + harness.query_all_by_value(typed).count(),
+        0,
+        "the saved key is shown nowhere"
+    );
+    let saved_settings = serde_json::to_string(harness.state().settings()).unwrap_or_default();
+    assert!(
+        !saved_settings.contains(typed),
+        "the key is not in the settings"
+    );
+
+    // Drop a file: Gradium's NDJSON streams in byte by byte and each phrase is appended.
+    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let mut counts_seen = Vec::new();
+    run_until(&mut harness, "the Gradium transcript", TIMEOUT, |h| {
+        let count = segment_texts(h).len();
+        if counts_seen.last() != Some(&count) {
+            counts_seen.push(count);
+        }
+        job_status(h) == Some(JobStatus::Done)
+    });
+    harness.run_steps(2);
+    let expected: Vec<String> = JFK_PHRASES
+        .iter()
+        .map(|phrase| phrase.text.to_string())
+        .collect();
+    assert_eq!(segment_texts(&harness), expected);
+    assert!(
+        counts_seen.windows(2).all(|pair| pair[0] < pair[1]),
+        "segments only ever grow: {counts_seen:?}"
+    );
+    assert!(
+        counts_seen
+            .iter()
+            .filter(|&&count| count > 0 && count < expected.len())
+            .count()
+            >= 1,
+        "some frame showed part of the transcript while it streamed: {counts_seen:?}"
+    );
+    for phrase in &expected {
+        assert!(shows(&harness, phrase), "the pane shows {phrase:?}");
+    }
+    let requests = fake.server.requests();
+    assert_eq!(requests.len(), 1, "one upload");
+    assert_eq!(requests[0].header("x-api-key"), Some(typed));
+}
+
+#[test]
+fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
+    let fake = start_fake(
+        CloudService::PolarGrid,
+        Scenario::Slow,
+        Duration::from_millis(3),
+    );
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+    let key_file = scratch.path().join("keys.json");
+    store_key(
+        &key_file,
+        CloudService::PolarGrid,
+        default_key(CloudService::PolarGrid),
+    );
+    let mut settings = cloud_settings(CloudService::PolarGrid, &fake);
+    settings.cloud.polargrid.mode = PolarGridMode::Stream;
+    let mut harness = cloud_window(settings, &key_file);
+
+    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let mut live_texts: Vec<String> = Vec::new();
+    let mut most_live_rows = 0;
+    run_until(&mut harness, "the PolarGrid stream", TIMEOUT, |h| {
+        let live: Vec<String> = h
+            .query_all_by_label_contains("Live:")
+            .filter_map(|node| node.accesskit_node().label().or_else(|| node.value()))
+            .collect();
+        most_live_rows = most_live_rows.max(live.len());
+        if let Some(text) = live.first()
+            && live_texts.last() != Some(text)
+        {
+            live_texts.push(text.clone());
+        }
+        job_status(h) == Some(JobStatus::Done)
+    });
+    harness.run_steps(2);
+    assert_eq!(most_live_rows, 1, "never more than one live row");
+    assert!(
+        live_texts.len() >= 2,
+        "the live text changed in place as deltas arrived: {live_texts:?}"
+    );
+    assert!(
+        live_texts
+            .windows(2)
+            .all(|pair| pair[1].len() > pair[0].len()),
+        "each delta replaced the whole hypothesis: {live_texts:?}"
+    );
+    assert_eq!(
+        segment_texts(&harness),
+        vec![jfk_text()],
+        "done.text is the transcript"
+    );
+    assert_eq!(
+        count_shown(&harness, "Live:"),
+        0,
+        "the final text retires the live row"
+    );
+    assert!(shows(&harness, &jfk_text()));
+    let requests = fake.server.requests();
+    assert_eq!(
+        requests.last().and_then(|r| r.query_value("stream")),
+        Some("true")
+    );
+}
+
+#[test]
+fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
+    let fake = start_fake(
+        CloudService::SixtyDb,
+        Scenario::Normal,
+        Duration::from_millis(1),
+    );
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+    let key_file = scratch.path().join("keys.json");
+    store_key(
+        &key_file,
+        CloudService::SixtyDb,
+        default_key(CloudService::SixtyDb),
+    );
+    let mut harness = cloud_window(cloud_settings(CloudService::SixtyDb, &fake), &key_file);
+    run_until(&mut harness, "the 60db options", TIMEOUT, |h| {
+        h.query_by_label("Speakers").is_some()
+    });
+    harness.get_by_label("Speakers").click();
+    harness.run_steps(2);
+    assert!(harness.state().settings().cloud.sixtydb.diarize);
+
+    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    run_until(&mut harness, "the 60db transcript", TIMEOUT, |h| {
+        job_status(h) == Some(JobStatus::Done)
+    });
+    harness.run_steps(2);
+    let requests = fake.server.requests();
+    assert_eq!(
+        requests.last().and_then(|r| r.field("diarize")),
+        Some("true")
+    );
+    let transcript = harness.state().state().jobs[0].transcript.clone();
+    assert!(!transcript.segments.is_empty());
+    assert!(
+        transcript
+            .segments
+            .iter()
+            .all(|segment| segment.speaker.is_some()),
+        "every 60db segment has a speaker"
+    );
+    assert!(shows(&harness, "Speaker 1"), "the speaker chips are drawn");
+}
+
+#[test]
+fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
+    let fake = start_fake(
+        CloudService::Gradium,
+        Scenario::Unauthorized,
+        Duration::from_millis(1),
+    );
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+    let key_file = scratch.path().join("keys.json");
+    store_key(&key_file, CloudService::Gradium, "an-old-revoked-key");
+    let mut harness = cloud_window(cloud_settings(CloudService::Gradium, &fake), &key_file);
+
+    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    run_until(&mut harness, "the failure", TIMEOUT, |h| {
+        matches!(job_status(h), Some(JobStatus::Failed { .. }))
+    });
+    harness.run_steps(2);
+    let reason = match job_status(&harness) {
+        Some(JobStatus::Failed { reason }) => reason,
+        other => panic!("not failed: {other:?}"),
+    };
+    assert_eq!(
+        reason,
+        "the Gradium key was rejected (1008: API key is revoked or expired); enter a new one in Settings › Cloud services"
+    );
+    assert!(
+        shows(&harness, "API key is revoked or expired"),
+        "the service's reason is on screen"
+    );
+    assert!(shows(&harness, "Retry"), "the notification offers a retry");
+    assert!(!shows(&harness, "an-old-revoked-key"));
+    assert_eq!(
+        fake.server.requests().len(),
+        1,
+        "a refused key is not retried"
+    );
+}
+
+#[test]
+fn a_missing_key_fails_before_any_upload_and_says_where_to_enter_one() {
+    let fake = start_fake(
+        CloudService::LlmStats,
+        Scenario::Normal,
+        Duration::from_millis(1),
+    );
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+    let key_file = scratch.path().join("keys.json");
+    let mut harness = cloud_window(cloud_settings(CloudService::LlmStats, &fake), &key_file);
+    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    run_until(&mut harness, "the failure", TIMEOUT, |h| {
+        matches!(job_status(h), Some(JobStatus::Failed { .. }))
+    });
+    harness.run_steps(2);
+    assert!(shows(
+        &harness,
+        "no LLM Stats API key yet; enter one in Settings › Cloud services"
+    ));
+    assert!(fake.server.requests().is_empty(), "nothing was uploaded");
+}
