@@ -433,6 +433,9 @@ pub enum DevCommand {
         /// The only key the fake accepts (default: a fixed fake key per service)
         #[arg(long)]
         key: Option<String>,
+        /// Milliseconds between bytes in the slow scenario (to watch a stream arrive)
+        #[arg(long, value_name = "MS", default_value_t = 1)]
+        byte_delay_ms: u64,
     },
 }
 
@@ -444,12 +447,14 @@ pub fn run_dev_command(command: DevCommand) -> anyhow::Result<()> {
             port,
             scenario,
             key,
+            byte_delay_ms,
         } => {
             let runtime =
                 tokio::runtime::Runtime::new().context("could not start the async runtime")?;
             runtime.block_on(async move {
                 let mut config = FakeConfig::new(service, scenario);
                 config.key = key.unwrap_or_else(|| default_key(service).to_string());
+                config.byte_delay = std::time::Duration::from_millis(byte_delay_ms);
                 let server = FakeServer::start_with_logging(config, port, true)
                     .await
                     .with_context(|| {
@@ -751,7 +756,8 @@ mod tests {
                 service: CloudService::PolarGrid,
                 port: 0,
                 scenario: Scenario::DeltaIncrement,
-                key: None
+                key: None,
+                byte_delay_ms: 1,
             }
         );
         let mut output = Vec::new();

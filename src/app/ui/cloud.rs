@@ -419,12 +419,13 @@ pub fn cloud_settings(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         .and_then(|snapshot| snapshot.keyring_unavailable_reason.clone())
     {
         ui.label(
-            RichText::new(format!(
-                "No system keyring here ({reason}); keys are kept in a file only you can read."
-            ))
+            RichText::new(
+                "No system keyring is running here, so keys are kept in a file only you can read.",
+            )
             .small()
             .weak(),
-        );
+        )
+        .on_hover_text(reason);
     }
     if let Some(error) = &app.state.keys.error {
         ui.label(
