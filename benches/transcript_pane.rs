@@ -134,12 +134,15 @@ fn main() {
     let ctx = egui::Context::default();
     let mut creation = eframe::CreationContext::_new_kittest(ctx.clone());
     let factory = Arc::new(FixedFactory(engine.clone()));
+    // The session is saved as in the real window (every few seconds while text arrives).
+    let session_dir = std::env::temp_dir().join(format!("verbatim-bench-session-{}", std::process::id()));
     let app = VerbatimApp::with_options(
         &mut creation,
         AppOptions {
             engine_factory: factory,
             settings: Some(Settings::default()),
             files: Vec::new(),
+            session: Some(verbatim::app::session::SessionStore::at(&session_dir)),
         },
     );
     let mut window = Window {

@@ -473,6 +473,7 @@ fn settings_survive_a_restart() {
             cc,
             verbatim::app::AppOptions {
                 engine_factory: Arc::new(FixedFactory(engine)),
+                session: None,
                 ..Default::default()
             },
         )
@@ -567,4 +568,77 @@ fn every_widget_has_an_accessible_name() {
         harness.check_accessibility();
     }
     engine.open_gate();
+}
+
+#[test]
+fn the_session_is_saved_as_it_changes_and_comes_back_after_a_restart() {
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+    let session_dir = scratch.path().join("session");
+    let engine = ScriptedEngine::new(vec![
+        vec![
+            segment("He began a confused complaint.", 0.3, Some("left")),
+            segment("The horizon seems distant.", 2.0, Some("right")),
+        ],
+        vec![segment("Heard before the window closed.", 0.0, None), Step::WaitForCancel],
+    ]);
+    let mut harness = window_with_session(
+        Arc::new(FixedFactory(engine.clone())),
+        Settings::default(),
+        &session_dir,
+    );
+    drop_files(
+        &mut harness,
+        &[testdata("stereo/stereo_diarization.wav"), testdata("speech/jfk.wav")],
+    );
+    run_until(&mut harness, "the second file to run", TIMEOUT, |h| {
+        status_of(h, 1) == Some(JobStatus::Running)
+            && h.state().state().jobs[1].transcript.segments.len() == 1
+    });
+    let first = harness.state().state().jobs[0].id;
+    harness.state_mut().send(AppCommand::RenameSpeaker {
+        job: first,
+        speaker_id: "left".into(),
+        name: "Alice".into(),
+    });
+    // Written while the window runs (no clean exit needed): wait for the rename to land.
+    let index = session_dir.join("session.json");
+    run_until(&mut harness, "the session on disk", TIMEOUT, |_| {
+        std::fs::read_dir(&session_dir).is_ok_and(|entries| {
+            entries.flatten().any(|entry| {
+                std::fs::read_to_string(entry.path()).is_ok_and(|text| text.contains("Alice"))
+            })
+        }) && std::fs::read_to_string(&index).is_ok_and(|text| text.contains("\"done\""))
+    });
+    drop(harness);
+
+    // A new window: both files are back, the finished one with its edit, the running one as
+    // interrupted with what was heard.
+    let mut harness = window_with_session(
+        Arc::new(FixedFactory(engine)),
+        Settings::default(),
+        &session_dir,
+    );
+    run_until(&mut harness, "the restored session", TIMEOUT, |h| {
+        h.state().state().jobs.len() == 2
+    });
+    harness.run_steps(2);
+    let jobs = harness.state().state().jobs.clone();
+    assert_eq!(jobs[0].status, JobStatus::Done);
+    assert_eq!(jobs[0].transcript.speaker_name("left"), "Alice");
+    assert_eq!(jobs[0].transcript.segments.len(), 2);
+    assert_eq!(jobs[1].status, JobStatus::Interrupted);
+    assert_eq!(jobs[1].transcript.segments[0].text, "Heard before the window closed.");
+    assert!(shows(&harness, "Alice"), "the restored transcript is shown");
+    // Removing a file removes it from the session too.
+    let removed = jobs[1].id;
+    harness.state_mut().send(AppCommand::RemoveJob(removed));
+    harness.step();
+    eframe::App::on_exit(harness.state_mut(), None);
+    drop(harness);
+    let listed = std::fs::read_to_string(&index).unwrap_or_default();
+    assert!(!listed.contains("jfk.wav"), "{listed}");
+    let transcripts = std::fs::read_dir(&session_dir)
+        .map(|entries| entries.flatten().filter(|entry| entry.path() != index).count())
+        .unwrap_or(0);
+    assert_eq!(transcripts, 1, "only the remaining file's transcript is kept");
 }

@@ -156,7 +156,7 @@ impl VerbatimApp {
         }
     }
 
-    fn request(&mut self, request: RuntimeRequest) {
+    pub(crate) fn request(&mut self, request: RuntimeRequest) {
         let delivered = self
             .runtime
             .as_ref()

@@ -12,6 +12,7 @@
 pub mod backend;
 pub mod commands;
 pub mod runtime;
+pub mod session;
 pub mod settings;
 pub mod state;
 pub mod ui;
@@ -40,6 +41,9 @@ pub struct AppOptions {
     pub settings: Option<Settings>,
     /// Files to queue at start (`verbatim open FILE...`).
     pub files: Vec<PathBuf>,
+    /// Where the session (every file and its transcript) is kept between runs; `None` keeps
+    /// nothing. `Default` uses the platform data directory.
+    pub session: Option<session::SessionStore>,
 }
 
 impl Default for AppOptions {
@@ -48,8 +52,21 @@ impl Default for AppOptions {
             engine_factory: Arc::new(DefaultEngineFactory::default()),
             settings: None,
             files: Vec::new(),
+            session: session::SessionStore::platform(),
         }
     }
+}
+
+/// How often the session is written while something changes.
+pub const SESSION_SAVE_INTERVAL: Duration = Duration::from_secs(3);
+
+/// What the window last wrote to the session, so only changes are written again.
+#[derive(Debug)]
+struct SessionTracker {
+    enabled: bool,
+    saved_revisions: std::collections::HashMap<String, u64>,
+    saved_jobs: Vec<session::SavedJob>,
+    last_save: Instant,
 }
 
 /// Which secondary windows are open.
@@ -74,6 +91,7 @@ pub struct VerbatimApp {
     pub(crate) key_drafts: ui::cloud::KeyDrafts,
     /// Save settings on exit (off when a test supplied them).
     persist: bool,
+    session: SessionTracker,
     applied_theme: Option<ThemeChoice>,
     window_title: String,
     /// Events applied in the last frame, and whether the budget cut the drain short.
@@ -101,7 +119,8 @@ impl VerbatimApp {
             .unwrap_or_default();
         let waker: runtime::Waker = Arc::new(move || ctx.request_repaint());
         let mut state = AppState::new();
-        let runtime = match AppRuntime::start(options.engine_factory, waker) {
+        let session_enabled = options.session.is_some();
+        let runtime = match AppRuntime::start(options.engine_factory, options.session, waker) {
             Ok(runtime) => Some(runtime),
             Err(error) => {
                 state.notify(
@@ -122,11 +141,20 @@ impl VerbatimApp {
             rename: None,
             key_drafts: ui::cloud::KeyDrafts::default(),
             persist,
+            session: SessionTracker {
+                enabled: session_enabled,
+                saved_revisions: Default::default(),
+                saved_jobs: Vec::new(),
+                last_save: Instant::now(),
+            },
             applied_theme: None,
             window_title: String::new(),
             last_drain: (0, false),
         };
         app.send(AppCommand::RefreshModels);
+        if session_enabled {
+            app.request(runtime::RuntimeRequest::LoadSession);
+        }
         if !options.files.is_empty() {
             app.send(AppCommand::AddFiles(options.files));
         }
@@ -183,6 +211,34 @@ impl VerbatimApp {
             options.speakers = crate::engine::SpeakerMode::None;
         }
         options
+    }
+
+    /// Whether anything in the session differs from what was last written (cheap: a lookup
+    /// per file; every change to a file bumps its revision).
+    fn session_changed(&self) -> bool {
+        self.session.enabled
+            && (self.state.jobs.len() != self.session.saved_jobs.len()
+                || self.state.jobs.iter().any(|job| {
+                    self.session.saved_revisions.get(&job.session_key) != Some(&job.revision)
+                }))
+    }
+
+    /// Writes what changed in the session since the last save (on the runtime), at most every
+    /// [`SESSION_SAVE_INTERVAL`] unless `now_anyway`.
+    fn save_session(&mut self, now: Instant, now_anyway: bool) {
+        if !self.session.enabled
+            || (!now_anyway && now.duration_since(self.session.last_save) < SESSION_SAVE_INTERVAL)
+        {
+            return;
+        }
+        self.session.last_save = now;
+        let tracker = &mut self.session;
+        if let Some(snapshot) = self
+            .state
+            .session_snapshot(&mut tracker.saved_revisions, &mut tracker.saved_jobs)
+        {
+            self.request(runtime::RuntimeRequest::SaveSession(Box::new(snapshot)));
+        }
     }
 
     /// Applies background events until none is left or the frame's budget is spent.
@@ -268,6 +324,18 @@ impl VerbatimApp {
                     None,
                 );
             }
+            BackgroundEvent::SessionLoaded(Ok(restored)) => {
+                // What was read is on disk already: only later changes are written again.
+                for job in &restored {
+                    self.session
+                        .saved_revisions
+                        .insert(job.saved.key.clone(), 0);
+                }
+                self.state.restore(restored);
+            }
+            BackgroundEvent::SessionLoaded(Err(message)) | BackgroundEvent::SessionSaveFailed(message) => {
+                self.state.notify(NoticeLevel::Warning, message, None)
+            }
             BackgroundEvent::KeysListed(Ok(snapshot)) => {
                 self.state.keys.snapshot = Some(snapshot);
                 self.state.keys.error = None;
@@ -352,7 +420,17 @@ impl eframe::App for VerbatimApp {
         if self.state.running_job().is_some() {
             ctx.request_repaint_after(Duration::from_millis(500));
         }
+        if self.session_changed() {
+            self.save_session(now, false);
+            // Come back for what changed after this save, even if nothing else happens.
+            ctx.request_repaint_after(SESSION_SAVE_INTERVAL);
+        }
         self.sync_viewport(ctx);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        // The runtime writes it before it stops (see `AppRuntime`'s `Drop`).
+        self.save_session(Instant::now(), true);
     }
 
     fn ui(&mut self, ui: &mut eframe::egui::Ui, _frame: &mut eframe::Frame) {

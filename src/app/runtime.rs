@@ -13,6 +13,7 @@
 
 use super::backend::{self, InstalledModelInfo};
 use super::settings::{ExportKind, ExportSettings};
+use super::session::{RestoredJob, SessionSnapshot, SessionStore};
 use super::state::JobId;
 use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStatus, KeyStores};
 use crate::engine::cloud::{CloudOptions, CloudService};
@@ -173,6 +174,11 @@ pub enum RuntimeRequest {
     },
     /// Forget a service's stored key; answered by `KeyOperationEnded`.
     RemoveKey(CloudService),
+    /// Read the last session (answered by `SessionLoaded`).
+    LoadSession,
+    /// Write the session; saves happen one after the other, in order. Failures are answered
+    /// by `SessionSaveFailed`.
+    SaveSession(Box<SessionSnapshot>),
 }
 
 /// How a job ended.
@@ -258,6 +264,10 @@ pub enum BackgroundEvent {
     },
     /// Where each service's key comes from (never the key).
     KeysListed(Result<KeysSnapshot, String>),
+    /// The files of the last session, with their transcripts.
+    SessionLoaded(Result<Vec<RestoredJob>, String>),
+    /// The session could not be written (the transcripts are still in the window).
+    SessionSaveFailed(String),
     /// Saving or removing a key ended; `Ok` carries what to tell the user.
     KeyOperationEnded {
         service: CloudService,
@@ -305,16 +315,26 @@ impl Outbox {
     }
 }
 
-/// The window's handle on the background runtime. Dropping it stops every job.
+/// The window's handle on the background runtime. Dropping it stops every job, then waits
+/// (a few seconds at most) for the last session save to reach the disk.
 pub struct AppRuntime {
     requests: mpsc::UnboundedSender<RuntimeRequest>,
     events: std_mpsc::Receiver<BackgroundEvent>,
     wake_pending: Arc<AtomicBool>,
+    /// Signalled when the runtime's loop has ended and its saves are written.
+    finished: std_mpsc::Receiver<()>,
 }
 
+/// Longest wait on exit for the session to be written.
+const EXIT_SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl AppRuntime {
-    /// Starts the runtime thread.
-    pub fn start(factory: Arc<dyn EngineFactory>, waker: Waker) -> std::io::Result<AppRuntime> {
+    /// Starts the runtime thread. `session` is where the session is kept (`None`: nowhere).
+    pub fn start(
+        factory: Arc<dyn EngineFactory>,
+        session: Option<SessionStore>,
+        waker: Waker,
+    ) -> std::io::Result<AppRuntime> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("verbatim-runtime")
@@ -322,6 +342,7 @@ impl AppRuntime {
             .build()?;
         let (request_sender, request_receiver) = mpsc::unbounded_channel();
         let (event_sender, event_receiver) = std_mpsc::channel();
+        let (finished_sender, finished) = std_mpsc::channel();
         let wake_pending = Arc::new(AtomicBool::new(false));
         let outbox = Outbox {
             sender: event_sender,
@@ -331,7 +352,8 @@ impl AppRuntime {
         std::thread::Builder::new()
             .name("verbatim-background".into())
             .spawn(move || {
-                runtime.block_on(serve(request_receiver, outbox, factory));
+                runtime.block_on(serve(request_receiver, outbox, factory, session));
+                let _ = finished_sender.send(());
                 // Blocking inference threads notice their cancellation on their own; don't wait.
                 runtime.shutdown_background();
             })?;
@@ -339,6 +361,7 @@ impl AppRuntime {
             requests: request_sender,
             events: event_receiver,
             wake_pending,
+            finished,
         })
     }
 
@@ -358,6 +381,16 @@ impl AppRuntime {
     }
 }
 
+impl Drop for AppRuntime {
+    fn drop(&mut self) {
+        // Closing the request channel ends the runtime's loop, which cancels the jobs and
+        // finishes the session saves already asked for.
+        let (closed, _) = mpsc::unbounded_channel();
+        drop(std::mem::replace(&mut self.requests, closed));
+        let _ = self.finished.recv_timeout(EXIT_SAVE_WAIT);
+    }
+}
+
 /// Messages from the runtime's own tasks back to its loop.
 enum Internal {
     JobEnded(JobId),
@@ -374,12 +407,14 @@ async fn serve(
     mut requests: mpsc::UnboundedReceiver<RuntimeRequest>,
     outbox: Outbox,
     factory: Arc<dyn EngineFactory>,
+    session: Option<SessionStore>,
 ) {
     let (internal_sender, mut internal) = mpsc::unbounded_channel::<Internal>();
     let mut queue: VecDeque<JobRequest> = VecDeque::new();
     let mut running: Option<Running> = None;
     let mut downloads: HashMap<String, CancellationToken> = HashMap::new();
     let mut listing: Option<tokio::task::JoinHandle<()>> = None;
+    let mut saving: Option<tokio::task::JoinHandle<()>> = None;
     loop {
         tokio::select! {
             request = requests.recv() => {
@@ -433,6 +468,36 @@ async fn serve(
                             list_audio(paths, outbox).await;
                         }));
                     }
+                    RuntimeRequest::LoadSession => {
+                        let store = session.clone();
+                        let outbox = outbox.clone();
+                        tokio::spawn(async move {
+                            let loaded = match store {
+                                Some(store) => tokio::task::spawn_blocking(move || store.load())
+                                    .await
+                                    .unwrap_or_else(|_| Err("reading the last session crashed".into())),
+                                None => Ok(Vec::new()),
+                            };
+                            outbox.send(BackgroundEvent::SessionLoaded(loaded));
+                        });
+                    }
+                    RuntimeRequest::SaveSession(snapshot) => {
+                        if let Some(store) = session.clone() {
+                            let previous = saving.take();
+                            let outbox = outbox.clone();
+                            saving = Some(tokio::spawn(async move {
+                                if let Some(previous) = previous {
+                                    let _ = previous.await;
+                                }
+                                let saved = tokio::task::spawn_blocking(move || store.save(&snapshot))
+                                    .await
+                                    .unwrap_or_else(|_| Err("saving the session crashed".into()));
+                                if let Err(message) = saved {
+                                    outbox.send(BackgroundEvent::SessionSaveFailed(message));
+                                }
+                            }));
+                        }
+                    }
                     RuntimeRequest::ListKeys => {
                         tokio::spawn(list_keys(factory.clone(), outbox.clone()));
                     }
@@ -474,12 +539,15 @@ async fn serve(
             });
         }
     }
-    // The window is gone: stop everything.
+    // The window is gone: stop everything, but let the session saves reach the disk.
     if let Some(current) = running {
         current.cancel.cancel();
     }
     for cancel in downloads.values() {
         cancel.cancel();
+    }
+    if let Some(saving) = saving {
+        let _ = saving.await;
     }
 }
 
@@ -668,7 +736,10 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
         .file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| "export".into());
-    let temporary = dir.join(format!(".{name}.{}.partial", std::process::id()));
+    // Unique per write, so two writes of one file never share a temporary file.
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let serial = WRITES.fetch_add(1, Ordering::Relaxed);
+    let temporary = dir.join(format!(".{name}.{}-{serial}.partial", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&temporary)?;
         file.write_all(contents)?;

@@ -5,6 +5,7 @@
 
 use super::commands::AppCommand;
 use super::runtime::{JobOutcome, KeysSnapshot, ModelsSnapshot};
+use super::session::{RestoredJob, SavedJob, SavedStatus, SessionSnapshot};
 use crate::engine::cloud::CloudService;
 use crate::engine::cloud::keys::KeyStatus;
 use crate::events::EngineEvent;
@@ -31,6 +32,8 @@ pub enum JobStatus {
         reason: String,
     },
     Cancelled,
+    /// Verbatim was closed before the file was finished (restored from the last session).
+    Interrupted,
 }
 
 impl JobStatus {
@@ -55,6 +58,7 @@ impl JobStatus {
             JobStatus::Done => "Done",
             JobStatus::Failed { .. } => "Failed",
             JobStatus::Cancelled => "Cancelled",
+            JobStatus::Interrupted => "Interrupted",
         }
     }
 }
@@ -87,10 +91,12 @@ pub struct Job {
     /// Words in the transcript, kept up to date as segments arrive (the status bar shows it
     /// every frame, and counting 10 000 segments each frame would cost milliseconds).
     pub word_count: usize,
+    /// Names the job in the saved session; kept across restarts.
+    pub session_key: String,
 }
 
 impl Job {
-    fn new(id: JobId, path: PathBuf) -> Job {
+    fn new(id: JobId, path: PathBuf, session_key: String) -> Job {
         let name = display_name(&path);
         Job {
             id,
@@ -107,6 +113,7 @@ impl Job {
             warnings: Vec::new(),
             engine_name: None,
             word_count: 0,
+            session_key,
         }
     }
 
@@ -271,18 +278,28 @@ pub struct AppState {
     pub notifications: Vec<Notification>,
     next_job_id: u64,
     next_notification_id: u64,
+    /// Starts every new job's session key, unique to this run of the window.
+    session_prefix: String,
 }
 
 impl AppState {
     pub fn new() -> AppState {
-        AppState::default()
+        let started_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|since| since.as_millis())
+            .unwrap_or_default();
+        AppState {
+            session_prefix: format!("{started_ms:x}-{:x}", std::process::id()),
+            ..AppState::default()
+        }
     }
 
     /// Adds a queued job for `path` and returns its id.
     pub fn add_job(&mut self, path: PathBuf) -> JobId {
         self.next_job_id += 1;
         let id = JobId(self.next_job_id);
-        self.jobs.push(Job::new(id, path));
+        let key = format!("{}-{}", self.session_prefix, self.next_job_id);
+        self.jobs.push(Job::new(id, path, key));
         if self.selected.is_none() {
             self.selected = Some(id);
             self.selection_pinned = false;
@@ -406,6 +423,99 @@ impl AppState {
                 }),
             );
         }
+    }
+
+    /// Puts the files of the last session back, before any added since, with their
+    /// transcripts; what was still running comes back as interrupted.
+    pub fn restore(&mut self, restored: Vec<RestoredJob>) {
+        let mut problems = Vec::new();
+        let mut jobs = Vec::with_capacity(restored.len());
+        for RestoredJob {
+            saved,
+            transcript,
+            problem,
+        } in restored
+        {
+            if self.jobs.iter().any(|job| job.session_key == saved.key) {
+                continue;
+            }
+            self.next_job_id += 1;
+            let mut job = Job::new(JobId(self.next_job_id), saved.path, saved.key);
+            job.status = match saved.status {
+                SavedStatus::Done => JobStatus::Done,
+                SavedStatus::Failed { reason } => JobStatus::Failed { reason },
+                SavedStatus::Cancelled => JobStatus::Cancelled,
+                SavedStatus::Interrupted => JobStatus::Interrupted,
+            };
+            job.word_count = transcript
+                .segments
+                .iter()
+                .map(|segment| count_words(&segment.text))
+                .sum();
+            job.progress = (job.status == JobStatus::Done).then_some(1.0);
+            job.transcript = transcript;
+            job.engine_name = saved.engine;
+            job.warnings = saved.warnings;
+            if let Some(problem) = problem {
+                problems.push(format!("{}: {problem}", job.name));
+            }
+            jobs.push(job);
+        }
+        let first_restored = jobs.first().map(|job| job.id);
+        self.jobs.splice(0..0, jobs);
+        if self.selected.is_none() {
+            self.selected = first_restored;
+            self.selection_pinned = false;
+        }
+        for problem in problems {
+            self.notify(NoticeLevel::Warning, problem, None);
+        }
+    }
+
+    /// The session as it should be on disk: every job in order, and the transcripts whose
+    /// revision differs from the one in `saved_revisions` (which is updated). `None` when
+    /// nothing changed since the last snapshot.
+    pub fn session_snapshot(
+        &self,
+        saved_revisions: &mut std::collections::HashMap<String, u64>,
+        saved_jobs: &mut Vec<SavedJob>,
+    ) -> Option<SessionSnapshot> {
+        let jobs: Vec<SavedJob> = self
+            .jobs
+            .iter()
+            .map(|job| SavedJob {
+                key: job.session_key.clone(),
+                path: job.path.clone(),
+                status: match &job.status {
+                    JobStatus::Done => SavedStatus::Done,
+                    JobStatus::Failed { reason } => SavedStatus::Failed {
+                        reason: reason.clone(),
+                    },
+                    JobStatus::Cancelled => SavedStatus::Cancelled,
+                    JobStatus::Queued
+                    | JobStatus::Running
+                    | JobStatus::Cancelling
+                    | JobStatus::Interrupted => SavedStatus::Interrupted,
+                },
+                engine: job.engine_name.clone(),
+                warnings: job.warnings.clone(),
+            })
+            .collect();
+        let changed: Vec<(String, Transcript)> = self
+            .jobs
+            .iter()
+            .filter(|job| saved_revisions.get(&job.session_key) != Some(&job.revision))
+            .map(|job| (job.session_key.clone(), job.transcript.clone()))
+            .collect();
+        if changed.is_empty() && jobs == *saved_jobs {
+            return None;
+        }
+        saved_revisions.retain(|key, _| jobs.iter().any(|job| job.key == *key));
+        for job in &self.jobs {
+            saved_revisions.insert(job.session_key.clone(), job.revision);
+        }
+        saved_jobs.clone_from(&jobs);
+        Some(SessionSnapshot { jobs, changed })
     }
 
     /// Marks `id` as being cancelled. Returns `true` if the runtime has to be told.

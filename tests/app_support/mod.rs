@@ -272,6 +272,29 @@ pub fn window(
                     engine_factory: factory,
                     settings: Some(settings),
                     files: Vec::new(),
+                    session: None,
+                },
+            )
+        })
+}
+
+/// [`window`] keeping its session in `session_dir`.
+pub fn window_with_session(
+    factory: Arc<dyn EngineFactory>,
+    settings: Settings,
+    session_dir: &Path,
+) -> Harness<'static, VerbatimApp> {
+    let session = Some(verbatim::app::session::SessionStore::at(session_dir));
+    Harness::builder()
+        .with_size(egui::vec2(1200.0, 800.0))
+        .build_eframe(move |cc| {
+            VerbatimApp::with_options(
+                cc,
+                AppOptions {
+                    engine_factory: factory,
+                    settings: Some(settings),
+                    files: Vec::new(),
+                    session,
                 },
             )
         })

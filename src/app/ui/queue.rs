@@ -134,6 +134,13 @@ fn status_line(job: &Job, now: Instant) -> (String, Option<egui::Color32>) {
             ),
             None,
         ),
+        JobStatus::Interrupted => (
+            format!(
+                "Not finished when Verbatim closed · {} segments kept",
+                job.transcript.segments.len()
+            ),
+            None,
+        ),
     }
 }
 
@@ -191,7 +198,7 @@ fn job_card(
                                             .color(egui::Color32::from_rgb(0xd6, 0x45, 0x45)),
                                     );
                                 }
-                                JobStatus::Cancelled => {
+                                JobStatus::Cancelled | JobStatus::Interrupted => {
                                     ui.label(RichText::new("⏹").weak());
                                 }
                             }

@@ -575,6 +575,7 @@ fn transcript_view(
             }
             JobStatus::Failed { .. } => "Nothing was transcribed.",
             JobStatus::Cancelled => "Cancelled before any words were recognised.",
+            JobStatus::Interrupted => "Verbatim was closed before any words were recognised; Retry transcribes it.",
             _ => "No speech found in this file.",
         };
         ui.add_space(24.0);

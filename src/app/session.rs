@@ -1,0 +1,297 @@
+//! The session on disk: every file in the window with its status and its transcript (edits
+//! and speaker names included), written as it changes and read back at start, so closing the
+//! window — or a crash, or a power cut — loses no transcript and no edit.
+//!
+//! A folder holds `session.json` (the list of files, in queue order) and one transcript per
+//! file in the lossless JSON export format (`docs/transcript-json.md`). Only transcripts that
+//! changed since the last save are written, each atomically; files no longer listed are
+//! removed. Files that were still queued or running come back as interrupted, with what was
+//! heard so far, and a Retry.
+
+use super::runtime::write_atomically;
+use crate::export::json::{render_json, transcript_from_json};
+use crate::transcript::Transcript;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The version of `session.json` this build writes.
+pub const SESSION_VERSION: u32 = 1;
+const INDEX_FILE: &str = "session.json";
+
+/// How a file had ended when the session was saved.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum SavedStatus {
+    Done,
+    Failed {
+        reason: String,
+    },
+    Cancelled,
+    /// Still queued or running when the session was saved.
+    Interrupted,
+}
+
+/// One file of the session, as listed in `session.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedJob {
+    /// Names its transcript file (`<key>.json`); stable across saves and restarts.
+    pub key: String,
+    pub path: PathBuf,
+    #[serde(flatten)]
+    pub status: SavedStatus,
+    #[serde(default)]
+    pub engine: Option<String>,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Index {
+    version: u32,
+    jobs: Vec<SavedJob>,
+}
+
+/// What the window hands over to be written.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSnapshot {
+    /// Every file, in queue order.
+    pub jobs: Vec<SavedJob>,
+    /// The transcripts that changed since the last save, by key.
+    pub changed: Vec<(String, Transcript)>,
+}
+
+/// A file read back from the session.
+#[derive(Debug, Clone)]
+pub struct RestoredJob {
+    pub saved: SavedJob,
+    pub transcript: Transcript,
+    /// Why its transcript could not be read (it then comes back empty).
+    pub problem: Option<String>,
+}
+
+/// Where the session lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionStore {
+    dir: PathBuf,
+}
+
+impl SessionStore {
+    /// `<data dir>/verbatim/session` (`~/.local/share/verbatim/session` on Linux).
+    pub fn platform() -> Option<SessionStore> {
+        dirs::data_dir().map(|dir| SessionStore::at(dir.join("verbatim").join("session")))
+    }
+
+    pub fn at(dir: impl Into<PathBuf>) -> SessionStore {
+        SessionStore { dir: dir.into() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    fn transcript_path(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// Writes the changed transcripts, then the list, then removes transcripts no longer
+    /// listed. Each file is replaced atomically, so a crash mid-save leaves the previous
+    /// version of every file.
+    pub fn save(&self, snapshot: &SessionSnapshot) -> Result<(), String> {
+        std::fs::create_dir_all(&self.dir).map_err(|error| {
+            format!(
+                "cannot keep the session in {}: {error}; transcripts are only in the window until exported",
+                self.dir.display()
+            )
+        })?;
+        for (key, transcript) in &snapshot.changed {
+            write_atomically(
+                &self.transcript_path(key),
+                render_json(transcript).as_bytes(),
+            )?;
+        }
+        let index = Index {
+            version: SESSION_VERSION,
+            jobs: snapshot.jobs.clone(),
+        };
+        let text = serde_json::to_string_pretty(&index)
+            .map_err(|error| format!("cannot write the session list: {error}"))?;
+        write_atomically(&self.dir.join(INDEX_FILE), text.as_bytes())?;
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let path = entry.path();
+                let listed = path
+                    .file_stem()
+                    .and_then(|stem| stem.to_str())
+                    .is_some_and(|stem| snapshot.jobs.iter().any(|job| job.key == stem));
+                let is_transcript = path.extension().is_some_and(|ext| ext == "json")
+                    && path.file_name().is_some_and(|name| name != INDEX_FILE);
+                if is_transcript && !listed {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The saved files, in queue order; an empty list when there is no session yet.
+    pub fn load(&self) -> Result<Vec<RestoredJob>, String> {
+        let index_path = self.dir.join(INDEX_FILE);
+        let text = match std::fs::read_to_string(&index_path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => {
+                return Err(format!(
+                    "cannot read the last session ({}: {error})",
+                    index_path.display()
+                ));
+            }
+        };
+        let index: Index = serde_json::from_str(&text).map_err(|error| {
+            format!(
+                "the last session list {} is damaged ({error}); its transcripts are still in that folder",
+                index_path.display()
+            )
+        })?;
+        if index.version > SESSION_VERSION {
+            return Err(format!(
+                "the last session was saved by a newer Verbatim (version {}); it is left as it is",
+                index.version
+            ));
+        }
+        Ok(index
+            .jobs
+            .into_iter()
+            .map(|saved| {
+                let path = self.transcript_path(&saved.key);
+                let read = std::fs::read_to_string(&path)
+                    .map_err(|error| error.to_string())
+                    .and_then(|json| {
+                        transcript_from_json(&json).map_err(|error| error.to_string())
+                    });
+                let (transcript, problem) = match read {
+                    Ok(transcript) => (transcript, None),
+                    // Never saved: the file had no text yet.
+                    Err(_) if !path.exists() => (Transcript::new(), None),
+                    Err(error) => (
+                        Transcript::new(),
+                        Some(format!(
+                            "its saved transcript {} could not be read ({error})",
+                            path.display()
+                        )),
+                    ),
+                };
+                RestoredJob {
+                    saved,
+                    transcript,
+                    problem,
+                }
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{EngineEvent, Segment};
+
+    fn transcript(texts: &[&str]) -> Transcript {
+        let mut transcript = Transcript::new();
+        for (index, text) in texts.iter().enumerate() {
+            transcript.apply(&EngineEvent::Segment(Segment {
+                start_s: index as f64,
+                end_s: index as f64 + 0.5,
+                text: (*text).into(),
+                speaker: Some("left".into()),
+                words: vec![],
+            }));
+        }
+        transcript
+    }
+
+    fn job(key: &str, status: SavedStatus) -> SavedJob {
+        SavedJob {
+            key: key.into(),
+            path: PathBuf::from(format!("/audio/{key}.wav")),
+            status,
+            engine: Some("local · tiny.en".into()),
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn a_session_round_trips_with_edits_and_forgets_removed_files() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let store = SessionStore::at(dir.path().join("session"));
+        assert!(
+            store.load().unwrap_or_default().is_empty(),
+            "no session yet"
+        );
+        let mut renamed = transcript(&["Hello.", "Again."]);
+        renamed.rename_speaker("left", "Alice");
+        let snapshot = SessionSnapshot {
+            jobs: vec![
+                job("a", SavedStatus::Done),
+                job("b", SavedStatus::Interrupted),
+                job(
+                    "c",
+                    SavedStatus::Failed {
+                        reason: "the key was rejected".into(),
+                    },
+                ),
+            ],
+            changed: vec![
+                ("a".into(), renamed.clone()),
+                ("b".into(), transcript(&["Half"])),
+            ],
+        };
+        store
+            .save(&snapshot)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let restored = store.load().unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(restored.len(), 3);
+        assert_eq!(restored[0].saved, snapshot.jobs[0]);
+        assert_eq!(restored[0].transcript.segments, renamed.segments);
+        assert_eq!(restored[0].transcript.speaker_name("left"), "Alice");
+        assert_eq!(restored[1].saved.status, SavedStatus::Interrupted);
+        assert_eq!(restored[1].transcript.segments.len(), 1);
+        assert!(restored[2].transcript.segments.is_empty() && restored[2].problem.is_none());
+
+        // Remove "a": its transcript file goes; "b" is kept without being written again.
+        let later = SessionSnapshot {
+            jobs: vec![job("b", SavedStatus::Cancelled)],
+            changed: vec![],
+        };
+        store.save(&later).unwrap_or_else(|error| panic!("{error}"));
+        assert!(!store.dir().join("a.json").exists());
+        let restored = store.load().unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(restored.len(), 1);
+        assert_eq!(restored[0].transcript.segments[0].text, "Half");
+        assert_eq!(restored[0].saved.status, SavedStatus::Cancelled);
+    }
+
+    #[test]
+    fn a_damaged_transcript_comes_back_empty_with_the_reason_and_a_damaged_list_is_an_error() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let store = SessionStore::at(dir.path());
+        let snapshot = SessionSnapshot {
+            jobs: vec![job("a", SavedStatus::Done)],
+            changed: vec![("a".into(), transcript(&["Hello."]))],
+        };
+        store
+            .save(&snapshot)
+            .unwrap_or_else(|error| panic!("{error}"));
+        std::fs::write(dir.path().join("a.json"), "{ not json").unwrap_or_default();
+        let restored = store.load().unwrap_or_else(|error| panic!("{error}"));
+        assert!(restored[0].transcript.segments.is_empty());
+        assert!(
+            restored[0]
+                .problem
+                .as_deref()
+                .is_some_and(|p| p.contains("could not be read"))
+        );
+        std::fs::write(dir.path().join(INDEX_FILE), "[").unwrap_or_default();
+        let error = store.load().err().unwrap_or_default();
+        assert!(error.contains("is damaged"), "{error}");
+    }
+}
