@@ -82,12 +82,37 @@ fn store_key(key_file: &Path, service: CloudService, key: &str) {
 }
 
 fn job_status(harness: &Harness<'static, VerbatimApp>) -> Option<JobStatus> {
-    harness
-        .state()
-        .state()
-        .jobs
-        .first()
-        .map(|job| job.status.clone())
+    first_status(harness)
+}
+
+/// A fake `service` playing `scenario`, a key file (holding `stored_key`, if any) and the
+/// settings that point the window at the fake.
+struct Setup {
+    fake: Fake,
+    key_file: std::path::PathBuf,
+    settings: Settings,
+    _scratch: tempfile::TempDir,
+}
+
+fn setup(
+    service: CloudService,
+    scenario: Scenario,
+    byte_delay: Duration,
+    stored_key: Option<&str>,
+) -> Setup {
+    let fake = start_fake(service, scenario, byte_delay);
+    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+    let key_file = scratch.path().join("keys.json");
+    if let Some(key) = stored_key {
+        store_key(&key_file, service, key);
+    }
+    let settings = cloud_settings(service, &fake);
+    Setup {
+        fake,
+        key_file,
+        settings,
+        _scratch: scratch,
+    }
 }
 
 fn segment_texts(harness: &Harness<'static, VerbatimApp>) -> Vec<String> {
@@ -108,14 +133,18 @@ fn segment_texts(harness: &Harness<'static, VerbatimApp>) -> Vec<String> {
 
 #[test]
 fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_they_stream() {
-    let fake = start_fake(
+    let Setup {
+        fake,
+        key_file,
+        settings,
+        _scratch,
+    } = setup(
         CloudService::Gradium,
         Scenario::Slow,
         Duration::from_millis(4),
+        None,
     );
-    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
-    let key_file = scratch.path().join("keys.json");
-    let mut harness = cloud_window(cloud_settings(CloudService::Gradium, &fake), &key_file);
+    let mut harness = cloud_window(settings, &key_file);
 
     // The side panel says there is no key and offers to enter one.
     run_until(&mut harness, "the key status", TIMEOUT, |h| {
@@ -188,19 +217,18 @@ fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_
 
 #[test]
 fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
-    let fake = start_fake(
-        CloudService::PolarGrid,
+    let service = CloudService::PolarGrid;
+    let Setup {
+        fake,
+        key_file,
+        mut settings,
+        _scratch,
+    } = setup(
+        service,
         Scenario::Slow,
         Duration::from_millis(3),
+        Some(default_key(service)),
     );
-    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
-    let key_file = scratch.path().join("keys.json");
-    store_key(
-        &key_file,
-        CloudService::PolarGrid,
-        default_key(CloudService::PolarGrid),
-    );
-    let mut settings = cloud_settings(CloudService::PolarGrid, &fake);
     settings.cloud.polargrid.mode = PolarGridMode::Stream;
     let mut harness = cloud_window(settings, &key_file);
 
@@ -252,19 +280,19 @@ fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
 
 #[test]
 fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
-    let fake = start_fake(
-        CloudService::SixtyDb,
+    let service = CloudService::SixtyDb;
+    let Setup {
+        fake,
+        key_file,
+        settings,
+        _scratch,
+    } = setup(
+        service,
         Scenario::Normal,
         Duration::from_millis(1),
+        Some(default_key(service)),
     );
-    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
-    let key_file = scratch.path().join("keys.json");
-    store_key(
-        &key_file,
-        CloudService::SixtyDb,
-        default_key(CloudService::SixtyDb),
-    );
-    let mut harness = cloud_window(cloud_settings(CloudService::SixtyDb, &fake), &key_file);
+    let mut harness = cloud_window(settings, &key_file);
     run_until(&mut harness, "the 60db options", TIMEOUT, |h| {
         h.query_by_label("Speakers").is_some()
     });
@@ -296,15 +324,18 @@ fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
 
 #[test]
 fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
-    let fake = start_fake(
+    let Setup {
+        fake,
+        key_file,
+        settings,
+        _scratch,
+    } = setup(
         CloudService::Gradium,
         Scenario::Unauthorized,
         Duration::from_millis(1),
+        Some("an-old-revoked-key"),
     );
-    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
-    let key_file = scratch.path().join("keys.json");
-    store_key(&key_file, CloudService::Gradium, "an-old-revoked-key");
-    let mut harness = cloud_window(cloud_settings(CloudService::Gradium, &fake), &key_file);
+    let mut harness = cloud_window(settings, &key_file);
 
     drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
     run_until(&mut harness, "the failure", TIMEOUT, |h| {
@@ -334,14 +365,18 @@ fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
 
 #[test]
 fn a_missing_key_fails_before_any_upload_and_says_where_to_enter_one() {
-    let fake = start_fake(
+    let Setup {
+        fake,
+        key_file,
+        settings,
+        _scratch,
+    } = setup(
         CloudService::LlmStats,
         Scenario::Normal,
         Duration::from_millis(1),
+        None,
     );
-    let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
-    let key_file = scratch.path().join("keys.json");
-    let mut harness = cloud_window(cloud_settings(CloudService::LlmStats, &fake), &key_file);
+    let mut harness = cloud_window(settings, &key_file);
     drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
     run_until(&mut harness, "the failure", TIMEOUT, |h| {
         matches!(job_status(h), Some(JobStatus::Failed { .. }))

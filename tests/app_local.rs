@@ -46,12 +46,7 @@ fn real_window(settings: Settings) -> egui_kittest::Harness<'static, verbatim::a
 fn status(
     harness: &egui_kittest::Harness<'static, verbatim::app::VerbatimApp>,
 ) -> Option<JobStatus> {
-    harness
-        .state()
-        .state()
-        .jobs
-        .first()
-        .map(|job| job.status.clone())
+    first_status(harness)
 }
 
 #[test]

@@ -258,24 +258,13 @@ impl egui::DroppedFile for DroppedPath {
     }
 }
 
-/// The real window at a desktop size, with `factory` building its engines.
+/// The real window at a desktop size, with `factory` building its engines and no session
+/// kept.
 pub fn window(
     factory: Arc<dyn EngineFactory>,
     settings: Settings,
 ) -> Harness<'static, VerbatimApp> {
-    Harness::builder()
-        .with_size(egui::vec2(1200.0, 800.0))
-        .build_eframe(move |cc| {
-            VerbatimApp::with_options(
-                cc,
-                AppOptions {
-                    engine_factory: factory,
-                    settings: Some(settings),
-                    files: Vec::new(),
-                    session: None,
-                },
-            )
-        })
+    window_keeping(factory, settings, None)
 }
 
 /// [`window`] keeping its session in `session_dir`.
@@ -284,7 +273,18 @@ pub fn window_with_session(
     settings: Settings,
     session_dir: &Path,
 ) -> Harness<'static, VerbatimApp> {
-    let session = Some(verbatim::app::session::SessionStore::at(session_dir));
+    window_keeping(
+        factory,
+        settings,
+        Some(verbatim::app::session::SessionStore::at(session_dir)),
+    )
+}
+
+fn window_keeping(
+    factory: Arc<dyn EngineFactory>,
+    settings: Settings,
+    session: Option<verbatim::app::session::SessionStore>,
+) -> Harness<'static, VerbatimApp> {
     Harness::builder()
         .with_size(egui::vec2(1200.0, 800.0))
         .build_eframe(move |cc| {
@@ -298,6 +298,18 @@ pub fn window_with_session(
                 },
             )
         })
+}
+
+/// The status of the first file in the queue.
+pub fn first_status(
+    harness: &Harness<'static, VerbatimApp>,
+) -> Option<verbatim::app::state::JobStatus> {
+    harness
+        .state()
+        .state()
+        .jobs
+        .first()
+        .map(|job| job.status.clone())
 }
 
 /// Drops files on the window, exactly as the window system would.

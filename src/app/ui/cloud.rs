@@ -6,6 +6,7 @@
 
 use super::super::VerbatimApp;
 use super::super::commands::AppCommand;
+use super::settings_window::row;
 use crate::engine::cloud::keys::{ApiKey, KeySource, KeyStatus};
 use crate::engine::cloud::options::{
     GRADIUM_DELAY_FRAMES, GRADIUM_PADDING_BONUS_RANGE, GRADIUM_TEMP_RANGE, POLARGRID_MODELS,
@@ -24,18 +25,6 @@ pub struct KeyDrafts {
     drafts: HashMap<CloudService, String>,
     /// Why the last typed key was refused before it was sent (per service).
     problems: HashMap<CloudService, String>,
-}
-
-/// A label on the left and its control on the right, tied together for screen readers.
-fn row(
-    ui: &mut egui::Ui,
-    label: &str,
-    hint: &str,
-    add: impl FnOnce(&mut egui::Ui) -> egui::Response,
-) {
-    let label_response = ui.label(label).on_hover_text(hint);
-    add(ui).labelled_by(label_response.id).on_hover_text(hint);
-    ui.end_row();
 }
 
 /// A number the service may also choose itself: a box to tick, then the value.

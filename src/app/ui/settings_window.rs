@@ -9,7 +9,7 @@ use eframe::egui::{self, RichText};
 
 /// One labelled setting: the label on the left (with the hint on hover), the control on the
 /// right, tied together for screen readers.
-fn row(
+pub(super) fn row(
     ui: &mut egui::Ui,
     label: &str,
     hint: &str,
