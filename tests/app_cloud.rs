@@ -67,11 +67,13 @@ fn cloud_settings(service: CloudService, fake: &Fake) -> Settings {
     settings
 }
 
-/// The window with the real engines, keeping keys only in `key_file` (never the keyring of
-/// the machine running the tests).
-fn cloud_window(settings: Settings, key_file: &Path) -> Harness<'static, VerbatimApp> {
-    let factory = DefaultEngineFactory::default().with_key_file(key_file.to_path_buf());
-    window(Arc::new(factory), settings)
+impl Setup {
+    /// The window with the real engines, keeping keys only in the setup's key file (never
+    /// the keyring of the machine running the tests).
+    fn window(&self) -> Harness<'static, VerbatimApp> {
+        let factory = DefaultEngineFactory::default().with_key_file(self.key_file.clone());
+        window(Arc::new(factory), self.settings.clone())
+    }
 }
 
 fn store_key(key_file: &Path, service: CloudService, key: &str) {
@@ -133,18 +135,13 @@ fn segment_texts(harness: &Harness<'static, VerbatimApp>) -> Vec<String> {
 
 #[test]
 fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_they_stream() {
-    let Setup {
-        fake,
-        key_file,
-        settings,
-        _scratch,
-    } = setup(
+    let setup = setup(
         CloudService::Gradium,
         Scenario::Slow,
         Duration::from_millis(4),
         None,
     );
-    let mut harness = cloud_window(settings, &key_file);
+    let mut harness = setup.window();
 
     // The side panel says there is no key and offers to enter one.
     run_until(&mut harness, "the key status", TIMEOUT, |h| {
@@ -165,7 +162,7 @@ fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_
     });
     harness.run_steps(2);
     assert!(shows(&harness, "Saved in Verbatim's private key file"));
-    let stored = std::fs::read_to_string(&key_file).unwrap_or_default();
+    let stored = std::fs::read_to_string(&setup.key_file).unwrap_or_default();
     assert!(stored.contains(typed), "the key file holds the key");
     assert_eq!(
         harness.query_all_by_label_contains(typed).count()
@@ -210,7 +207,7 @@ fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_
     for phrase in &expected {
         assert!(shows(&harness, phrase), "the pane shows {phrase:?}");
     }
-    let requests = fake.server.requests();
+    let requests = setup.fake.server.requests();
     assert_eq!(requests.len(), 1, "one upload");
     assert_eq!(requests[0].header("x-api-key"), Some(typed));
 }
@@ -218,19 +215,14 @@ fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_
 #[test]
 fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
     let service = CloudService::PolarGrid;
-    let Setup {
-        fake,
-        key_file,
-        mut settings,
-        _scratch,
-    } = setup(
+    let mut setup = setup(
         service,
         Scenario::Slow,
         Duration::from_millis(3),
         Some(default_key(service)),
     );
-    settings.cloud.polargrid.mode = PolarGridMode::Stream;
-    let mut harness = cloud_window(settings, &key_file);
+    setup.settings.cloud.polargrid.mode = PolarGridMode::Stream;
+    let mut harness = setup.window();
 
     drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
     let mut live_texts: Vec<String> = Vec::new();
@@ -271,7 +263,7 @@ fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
         "the final text retires the live row"
     );
     assert!(shows(&harness, &jfk_text()));
-    let requests = fake.server.requests();
+    let requests = setup.fake.server.requests();
     assert_eq!(
         requests.last().and_then(|r| r.query_value("stream")),
         Some("true")
@@ -281,18 +273,13 @@ fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
 #[test]
 fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
     let service = CloudService::SixtyDb;
-    let Setup {
-        fake,
-        key_file,
-        settings,
-        _scratch,
-    } = setup(
+    let setup = setup(
         service,
         Scenario::Normal,
         Duration::from_millis(1),
         Some(default_key(service)),
     );
-    let mut harness = cloud_window(settings, &key_file);
+    let mut harness = setup.window();
     run_until(&mut harness, "the 60db options", TIMEOUT, |h| {
         h.query_by_label("Speakers").is_some()
     });
@@ -305,7 +292,7 @@ fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
         job_status(h) == Some(JobStatus::Done)
     });
     harness.run_steps(2);
-    let requests = fake.server.requests();
+    let requests = setup.fake.server.requests();
     assert_eq!(
         requests.last().and_then(|r| r.field("diarize")),
         Some("true")
@@ -324,18 +311,13 @@ fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
 
 #[test]
 fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
-    let Setup {
-        fake,
-        key_file,
-        settings,
-        _scratch,
-    } = setup(
+    let setup = setup(
         CloudService::Gradium,
         Scenario::Unauthorized,
         Duration::from_millis(1),
         Some("an-old-revoked-key"),
     );
-    let mut harness = cloud_window(settings, &key_file);
+    let mut harness = setup.window();
 
     drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
     run_until(&mut harness, "the failure", TIMEOUT, |h| {
@@ -357,7 +339,7 @@ fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
     assert!(shows(&harness, "Retry"), "the notification offers a retry");
     assert!(!shows(&harness, "an-old-revoked-key"));
     assert_eq!(
-        fake.server.requests().len(),
+        setup.fake.server.requests().len(),
         1,
         "a refused key is not retried"
     );
@@ -365,18 +347,13 @@ fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
 
 #[test]
 fn a_missing_key_fails_before_any_upload_and_says_where_to_enter_one() {
-    let Setup {
-        fake,
-        key_file,
-        settings,
-        _scratch,
-    } = setup(
+    let setup = setup(
         CloudService::LlmStats,
         Scenario::Normal,
         Duration::from_millis(1),
         None,
     );
-    let mut harness = cloud_window(settings, &key_file);
+    let mut harness = setup.window();
     drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
     run_until(&mut harness, "the failure", TIMEOUT, |h| {
         matches!(job_status(h), Some(JobStatus::Failed { .. }))
@@ -386,5 +363,8 @@ fn a_missing_key_fails_before_any_upload_and_says_where_to_enter_one() {
         &harness,
         "no LLM Stats API key yet; enter one in Settings › Cloud services"
     ));
-    assert!(fake.server.requests().is_empty(), "nothing was uploaded");
+    assert!(
+        setup.fake.server.requests().is_empty(),
+        "nothing was uploaded"
+    );
 }
