@@ -277,7 +277,11 @@ fn a_flood_of_segments_is_drained_within_the_frame_budget_and_only_visible_rows_
             h.step();
             slowest_while_streaming = slowest_while_streaming.max(started.elapsed());
             frames += 1;
-            h.state().state().jobs[0].transcript.segments.len() == 30_000
+            h.state()
+                .state()
+                .jobs
+                .first()
+                .is_some_and(|job| job.transcript.segments.len() == 30_000)
         },
     );
     // Once everything has arrived, frames are cheap again.

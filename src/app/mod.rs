@@ -333,7 +333,12 @@ impl VerbatimApp {
                 }
                 self.state.restore(restored);
             }
-            BackgroundEvent::SessionLoaded(Err(message)) | BackgroundEvent::SessionSaveFailed(message) => {
+            BackgroundEvent::SessionLoaded(Err(message)) => {
+                // Never write over a session that could not be read, or another window's.
+                self.session.enabled = false;
+                self.state.notify(NoticeLevel::Warning, message, None);
+            }
+            BackgroundEvent::SessionSaveFailed(message) => {
                 self.state.notify(NoticeLevel::Warning, message, None)
             }
             BackgroundEvent::KeysListed(Ok(snapshot)) => {

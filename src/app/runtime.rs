@@ -264,7 +264,8 @@ pub enum BackgroundEvent {
     },
     /// Where each service's key comes from (never the key).
     KeysListed(Result<KeysSnapshot, String>),
-    /// The files of the last session, with their transcripts.
+    /// The files of the last session, with their transcripts; an error means this window
+    /// keeps no session (another window has it, or it could not be read and is left alone).
     SessionLoaded(Result<Vec<RestoredJob>, String>),
     /// The session could not be written (the transcripts are still in the window).
     SessionSaveFailed(String),
@@ -415,6 +416,15 @@ async fn serve(
     let mut downloads: HashMap<String, CancellationToken> = HashMap::new();
     let mut listing: Option<tokio::task::JoinHandle<()>> = None;
     let mut saving: Option<tokio::task::JoinHandle<()>> = None;
+    // The session is this window's only while it holds the lock (kept until the loop ends).
+    let (session, _session_lock) = match session.map(|store| store.lock().map(|lock| (store, lock))) {
+        Some(Ok((store, lock))) => (Some(store), Some(lock)),
+        Some(Err(message)) => {
+            outbox.send(BackgroundEvent::SessionLoaded(Err(message)));
+            (None, None)
+        }
+        None => (None, None),
+    };
     loop {
         tokio::select! {
             request = requests.recv() => {

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 /// The version of `session.json` this build writes.
 pub const SESSION_VERSION: u32 = 1;
 const INDEX_FILE: &str = "session.json";
+const LOCK_FILE: &str = ".lock";
 
 /// How a file had ended when the session was saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +88,31 @@ impl SessionStore {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Takes the session for this window: one window at a time keeps it, so two windows never
+    /// overwrite each other's files. The session is the caller's while the returned lock lives.
+    pub fn lock(&self) -> Result<std::fs::File, String> {
+        let unavailable = |error: &dyn std::fmt::Display| {
+            format!(
+                "cannot keep the session in {} ({error}); this window's transcripts are kept only until it closes — export them",
+                self.dir.display()
+            )
+        };
+        std::fs::create_dir_all(&self.dir).map_err(|error| unavailable(&error))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join(LOCK_FILE))
+            .map_err(|error| unavailable(&error))?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(
+                "another Verbatim window keeps the session; this window's transcripts are kept only until it closes — export them".into(),
+            ),
+            Err(std::fs::TryLockError::Error(error)) => Err(unavailable(&error)),
+        }
     }
 
     fn transcript_path(&self, key: &str) -> PathBuf {
@@ -268,6 +294,18 @@ mod tests {
         assert_eq!(restored.len(), 1);
         assert_eq!(restored[0].transcript.segments[0].text, "Half");
         assert_eq!(restored[0].saved.status, SavedStatus::Cancelled);
+    }
+
+    #[test]
+    fn one_window_at_a_time_keeps_the_session() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let store = SessionStore::at(dir.path());
+        let first = store.lock();
+        assert!(first.is_ok());
+        let second = store.lock().err().unwrap_or_default();
+        assert!(second.contains("another Verbatim window"), "{second}");
+        drop(first);
+        assert!(store.lock().is_ok(), "free again once the first window is gone");
     }
 
     #[test]
