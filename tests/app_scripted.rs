@@ -642,7 +642,13 @@ fn the_session_is_saved_as_it_changes_and_comes_back_after_a_restart() {
     let listed = std::fs::read_to_string(&index).unwrap_or_default();
     assert!(!listed.contains("jfk.wav"), "{listed}");
     let transcripts = std::fs::read_dir(&session_dir)
-        .map(|entries| entries.flatten().filter(|entry| entry.path() != index).count())
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|entry| entry.path() != index)
+                .filter(|entry| entry.path().extension().is_some_and(|ext| ext == "json"))
+                .count()
+        })
         .unwrap_or(0);
     assert_eq!(transcripts, 1, "only the remaining file's transcript is kept");
 }
