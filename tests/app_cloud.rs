@@ -151,9 +151,12 @@ fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_
     run_until(&mut harness, "the key field", TIMEOUT, |h| {
         h.query_by_label("Gradium key").is_some()
     });
+    harness.run_steps(2);
+    assert!(
+        harness.get_by_label("Gradium key").is_focused(),
+        "Settings opens with the Gradium key field ready to paste"
+    );
     let typed = default_key(CloudService::Gradium);
-    harness.get_by_label("Gradium key").focus();
-    harness.run_steps(1);
     harness.get_by_label("Gradium key").type_text(typed);
     harness.run_steps(1);
     harness.key_press(egui::Key::Enter);

@@ -566,7 +566,11 @@ fn every_widget_has_an_accessible_name() {
     // Every cloud service's options, and the key entry in Settings.
     for service in verbatim::engine::cloud::CloudService::ALL {
         harness.state_mut().settings_mut().engine = verbatim::engine::EngineKind::Cloud(service);
-        harness.state_mut().settings_mut().cloud.sixtydb.diarize = true;
+        let cloud = &mut harness.state_mut().settings_mut().cloud;
+        cloud.sixtydb.diarize = true;
+        cloud.sixtydb.min_speakers = Some(2);
+        cloud.gradium.temp = Some(0.3);
+        cloud.polargrid.temperature = Some(0.2);
         harness.run_steps(2);
         assert!(shows(&harness, &format!("{} key", service.display_name())));
         harness.check_accessibility();

@@ -86,6 +86,8 @@ pub enum AppCommand {
     DismissNotification(u64),
     /// Ask where each cloud service's key comes from.
     RefreshKeys,
+    /// Open Settings at a cloud service's key field, ready to paste.
+    ShowKeyEntry(CloudService),
     /// Keep a cloud service's key in the keyring (or the private key file). The window
     /// forgets the typed text as soon as this is sent.
     SaveKey {
@@ -336,6 +338,10 @@ impl VerbatimApp {
                 self.handle_command(ctx, AppCommand::RefreshKeys);
             }
             AppCommand::DismissNotification(id) => self.state.dismiss(id),
+            AppCommand::ShowKeyEntry(service) => {
+                self.windows.focus_key = Some(service);
+                self.handle_command(ctx, AppCommand::ShowSettings);
+            }
             AppCommand::RefreshKeys => {
                 self.state.keys.requested = true;
                 self.request(RuntimeRequest::ListKeys);

@@ -76,6 +76,8 @@ pub struct OpenWindows {
     pub model_manager: bool,
     /// A model whose Remove button was pressed once (the second press removes it).
     pub confirm_remove: Option<String>,
+    /// A service whose key field takes the keyboard when Settings is next drawn.
+    pub focus_key: Option<crate::engine::cloud::CloudService>,
 }
 
 /// The Verbatim window.

@@ -35,18 +35,21 @@ fn optional_value<T: egui::emath::Numeric>(
     range: RangeInclusive<T>,
     speed: f64,
 ) -> egui::Response {
+    // Unticked: the service chooses. Ticked: the value next to it (which the row's label
+    // then names for screen readers).
     ui.horizontal(|ui| {
         let mut set = value.is_some();
-        let caption = if set { "" } else { "service default" };
+        let caption = if set { "own value" } else { "service default" };
         let toggle = ui.checkbox(&mut set, caption);
         if set {
             let mut number = value.unwrap_or(default);
-            ui.add(egui::DragValue::new(&mut number).range(range).speed(speed));
+            let field = ui.add(egui::DragValue::new(&mut number).range(range).speed(speed));
             *value = Some(number);
+            field
         } else {
             *value = None;
+            toggle
         }
-        toggle
     })
     .inner
 }
@@ -391,7 +394,7 @@ pub fn key_status_row(app: &mut VerbatimApp, ui: &mut egui::Ui, service: CloudSe
             .small(),
         );
         if button.clicked() {
-            app.send(AppCommand::ShowSettings);
+            app.send(AppCommand::ShowKeyEntry(service));
         }
     });
     ui.end_row();
@@ -532,6 +535,11 @@ fn key_entry(
                     }),
             );
             let field = field.labelled_by(label.id);
+            if app.windows.focus_key == Some(service) {
+                field.request_focus();
+                field.scroll_to_me(Some(egui::Align::Center));
+                app.windows.focus_key = None;
+            }
             let submitted =
                 field.lost_focus() && ui.input(|input| input.key_pressed(egui::Key::Enter));
             let can_save = !busy && !draft.trim().is_empty();
