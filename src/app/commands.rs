@@ -209,6 +209,17 @@ impl VerbatimApp {
     }
 
     fn handle_command(&mut self, ctx: &eframe::egui::Context, command: AppCommand) {
+        // What the user changed in a transcript or the list is written to the session at once.
+        if matches!(
+            command,
+            AppCommand::RenameSpeaker { .. }
+                | AppCommand::SetSegmentSpeaker { .. }
+                | AppCommand::EditSegmentText { .. }
+                | AppCommand::RemoveJob(_)
+                | AppCommand::RetryJob(_)
+        ) {
+            self.session.urgent = true;
+        }
         match command {
             AppCommand::AddFiles(paths) => self.request(RuntimeRequest::ListAudio(paths)),
             AppCommand::OpenFileDialog => {

@@ -44,6 +44,9 @@ pub struct AppOptions {
     /// Where the session (every file and its transcript) is kept between runs; `None` keeps
     /// nothing. `Default` uses the platform data directory.
     pub session: Option<session::SessionStore>,
+    /// Close the window cleanly (saving the session) on SIGTERM, SIGHUP or SIGINT: what
+    /// `verbatim` does; tests leave the signals alone.
+    pub close_on_signals: bool,
 }
 
 impl Default for AppOptions {
@@ -53,6 +56,7 @@ impl Default for AppOptions {
             settings: None,
             files: Vec::new(),
             session: session::SessionStore::platform(),
+            close_on_signals: false,
         }
     }
 }
@@ -67,6 +71,9 @@ struct SessionTracker {
     saved_revisions: std::collections::HashMap<String, u64>,
     saved_jobs: Vec<session::SavedJob>,
     last_save: Instant,
+    /// Something the user did (an edit, a rename, a removal) or a file ending: written at
+    /// once rather than at the next interval.
+    urgent: bool,
 }
 
 /// Which secondary windows are open.
@@ -122,7 +129,12 @@ impl VerbatimApp {
         let waker: runtime::Waker = Arc::new(move || ctx.request_repaint());
         let mut state = AppState::new();
         let session_enabled = options.session.is_some();
-        let runtime = match AppRuntime::start(options.engine_factory, options.session, waker) {
+        let runtime = match AppRuntime::start(
+            options.engine_factory,
+            options.session,
+            options.close_on_signals,
+            waker,
+        ) {
             Ok(runtime) => Some(runtime),
             Err(error) => {
                 state.notify(
@@ -148,6 +160,7 @@ impl VerbatimApp {
                 saved_revisions: Default::default(),
                 saved_jobs: Vec::new(),
                 last_save: Instant::now(),
+                urgent: false,
             },
             applied_theme: None,
             window_title: String::new(),
@@ -228,12 +241,14 @@ impl VerbatimApp {
     /// Writes what changed in the session since the last save (on the runtime), at most every
     /// [`SESSION_SAVE_INTERVAL`] unless `now_anyway`.
     fn save_session(&mut self, now: Instant, now_anyway: bool) {
-        if !self.session.enabled
-            || (!now_anyway && now.duration_since(self.session.last_save) < SESSION_SAVE_INTERVAL)
-        {
+        let due = now_anyway
+            || self.session.urgent
+            || now.duration_since(self.session.last_save) >= SESSION_SAVE_INTERVAL;
+        if !self.session.enabled || !due {
             return;
         }
         self.session.last_save = now;
+        self.session.urgent = false;
         let tracker = &mut self.session;
         if let Some(snapshot) = self
             .state
@@ -258,7 +273,7 @@ impl VerbatimApp {
             };
             match next {
                 Ok(event) => {
-                    self.on_background_event(event);
+                    self.on_background_event(ctx, event);
                     applied += 1;
                 }
                 Err(std::sync::mpsc::TryRecvError::Empty) => break,
@@ -281,7 +296,7 @@ impl VerbatimApp {
         self.last_drain = (applied, cut_short);
     }
 
-    fn on_background_event(&mut self, event: BackgroundEvent) {
+    fn on_background_event(&mut self, ctx: &eframe::egui::Context, event: BackgroundEvent) {
         let now = Instant::now();
         match event {
             BackgroundEvent::JobStarted { job, engine } => {
@@ -300,7 +315,11 @@ impl VerbatimApp {
                     };
                     eprintln!("verbatim: {}: {how}", found.path.display());
                 }
+                self.session.urgent = true;
                 self.state.on_job_finished(job, outcome, now)
+            }
+            BackgroundEvent::CloseRequested => {
+                ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Close)
             }
             BackgroundEvent::AudioListed { audio, skipped } => self.queue_files(audio, skipped),
             BackgroundEvent::Exported { kind, path, .. } => self.on_exported(kind, path),
@@ -484,6 +503,7 @@ pub fn run_app_with_files(files: Vec<PathBuf>) -> anyhow::Result<()> {
                 cc,
                 AppOptions {
                     files,
+                    close_on_signals: true,
                     ..AppOptions::default()
                 },
             )))

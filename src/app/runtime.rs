@@ -269,6 +269,8 @@ pub enum BackgroundEvent {
     SessionLoaded(Result<Vec<RestoredJob>, String>),
     /// The session could not be written (the transcripts are still in the window).
     SessionSaveFailed(String),
+    /// The process was asked to stop (SIGTERM…): close the window as its close button would.
+    CloseRequested,
     /// Saving or removing a key ended; `Ok` carries what to tell the user.
     KeyOperationEnded {
         service: CloudService,
@@ -331,9 +333,12 @@ const EXIT_SAVE_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl AppRuntime {
     /// Starts the runtime thread. `session` is where the session is kept (`None`: nowhere).
+    /// With `close_on_signals`, SIGTERM, SIGHUP and SIGINT ask the window to close (so the
+    /// session is saved) instead of killing it.
     pub fn start(
         factory: Arc<dyn EngineFactory>,
         session: Option<SessionStore>,
+        close_on_signals: bool,
         waker: Waker,
     ) -> std::io::Result<AppRuntime> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -353,6 +358,9 @@ impl AppRuntime {
         std::thread::Builder::new()
             .name("verbatim-background".into())
             .spawn(move || {
+                if close_on_signals {
+                    runtime.spawn(close_on_termination(outbox.clone()));
+                }
                 runtime.block_on(serve(request_receiver, outbox, factory, session));
                 let _ = finished_sender.send(());
                 // Blocking inference threads notice their cancellation on their own; don't wait.
@@ -389,6 +397,36 @@ impl Drop for AppRuntime {
         let (closed, _) = mpsc::unbounded_channel();
         drop(std::mem::replace(&mut self.requests, closed));
         let _ = self.finished.recv_timeout(EXIT_SAVE_WAIT);
+    }
+}
+
+/// Waits for SIGTERM, SIGHUP or SIGINT and asks the window to close, as its close button
+/// would, each time one arrives.
+async fn close_on_termination(outbox: Outbox) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut terminate), Ok(mut hangup), Ok(mut interrupt)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = hangup.recv() => {}
+                _ = interrupt.recv() => {}
+            }
+            outbox.send(BackgroundEvent::CloseRequested);
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            outbox.send(BackgroundEvent::CloseRequested);
+        }
     }
 }
 

@@ -134,6 +134,9 @@ fn status_line(job: &Job, now: Instant) -> (String, Option<egui::Color32>) {
             ),
             None,
         ),
+        JobStatus::Interrupted if job.engine_name.is_none() => {
+            ("Not started when Verbatim closed".into(), None)
+        }
         JobStatus::Interrupted => (
             format!(
                 "Not finished when Verbatim closed · {} segments kept",
