@@ -430,6 +430,28 @@ async fn close_on_termination(outbox: Outbox) {
     }
 }
 
+/// Runs `work` once `previous` (if any) has finished, so tasks of one kind happen in order.
+fn after(
+    previous: Option<tokio::task::JoinHandle<()>>,
+    work: impl std::future::Future<Output = ()> + Send + 'static,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        if let Some(previous) = previous {
+            let _ = previous.await;
+        }
+        work.await;
+    })
+}
+
+async fn save_session(store: SessionStore, snapshot: Box<SessionSnapshot>, outbox: Outbox) {
+    let saved = tokio::task::spawn_blocking(move || store.save(&snapshot))
+        .await
+        .unwrap_or_else(|_| Err("saving the session crashed".into()));
+    if let Err(message) = saved {
+        outbox.send(BackgroundEvent::SessionSaveFailed(message));
+    }
+}
+
 /// Messages from the runtime's own tasks back to its loop.
 enum Internal {
     JobEnded(JobId),
@@ -507,14 +529,7 @@ async fn serve(
                     RuntimeRequest::ListAudio(paths) => {
                         // Each listing waits for the one before, so files queue in the order
                         // they were dropped even when a folder takes a while to list.
-                        let previous = listing.take();
-                        let outbox = outbox.clone();
-                        listing = Some(tokio::spawn(async move {
-                            if let Some(previous) = previous {
-                                let _ = previous.await;
-                            }
-                            list_audio(paths, outbox).await;
-                        }));
+                        listing = Some(after(listing.take(), list_audio(paths, outbox.clone())));
                     }
                     RuntimeRequest::LoadSession => {
                         let store = session.clone();
@@ -531,19 +546,7 @@ async fn serve(
                     }
                     RuntimeRequest::SaveSession(snapshot) => {
                         if let Some(store) = session.clone() {
-                            let previous = saving.take();
-                            let outbox = outbox.clone();
-                            saving = Some(tokio::spawn(async move {
-                                if let Some(previous) = previous {
-                                    let _ = previous.await;
-                                }
-                                let saved = tokio::task::spawn_blocking(move || store.save(&snapshot))
-                                    .await
-                                    .unwrap_or_else(|_| Err("saving the session crashed".into()));
-                                if let Err(message) = saved {
-                                    outbox.send(BackgroundEvent::SessionSaveFailed(message));
-                                }
-                            }));
+                            saving = Some(after(saving.take(), save_session(store, snapshot, outbox.clone())));
                         }
                     }
                     RuntimeRequest::ListKeys => {
