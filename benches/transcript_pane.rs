@@ -241,6 +241,7 @@ fn main() {
             settings: Some(Settings::default()),
             files: Vec::new(),
             session: Some(verbatim::app::session::SessionStore::at(&session_dir)),
+            close_on_signals: false,
         },
     );
     let mut window = Window {

@@ -295,6 +295,7 @@ fn window_keeping(
                     settings: Some(settings),
                     files: Vec::new(),
                     session,
+                    close_on_signals: false,
                 },
             )
         })
