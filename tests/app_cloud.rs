@@ -2,7 +2,8 @@
 //! 127.0.0.1 (`verbatim::dev::fakes`): a key typed into Settings is saved and never shown
 //! again, Gradium's NDJSON segments are appended as they stream in, PolarGrid's SSE
 //! hypothesis is replaced in place until the final text lands, 60db's speakers get chips,
-//! and a refused key or a missing one is a visible error that says where to fix it.
+//! and a refused key (a 401, or Gradium's 1008) or a missing one is a visible error with the
+//! service's reason that says where to fix it.
 
 mod app_support;
 
@@ -312,10 +313,11 @@ fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
     assert!(shows(&harness, "Speaker 1"), "the speaker chips are drawn");
 }
 
-#[test]
-fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
+/// Runs `service` with a key it refuses; checks the failure, the words on screen and that the
+/// upload was not retried.
+fn refused_key_is_shown(service: CloudService, expected_reason: &str, service_words: &str) {
     let setup = setup(
-        CloudService::Gradium,
+        service,
         Scenario::Unauthorized,
         Duration::from_millis(1),
         Some("an-old-revoked-key"),
@@ -331,12 +333,9 @@ fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
         Some(JobStatus::Failed { reason }) => reason,
         other => panic!("not failed: {other:?}"),
     };
-    assert_eq!(
-        reason,
-        "the Gradium key was rejected (1008: API key is revoked or expired); enter a new one in Settings › Cloud services"
-    );
+    assert_eq!(reason, expected_reason);
     assert!(
-        shows(&harness, "API key is revoked or expired"),
+        shows(&harness, service_words),
         "the service's reason is on screen"
     );
     assert!(shows(&harness, "Retry"), "the notification offers a retry");
@@ -345,6 +344,30 @@ fn a_refused_key_is_shown_with_the_services_reason_and_a_retry() {
         setup.fake.server.requests().len(),
         1,
         "a refused key is not retried"
+    );
+}
+
+#[test]
+fn a_401_is_shown_with_the_services_reason_and_a_retry() {
+    refused_key_is_shown(
+        CloudService::PolarGrid,
+        "the PolarGrid key was rejected (401: Invalid or expired token); enter a new one in Settings › Cloud services",
+        "Invalid or expired token",
+    );
+    refused_key_is_shown(
+        CloudService::SixtyDb,
+        "the 60db key was rejected (401: Invalid or missing API key (UNAUTHENTICATED)); enter a new one in Settings › Cloud services",
+        "Invalid or missing API key",
+    );
+}
+
+#[test]
+fn gradiums_refused_key_is_shown_with_its_reason_and_a_retry() {
+    // Gradium refuses a key with a plain-text 500 carrying its own code 1008.
+    refused_key_is_shown(
+        CloudService::Gradium,
+        "the Gradium key was rejected (1008: API key is revoked or expired); enter a new one in Settings › Cloud services",
+        "API key is revoked or expired",
     );
 }
 
