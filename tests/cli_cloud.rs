@@ -90,3 +90,15 @@ async fn a_rejected_key_is_one_line_that_says_what_to_do_and_is_not_retried() {
     assert!(errors[0].contains("verbatim auth set llmstats"), "{}", errors[0]);
     assert_eq!(server.requests().iter().filter(|r| r.method == "POST").count(), 1, "a 401 must not be retried");
 }
+
+#[tokio::test]
+async fn stereo_speakers_with_a_cloud_engine_is_refused_before_any_upload() {
+    let Some(wav) = common::testdata("speech/jfk.wav") else { return };
+    let server = fake(CloudService::SixtyDb, Scenario::Normal).await;
+    let output = transcribe(CloudService::SixtyDb, &server, wav.to_str().unwrap(), &["--speakers", "stereo"]).await;
+    assert_eq!(output.status.code(), Some(1));
+    let text = stderr(&output);
+    assert!(text.contains("error: --speakers stereo works with the local engine only"), "{text}");
+    assert!(text.contains("--diarize"), "{text}");
+    assert!(server.requests().is_empty(), "nothing was uploaded");
+}
