@@ -360,6 +360,9 @@ impl VerbatimApp {
                 self.state.notify(NoticeLevel::Warning, message, None);
             }
             BackgroundEvent::SessionSaveFailed(message) => {
+                // Write everything again next time, not only what changes from now on.
+                self.session.saved_revisions.clear();
+                self.session.saved_jobs.clear();
                 self.state.notify(NoticeLevel::Warning, message, None)
             }
             BackgroundEvent::KeysListed(Ok(snapshot)) => {
