@@ -191,6 +191,7 @@ fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_
         job_status(h) == Some(JobStatus::Done)
     });
     harness.run_steps(2);
+    println!("segment counts seen frame by frame: {counts_seen:?}");
     let expected: Vec<String> = JFK_PHRASES
         .iter()
         .map(|phrase| phrase.text.to_string())
@@ -245,6 +246,7 @@ fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
         job_status(h) == Some(JobStatus::Done)
     });
     harness.run_steps(2);
+    println!("live texts seen: {live_texts:?}");
     assert_eq!(most_live_rows, 1, "never more than one live row");
     assert!(
         live_texts.len() >= 2,
