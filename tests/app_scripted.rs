@@ -574,6 +574,19 @@ fn every_widget_has_an_accessible_name() {
         harness.run_steps(2);
         assert!(shows(&harness, &format!("{} key", service.display_name())));
         harness.check_accessibility();
+        // The side panel keeps its width: its options fit it (no growth frame after frame).
+        let open_button_edge =
+            |h: &egui_kittest::Harness<'static, verbatim::app::VerbatimApp>| {
+                h.get_by_label_contains("Open…").rect().max.x
+            };
+        let before = open_button_edge(&harness);
+        harness.run_steps(20);
+        assert_eq!(
+            open_button_edge(&harness),
+            before,
+            "the side panel grew with {} selected",
+            service.display_name()
+        );
     }
     engine.open_gate();
 }

@@ -360,10 +360,15 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     ui.add_space(4.0);
     let installed = app.state.models.installed_names();
     let mut commands = Vec::new();
-    let width = (ui.available_width() - 90.0).max(120.0);
+    // Controls fill what the label column leaves; the labels must fit in it, or the panel
+    // would grow a little every frame.
+    const LABEL_COLUMN: f32 = 112.0;
+    const COLUMN_GAP: f32 = 10.0;
+    let width = (ui.available_width() - LABEL_COLUMN - COLUMN_GAP - 4.0).max(120.0);
     egui::Grid::new("options_grid")
         .num_columns(2)
-        .spacing([10.0, 8.0])
+        .min_col_width(LABEL_COLUMN)
+        .spacing([COLUMN_GAP, 8.0])
         .show(ui, |ui| {
             labelled_row(ui, "Engine", |ui| {
                 let response = egui::ComboBox::from_id_salt("engine_choice")
