@@ -217,12 +217,13 @@ impl VerbatimApp {
         }
     }
 
-    /// The shared options new files use. The cloud services neither translate nor split
-    /// stereo channels, so the window offers neither for them and sends neither.
+    /// The shared options new files use: what the engine cannot do (translate, split stereo
+    /// channels) the window does not offer for it, and does not send.
     pub fn transcribe_options(&self) -> crate::engine::TranscribeOptions {
+        let engine = self.settings.engine;
         let mut options = self.settings.options.clone();
-        if let EngineKind::Cloud(_) = self.settings.engine {
-            options.translate = false;
+        options.translate &= engine.translates();
+        if !engine.splits_stereo_channels() {
             options.speakers = crate::engine::SpeakerMode::None;
         }
         options

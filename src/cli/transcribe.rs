@@ -148,6 +148,16 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
+    if args.speakers == SpeakersChoice::Stereo && !args.engine.splits_stereo_channels() {
+        anyhow::bail!(
+            "--speakers stereo works with the local engine only; drop it{}",
+            if args.engine == EngineKind::Cloud(crate::engine::cloud::CloudService::SixtyDb) {
+                " (60db labels speakers itself with --diarize)"
+            } else {
+                ", or use --engine local"
+            }
+        );
+    }
     match args.engine {
         EngineKind::Local => {
             let store = crate::models::ModelStore::from_env()?;
@@ -155,16 +165,6 @@ fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
             Ok(Box::new(LocalEngine::new(LocalEngineConfig { model_path, beam_size: args.beam_size.max(1), ..LocalEngineConfig::default() })))
         }
         EngineKind::Cloud(service) => {
-            if args.speakers == SpeakersChoice::Stereo {
-                anyhow::bail!(
-                    "--speakers stereo works with the local engine only; drop it{}",
-                    if service == crate::engine::cloud::CloudService::SixtyDb {
-                        " (60db labels speakers itself with --diarize)"
-                    } else {
-                        ", or use --engine local"
-                    }
-                );
-            }
             let mut cloud = args.cloud.clone();
             cloud.model = args.model.clone();
             // Reading the keyring blocks.

@@ -164,6 +164,33 @@ impl EngineKind {
             EngineKind::Cloud(service) => service.display_name(),
         }
     }
+
+    /// Whether the engine translates into English (the cloud services only transcribe).
+    pub fn translates(self) -> bool {
+        self == EngineKind::Local
+    }
+
+    /// Whether the engine can give each channel of a stereo file its own speaker
+    /// ([`SpeakerMode::Stereo`]); the cloud services get a mixed file.
+    pub fn splits_stereo_channels(self) -> bool {
+        self == EngineKind::Local
+    }
+
+    /// The languages the engine is limited to, when it is (Gradium's five); `None` takes any.
+    pub fn languages(self) -> Option<&'static [&'static str]> {
+        match self {
+            EngineKind::Cloud(cloud::CloudService::Gradium) => Some(&cloud::options::GRADIUM_LANGUAGES),
+            _ => None,
+        }
+    }
+
+    /// Checks a language code (`None` = detect) against [`EngineKind::languages`].
+    pub fn check_language(self, language: Option<&str>) -> Result<(), String> {
+        match self {
+            EngineKind::Cloud(cloud::CloudService::Gradium) => cloud::GradiumOptions::validate_language(language),
+            _ => Ok(()),
+        }
+    }
 }
 
 impl std::fmt::Display for EngineKind {

@@ -4,8 +4,6 @@
 use super::super::VerbatimApp;
 use super::super::commands::AppCommand;
 use super::super::state::{Job, JobStatus};
-use crate::engine::cloud::CloudService;
-use crate::engine::cloud::options::GRADIUM_LANGUAGES;
 use crate::engine::{EngineKind, SpeakerMode};
 use eframe::egui::{self, RichText};
 use std::time::Instant;
@@ -390,12 +388,10 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     super::cloud::service_options(ui, service, &mut app.settings.cloud, width);
                 }
             }
-            // Gradium knows five languages; the others take any code.
+            // Some engines know only a few languages (Gradium: five).
             let engine = app.settings.engine;
             let offered = |code: &str| {
-                engine != EngineKind::Cloud(CloudService::Gradium)
-                    || code == "auto"
-                    || GRADIUM_LANGUAGES.contains(&code)
+                code == "auto" || engine.languages().is_none_or(|known| known.contains(&code))
             };
             labelled_row(ui, "Language", |ui| {
                 let current = app
@@ -428,7 +424,7 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     .response;
                 (response, ())
             });
-            if engine == EngineKind::Local {
+            if engine.splits_stereo_channels() {
                 labelled_row(ui, "Speakers", |ui| {
                     let label = |mode: SpeakerMode| match mode {
                         SpeakerMode::None => "No labels",
@@ -450,6 +446,8 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                         .response;
                     (response, ())
                 });
+            }
+            if engine.translates() {
                 ui.label("");
                 ui.checkbox(&mut app.settings.options.translate, "Translate to English");
                 ui.end_row();
@@ -473,14 +471,10 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         });
     if let EngineKind::Cloud(service) = app.settings.engine {
         let problem = app.settings.cloud.validate_for(service).err().or_else(|| {
-            (service == CloudService::Gradium)
-                .then(|| {
-                    crate::engine::cloud::GradiumOptions::validate_language(
-                        app.settings.options.language.as_deref(),
-                    )
-                    .err()
-                })
-                .flatten()
+            app.settings
+                .engine
+                .check_language(app.settings.options.language.as_deref())
+                .err()
         });
         if let Some(problem) = problem {
             ui.add_space(4.0);
