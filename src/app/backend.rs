@@ -72,15 +72,12 @@ pub const KEY_ENTRY_PLACE: &str = "Settings › Cloud services";
 
 /// The engine for a cloud service with the window's options and the user's key (its
 /// environment variable, the keyring, or the private key file — as the CLI does). Blocking
-/// while the keyring is read.
+/// while the keyring is read. The engine checks the options itself.
 pub fn cloud_engine(
     service: CloudService,
     options: &CloudOptions,
     stores: &KeyStores,
 ) -> Result<Arc<dyn Engine>, String> {
-    options.validate_for(service).map_err(|problem| {
-        format!("{problem} (in the {} options)", service.display_name())
-    })?;
     let (key, _source) = resolve_key_with(stores, service).map_err(|error| key_error_message(&error))?;
     crate::engine::cloud::build_engine(service, options, key)
         .map(Arc::from)
