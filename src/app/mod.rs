@@ -348,12 +348,13 @@ impl VerbatimApp {
             }
             BackgroundEvent::SessionLoaded(Ok(restored)) => {
                 // What was read is on disk already: only later changes are written again.
-                for job in &restored {
-                    self.session
-                        .saved_revisions
-                        .insert(job.saved.key.clone(), 0);
+                for id in self.state.restore(restored) {
+                    if let Some(job) = self.state.job(id) {
+                        self.session
+                            .saved_revisions
+                            .insert(job.session_key.clone(), job.revision);
+                    }
                 }
-                self.state.restore(restored);
             }
             BackgroundEvent::SessionLoaded(Err(message)) => {
                 // Never write over a session that could not be read, or another window's.

@@ -18,6 +18,9 @@ use std::path::{Path, PathBuf};
 pub const SESSION_VERSION: u32 = 1;
 const INDEX_FILE: &str = "session.json";
 const LOCK_FILE: &str = ".lock";
+/// What a window that cannot keep the session tells its user.
+const WITHOUT_SESSION: &str =
+    "this window's transcripts are kept only until it closes — export them";
 
 /// How a file had ended when the session was saved.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -95,7 +98,7 @@ impl SessionStore {
     pub fn lock(&self) -> Result<std::fs::File, String> {
         let unavailable = |error: &dyn std::fmt::Display| {
             format!(
-                "cannot keep the session in {} ({error}); this window's transcripts are kept only until it closes — export them",
+                "cannot keep the session in {} ({error}); {WITHOUT_SESSION}",
                 self.dir.display()
             )
         };
@@ -108,9 +111,9 @@ impl SessionStore {
             .map_err(|error| unavailable(&error))?;
         match file.try_lock() {
             Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(
-                "another Verbatim window keeps the session; this window's transcripts are kept only until it closes — export them".into(),
-            ),
+            Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+                "another Verbatim window keeps the session; {WITHOUT_SESSION}"
+            )),
             Err(std::fs::TryLockError::Error(error)) => Err(unavailable(&error)),
         }
     }
@@ -125,7 +128,7 @@ impl SessionStore {
     pub fn save(&self, snapshot: &SessionSnapshot) -> Result<(), String> {
         std::fs::create_dir_all(&self.dir).map_err(|error| {
             format!(
-                "cannot keep the session in {}: {error}; transcripts are only in the window until exported",
+                "cannot keep the session in {} ({error}); {WITHOUT_SESSION}",
                 self.dir.display()
             )
         })?;
@@ -305,7 +308,10 @@ mod tests {
         let second = store.lock().err().unwrap_or_default();
         assert!(second.contains("another Verbatim window"), "{second}");
         drop(first);
-        assert!(store.lock().is_ok(), "free again once the first window is gone");
+        assert!(
+            store.lock().is_ok(),
+            "free again once the first window is gone"
+        );
     }
 
     #[test]

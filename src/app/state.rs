@@ -144,6 +144,15 @@ pub fn count_words(text: &str) -> usize {
     text.split_whitespace().count()
 }
 
+/// Words in a whole transcript.
+fn transcript_word_count(transcript: &Transcript) -> usize {
+    transcript
+        .segments
+        .iter()
+        .map(|segment| count_words(&segment.text))
+        .sum()
+}
+
 /// The file name of a path, or the whole path if it has none.
 pub fn display_name(path: &Path) -> String {
     path.file_name()
@@ -426,8 +435,9 @@ impl AppState {
     }
 
     /// Puts the files of the last session back, before any added since, with their
-    /// transcripts; what was still running comes back as interrupted.
-    pub fn restore(&mut self, restored: Vec<RestoredJob>) {
+    /// transcripts; what was still running comes back as interrupted. Returns the jobs it
+    /// added.
+    pub fn restore(&mut self, restored: Vec<RestoredJob>) -> Vec<JobId> {
         let mut problems = Vec::new();
         let mut jobs = Vec::with_capacity(restored.len());
         for RestoredJob {
@@ -447,11 +457,7 @@ impl AppState {
                 SavedStatus::Cancelled => JobStatus::Cancelled,
                 SavedStatus::Interrupted => JobStatus::Interrupted,
             };
-            job.word_count = transcript
-                .segments
-                .iter()
-                .map(|segment| count_words(&segment.text))
-                .sum();
+            job.word_count = transcript_word_count(&transcript);
             job.progress = (job.status == JobStatus::Done).then_some(1.0);
             job.transcript = transcript;
             job.engine_name = saved.engine;
@@ -461,15 +467,16 @@ impl AppState {
             }
             jobs.push(job);
         }
-        let first_restored = jobs.first().map(|job| job.id);
+        let ids: Vec<JobId> = jobs.iter().map(|job| job.id).collect();
         self.jobs.splice(0..0, jobs);
         if self.selected.is_none() {
-            self.selected = first_restored;
+            self.selected = ids.first().copied();
             self.selection_pinned = false;
         }
         for problem in problems {
             self.notify(NoticeLevel::Warning, problem, None);
         }
+        ids
     }
 
     /// The session as it should be on disk: every job in order, and the transcripts whose
@@ -510,10 +517,11 @@ impl AppState {
         if changed.is_empty() && jobs == *saved_jobs {
             return None;
         }
-        saved_revisions.retain(|key, _| jobs.iter().any(|job| job.key == *key));
-        for job in &self.jobs {
-            saved_revisions.insert(job.session_key.clone(), job.revision);
-        }
+        *saved_revisions = self
+            .jobs
+            .iter()
+            .map(|job| (job.session_key.clone(), job.revision))
+            .collect();
         saved_jobs.clone_from(&jobs);
         Some(SessionSnapshot { jobs, changed })
     }
@@ -582,12 +590,7 @@ impl AppState {
                 let changed = edit(&mut job.transcript);
                 if changed {
                     job.revision += 1;
-                    job.word_count = job
-                        .transcript
-                        .segments
-                        .iter()
-                        .map(|segment| count_words(&segment.text))
-                        .sum();
+                    job.word_count = transcript_word_count(&job.transcript);
                 }
                 changed
             }

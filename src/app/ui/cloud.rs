@@ -367,32 +367,16 @@ pub fn key_status_row(app: &mut VerbatimApp, ui: &mut egui::Ui, service: CloudSe
         app.send(AppCommand::RefreshKeys);
     }
     ui.label("API key");
-    let status = app.state.keys.status(service).map(describe_status);
-    let has_key = app.state.keys.has_key(service);
+    let status = app.state.keys.status(service);
+    let has_key = status.is_some_and(|status| status.active.is_some());
+    let text = match status {
+        Some(status) if has_key => RichText::new(format!("✔ {}", describe_status(status))),
+        Some(status) => RichText::new(describe_status(status)).color(ui.visuals().warn_fg_color),
+        None => RichText::new("Checking…").weak(),
+    };
     ui.horizontal_wrapped(|ui| {
-        match (has_key, status) {
-            (Some(true), Some(text)) => {
-                ui.label(RichText::new(format!("✔ {text}")).small());
-            }
-            (Some(false), _) => {
-                ui.label(
-                    RichText::new("No key yet")
-                        .small()
-                        .color(ui.visuals().warn_fg_color),
-                );
-            }
-            _ => {
-                ui.label(RichText::new("Checking…").small().weak());
-            }
-        }
-        let button = ui.link(
-            RichText::new(if has_key == Some(true) {
-                "Change…"
-            } else {
-                "Enter key…"
-            })
-            .small(),
-        );
+        ui.label(text.small());
+        let button = ui.link(RichText::new(if has_key { "Change…" } else { "Enter key…" }).small());
         if button.clicked() {
             app.send(AppCommand::ShowKeyEntry(service));
         }
