@@ -9,6 +9,7 @@ pub mod dev;
 pub mod engine;
 pub mod events;
 pub mod export;
+pub mod files;
 pub mod models;
 pub mod speakers;
 pub mod transcript;
