@@ -865,7 +865,9 @@ impl Job<'_> {
                 path: dest.to_path_buf(),
                 source: e,
             })?;
-        sync_parent_dir(dest);
+        if let Err(e) = crate::files::sync_parent_dir(dest) {
+            log::warn!("cannot sync the folder of {}: {e}", dest.display());
+        }
         progress(DownloadProgress {
             downloaded_bytes: size_bytes,
             total_bytes: Some(size_bytes),
@@ -879,23 +881,6 @@ impl Job<'_> {
             warning,
         })
     }
-}
-
-/// Makes the rename durable (Unix; elsewhere the rename is as durable as the OS makes it).
-fn sync_parent_dir(path: &Path) {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
-            log::warn!("cannot sync {}: {e}", dir.display());
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
 }
 
 /// The pause before try `failed_tries + 1`: `initial · 2^(failed_tries-1)`, capped, then
