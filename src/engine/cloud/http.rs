@@ -20,6 +20,7 @@ use futures_util::{Stream, StreamExt};
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -53,6 +54,10 @@ pub struct ServiceHttp {
     client: reqwest::Client,
     pub network: NetworkOptions,
     key: ApiKey,
+    /// Said once, before the first request, when the key goes somewhere other than the
+    /// service's own address (see [`super::endpoint::key_destination_notice`]).
+    endpoint_notice: Option<String>,
+    notice_given: AtomicBool,
 }
 
 impl ServiceHttp {
@@ -79,7 +84,28 @@ impl ServiceHttp {
             client,
             network,
             key,
+            endpoint_notice: None,
+            notice_given: AtomicBool::new(false),
         })
+    }
+
+    /// Says `notice` (once per engine, before the first request) that the key is going to an
+    /// address that is not the service's own.
+    pub fn with_endpoint_notice(mut self, notice: Option<String>) -> ServiceHttp {
+        self.endpoint_notice = notice;
+        self
+    }
+
+    /// Warns, the first time only, where the key is going if that is not the service's own
+    /// address: `notice` if given (an address known only at run time), else the one set at
+    /// construction. Every request through [`ServiceHttp::send`] calls it; a connection made
+    /// another way (a WebSocket) calls it before connecting.
+    pub fn announce_key_destination(&self, notice: Option<&str>, sink: &EventSink) {
+        if let Some(notice) = notice.or(self.endpoint_notice.as_deref())
+            && !self.notice_given.swap(true, Ordering::Relaxed)
+        {
+            sink.warning(notice);
+        }
     }
 
     /// [`ServiceHttp::new`] for the service's base URL (`endpoint`, else its
@@ -90,8 +116,10 @@ impl ServiceHttp {
         key: ApiKey,
         endpoint: Option<&str>,
     ) -> Result<(ServiceHttp, Url), EngineError> {
-        let (base, _) = super::endpoint::service_base_url(service, endpoint)?;
-        let http = ServiceHttp::new(service, network, key, &base)?;
+        let (base, set_by) = super::endpoint::service_base_url(service, endpoint)?;
+        let notice = set_by
+            .and_then(|set_by| super::endpoint::key_destination_notice(service, &base, &set_by));
+        let http = ServiceHttp::new(service, network, key, &base)?.with_endpoint_notice(notice);
         Ok((http, base))
     }
 
@@ -152,6 +180,7 @@ impl ServiceHttp {
         cancel: &CancellationToken,
     ) -> Result<Response, EngineError> {
         let name = self.name();
+        self.announce_key_destination(None, sink);
         let max_attempts = self.network.max_attempts;
         let mut attempt: u32 = 1;
         let mut capacity_waits: u32 = 0;
