@@ -203,10 +203,11 @@ async fn download(store: &ModelStore, name: &str) -> anyhow::Result<()> {
     if let Some(warning) = &outcome.warning {
         eprintln!("warning: {warning}");
     }
-    let check = if outcome.sha256_verified {
-        "SHA-256 verified"
-    } else {
-        "size checked"
+    let check = match (outcome.sha1_verified, outcome.sha256_verified) {
+        (true, true) => "SHA-1 and SHA-256 verified",
+        (true, false) => "SHA-1 verified",
+        (false, true) => "SHA-256 verified",
+        (false, false) => "size checked",
     };
     println!(
         "downloaded model '{name}' ({}, {check}) to {}",
