@@ -380,6 +380,24 @@ async fn download(
     .await
 }
 
+/// [`download_file`] of the test server's file into the store's place for [`MODEL`].
+async fn download_expecting(
+    store: &ModelStore,
+    server: &TestServer,
+    expected: Expected,
+) -> Result<DownloadOutcome, DownloadError> {
+    store.ensure_dir().expect("dir");
+    download_file(
+        &server.url(),
+        &store.path_for(MODEL),
+        expected,
+        &mut |_| {},
+        &CancellationToken::new(),
+        &fast_options(),
+    )
+    .await
+}
+
 fn assert_installed_exactly(store: &ModelStore, body: &[u8]) {
     let on_disk = std::fs::read(store.path_for(MODEL)).expect("final file exists");
     assert_eq!(on_disk.len(), body.len(), "final file size");
@@ -697,22 +715,13 @@ async fn a_wrong_checksum_fails_and_leaves_nothing() {
 async fn a_caller_supplied_sha256_wins_over_the_server() {
     let fx = fixture(10);
     let server = TestServer::start(Plan::hugging_face_like(fx.body.clone())).await;
-    fx.store.ensure_dir().expect("dir");
-    let dest = fx.store.path_for(MODEL);
     let expected = Expected {
         sha256_hex: Some(sha256_hex(b"not the body").to_uppercase()),
         ..Expected::default()
     };
-    let err = download_file(
-        &server.url(),
-        &dest,
-        expected,
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect_err("caller's hash does not match");
+    let err = download_expecting(&fx.store, &server, expected)
+        .await
+        .expect_err("caller's hash does not match");
     assert!(
         matches!(err, DownloadError::ChecksumMismatch { .. }),
         "{err}"
@@ -724,16 +733,9 @@ async fn a_caller_supplied_sha256_wins_over_the_server() {
         sha256_hex: Some(sha256_hex(&fx.body)),
         ..Expected::default()
     };
-    let outcome = download_file(
-        &server.url(),
-        &dest,
-        expected,
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect("caller's hash matches");
+    let outcome = download_expecting(&fx.store, &server, expected)
+        .await
+        .expect("caller's hash matches");
     assert!(outcome.sha256_verified);
     assert_installed_exactly(&fx.store, &fx.body);
 }
@@ -983,16 +985,9 @@ async fn sizes_that_disagree_fail_and_leave_nothing() {
         size_bytes: Some(BODY_BYTES as u64 - 1),
         ..Expected::default()
     };
-    let err = download_file(
-        &server.url(),
-        &fx.store.path_for(MODEL),
-        expected,
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect_err("size mismatch");
+    let err = download_expecting(&fx.store, &server, expected)
+        .await
+        .expect_err("size mismatch");
     assert!(matches!(err, DownloadError::SizeMismatch { .. }), "{err}");
     assert_nothing_left(&fx.store);
 }
@@ -1143,21 +1138,13 @@ async fn a_server_that_sends_without_a_length_is_stopped_at_the_cap() {
     let mut plan = Plan::new(fx.body.clone());
     plan.chunked = true;
     let server = TestServer::start(plan).await;
-    fx.store.ensure_dir().expect("dir");
     let capped = |max_size_bytes: u64| Expected {
         max_size_bytes: Some(max_size_bytes),
         ..Expected::default()
     };
-    let err = download_file(
-        &server.url(),
-        &fx.store.path_for(MODEL),
-        capped(1024 * 1024),
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect_err("more than the cap");
+    let err = download_expecting(&fx.store, &server, capped(1024 * 1024))
+        .await
+        .expect_err("more than the cap");
     assert!(
         matches!(err, DownloadError::TooLarge { limit_bytes, .. } if limit_bytes == 1024 * 1024),
         "{err}"
@@ -1166,16 +1153,9 @@ async fn a_server_that_sends_without_a_length_is_stopped_at_the_cap() {
     assert_eq!(server.body_requests().len(), 1, "not retried");
 
     // The same server within the cap: chunked transfer itself is fine.
-    let outcome = download_file(
-        &server.url(),
-        &fx.store.path_for(MODEL),
-        capped(BODY_BYTES as u64),
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect("within the cap");
+    let outcome = download_expecting(&fx.store, &server, capped(BODY_BYTES as u64))
+        .await
+        .expect("within the cap");
     assert!(
         outcome
             .warning
@@ -1186,17 +1166,9 @@ async fn a_server_that_sends_without_a_length_is_stopped_at_the_cap() {
     // A length announced above the cap is refused before any byte is fetched.
     let fx = fixture(25);
     let server = TestServer::start(Plan::new(fx.body.clone())).await;
-    fx.store.ensure_dir().expect("dir");
-    let err = download_file(
-        &server.url(),
-        &fx.store.path_for(MODEL),
-        capped(1000),
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect_err("announced more than the cap");
+    let err = download_expecting(&fx.store, &server, capped(1000))
+        .await
+        .expect_err("announced more than the cap");
     assert!(matches!(err, DownloadError::TooLarge { .. }), "{err}");
     assert_nothing_left(&fx.store);
 }
