@@ -894,6 +894,47 @@ impl Job<'_> {
 }
 
 impl Job<'_> {
+    /// The SHA-256 to check against: the caller's, else the server's.
+    fn expected_sha256(&self) -> Option<&String> {
+        self.caller_sha256.as_ref().or(self.server_sha256.as_ref())
+    }
+
+    /// Compares the file's hashes with the expected ones. Returns its SHA-256 and, when no
+    /// hash was there to compare with, a warning that says what was checked instead.
+    fn check_hashes(&self, hashes: &Hashes) -> Result<(String, Option<String>), DownloadError> {
+        let actual_sha256 = hex::encode(hashes.sha256.clone().finalize());
+        let actual_sha1 = hex::encode(hashes.sha1.clone().finalize());
+        let checks = [
+            ("SHA-1", self.caller_sha1.as_ref(), &actual_sha1),
+            ("SHA-256", self.expected_sha256(), &actual_sha256),
+        ];
+        for (algorithm, expected, actual) in checks {
+            if let Some(expected) = expected
+                && expected != actual
+            {
+                return Err(DownloadError::ChecksumMismatch {
+                    algorithm,
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                });
+            }
+        }
+        let warning = if self.expected_sha256().is_some() || self.caller_sha1.is_some() {
+            None
+        } else if self.total_bytes.or(self.expected_size_bytes).is_some() {
+            Some(format!(
+                "the server published no SHA-256 for {}; only the size was checked",
+                self.url
+            ))
+        } else {
+            Some(format!(
+                "the server published neither a SHA-256 nor a size for {}; the file could not be checked",
+                self.url
+            ))
+        };
+        Ok((actual_sha256, warning))
+    }
+
     /// Checks size and hash, then moves the partial into place.
     async fn finish(
         self,
@@ -919,37 +960,12 @@ impl Job<'_> {
                 actual_bytes: size_bytes,
             });
         }
-        let actual_sha256 = hex::encode(partial.hashes.sha256.clone().finalize());
-        let actual_sha1 = hex::encode(partial.hashes.sha1.clone().finalize());
-        let expected_sha256 = self.caller_sha256.clone().or(self.server_sha256.clone());
-        let checks = [
-            ("SHA-1", self.caller_sha1.clone(), &actual_sha1),
-            ("SHA-256", expected_sha256.clone(), &actual_sha256),
-        ];
-        for (algorithm, expected, actual) in checks {
-            if let Some(expected) = expected
-                && expected != *actual
-            {
+        let (actual_sha256, warning) = match self.check_hashes(&partial.hashes) {
+            Ok(checked) => checked,
+            Err(error) => {
                 partial.discard().await;
-                return Err(DownloadError::ChecksumMismatch {
-                    algorithm,
-                    expected,
-                    actual: actual.clone(),
-                });
+                return Err(error);
             }
-        }
-        let warning = if expected_sha256.is_some() || self.caller_sha1.is_some() {
-            None
-        } else if self.total_bytes.or(self.expected_size_bytes).is_some() {
-            Some(format!(
-                "the server published no SHA-256 for {}; only the size was checked",
-                self.url
-            ))
-        } else {
-            Some(format!(
-                "the server published neither a SHA-256 nor a size for {}; the file could not be checked",
-                self.url
-            ))
         };
         if let Some(warning) = &warning {
             log::warn!("{warning}");
@@ -981,7 +997,7 @@ impl Job<'_> {
             path: dest.to_path_buf(),
             size_bytes,
             sha256_hex: Some(actual_sha256),
-            sha256_verified: expected_sha256.is_some(),
+            sha256_verified: self.expected_sha256().is_some(),
             sha1_verified: self.caller_sha1.is_some(),
             already_installed: false,
             warning,
