@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod backoff;
 pub mod cli;
 pub mod dev;
 pub mod engine;
