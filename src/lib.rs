@@ -14,5 +14,6 @@ pub mod files;
 pub mod models;
 pub mod speakers;
 pub mod transcript;
+pub mod units;
 pub mod vad;
 pub mod wer;

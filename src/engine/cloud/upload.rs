@@ -10,6 +10,7 @@
 
 use crate::audio::AudioError;
 use crate::engine::EngineError;
+use crate::units::{clock_rounded, describe_size};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -559,7 +560,7 @@ pub fn prepare_upload(
     let spans: Vec<String> = parts
         .iter()
         .zip(&ends)
-        .map(|(part, end_s)| format!("{}–{}", clock(part.start_s), clock(*end_s)))
+        .map(|(part, end_s)| format!("{}–{}", clock_rounded(part.start_s), clock_rounded(*end_s)))
         .collect();
     warnings.push(format!(
         "{} is still {} after re-encoding; sending it to {name} in {} parts split at pauses ({}) and joining the transcripts",
@@ -719,10 +720,10 @@ fn describe_file(size_bytes: u64, duration_s: Option<f64>) -> String {
     match duration_s {
         Some(duration) => format!(
             "{} and {}",
-            super::http::describe_size(size_bytes),
-            clock(duration)
+            describe_size(size_bytes),
+            clock_rounded(duration)
         ),
-        None => super::http::describe_size(size_bytes),
+        None => describe_size(size_bytes),
     }
 }
 
@@ -738,23 +739,12 @@ fn describe_limits(rules: &UploadRules) -> String {
     match (rules.max_size_bytes, rules.max_duration_s) {
         (Some(size), Some(duration)) => format!(
             "{} and {}",
-            super::http::describe_size(size),
-            clock(duration)
+            describe_size(size),
+            clock_rounded(duration)
         ),
-        (Some(size), None) => super::http::describe_size(size),
-        (None, Some(duration)) => clock(duration),
+        (Some(size), None) => describe_size(size),
+        (None, Some(duration)) => clock_rounded(duration),
         (None, None) => "none".into(),
-    }
-}
-
-/// `h:mm:ss` or `m:ss`.
-fn clock(seconds: f64) -> String {
-    let total = seconds.max(0.0).round() as u64;
-    let (hours, minutes, secs) = (total / 3600, total / 60 % 60, total % 60);
-    if hours > 0 {
-        format!("{hours}:{minutes:02}:{secs:02}")
-    } else {
-        format!("{minutes}:{secs:02}")
     }
 }
 
