@@ -7,6 +7,7 @@
 //! [`parse`] holds a strict SRT/WebVTT parser the tests use to check every file written here;
 //! [`import`] holds the tolerant reader for subtitle files people bring.
 
+mod cue_timing;
 pub mod cues;
 mod decode;
 pub mod import;
