@@ -12,7 +12,8 @@
 //! and the cloud services slot in as new [`EngineSpec`] variants.
 
 use super::backend::{self, InstalledModelInfo};
-use super::settings::{ExportKind, ExportSettings};
+use super::settings::ExportSettings;
+use crate::export::ExportFormat;
 use super::session::{RestoredJob, SessionSnapshot, SessionStore};
 use super::state::JobId;
 use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStatus, KeyStores};
@@ -131,7 +132,7 @@ pub struct JobRequest {
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub job: JobId,
-    pub kind: ExportKind,
+    pub kind: ExportFormat,
     /// A snapshot of the transcript with every edit made so far.
     pub transcript: Transcript,
     pub settings: ExportSettings,
@@ -240,12 +241,12 @@ pub enum BackgroundEvent {
     },
     Exported {
         job: JobId,
-        kind: ExportKind,
+        kind: ExportFormat,
         path: PathBuf,
     },
     ExportFailed {
         job: JobId,
-        kind: ExportKind,
+        kind: ExportFormat,
         path: Option<PathBuf>,
         message: String,
     },

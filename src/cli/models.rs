@@ -7,6 +7,7 @@ use crate::models::catalog::{self, CATALOG};
 use crate::models::ct2::{Quantization, import_ct2_model};
 use crate::models::download::{DownloadProgress, download_model};
 use crate::models::store::{self, ModelError, ModelStore};
+use crate::units::megabytes;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -117,10 +118,6 @@ pub fn import_model_name(
     };
     store::validate_name(&name)?;
     Ok(name)
-}
-
-fn megabytes(size_bytes: u64) -> String {
-    format!("{:.1} MB", size_bytes as f64 / 1e6)
 }
 
 /// The `models list` text: installed models (name, size, path), then the catalog models that

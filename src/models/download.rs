@@ -1008,25 +1008,11 @@ impl Job<'_> {
 /// The pause before try `failed_tries + 1`: `initial · 2^(failed_tries-1)`, capped, then
 /// scaled by a random factor in [0.5, 1) so that many clients do not retry in step.
 fn backoff(options: &DownloadOptions, failed_tries: u32) -> Duration {
-    let exponent = failed_tries.saturating_sub(1).min(20);
-    let pause = options
-        .initial_backoff
-        .saturating_mul(1u32 << exponent)
-        .min(options.max_backoff);
-    pause.mul_f64(0.5 + 0.5 * random_unit())
-}
-
-/// A random number in [0, 1) from the standard library's randomly keyed hasher.
-fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+    crate::backoff::Backoff {
+        base: options.initial_backoff,
+        max: options.max_backoff,
+    }
+    .equal_jitter_delay(failed_tries)
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

@@ -3,7 +3,8 @@
 
 use super::super::VerbatimApp;
 use super::super::commands::{AppCommand, ExportDestination};
-use super::super::settings::{ExportKind, ThemeChoice};
+use super::super::settings::ThemeChoice;
+use crate::export::ExportFormat;
 use eframe::egui::{self, KeyboardShortcut};
 
 fn item(
@@ -40,7 +41,7 @@ pub fn menu_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
             ui.separator();
             ui.add_enabled_ui(has_text, |ui| {
                 ui.menu_button("Export", |ui| {
-                    for &kind in ExportKind::ALL {
+                    for kind in ExportFormat::ALL {
                         if item(ui, &format!("{}…", kind.label()), None, true)
                             && let Some((job, _, _)) = &selected
                         {

@@ -15,6 +15,7 @@ use super::retry::{Backoff, describe_duration, parse_retry_after};
 use super::upload::UploadPart;
 use crate::engine::EngineError;
 use crate::events::EventSink;
+use crate::units::describe_size;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
@@ -610,22 +611,6 @@ fn oversized(service: CloudService, max_bytes: u64) -> EngineError {
     ))
 }
 
-/// A size as people read it ("25 MB", "512 KB", "900 bytes"), in decimal units.
-pub fn describe_size(size_bytes: u64) -> String {
-    if size_bytes >= 1_000_000 {
-        let megabytes = size_bytes as f64 / 1e6;
-        if (megabytes - megabytes.round()).abs() < 0.05 {
-            format!("{} MB", megabytes.round())
-        } else {
-            format!("{megabytes:.1} MB")
-        }
-    } else if size_bytes >= 1_000 {
-        format!("{} KB", size_bytes / 1_000)
-    } else {
-        format!("{size_bytes} bytes")
-    }
-}
-
 /// A streamed request body from a file (re-opened on each attempt), and its length.
 pub fn file_body(path: &Path) -> Result<(reqwest::Body, u64), EngineError> {
     let file = std::fs::File::open(path).map_err(|error| {
@@ -684,10 +669,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_excerpts_read_naturally() {
-        assert_eq!(describe_size(25_000_000), "25 MB");
-        assert_eq!(describe_size(10_500_000), "10.5 MB");
-        assert_eq!(describe_size(2_048), "2 KB");
+    fn excerpts_read_naturally() {
         assert_eq!(one_line_excerpt("a\n  b\tc"), "a b c");
         assert!(one_line_excerpt(&"x".repeat(500)).ends_with('…'));
     }
