@@ -102,3 +102,45 @@ async fn stereo_speakers_with_a_cloud_engine_is_refused_before_any_upload() {
     assert!(text.contains("--diarize"), "{text}");
     assert!(server.requests().is_empty(), "nothing was uploaded");
 }
+
+#[tokio::test]
+async fn network_flags_out_of_range_are_refused_before_anything_is_sent() {
+    let Some(wav) = common::testdata("speech/jfk.wav") else { return };
+    let server = fake(CloudService::PolarGrid, Scenario::Normal).await;
+    for flag in ["--response-timeout", "--connect-timeout", "--idle-timeout", "--max-job-wait"] {
+        for value in ["1e300", "inf", "NaN", "0", "604801"] {
+            let output = transcribe(CloudService::PolarGrid, &server, wav.to_str().unwrap(), &[flag, value]).await;
+            let stderr = stderr(&output);
+            assert_eq!(output.status.code(), Some(2), "{flag} {value}: {stderr}");
+            assert!(stderr.contains(&format!("invalid value '{value}' for '{flag}")), "{flag} {value}: {stderr}");
+            assert!(stderr.contains("at most 604800 (a week)"), "{stderr}");
+            assert!(!stderr.contains("panicked"), "{stderr}");
+        }
+    }
+    assert!(server.requests().is_empty(), "nothing was sent");
+    let output = transcribe(CloudService::PolarGrid, &server, wav.to_str().unwrap(), &["--response-timeout", "604800"]).await;
+    assert!(output.status.success(), "a week is allowed: {}", stderr(&output));
+}
+
+#[tokio::test]
+async fn a_server_asking_to_wait_for_ever_ends_the_run_with_one_error_line() {
+    let Some(wav) = common::testdata("speech/jfk.wav") else { return };
+    for (scenario, mode, asked) in [
+        (Scenario::RetryMuchLater, "sync", "asked to retry after 3168808781403 years; try again later"),
+        (Scenario::PollMuchLater, "async", "asked to poll again after 316880878 years; try again later"),
+    ] {
+        let server = fake(CloudService::PolarGrid, scenario).await;
+        let output = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            transcribe(CloudService::PolarGrid, &server, wav.to_str().unwrap(), &["--polargrid-mode", mode]),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{scenario:?}: the run hangs"));
+        let stderr = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{scenario:?}: {stderr}");
+        let errors: Vec<&str> = stderr.lines().filter(|line| line.starts_with("error:")).collect();
+        assert_eq!(errors.len(), 1, "{scenario:?}: {stderr}");
+        assert!(errors[0].contains(asked), "{scenario:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

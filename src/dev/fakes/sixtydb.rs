@@ -4,7 +4,7 @@
 
 use super::{
     Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, jfk_text, json,
-    phrase_words, respond, with_retry_after,
+    phrase_words, respond, with_retry_after, with_retry_after_text,
 };
 use crate::engine::cloud::options::{validate_keywords, validate_language_code};
 use crate::engine::cloud::upload::AudioFormat;
@@ -137,6 +137,10 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
         Scenario::ConcurrencyLimit if state.bump("stt") <= 2 => {
             let body = json!({"success": false, "error": "STT_CONCURRENCY_LIMIT", "message": "Concurrency limit reached", "details": {"limit": 8}});
             return json(StatusCode::TOO_MANY_REQUESTS, body);
+        }
+        Scenario::RetryMuchLater => {
+            let body = json!({"success": false, "error": "STT_CONCURRENCY_LIMIT", "message": "Concurrency limit reached", "details": {"limit": 8}});
+            return with_retry_after_text(json(StatusCode::TOO_MANY_REQUESTS, body), "600");
         }
         Scenario::UnavailableTwice if state.bump("stt") <= 2 => {
             return error(
