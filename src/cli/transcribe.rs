@@ -3,7 +3,7 @@
 //! rest; the exit status is 0 only if every file succeeded.
 
 use super::live_display::LiveDisplay;
-use super::output::{OutputTarget, write_atomically};
+use super::output::{OutputTarget, partial_path, write_atomically};
 use crate::engine::local::{LocalEngine, LocalEngineConfig};
 use crate::engine::{Engine, EngineError, EngineKind, SpeakerMode, TranscribeOptions, run_engine};
 use crate::events::EventSink;
@@ -112,9 +112,11 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let (transcript, result) = transcribe_one(engine.as_ref(), file, &options, args.quiet, &cancel).await;
-        // A failed or cancelled run still writes what it heard; an empty failure writes nothing.
-        let written = if result.is_ok() || !transcript.segments.is_empty() {
-            write_outputs(&transcript, file, &formats, &target, &export_options)
+        // A failed or cancelled run still writes what it heard, beside the complete output
+        // rather than over it; an empty failure writes nothing.
+        let complete = result.is_ok();
+        let written = if complete || !transcript.segments.is_empty() {
+            write_outputs(&transcript, file, &formats, &target, &export_options, complete)
         } else {
             Ok(Vec::new())
         };
@@ -134,12 +136,9 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
                 let message = error.to_string();
                 let prefix = format!("{}: ", file.display());
                 eprintln!("error: {}: {}", file.display(), message.strip_prefix(&prefix).unwrap_or(&message));
-                if let Ok(paths) = written {
-                    if !transcript.segments.is_empty() {
-                        for path in paths {
-                            eprintln!("partial transcript ({} segments) kept in {}", transcript.segments.len(), path.display());
-                        }
-                    }
+                match written {
+                    Ok(paths) => report_partial(&transcript, file, &formats, &target, &paths),
+                    Err(error) => eprintln!("error: {}: the partial transcript could not be kept: {error:#}", file.display()),
                 }
             }
         }
@@ -202,18 +201,30 @@ async fn transcribe_one(
     (transcript, result.map(|_| ()))
 }
 
-/// Writes every requested format; returns the files written (none for stdout).
+/// Says where the partial transcript of `input` went, and that a complete one is untouched.
+fn report_partial(transcript: &Transcript, input: &Path, formats: &[ExportFormat], target: &OutputTarget, written: &[PathBuf]) {
+    let complete_paths = formats.iter().filter_map(|&format| target.path_for(input, format, formats.len()));
+    for (partial, complete) in written.iter().zip(complete_paths) {
+        let untouched = if complete.exists() { format!("; {} is left as it was", complete.display()) } else { String::new() };
+        eprintln!("partial transcript ({} segments) kept in {}{untouched}", transcript.segments.len(), partial.display());
+    }
+}
+
+/// Writes every requested format; returns the files written (none for stdout). An
+/// incomplete transcript goes to each file's [`partial_path`], never over the file itself.
 fn write_outputs(
     transcript: &Transcript,
     input: &Path,
     formats: &[ExportFormat],
     target: &OutputTarget,
     options: &ExportOptions,
+    complete: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for &format in formats {
         let contents = crate::export::render(transcript, format, options);
-        match target.path_for(input, format, formats.len()) {
+        let path = target.path_for(input, format, formats.len());
+        match path.map(|path| if complete { path } else { partial_path(&path) }) {
             None => {
                 use std::io::Write;
                 let mut stdout = std::io::stdout().lock();
