@@ -96,10 +96,14 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
+        let (interrupts, presses) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ncancelling…");
-                cancel.cancel();
+            while tokio::signal::ctrl_c().await.is_ok() && interrupts.send(()).is_ok() {}
+        });
+        tokio::spawn(async move {
+            if second_interrupt(presses, &cancel).await {
+                eprintln!("\nstopped without writing anything more");
+                std::process::exit(INTERRUPTED_EXIT_STATUS);
             }
         });
     }
@@ -144,6 +148,20 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The exit status after a second Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED_EXIT_STATUS: i32 = 130;
+
+/// What Ctrl-C does: the first press cancels the run (which then keeps what it heard); the
+/// second returns `true` (the caller exits at once). `false` if the presses stop coming.
+async fn second_interrupt(mut presses: tokio::sync::mpsc::UnboundedReceiver<()>, cancel: &CancellationToken) -> bool {
+    if presses.recv().await.is_none() {
+        return false;
+    }
+    eprintln!("\ncancelling… (press Ctrl-C again to quit at once)");
+    cancel.cancel();
+    presses.recv().await.is_some()
 }
 
 fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
@@ -238,4 +256,25 @@ fn write_outputs(
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_first_ctrl_c_cancels_and_the_second_quits() {
+        let cancel = CancellationToken::new();
+        let (press, presses) = tokio::sync::mpsc::unbounded_channel();
+        let watching = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move { second_interrupt(presses, &cancel).await })
+        };
+        press.send(()).unwrap();
+        cancel.cancelled().await;
+        tokio::task::yield_now().await;
+        assert!(!watching.is_finished(), "one press only cancels");
+        press.send(()).unwrap();
+        assert!(watching.await.unwrap(), "the second press quits");
+    }
 }
