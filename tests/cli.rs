@@ -160,22 +160,6 @@ fn models_can_be_listed_and_imported_into_an_empty_store() {
     assert!(!Path::new(&models.path().join("ggml-tiny.en-q8_0.bin")).exists());
 }
 
-/// Ten readings of `two_cities.wav` in a row: long enough that a run cannot finish while a
-/// test looks at it.
-fn long_recording(dir: &Path) -> Option<std::path::PathBuf> {
-    let source = common::testdata("speech/two_cities.wav")?;
-    let long = dir.join("long.wav");
-    let mut reader = hound::WavReader::open(&source).unwrap();
-    let spec = reader.spec();
-    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-    let mut writer = hound::WavWriter::create(&long, spec).unwrap();
-    for _ in 0..10 {
-        samples.iter().for_each(|&s| writer.write_sample(s).unwrap());
-    }
-    writer.finalize().unwrap();
-    Some(long)
-}
-
 /// `verbatim transcribe` of the long recording in a process group of its own (as a shell
 /// runs a foreground job), with an API key in its environment; stderr comes line by line.
 #[cfg(unix)]
@@ -306,7 +290,7 @@ fn the_worker_gets_no_api_keys_from_the_environment() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let Some(long) = long_recording(dir.path()) else { return };
+    let Some(long) = common::long_recording(dir.path()) else { return };
     let run = Foreground::start(&long, &dir.path().join("out.srt"));
     let worker = worker_of(run.child.id());
     let leaked: Vec<&String> = worker.environment.iter().filter(|v| v.contains("API_KEY") || v.contains("secret")).collect();
@@ -323,7 +307,7 @@ fn ctrl_c_cancels_the_local_engine_and_keeps_the_partial_transcript() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let Some(long) = long_recording(dir.path()) else { return };
+    let Some(long) = common::long_recording(dir.path()) else { return };
     let out = dir.path().join("out.srt");
     let mut run = Foreground::start(&long, &out);
     let worker = worker_of(run.child.id());

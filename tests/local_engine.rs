@@ -182,20 +182,8 @@ fn silence_and_music_produce_no_invented_text() {
 #[test]
 fn cancel_stops_a_long_file_within_a_second_and_keeps_segments() {
     let Some(model) = common::model("tiny.en") else { return };
-    let Some(source) = common::testdata("speech/two_cities.wav") else { return };
-    // Ten readings in a row: long enough that it cannot finish before the cancel.
     let dir = tempfile::tempdir().unwrap();
-    let long = dir.path().join("long.wav");
-    {
-        let mut reader = hound::WavReader::open(&source).unwrap();
-        let spec = reader.spec();
-        let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-        let mut writer = hound::WavWriter::create(&long, spec).unwrap();
-        for _ in 0..10 {
-            samples.iter().for_each(|&s| writer.write_sample(s).unwrap());
-        }
-        writer.finalize().unwrap();
-    }
+    let Some(long) = common::long_recording(dir.path()) else { return };
     let engine = engine(&model);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {

@@ -206,12 +206,12 @@ fn transcribe(state: &FakeState, request: &Captured) -> Response {
             },
         );
     let mut accepted = json!({
-            "job_id": job_id,
-            "status": "accepted",
-            "poll_url": format!("/v1/audio/transcriptions?job_id={job_id}"),
-            "message": "Transcription job accepted",
-            "metadata": {"filename": file.file_name, "file_size_mb": file.size_bytes as f64 / 1e6, "audio_format": format!("{:?}", file.sniffed_format), "estimated_duration_seconds": JFK_DURATION_S, "model": model}
-        });
+        "job_id": job_id,
+        "status": "accepted",
+        "poll_url": format!("/v1/audio/transcriptions?job_id={job_id}"),
+        "message": "Transcription job accepted",
+        "metadata": {"filename": file.file_name, "file_size_mb": file.size_bytes as f64 / 1e6, "audio_format": format!("{:?}", file.sniffed_format), "estimated_duration_seconds": JFK_DURATION_S, "model": model}
+    });
     if scenario == Scenario::PollMuchLater {
         accepted["poll_interval_ms"] = json!(POLL_MUCH_LATER_MS);
     }
@@ -244,13 +244,10 @@ fn poll(state: &FakeState, request: &Captured) -> Response {
     } else {
         1
     };
-    if polls < needed || state.config.scenario == Scenario::PollMuchLater {
+    let much_later = state.config.scenario == Scenario::PollMuchLater;
+    if polls < needed || much_later {
         let status = if polls == 1 { "accepted" } else { "processing" };
-        let interval_ms = if state.config.scenario == Scenario::PollMuchLater {
-            POLL_MUCH_LATER_MS
-        } else {
-            10
-        };
+        let interval_ms = if much_later { POLL_MUCH_LATER_MS } else { 10 };
         return json(
             StatusCode::ACCEPTED,
             json!({"job_id": job_id, "status": status, "poll_interval_ms": interval_ms}),

@@ -11,7 +11,7 @@
 use super::CloudService;
 use super::keys::ApiKey;
 use super::options::NetworkOptions;
-use super::retry::{Backoff, TooLong, bounded_duration, describe_duration, parse_retry_after};
+use super::retry::{Backoff, bounded_duration, describe_duration, parse_retry_after};
 use super::upload::UploadPart;
 use crate::engine::EngineError;
 use crate::events::EventSink;
@@ -244,15 +244,13 @@ impl ServiceHttp {
     /// job at once, saying what it asked for ("… asked to retry after 3169 years").
     /// `reason` completes "<Service> …" (empty for none); `what` is "retry" or "poll again".
     pub fn server_wait(&self, seconds: f64, reason: &str, what: &str) -> Result<Duration, EngineError> {
-        // Validated settings are within a week, so this bound itself is always readable.
-        let longest = bounded_duration(self.network.max_retry_after_s, Duration::MAX)
-            .unwrap_or(Duration::ZERO);
-        bounded_duration(seconds, longest).map_err(|TooLong { .. }| {
+        // Validated settings are within a week, so the bound itself always converts.
+        let longest = Duration::try_from_secs_f64(self.network.max_retry_after_s).unwrap_or_default();
+        bounded_duration(seconds, longest).map_err(|too_long| {
             let said = if reason.is_empty() { String::new() } else { format!(" {reason} and") };
             EngineError::Service(format!(
-                "{}{said} asked to {what} after {}; try again later",
-                self.name(),
-                TooLong { seconds }
+                "{}{said} asked to {what} after {too_long}; try again later",
+                self.name()
             ))
         })
     }

@@ -6,7 +6,7 @@
 //!
 //! The worker parses untrusted audio with C code, so it gets as little as it can work with:
 //! an environment with none of the parent's secrets (API keys), only the variables the
-//! dynamic loader and the OpenMP / ggml runtimes read ([`KEPT_ENV`]). It runs in a process
+//! dynamic loader and the OpenMP / ggml runtimes read (`KEPT_ENV`). It runs in a process
 //! group of its own, so a terminal's Ctrl-C reaches only the parent, which cancels it (and
 //! keeps what it heard). What it sends is not trusted either: a line that is not a message,
 //! or longer than [`MAX_LINE_BYTES`], ends the job with an error and the worker is killed.
@@ -31,7 +31,7 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 /// libraries, temporary folders, the OpenMP and ggml runtime settings, backtraces; on
 /// Windows also what every process needs to start (and `PATH`, where DLLs are found).
 /// Everything else — API keys first — stays with the parent.
-pub const KEPT_ENV: &[&str] = &[
+const KEPT_ENV: &[&str] = &[
     "LD_LIBRARY_PATH",
     "DYLD_LIBRARY_PATH",
     "DYLD_FALLBACK_LIBRARY_PATH",
@@ -50,7 +50,7 @@ pub const KEPT_ENV: &[&str] = &[
 ];
 
 /// Prefixes of the runtime settings the worker keeps (`OMP_NUM_THREADS`, `GGML_…`).
-pub const KEPT_ENV_PREFIXES: &[&str] = &["OMP_", "GOMP_", "KMP_", "GGML_"];
+const KEPT_ENV_PREFIXES: &[&str] = &["OMP_", "GOMP_", "KMP_", "GGML_"];
 
 /// Whether the worker keeps the parent's variable `name`.
 fn worker_keeps(name: &str) -> bool {
