@@ -159,3 +159,170 @@ fn models_can_be_listed_and_imported_into_an_empty_store() {
     assert!(removed.status.success());
     assert!(!Path::new(&models.path().join("ggml-tiny.en-q8_0.bin")).exists());
 }
+
+/// `verbatim transcribe` of the long recording in a process group of its own (as a shell
+/// runs a foreground job), with an API key in its environment; stderr comes line by line.
+#[cfg(unix)]
+struct Foreground {
+    child: std::process::Child,
+    stderr: std::sync::mpsc::Receiver<String>,
+    seen: String,
+}
+
+#[cfg(unix)]
+impl Foreground {
+    fn start(long: &Path, output: &Path) -> Foreground {
+        use std::io::BufRead;
+        use std::os::unix::process::CommandExt;
+        let mut child = Command::new(common::verbatim_exe())
+            .args(["transcribe", long.to_str().unwrap(), "--model", "tiny.en", "--language", "en", "--output"])
+            .arg(output)
+            .env("GRADIUM_API_KEY", "secret-gradium-key")
+            .env("VERBATIM_SIXTYDB_API_KEY", "secret-60db-key")
+            .process_group(0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run verbatim");
+        let pipe = child.stderr.take().unwrap();
+        let (lines, stderr) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(pipe).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        Foreground { child, stderr, seen: String::new() }
+    }
+
+    /// Reads stderr until a line starts with `prefix` (within a minute).
+    fn wait_for_line(&mut self, prefix: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+            match self.stderr.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push_str(&line);
+                    self.seen.push('\n');
+                    if line.starts_with(prefix) {
+                        return;
+                    }
+                }
+                Err(_) => break,
+            }
+        }
+        panic!("no line starting with {prefix:?}: {}", self.seen);
+    }
+
+    /// Ctrl-C as a terminal sends it: SIGINT to the whole foreground process group.
+    fn interrupt(&self) {
+        let group = format!("-{}", self.child.id());
+        let sent = Command::new("kill").args(["-INT", "--", &group]).status().expect("kill runs");
+        assert!(sent.success());
+    }
+
+    /// Waits (at most 30 s) for the end; returns the exit status and all of stderr.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("verbatim did not end: {}", self.seen);
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        while let Ok(line) = self.stderr.recv_timeout(std::time::Duration::from_secs(5)) {
+            self.seen.push_str(&line);
+            self.seen.push('\n');
+        }
+        (status.code(), std::mem::take(&mut self.seen))
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Foreground {
+    /// A failed test leaves no transcription running.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The `verbatim worker` child of a `verbatim` process, as `/proc` shows it.
+#[cfg(target_os = "linux")]
+struct WorkerProcess {
+    pid: u32,
+    /// Its process group.
+    group: u32,
+    environment: Vec<String>,
+}
+
+/// The `verbatim worker` child of `parent`, once it runs (after `exec`, so its environment
+/// is its own).
+#[cfg(target_os = "linux")]
+fn worker_of(parent: u32) -> WorkerProcess {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Some(pid) = entry.file_name().to_str().and_then(|name| name.parse::<u32>().ok()) else { continue };
+            let stat = std::fs::read_to_string(entry.path().join("stat")).unwrap_or_default();
+            // After the command name: state, parent, process group…
+            let fields: Vec<u32> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().skip(1).take(2).filter_map(|f| f.parse().ok()).collect()).unwrap_or_default();
+            let (ppid, group) = (fields.first().copied(), fields.get(1).copied().unwrap_or(0));
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let is_worker = cmdline.split(|&b| b == 0).nth(1) == Some(b"worker".as_slice());
+            if ppid == Some(parent) && is_worker {
+                let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+                let variables = environ.split(|&b| b == 0).filter(|v| !v.is_empty()).map(|v| String::from_utf8_lossy(v).into_owned()).collect();
+                return WorkerProcess { pid, group, environment: variables };
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    panic!("no worker process of {parent} appeared");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn the_worker_gets_no_api_keys_from_the_environment() {
+    if common::model("tiny.en").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(long) = common::long_recording(dir.path()) else { return };
+    let run = Foreground::start(&long, &dir.path().join("out.srt"));
+    let worker = worker_of(run.child.id());
+    let leaked: Vec<&String> = worker.environment.iter().filter(|v| v.contains("API_KEY") || v.contains("secret")).collect();
+    assert!(leaked.is_empty(), "the worker inherited {leaked:?}");
+    // The worker still works without them: segments come.
+    let mut run = run;
+    run.wait_for_line("[");
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_cancels_the_local_engine_and_keeps_the_partial_transcript() {
+    if common::model("tiny.en").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(long) = common::long_recording(dir.path()) else { return };
+    let out = dir.path().join("out.srt");
+    let mut run = Foreground::start(&long, &out);
+    let worker = worker_of(run.child.id());
+    // Its own group: the terminal's Ctrl-C reaches only the parent, which stops it.
+    assert_eq!(worker.group, worker.pid, "the worker shares the terminal's process group");
+    run.wait_for_line("[");
+    run.interrupt();
+    let (code, stderr) = run.finish();
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("cancelling"), "{stderr}");
+    assert!(!stderr.contains("stopped unexpectedly"), "the worker died of the Ctrl-C itself: {stderr}");
+    let partial = dir.path().join("out.partial.srt");
+    assert!(stderr.contains(&format!("kept in {}", partial.display())), "{stderr}");
+    let cues = parse_srt(&std::fs::read_to_string(&partial).unwrap()).expect("strict SRT");
+    assert!(!cues.is_empty());
+    assert!(!out.exists(), "an incomplete run wrote the complete output");
+    assert!(!Path::new(&format!("/proc/{}", worker.pid)).exists(), "the worker outlived the run");
+}

@@ -437,6 +437,37 @@ async fn rate_limits_and_outages_are_retried_with_warnings() {
 }
 
 #[tokio::test]
+async fn absurd_waits_asked_by_the_server_end_the_job_at_once_with_what_it_asked() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let cases = [
+        (
+            Scenario::RetryMuchLater,
+            mode(PolarGridMode::Sync),
+            "PolarGrid is limiting the request rate (429: Rate limit exceeded) and asked to retry after 3168808781403 years; try again later",
+        ),
+        (
+            Scenario::PollMuchLater,
+            PolarGridOptions::default(),
+            "PolarGrid asked to poll again after 316880878 years; try again later",
+        ),
+    ];
+    for (scenario, options, expected) in cases {
+        let server = fake(scenario).await;
+        let engine = pinned(&server, options);
+        let run = tokio::time::timeout(
+            Duration::from_secs(10),
+            cloud_support::run(engine.as_ref(), &jfk, &english()),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{scenario:?}: the job hangs instead of ending"));
+        assert_eq!(run.error(), expected, "{scenario:?}");
+        assert_eq!(server.requests().len(), 1, "{scenario:?}: nothing sent again");
+    }
+}
+
+#[tokio::test]
 async fn refusals_say_what_to_do_and_are_not_retried() {
     let Some(jfk) = testdata("speech/jfk.wav") else {
         return;

@@ -246,6 +246,27 @@ async fn the_concurrency_limit_waits_for_capacity_then_succeeds() {
 }
 
 #[tokio::test]
+async fn a_capacity_wait_longer_than_allowed_ends_the_job_at_once() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    // 600 s, while the longest wait honoured is 5 s with fast settings: no waiting it out.
+    let server = fake(Scenario::RetryMuchLater).await;
+    let engine = engine_for(&server, SixtyDbOptions::default());
+    let run = tokio::time::timeout(
+        Duration::from_secs(10),
+        run(engine.as_ref(), &jfk, &english()),
+    )
+    .await
+    .expect("the job ends instead of waiting ten minutes");
+    assert_eq!(
+        run.error(),
+        "60db says too many of your transcriptions are running at once (429 STT_CONCURRENCY_LIMIT, limit 8) and asked to retry after 600 s; try again later"
+    );
+    assert_eq!(server.requests().len(), 1);
+}
+
+#[tokio::test]
 async fn the_upstream_rate_limit_honours_the_header_not_the_body() {
     let Some(jfk) = testdata("speech/jfk.wav") else {
         return;

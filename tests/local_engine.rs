@@ -182,20 +182,8 @@ fn silence_and_music_produce_no_invented_text() {
 #[test]
 fn cancel_stops_a_long_file_within_a_second_and_keeps_segments() {
     let Some(model) = common::model("tiny.en") else { return };
-    let Some(source) = common::testdata("speech/two_cities.wav") else { return };
-    // Ten readings in a row: long enough that it cannot finish before the cancel.
     let dir = tempfile::tempdir().unwrap();
-    let long = dir.path().join("long.wav");
-    {
-        let mut reader = hound::WavReader::open(&source).unwrap();
-        let spec = reader.spec();
-        let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-        let mut writer = hound::WavWriter::create(&long, spec).unwrap();
-        for _ in 0..10 {
-            samples.iter().for_each(|&s| writer.write_sample(s).unwrap());
-        }
-        writer.finalize().unwrap();
-    }
+    let Some(long) = common::long_recording(dir.path()) else { return };
     let engine = engine(&model);
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -289,4 +277,51 @@ fn languages_are_detected_and_translated_with_a_multilingual_model() {
     println!("de: {german_text}\nde → en: {english}");
     assert!(!english.is_empty());
     assert!(word_error_rate(&german_text, &english) > 0.5, "translation looks like the German text: {english}");
+}
+
+/// A stand-in for `verbatim worker` that takes the job, then misbehaves as `behaviour` (shell)
+/// says; it writes its pid to `pid` first.
+#[cfg(unix)]
+fn misbehaving_worker(dir: &Path, name: &str, behaviour: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let script = dir.join(name);
+    let pid = dir.join(format!("{name}.pid"));
+    std::fs::write(&script, format!("#!/bin/sh\necho $$ > '{}'\nread job\n{behaviour}\n", pid.display())).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[cfg(unix)]
+#[test]
+fn a_worker_sending_garbage_or_an_endless_line_is_stopped_with_an_error() {
+    let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Only the header is checked before the worker starts; this one never loads it.
+    let model = dir.path().join("model.bin");
+    let mut header = b"lmgg".to_vec();
+    header.resize(48, 0);
+    std::fs::write(&model, header).unwrap();
+    let cases = [
+        ("garbage", "echo 'this is not a message'\nexec sleep 60", "the local engine sent a line that is not one of its messages and was stopped"),
+        ("endless", "head -c 67108864 /dev/zero\nexec sleep 60", "the local engine sent a line longer than 16 MiB and was stopped"),
+    ];
+    for (name, behaviour, expected) in cases {
+        let worker = misbehaving_worker(dir.path(), name, behaviour);
+        let config = LocalEngineConfig { model_path: model.clone(), ..LocalEngineConfig::default() };
+        let engine = LocalEngine::with_worker(config, worker);
+        let started = Instant::now();
+        let (sender, ended) = std::sync::mpsc::channel();
+        let audio = jfk.clone();
+        std::thread::spawn(move || {
+            let _ = sender.send(transcribe(&engine, &audio, english()));
+        });
+        let (_, result) = ended.recv_timeout(Duration::from_secs(20)).unwrap_or_else(|_| panic!("{name}: the parent hangs"));
+        let error = result.expect_err(name).to_string();
+        assert!(error.starts_with(expected), "{name}: {error}");
+        assert!(started.elapsed() < Duration::from_secs(20));
+        let pid = std::fs::read_to_string(dir.path().join(format!("{name}.pid"))).unwrap();
+        #[cfg(target_os = "linux")]
+        assert!(!Path::new(&format!("/proc/{}", pid.trim())).exists(), "{name}: the worker was left running");
+        let _ = pid;
+    }
 }

@@ -68,6 +68,10 @@ pub const SESSION_SAVE_INTERVAL: Duration = Duration::from_secs(3);
 #[derive(Debug)]
 struct SessionTracker {
     enabled: bool,
+    /// The last session has been read back. Until then nothing is written (a save would list
+    /// only this window's files and so delete the earlier ones), except on exit, which keeps
+    /// what is on disk (see [`session::SessionSnapshot::keep_earlier`]).
+    loaded: bool,
     saved_revisions: std::collections::HashMap<String, u64>,
     saved_jobs: Vec<session::SavedJob>,
     last_save: Instant,
@@ -157,6 +161,7 @@ impl VerbatimApp {
             persist,
             session: SessionTracker {
                 enabled: session_enabled,
+                loaded: false,
                 saved_revisions: Default::default(),
                 saved_jobs: Vec::new(),
                 last_save: Instant::now(),
@@ -233,6 +238,7 @@ impl VerbatimApp {
     /// per file; every change to a file bumps its revision).
     fn session_changed(&self) -> bool {
         self.session.enabled
+            && self.session.loaded
             && (self.state.jobs.len() != self.session.saved_jobs.len()
                 || self.state.jobs.iter().any(|job| {
                     self.session.saved_revisions.get(&job.session_key) != Some(&job.revision)
@@ -240,11 +246,13 @@ impl VerbatimApp {
     }
 
     /// Writes what changed in the session since the last save (on the runtime), at most every
-    /// [`SESSION_SAVE_INTERVAL`] unless `now_anyway`.
+    /// [`SESSION_SAVE_INTERVAL`] unless `now_anyway`. Before the last session has been read,
+    /// only `now_anyway` (the window closing) writes, keeping the files already on disk.
     fn save_session(&mut self, now: Instant, now_anyway: bool) {
         let due = now_anyway
-            || self.session.urgent
-            || now.duration_since(self.session.last_save) >= SESSION_SAVE_INTERVAL;
+            || (self.session.loaded
+                && (self.session.urgent
+                    || now.duration_since(self.session.last_save) >= SESSION_SAVE_INTERVAL));
         if !self.session.enabled || !due {
             return;
         }
@@ -255,6 +263,10 @@ impl VerbatimApp {
             .state
             .session_snapshot(&mut tracker.saved_revisions, &mut tracker.saved_jobs)
         {
+            let snapshot = session::SessionSnapshot {
+                keep_earlier: !tracker.loaded,
+                ..snapshot
+            };
             self.request(runtime::RuntimeRequest::SaveSession(Box::new(snapshot)));
         }
     }
@@ -347,7 +359,10 @@ impl VerbatimApp {
                 );
             }
             BackgroundEvent::SessionLoaded(Ok(restored)) => {
-                // What was read is on disk already: only later changes are written again.
+                // What was read is on disk already: only later changes are written again, and
+                // those made while it was being read are written now, beside it.
+                self.session.loaded = true;
+                self.session.urgent = true;
                 for id in self.state.restore(restored) {
                     if let Some(job) = self.state.job(id) {
                         self.session

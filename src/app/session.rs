@@ -61,6 +61,9 @@ pub struct SessionSnapshot {
     pub jobs: Vec<SavedJob>,
     /// The transcripts that changed since the last save, by key.
     pub changed: Vec<(String, Transcript)>,
+    /// The window has not read the last session yet (it is closing before the load reported
+    /// back): the files listed on disk are kept, ahead of `jobs`, with their transcripts.
+    pub keep_earlier: bool,
 }
 
 /// A file read back from the session.
@@ -76,6 +79,8 @@ pub struct RestoredJob {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionStore {
     dir: PathBuf,
+    /// How long [`SessionStore::load`] waits before reading (tests: a slow disk).
+    load_delay: std::time::Duration,
 }
 
 impl SessionStore {
@@ -85,7 +90,20 @@ impl SessionStore {
     }
 
     pub fn at(dir: impl Into<PathBuf>) -> SessionStore {
-        SessionStore { dir: dir.into() }
+        SessionStore {
+            dir: dir.into(),
+            load_delay: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The same store, reading the session only after `delay`: lets a test check that nothing
+    /// is written over a session that has not been read yet.
+    #[doc(hidden)]
+    pub fn delaying_load(self, delay: std::time::Duration) -> SessionStore {
+        SessionStore {
+            load_delay: delay,
+            ..self
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -123,7 +141,8 @@ impl SessionStore {
 
     /// Writes the changed transcripts, then the list, then removes transcripts no longer
     /// listed. Each file is replaced atomically, so a crash mid-save leaves the previous
-    /// version of every file.
+    /// version of every file. With [`SessionSnapshot::keep_earlier`], the files already
+    /// listed stay listed (and a list that cannot be read is left alone: an error).
     pub fn save(&self, snapshot: &SessionSnapshot) -> Result<(), String> {
         crate::files::create_private_dir_all(&self.dir).map_err(|error| {
             format!(
@@ -137,9 +156,15 @@ impl SessionStore {
                 render_json(transcript).as_bytes(),
             )?;
         }
+        let mut jobs = Vec::new();
+        if snapshot.keep_earlier {
+            jobs = self.read_index()?;
+            jobs.retain(|earlier| !snapshot.jobs.iter().any(|job| job.key == earlier.key));
+        }
+        jobs.extend(snapshot.jobs.iter().cloned());
         let index = Index {
             version: SESSION_VERSION,
-            jobs: snapshot.jobs.clone(),
+            jobs,
         };
         let text = serde_json::to_string_pretty(&index)
             .map_err(|error| format!("cannot write the session list: {error}"))?;
@@ -150,7 +175,7 @@ impl SessionStore {
                 let listed = path
                     .file_stem()
                     .and_then(|stem| stem.to_str())
-                    .is_some_and(|stem| snapshot.jobs.iter().any(|job| job.key == stem));
+                    .is_some_and(|stem| index.jobs.iter().any(|job| job.key == stem));
                 let is_transcript = path.extension().is_some_and(|ext| ext == "json")
                     && path.file_name().is_some_and(|name| name != INDEX_FILE);
                 // A temporary file left by a save that a crash interrupted.
@@ -168,6 +193,17 @@ impl SessionStore {
 
     /// The saved files, in queue order; an empty list when there is no session yet.
     pub fn load(&self) -> Result<Vec<RestoredJob>, String> {
+        std::thread::sleep(self.load_delay);
+        Ok(self
+            .read_index()?
+            .into_iter()
+            .map(|saved| self.restore(saved))
+            .collect())
+    }
+
+    /// The list in `session.json`; empty when there is none, an error when it cannot be read
+    /// or was written by a newer Verbatim.
+    fn read_index(&self) -> Result<Vec<SavedJob>, String> {
         let index_path = self.dir.join(INDEX_FILE);
         let text = match std::fs::read_to_string(&index_path) {
             Ok(text) => text,
@@ -191,35 +227,32 @@ impl SessionStore {
                 index.version
             ));
         }
-        Ok(index
-            .jobs
-            .into_iter()
-            .map(|saved| {
-                let path = self.transcript_path(&saved.key);
-                let read = std::fs::read_to_string(&path)
-                    .map_err(|error| error.to_string())
-                    .and_then(|json| {
-                        transcript_from_json(&json).map_err(|error| error.to_string())
-                    });
-                let (transcript, problem) = match read {
-                    Ok(transcript) => (transcript, None),
-                    // Never saved: the file had no text yet.
-                    Err(_) if !path.exists() => (Transcript::new(), None),
-                    Err(error) => (
-                        Transcript::new(),
-                        Some(format!(
-                            "its saved transcript {} could not be read ({error})",
-                            path.display()
-                        )),
-                    ),
-                };
-                RestoredJob {
-                    saved,
-                    transcript,
-                    problem,
-                }
-            })
-            .collect())
+        Ok(index.jobs)
+    }
+
+    /// One listed file with its transcript (empty, with the reason, when it cannot be read).
+    fn restore(&self, saved: SavedJob) -> RestoredJob {
+        let path = self.transcript_path(&saved.key);
+        let read = std::fs::read_to_string(&path)
+            .map_err(|error| error.to_string())
+            .and_then(|json| transcript_from_json(&json).map_err(|error| error.to_string()));
+        let (transcript, problem) = match read {
+            Ok(transcript) => (transcript, None),
+            // Never saved: the file had no text yet.
+            Err(_) if !path.exists() => (Transcript::new(), None),
+            Err(error) => (
+                Transcript::new(),
+                Some(format!(
+                    "its saved transcript {} could not be read ({error})",
+                    path.display()
+                )),
+            ),
+        };
+        RestoredJob {
+            saved,
+            transcript,
+            problem,
+        }
     }
 }
 
@@ -287,6 +320,7 @@ mod tests {
                 ("a".into(), renamed.clone()),
                 ("b".into(), transcript(&["Half"])),
             ],
+            keep_earlier: false,
         };
         store
             .save(&snapshot)
@@ -304,6 +338,7 @@ mod tests {
         let later = SessionSnapshot {
             jobs: vec![job("b", SavedStatus::Cancelled)],
             changed: vec![],
+            keep_earlier: false,
         };
         store.save(&later).unwrap_or_else(|error| panic!("{error}"));
         assert!(!store.dir().join("a.json").exists());
@@ -374,6 +409,7 @@ mod tests {
         let snapshot = SessionSnapshot {
             jobs: vec![job("a", SavedStatus::Done)],
             changed: vec![("a".into(), transcript(&["Hello."]))],
+            keep_earlier: false,
         };
         store
             .save(&snapshot)
@@ -390,5 +426,39 @@ mod tests {
         std::fs::write(dir.path().join(INDEX_FILE), "[").unwrap_or_default();
         let error = store.load().err().unwrap_or_default();
         assert!(error.contains("is damaged"), "{error}");
+        // A save that keeps the earlier files never writes over a list it cannot read.
+        let keeping = SessionSnapshot {
+            jobs: vec![job("b", SavedStatus::Done)],
+            changed: vec![],
+            keep_earlier: true,
+        };
+        assert!(store.save(&keeping).is_err());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(INDEX_FILE)).unwrap_or_default(),
+            "["
+        );
+    }
+
+    #[test]
+    fn a_save_before_the_load_keeps_the_earlier_files_ahead_of_the_new_ones() {
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let store = SessionStore::at(dir.path());
+        let earlier = SessionSnapshot {
+            jobs: vec![job("a", SavedStatus::Done)],
+            changed: vec![("a".into(), transcript(&["Earlier."]))],
+            keep_earlier: false,
+        };
+        store.save(&earlier).unwrap_or_else(|error| panic!("{error}"));
+        let closing = SessionSnapshot {
+            jobs: vec![job("n", SavedStatus::Interrupted)],
+            changed: vec![("n".into(), transcript(&["New."]))],
+            keep_earlier: true,
+        };
+        store.save(&closing).unwrap_or_else(|error| panic!("{error}"));
+        let restored = store.load().unwrap_or_else(|error| panic!("{error}"));
+        let keys: Vec<&str> = restored.iter().map(|job| job.saved.key.as_str()).collect();
+        assert_eq!(keys, ["a", "n"]);
+        assert_eq!(restored[0].transcript.segments[0].text, "Earlier.");
+        assert_eq!(restored[1].transcript.segments[0].text, "New.");
     }
 }

@@ -523,7 +523,11 @@ impl AppState {
             .map(|job| (job.session_key.clone(), job.revision))
             .collect();
         saved_jobs.clone_from(&jobs);
-        Some(SessionSnapshot { jobs, changed })
+        Some(SessionSnapshot {
+            jobs,
+            changed,
+            keep_earlier: false,
+        })
     }
 
     /// Marks `id` as being cancelled. Returns `true` if the runtime has to be told.

@@ -90,20 +90,32 @@ pub struct CloudArgs {
     pub script_correction: bool,
 
     /// Seconds to wait for a connection
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = positive_seconds)]
     pub connect_timeout: Option<f64>,
     /// Seconds to wait for a service's answer after sending the audio
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = positive_seconds)]
     pub response_timeout: Option<f64>,
     /// Seconds of silence tolerated while a result streams in
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = positive_seconds)]
     pub idle_timeout: Option<f64>,
     /// Retries after a rate limit, an outage or a dropped connection
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
     /// PolarGrid: seconds to wait for an async job
-    #[arg(long, value_name = "S")]
+    #[arg(long, value_name = "S", value_parser = positive_seconds)]
     pub max_job_wait: Option<f64>,
+}
+
+/// Reads a flag given in seconds: more than 0 and at most a week (what the engine accepts),
+/// so clap refuses `1e300` with a message instead of the run failing later.
+fn positive_seconds(text: &str) -> Result<f64, String> {
+    let longest = crate::engine::cloud::options::LONGEST_NETWORK_SETTING_S;
+    match text.trim().parse::<f64>() {
+        Ok(seconds) if seconds > 0.0 && seconds <= longest => Ok(seconds),
+        _ => Err(format!(
+            "give a number of seconds above 0 and at most {longest} (a week)"
+        )),
+    }
 }
 
 impl CloudArgs {

@@ -57,15 +57,35 @@ impl OutputTarget {
     }
 }
 
-/// Writes `contents` to `path` through a temporary file in the same directory, so a crash
-/// never leaves half a subtitle file behind.
+/// Writes `contents` to `path` atomically (see [`crate::files`]), creating its folder, so a
+/// crash never leaves half a subtitle file behind.
 pub fn write_atomically(path: &Path, contents: &str) -> anyhow::Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut temporary = path.as_os_str().to_os_string();
-    temporary.push(".partial");
-    let temporary = PathBuf::from(temporary);
-    std::fs::write(&temporary, contents).with_context(|| format!("cannot write {}", temporary.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+    crate::files::write_atomically(path, contents.as_bytes()).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Where an unfinished transcript meant for `path` goes, so it never replaces a complete one:
+/// `out.srt` → `out.partial.srt` (`out` → `out.partial`).
+pub fn partial_path(path: &Path) -> PathBuf {
+    let stem = path.file_stem().map(|stem| stem.to_os_string()).unwrap_or_else(|| "transcript".into());
+    let mut name = stem;
+    name.push(".partial");
+    if let Some(extension) = path.extension() {
+        name.push(".");
+        name.push(extension);
+    }
+    path.with_file_name(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partial_transcripts_get_a_name_of_their_own() {
+        assert_eq!(partial_path(Path::new("out.srt")), PathBuf::from("out.partial.srt"));
+        assert_eq!(partial_path(Path::new("dir/a.b.vtt")), PathBuf::from("dir/a.b.partial.vtt"));
+        assert_eq!(partial_path(Path::new("/tmp/out")), PathBuf::from("/tmp/out.partial"));
+    }
 }

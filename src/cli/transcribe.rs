@@ -3,7 +3,7 @@
 //! rest; the exit status is 0 only if every file succeeded.
 
 use super::live_display::LiveDisplay;
-use super::output::{OutputTarget, write_atomically};
+use super::output::{OutputTarget, partial_path, write_atomically};
 use crate::engine::local::{LocalEngine, LocalEngineConfig};
 use crate::engine::{Engine, EngineError, EngineKind, SpeakerMode, TranscribeOptions, run_engine};
 use crate::events::EventSink;
@@ -85,10 +85,14 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     {
         let cancel = cancel.clone();
+        let (interrupts, presses) = tokio::sync::mpsc::unbounded_channel();
         tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("\ncancelling…");
-                cancel.cancel();
+            while tokio::signal::ctrl_c().await.is_ok() && interrupts.send(()).is_ok() {}
+        });
+        tokio::spawn(async move {
+            if second_interrupt(presses, &cancel).await {
+                eprintln!("\nstopped without writing anything more");
+                std::process::exit(INTERRUPTED_EXIT_STATUS);
             }
         });
     }
@@ -101,9 +105,11 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let (transcript, result) = transcribe_one(engine.as_ref(), file, &options, args.quiet, &cancel).await;
-        // A failed or cancelled run still writes what it heard; an empty failure writes nothing.
-        let written = if result.is_ok() || !transcript.segments.is_empty() {
-            write_outputs(&transcript, file, &formats, &target, &export_options)
+        // A failed or cancelled run still writes what it heard, beside the complete output
+        // rather than over it; an empty failure writes nothing.
+        let complete = result.is_ok();
+        let written = if complete || !transcript.segments.is_empty() {
+            write_outputs(&transcript, file, &formats, &target, &export_options, complete)
         } else {
             Ok(Vec::new())
         };
@@ -123,17 +129,28 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
                 let message = error.to_string();
                 let prefix = format!("{}: ", file.display());
                 eprintln!("error: {}: {}", file.display(), message.strip_prefix(&prefix).unwrap_or(&message));
-                if let Ok(paths) = written {
-                    if !transcript.segments.is_empty() {
-                        for path in paths {
-                            eprintln!("partial transcript ({} segments) kept in {}", transcript.segments.len(), path.display());
-                        }
-                    }
+                match written {
+                    Ok(paths) => report_partial(&transcript, file, &formats, &target, &paths),
+                    Err(error) => eprintln!("error: {}: the partial transcript could not be kept: {error:#}", file.display()),
                 }
             }
         }
     }
     Ok(if failures == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// The exit status after a second Ctrl-C (128 + SIGINT, as shells report it).
+const INTERRUPTED_EXIT_STATUS: i32 = 130;
+
+/// What Ctrl-C does: the first press cancels the run (which then keeps what it heard); the
+/// second returns `true` (the caller exits at once). `false` if the presses stop coming.
+async fn second_interrupt(mut presses: tokio::sync::mpsc::UnboundedReceiver<()>, cancel: &CancellationToken) -> bool {
+    if presses.recv().await.is_none() {
+        return false;
+    }
+    eprintln!("\ncancelling… (press Ctrl-C again to quit at once)");
+    cancel.cancel();
+    presses.recv().await.is_some()
 }
 
 fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
@@ -191,18 +208,30 @@ async fn transcribe_one(
     (transcript, result.map(|_| ()))
 }
 
-/// Writes every requested format; returns the files written (none for stdout).
+/// Says where the partial transcript of `input` went, and that a complete one is untouched.
+fn report_partial(transcript: &Transcript, input: &Path, formats: &[ExportFormat], target: &OutputTarget, written: &[PathBuf]) {
+    let complete_paths = formats.iter().filter_map(|&format| target.path_for(input, format, formats.len()));
+    for (partial, complete) in written.iter().zip(complete_paths) {
+        let untouched = if complete.exists() { format!("; {} is left as it was", complete.display()) } else { String::new() };
+        eprintln!("partial transcript ({} segments) kept in {}{untouched}", transcript.segments.len(), partial.display());
+    }
+}
+
+/// Writes every requested format; returns the files written (none for stdout). An
+/// incomplete transcript goes to each file's [`partial_path`], never over the file itself.
 fn write_outputs(
     transcript: &Transcript,
     input: &Path,
     formats: &[ExportFormat],
     target: &OutputTarget,
     options: &ExportOptions,
+    complete: bool,
 ) -> anyhow::Result<Vec<PathBuf>> {
     let mut written = Vec::new();
     for &format in formats {
         let contents = crate::export::render(transcript, format, options);
-        match target.path_for(input, format, formats.len()) {
+        let path = target.path_for(input, format, formats.len());
+        match path.map(|path| if complete { path } else { partial_path(&path) }) {
             None => {
                 use std::io::Write;
                 let mut stdout = std::io::stdout().lock();
@@ -216,4 +245,25 @@ fn write_outputs(
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_first_ctrl_c_cancels_and_the_second_quits() {
+        let cancel = CancellationToken::new();
+        let (press, presses) = tokio::sync::mpsc::unbounded_channel();
+        let watching = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move { second_interrupt(presses, &cancel).await })
+        };
+        press.send(()).unwrap();
+        cancel.cancelled().await;
+        tokio::task::yield_now().await;
+        assert!(!watching.is_finished(), "one press only cancels");
+        press.send(()).unwrap();
+        assert!(watching.await.unwrap(), "the second press quits");
+    }
 }

@@ -280,6 +280,15 @@ pub fn window_with_session(
     )
 }
 
+/// [`window`] keeping its session in `store` (one a test may have slowed down).
+pub fn window_with_session_store(
+    factory: Arc<dyn EngineFactory>,
+    settings: Settings,
+    store: verbatim::app::session::SessionStore,
+) -> Harness<'static, VerbatimApp> {
+    window_keeping(factory, settings, Some(store))
+}
+
 fn window_keeping(
     factory: Arc<dyn EngineFactory>,
     settings: Settings,

@@ -40,3 +40,19 @@ pub const TWO_CITIES_REFERENCE: &str = "It was the best of times, it was the wor
 pub fn verbatim_exe() -> PathBuf {
     std::env::var_os("VERBATIM_EXE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_verbatim")))
 }
+
+/// Ten readings of `two_cities.wav` in a row, written to `dir`: long enough that a run cannot
+/// finish while a test cancels it or looks at it.
+pub fn long_recording(dir: &std::path::Path) -> Option<PathBuf> {
+    let source = testdata("speech/two_cities.wav")?;
+    let long = dir.join("long.wav");
+    let mut reader = hound::WavReader::open(&source).unwrap();
+    let spec = reader.spec();
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let mut writer = hound::WavWriter::create(&long, spec).unwrap();
+    for _ in 0..10 {
+        samples.iter().for_each(|&s| writer.write_sample(s).unwrap());
+    }
+    writer.finalize().unwrap();
+    Some(long)
+}

@@ -69,6 +69,12 @@ pub enum Scenario {
     Stall,
     /// 402: out of credit.
     PaymentRequired,
+    /// 429 asking to retry far too late: PolarGrid `Retry-After: 1e20`, 60db its concurrency
+    /// limit with `Retry-After: 600` (clients must refuse to wait, not panic or hang).
+    RetryMuchLater,
+    /// PolarGrid async: the job asks to be polled again after a 20-digit number of
+    /// milliseconds.
+    PollMuchLater,
 }
 
 impl Scenario {
@@ -86,9 +92,10 @@ impl Scenario {
         match self {
             Normal | RateLimited | UnavailableTwice | Unauthorized | TooLarge | Oversized
             | Stall | PaymentRequired => true,
-            DeltaReplace | DeltaIncrement | DeltaRevise | SlowJob | JobFailed => {
+            DeltaReplace | DeltaIncrement | DeltaRevise | SlowJob | JobFailed | PollMuchLater => {
                 service == PolarGrid
             }
+            RetryMuchLater => matches!(service, PolarGrid | SixtyDb),
             Slow | ErrorMidStream | DropMidStream | MalformedLine => {
                 matches!(service, Gradium | PolarGrid)
             }
@@ -548,10 +555,15 @@ pub fn json(status: StatusCode, value: serde_json::Value) -> Response {
 }
 
 /// Adds `Retry-After: <seconds>`.
-pub fn with_retry_after(mut response: Response, seconds: u64) -> Response {
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+pub fn with_retry_after(response: Response, seconds: u64) -> Response {
+    with_retry_after_text(response, &seconds.to_string())
+}
+
+/// Adds `Retry-After: <value>` as written (`1e20`, a date…).
+pub fn with_retry_after_text(mut response: Response, value: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
     response
 }
 

@@ -5,7 +5,7 @@
 
 use super::{
     Captured, Ending, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, endless_filler,
-    jfk_text, json, respond, streamed_body, with_retry_after,
+    jfk_text, json, respond, streamed_body, with_retry_after, with_retry_after_text,
 };
 use crate::engine::cloud::options::{POLARGRID_MODELS, POLARGRID_REGIONS};
 use crate::engine::cloud::upload::AudioFormat;
@@ -154,6 +154,15 @@ fn transcribe(state: &FakeState, request: &Captured) -> Response {
                 1,
             );
         }
+        Scenario::RetryMuchLater => {
+            return with_retry_after_text(
+                json(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    json!({"message": "Rate limit exceeded"}),
+                ),
+                "1e20",
+            );
+        }
         Scenario::UnavailableTwice => match state.bump("submit") {
             1 => return respond(StatusCode::BAD_GATEWAY, "text/plain", "Bad Gateway"),
             2 => {
@@ -196,17 +205,21 @@ fn transcribe(state: &FakeState, request: &Captured) -> Response {
                 response_format: format.to_string(),
             },
         );
-    json(
-        StatusCode::ACCEPTED,
-        json!({
-            "job_id": job_id,
-            "status": "accepted",
-            "poll_url": format!("/v1/audio/transcriptions?job_id={job_id}"),
-            "message": "Transcription job accepted",
-            "metadata": {"filename": file.file_name, "file_size_mb": file.size_bytes as f64 / 1e6, "audio_format": format!("{:?}", file.sniffed_format), "estimated_duration_seconds": JFK_DURATION_S, "model": model}
-        }),
-    )
+    let mut accepted = json!({
+        "job_id": job_id,
+        "status": "accepted",
+        "poll_url": format!("/v1/audio/transcriptions?job_id={job_id}"),
+        "message": "Transcription job accepted",
+        "metadata": {"filename": file.file_name, "file_size_mb": file.size_bytes as f64 / 1e6, "audio_format": format!("{:?}", file.sniffed_format), "estimated_duration_seconds": JFK_DURATION_S, "model": model}
+    });
+    if scenario == Scenario::PollMuchLater {
+        accepted["poll_interval_ms"] = json!(POLL_MUCH_LATER_MS);
+    }
+    json(StatusCode::ACCEPTED, accepted)
 }
+
+/// What `poll-much-later` asks for: 10¹⁹ ms, some 317 million years.
+const POLL_MUCH_LATER_MS: u64 = 10_000_000_000_000_000_000;
 
 fn poll(state: &FakeState, request: &Captured) -> Response {
     if bearer(&request.record) != Some(state.config.key.as_str()) {
@@ -231,11 +244,13 @@ fn poll(state: &FakeState, request: &Captured) -> Response {
     } else {
         1
     };
-    if polls < needed {
+    let much_later = state.config.scenario == Scenario::PollMuchLater;
+    if polls < needed || much_later {
         let status = if polls == 1 { "accepted" } else { "processing" };
+        let interval_ms = if much_later { POLL_MUCH_LATER_MS } else { 10 };
         return json(
             StatusCode::ACCEPTED,
-            json!({"job_id": job_id, "status": status, "poll_interval_ms": 10}),
+            json!({"job_id": job_id, "status": status, "poll_interval_ms": interval_ms}),
         );
     }
     if state.config.scenario == Scenario::JobFailed {

@@ -4,7 +4,7 @@
 
 use super::{
     Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, jfk_text, json,
-    phrase_words, respond, with_retry_after,
+    phrase_words, respond, with_retry_after, with_retry_after_text,
 };
 use crate::engine::cloud::options::{validate_keywords, validate_language_code};
 use crate::engine::cloud::upload::AudioFormat;
@@ -135,8 +135,11 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
             return with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, body), 1);
         }
         Scenario::ConcurrencyLimit if state.bump("stt") <= 2 => {
-            let body = json!({"success": false, "error": "STT_CONCURRENCY_LIMIT", "message": "Concurrency limit reached", "details": {"limit": 8}});
-            return json(StatusCode::TOO_MANY_REQUESTS, body);
+            return json(StatusCode::TOO_MANY_REQUESTS, concurrency_limit_body());
+        }
+        Scenario::RetryMuchLater => {
+            let busy = json(StatusCode::TOO_MANY_REQUESTS, concurrency_limit_body());
+            return with_retry_after_text(busy, "600");
         }
         Scenario::UnavailableTwice if state.bump("stt") <= 2 => {
             return error(
@@ -260,4 +263,9 @@ fn transcript(language: Option<&str>, diarize: bool, word_times: bool, confidenc
         "warning_codes": [],
         "language_detection": {"mode": if language.is_some() { "fast_path" } else { "lid_per_segment" }, "candidates": ["en"], "segment_count": 3, "lid_calls": 0}
     })
+}
+
+/// 60db's answer when too many of the account's transcriptions run at once.
+fn concurrency_limit_body() -> Value {
+    json!({"success": false, "error": "STT_CONCURRENCY_LIMIT", "message": "Concurrency limit reached", "details": {"limit": 8}})
 }

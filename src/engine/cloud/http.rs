@@ -11,7 +11,7 @@
 use super::CloudService;
 use super::keys::ApiKey;
 use super::options::NetworkOptions;
-use super::retry::{Backoff, describe_duration, parse_retry_after};
+use super::retry::{Backoff, bounded_duration, describe_duration, parse_retry_after};
 use super::upload::UploadPart;
 use crate::engine::EngineError;
 use crate::events::EventSink;
@@ -29,7 +29,9 @@ use tokio_util::sync::CancellationToken;
 #[derive(Debug, Clone)]
 pub struct FailedResponse {
     pub status: StatusCode,
-    pub retry_after: Option<Duration>,
+    /// The `Retry-After` header in seconds, as the server sent it (it may be absurd: check
+    /// it with [`ServiceHttp::server_wait`] before waiting).
+    pub retry_after_s: Option<f64>,
     pub content_type: Option<String>,
     /// The start of the body (at most 16 KiB), with the key scrubbed out.
     pub body: String,
@@ -200,9 +202,10 @@ impl ServiceHttp {
                             });
                         }
                         Verdict::Retry { reason } => {
-                            let delay = failure
-                                .retry_after
-                                .unwrap_or_else(|| self.backoff().delay(attempt));
+                            let delay = match failure.retry_after_s {
+                                Some(seconds) => self.server_wait(seconds, &reason, "retry")?,
+                                None => self.backoff().delay(attempt),
+                            };
                             (reason, delay)
                         }
                         Verdict::WaitForCapacity { reason } => {
@@ -218,7 +221,10 @@ impl ServiceHttp {
                                 max: base.saturating_mul(8),
                             }
                             .delay(capacity_waits);
-                            let delay = failure.retry_after.map_or(wait, |after| after.max(wait));
+                            let delay = match failure.retry_after_s {
+                                Some(seconds) => self.server_wait(seconds, &reason, "retry")?.max(wait),
+                                None => wait,
+                            };
                             self.announce_and_wait(
                                 &format!(
                                     "{name} {reason}; waiting {} for one to finish",
@@ -249,13 +255,6 @@ impl ServiceHttp {
                     "{name} {reason}; gave up after {attempt} attempts — try again later"
                 )));
             }
-            let longest = Duration::from_secs_f64(self.network.max_retry_after_s);
-            if delay > longest {
-                return Err(EngineError::Service(format!(
-                    "{name} {reason} and asks to wait {} before trying again; try again later",
-                    describe_duration(delay)
-                )));
-            }
             attempt += 1;
             self.announce_and_wait(
                 &format!(
@@ -268,6 +267,22 @@ impl ServiceHttp {
             )
             .await?;
         }
+    }
+
+    /// A wait the server asked for (`seconds`, from a header or a body), if it is no longer
+    /// than the longest one honoured (`max_retry_after_s`); otherwise the error that ends the
+    /// job at once, saying what it asked for ("… asked to retry after 3169 years").
+    /// `reason` completes "<Service> …" (empty for none); `what` is "retry" or "poll again".
+    pub fn server_wait(&self, seconds: f64, reason: &str, what: &str) -> Result<Duration, EngineError> {
+        // Validated settings are within a week, so the bound itself always converts.
+        let longest = Duration::try_from_secs_f64(self.network.max_retry_after_s).unwrap_or_default();
+        bounded_duration(seconds, longest).map_err(|too_long| {
+            let said = if reason.is_empty() { String::new() } else { format!(" {reason} and") };
+            EngineError::Service(format!(
+                "{}{said} asked to {what} after {too_long}; try again later",
+                self.name()
+            ))
+        })
     }
 
     async fn announce_and_wait(
@@ -305,7 +320,7 @@ impl ServiceHttp {
         cancel: &CancellationToken,
     ) -> Result<FailedResponse, EngineError> {
         let status = response.status();
-        let retry_after = response
+        let retry_after_s = response
             .headers()
             .get(reqwest::header::RETRY_AFTER)
             .and_then(|value| value.to_str().ok())
@@ -334,7 +349,7 @@ impl ServiceHttp {
         let body = self.key.scrub(&String::from_utf8_lossy(&body));
         Ok(FailedResponse {
             status,
-            retry_after,
+            retry_after_s,
             content_type,
             body,
         })

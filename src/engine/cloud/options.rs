@@ -77,7 +77,8 @@ pub struct NetworkOptions {
     pub retry_base_delay_s: f64,
     /// Longest backoff delay.
     pub retry_max_delay_s: f64,
-    /// Longest `Retry-After` honoured; a server asking for more ends the run with a message.
+    /// Longest wait a server may ask for (`Retry-After`, PolarGrid's poll interval); a
+    /// server asking for more ends the run with a message.
     pub max_retry_after_s: f64,
     /// First wait when 60db says too many of the account's requests are in flight.
     pub concurrency_wait_s: f64,
@@ -105,8 +106,13 @@ impl Default for NetworkOptions {
     }
 }
 
+/// The longest any network setting may be, in seconds (a week): longer ones are refused, so
+/// every setting is a duration the clients can wait for.
+pub const LONGEST_NETWORK_SETTING_S: f64 = 7.0 * 24.0 * 3600.0;
+
 impl NetworkOptions {
     pub fn validate(&self) -> Result<(), String> {
+        let longest = std::time::Duration::from_secs_f64(LONGEST_NETWORK_SETTING_S);
         let positive = [
             ("connect timeout", self.connect_timeout_s),
             ("response timeout", self.response_timeout_s),
@@ -114,9 +120,9 @@ impl NetworkOptions {
             ("job wait", self.max_job_wait_s),
         ];
         for (what, value) in positive {
-            if !(value.is_finite() && value > 0.0) {
+            if !(value > 0.0 && super::retry::bounded_duration(value, longest).is_ok()) {
                 return Err(format!(
-                    "the {what} must be a positive number of seconds, not {value}"
+                    "the {what} must be a positive number of seconds, at most {LONGEST_NETWORK_SETTING_S} (a week), not {value}"
                 ));
             }
         }
@@ -128,9 +134,9 @@ impl NetworkOptions {
             ("poll interval", self.poll_min_interval_s),
         ];
         for (what, value) in non_negative {
-            if !(value.is_finite() && value >= 0.0) {
+            if !(value >= 0.0 && super::retry::bounded_duration(value, longest).is_ok()) {
                 return Err(format!(
-                    "the {what} must be zero or more seconds, not {value}"
+                    "the {what} must be zero or more seconds, at most {LONGEST_NETWORK_SETTING_S} (a week), not {value}"
                 ));
             }
         }
@@ -565,6 +571,34 @@ pub fn requested_language(language: Option<&str>) -> Result<Option<String>, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn network_settings_beyond_a_week_are_refused_not_waited_for() {
+        assert!(NetworkOptions::default().validate().is_ok());
+        type Field = fn(&mut NetworkOptions) -> &mut f64;
+        let fields: [Field; 9] = [
+            |n| &mut n.connect_timeout_s,
+            |n| &mut n.response_timeout_s,
+            |n| &mut n.idle_timeout_s,
+            |n| &mut n.max_job_wait_s,
+            |n| &mut n.retry_base_delay_s,
+            |n| &mut n.retry_max_delay_s,
+            |n| &mut n.max_retry_after_s,
+            |n| &mut n.concurrency_wait_s,
+            |n| &mut n.poll_min_interval_s,
+        ];
+        for field in fields {
+            for absurd in [1e300, f64::INFINITY, f64::NAN, LONGEST_NETWORK_SETTING_S + 1.0] {
+                let mut network = NetworkOptions::default();
+                *field(&mut network) = absurd;
+                let error = network.validate().err().unwrap_or_default();
+                assert!(error.contains("a week"), "{absurd}: {error}");
+            }
+            let mut network = NetworkOptions::default();
+            *field(&mut network) = LONGEST_NETWORK_SETTING_S;
+            assert!(network.validate().is_ok());
+        }
+    }
 
     #[test]
     fn gradium_options_are_checked_against_the_documented_ranges() {

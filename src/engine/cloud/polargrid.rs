@@ -224,7 +224,7 @@ impl PolarGridEngine {
         let poll_url = self.poll_url(base, &job)?;
         let started = Instant::now();
         let max_wait = Duration::from_secs_f64(self.http.network.max_job_wait_s);
-        let mut interval = self.poll_interval(job.poll_interval_ms);
+        let mut interval = self.poll_interval(job.poll_interval_ms)?;
         loop {
             sleep_or_cancel(interval, cancel).await?;
             let client = self.http.client().clone();
@@ -239,7 +239,7 @@ impl PolarGridEngine {
             if response.status() == StatusCode::ACCEPTED {
                 let body = self.http.read_body(response, cancel).await?;
                 let status: Option<JobStatus> = serde_json::from_slice(&body).ok();
-                interval = self.poll_interval(status.and_then(|status| status.poll_interval_ms));
+                interval = self.poll_interval(status.and_then(|status| status.poll_interval_ms))?;
                 if started.elapsed() + interval > max_wait {
                     return Err(EngineError::Service(format!(
                         "the PolarGrid job {} was not finished after {}; try again later or allow a longer job wait (--max-job-wait)",
@@ -253,9 +253,14 @@ impl PolarGridEngine {
         }
     }
 
-    fn poll_interval(&self, poll_interval_ms: Option<u64>) -> Duration {
+    /// The pause before the next poll: the server's `poll_interval_ms` (never below our
+    /// floor); one longer than the longest wait honoured ends the job.
+    fn poll_interval(&self, poll_interval_ms: Option<f64>) -> Result<Duration, EngineError> {
         let floor = Duration::from_secs_f64(self.http.network.poll_min_interval_s);
-        poll_interval_ms.map_or(floor, |ms| Duration::from_millis(ms).max(floor))
+        match poll_interval_ms {
+            None => Ok(floor),
+            Some(ms) => Ok(self.http.server_wait(ms / 1000.0, "", "poll again")?.max(floor)),
+        }
     }
 
     /// Where to poll: the server's `poll_url` (on the same origin only: the key goes there),
@@ -496,8 +501,10 @@ struct JobStatus {
     job_id: String,
     #[serde(default)]
     poll_url: Option<String>,
+    /// Read as any JSON number: a server's absurd value is refused with a message, not as
+    /// an unreadable answer.
     #[serde(default)]
-    poll_interval_ms: Option<u64>,
+    poll_interval_ms: Option<f64>,
 }
 
 /// The message a PolarGrid error body carries: JSON `message` / `detail` / `error` (with

@@ -3,6 +3,13 @@
 //! Protocol, one JSON document per line: the parent writes one [`WorkerJob`] to the worker's
 //! stdin; the worker writes [`WorkerMessage`]s to stdout — events as they happen, then exactly
 //! one `finished` or `failed` — and exits. The parent cancels by killing the process.
+//!
+//! The worker parses untrusted audio with C code, so it gets as little as it can work with:
+//! an environment with none of the parent's secrets (API keys), only the variables the
+//! dynamic loader and the OpenMP / ggml runtimes read (`KEPT_ENV`). It runs in a process
+//! group of its own, so a terminal's Ctrl-C reaches only the parent, which cancels it (and
+//! keeps what it heard). What it sends is not trusted either: a line that is not a message,
+//! or longer than [`MAX_LINE_BYTES`], ends the job with an error and the worker is killed.
 
 use super::LocalEngineConfig;
 use crate::engine::{EngineError, EngineOutcome, TranscribeOptions};
@@ -13,8 +20,82 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio_util::sync::CancellationToken;
+
+/// The longest line the worker may send. A segment with its words is a few KiB; anything
+/// this long is a broken worker, and reading on would grow the parent's memory without bound.
+pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
+
+/// The parent's environment variables the worker keeps: where the dynamic loader finds
+/// libraries, temporary folders, the OpenMP and ggml runtime settings, backtraces; on
+/// Windows also what every process needs to start (and `PATH`, where DLLs are found).
+/// Everything else — API keys first — stays with the parent.
+const KEPT_ENV: &[&str] = &[
+    "LD_LIBRARY_PATH",
+    "DYLD_LIBRARY_PATH",
+    "DYLD_FALLBACK_LIBRARY_PATH",
+    "TMPDIR",
+    "RUST_BACKTRACE",
+    #[cfg(windows)]
+    "PATH",
+    #[cfg(windows)]
+    "SystemRoot",
+    #[cfg(windows)]
+    "windir",
+    #[cfg(windows)]
+    "TEMP",
+    #[cfg(windows)]
+    "TMP",
+];
+
+/// Prefixes of the runtime settings the worker keeps (`OMP_NUM_THREADS`, `GGML_…`).
+const KEPT_ENV_PREFIXES: &[&str] = &["OMP_", "GOMP_", "KMP_", "GGML_"];
+
+/// Whether the worker keeps the parent's variable `name`.
+fn worker_keeps(name: &str) -> bool {
+    KEPT_ENV.iter().any(|kept| kept.eq_ignore_ascii_case(name))
+        || KEPT_ENV_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
+}
+
+/// The `verbatim worker` command: a clean environment, its own process group, piped stdio.
+fn worker_command(worker_exe: &Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(worker_exe);
+    command
+        .arg("worker")
+        .env_clear()
+        .envs(std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(worker_keeps)))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    #[cfg(unix)]
+    command.process_group(0);
+    command
+}
+
+/// What went wrong reading the worker's next line.
+enum BadLine {
+    TooLong,
+    Unreadable(std::io::Error),
+}
+
+/// Reads the next line (without its newline) into `line`, at most [`MAX_LINE_BYTES`] of it;
+/// `Ok(false)` at the end of the output. Safe to abandon in `select!`: what was read stays
+/// in `line`, which the caller clears once a line is complete.
+async fn next_line(reader: &mut (impl AsyncBufRead + Unpin), line: &mut Vec<u8>) -> Result<bool, BadLine> {
+    let room = (MAX_LINE_BYTES + 1).saturating_sub(line.len()) as u64;
+    let read = (&mut *reader).take(room).read_until(b'\n', line).await.map_err(BadLine::Unreadable)?;
+    if line.last() == Some(&b'\n') {
+        line.pop();
+        return Ok(true);
+    }
+    if line.len() > MAX_LINE_BYTES {
+        return Err(BadLine::TooLong);
+    }
+    // The end of the output; a last line without its newline still counts.
+    Ok(read > 0 || !line.is_empty())
+}
 
 /// What the worker is asked to do.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -68,12 +149,7 @@ pub async fn run_in_worker(
     sink: &EventSink,
     cancel: &CancellationToken,
 ) -> Result<EngineOutcome, EngineError> {
-    let mut child = tokio::process::Command::new(worker_exe)
-        .arg("worker")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true)
+    let mut child = worker_command(worker_exe)
         .spawn()
         .map_err(|error| {
             EngineError::Inference(format!("cannot start the local engine ({}): {error}; reinstall Verbatim", worker_exe.display()))
@@ -87,23 +163,42 @@ pub async fn run_in_worker(
         .await
         .map_err(|error| EngineError::Inference(format!("the local engine did not take the job: {error}")))?;
     let stdout = child.stdout.take().ok_or_else(|| EngineError::Inference("the local engine has no output".into()))?;
-    let mut lines = BufReader::new(stdout).lines();
+    let mut reader = BufReader::new(stdout);
+    let mut line = Vec::new();
     let mut last_word: Option<Result<EngineOutcome, EngineError>> = None;
     loop {
-        tokio::select! {
+        let read = tokio::select! {
             _ = cancel.cancelled() => {
                 let _ = child.start_kill();
                 let _ = child.wait().await;
                 return Err(EngineError::Cancelled);
             }
-            line = lines.next_line() => match line {
-                Ok(Some(line)) => match serde_json::from_str::<WorkerMessage>(&line) {
-                    Ok(WorkerMessage::Event { event }) => { sink.emit(event); }
-                    Ok(WorkerMessage::Finished { language, duration_s }) => last_word = Some(Ok(EngineOutcome { language, duration_s })),
-                    Ok(WorkerMessage::Failed { kind, error }) => last_word = Some(Err(kind.into_error(error))),
-                    Err(_) => {} // not ours (a library printing to stdout): ignore
-                },
-                Ok(None) | Err(_) => break,
+            read = next_line(&mut reader, &mut line) => read,
+        };
+        let message = match read {
+            Ok(false) => break,
+            Ok(true) if line.iter().all(u8::is_ascii_whitespace) => None,
+            Ok(true) => Some(
+                serde_json::from_slice::<WorkerMessage>(&line)
+                    .map_err(|_| "sent a line that is not one of its messages".to_string()),
+            ),
+            Err(BadLine::TooLong) => Some(Err(format!("sent a line longer than {} MiB", MAX_LINE_BYTES >> 20))),
+            Err(BadLine::Unreadable(error)) => Some(Err(format!("could not be read ({error})"))),
+        };
+        line.clear();
+        let Some(message) = message else { continue };
+        match message {
+            Ok(WorkerMessage::Event { event }) => {
+                sink.emit(event);
+            }
+            Ok(WorkerMessage::Finished { language, duration_s }) => last_word = Some(Ok(EngineOutcome { language, duration_s })),
+            Ok(WorkerMessage::Failed { kind, error }) => last_word = Some(Err(kind.into_error(error))),
+            Err(what) => {
+                let _ = child.start_kill();
+                let _ = child.wait().await;
+                return Err(EngineError::Inference(format!(
+                    "the local engine {what} and was stopped; segments so far are kept — try again, or reinstall Verbatim"
+                )));
             }
         }
     }
