@@ -386,6 +386,11 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportKind>, actions: 
             }
         });
     });
+    ui.label(egui::RichText::new(header_facts(job)).small().weak());
+}
+
+/// The line under the file's name: status, length, language, engine, and a hint.
+fn header_facts(job: &Job) -> String {
     let mut facts: Vec<String> = Vec::new();
     facts.push(match &job.status {
         JobStatus::Running => match job.progress {
@@ -407,7 +412,7 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportKind>, actions: 
     if job.transcript.speakers.is_empty() && !job.transcript.segments.is_empty() {
         facts.push("click a line to edit it".into());
     }
-    ui.label(egui::RichText::new(facts.join("  ·  ")).small().weak());
+    facts.join("  ·  ")
 }
 
 fn speaker_strip(ui: &mut egui::Ui, job: &Job, actions: &mut PaneActions) {
@@ -678,7 +683,9 @@ fn empty_transcript_ui(ui: &mut egui::Ui, status: &JobStatus) {
         }
         JobStatus::Failed { .. } => "Nothing was transcribed.",
         JobStatus::Cancelled => "Cancelled before any words were recognised.",
-        JobStatus::Interrupted => "Verbatim was closed before any words were recognised; Retry transcribes it.",
+        JobStatus::Interrupted => {
+            "Verbatim was closed before any words were recognised; Retry transcribes it."
+        }
         _ => "No speech found in this file.",
     };
     ui.add_space(24.0);
