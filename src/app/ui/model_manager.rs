@@ -71,6 +71,14 @@ fn store_line_ui(ui: &mut egui::Ui, models: &ModelsState, commands: &mut Vec<App
     }
 }
 
+/// A striped grid of three columns: name, size, buttons.
+fn models_grid(id: &str) -> egui::Grid {
+    egui::Grid::new(id)
+        .num_columns(3)
+        .striped(true)
+        .spacing([14.0, 6.0])
+}
+
 /// Installed models, each with Use (or "in use") and Remove (pressed twice).
 fn installed_models_ui(
     ui: &mut egui::Ui,
@@ -92,38 +100,34 @@ fn installed_models_ui(
             .weak(),
         );
     }
-    egui::Grid::new("installed_models")
-        .num_columns(3)
-        .striped(true)
-        .spacing([14.0, 6.0])
-        .show(ui, |ui| {
-            for model in &installed {
-                ui.label(RichText::new(&model.name).strong());
-                ui.label(RichText::new(super::format_bytes(model.size_bytes)).weak());
-                ui.horizontal(|ui| {
-                    if in_use == model.name {
-                        ui.label(RichText::new("✔ in use").color(ui.visuals().selection.bg_fill));
-                    } else if ui.small_button("Use").clicked() {
-                        commands.push(AppCommand::SelectModel(model.name.clone()));
+    models_grid("installed_models").show(ui, |ui| {
+        for model in &installed {
+            ui.label(RichText::new(&model.name).strong());
+            ui.label(RichText::new(super::format_bytes(model.size_bytes)).weak());
+            ui.horizontal(|ui| {
+                if in_use == model.name {
+                    ui.label(RichText::new("✔ in use").color(ui.visuals().selection.bg_fill));
+                } else if ui.small_button("Use").clicked() {
+                    commands.push(AppCommand::SelectModel(model.name.clone()));
+                }
+                let confirming = confirm_remove.as_deref() == Some(model.name.as_str());
+                if confirming {
+                    if ui
+                        .small_button(
+                            RichText::new("Really remove?").color(ui.visuals().error_fg_color),
+                        )
+                        .clicked()
+                    {
+                        commands.push(AppCommand::RemoveModel(model.name.clone()));
+                        *confirm_remove = None;
                     }
-                    let confirming = confirm_remove.as_deref() == Some(model.name.as_str());
-                    if confirming {
-                        if ui
-                            .small_button(
-                                RichText::new("Really remove?").color(ui.visuals().error_fg_color),
-                            )
-                            .clicked()
-                        {
-                            commands.push(AppCommand::RemoveModel(model.name.clone()));
-                            *confirm_remove = None;
-                        }
-                    } else if ui.small_button("Remove").clicked() {
-                        *confirm_remove = Some(model.name.clone());
-                    }
-                });
-                ui.end_row();
-            }
-        });
+                } else if ui.small_button("Remove").clicked() {
+                    *confirm_remove = Some(model.name.clone());
+                }
+            });
+            ui.end_row();
+        }
+    });
 }
 
 /// Catalog models not installed yet, each with Download or its download's progress.
@@ -140,38 +144,32 @@ fn catalog_ui(ui: &mut egui::Ui, models: &ModelsState, commands: &mut Vec<AppCom
         .max_height(220.0)
         .auto_shrink([false, true])
         .show(ui, |ui| {
-            egui::Grid::new("catalog_models")
-                .num_columns(3)
-                .striped(true)
-                .spacing([14.0, 6.0])
-                .show(ui, |ui| {
-                    for entry in &catalog {
-                        ui.horizontal(|ui| {
-                            ui.label(&entry.name);
-                            if entry.english_only {
-                                ui.label(RichText::new("English").small().weak());
-                            }
-                        });
-                        ui.label(
-                            RichText::new(format!(
-                                "≈ {}",
-                                super::format_bytes(entry.approx_size_bytes)
-                            ))
-                            .weak(),
-                        );
-                        match models.downloads.get(&entry.name) {
-                            Some(download) => {
-                                download_progress_ui(ui, &entry.name, download, commands)
-                            }
-                            None => {
-                                if ui.small_button("Download").clicked() {
-                                    commands.push(AppCommand::DownloadModel(entry.name.clone()));
-                                }
+            models_grid("catalog_models").show(ui, |ui| {
+                for entry in &catalog {
+                    ui.horizontal(|ui| {
+                        ui.label(&entry.name);
+                        if entry.english_only {
+                            ui.label(RichText::new("English").small().weak());
+                        }
+                    });
+                    ui.label(
+                        RichText::new(format!(
+                            "≈ {}",
+                            super::format_bytes(entry.approx_size_bytes)
+                        ))
+                        .weak(),
+                    );
+                    match models.downloads.get(&entry.name) {
+                        Some(download) => download_progress_ui(ui, &entry.name, download, commands),
+                        None => {
+                            if ui.small_button("Download").clicked() {
+                                commands.push(AppCommand::DownloadModel(entry.name.clone()));
                             }
                         }
-                        ui.end_row();
                     }
-                });
+                    ui.end_row();
+                }
+            });
         });
 }
 

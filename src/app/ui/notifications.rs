@@ -30,32 +30,13 @@ pub fn notifications(app: &mut VerbatimApp, ctx: &egui::Context) {
 
 /// The colour and icon of a level, readable on a dark or a light background.
 fn accent_and_icon(level: NoticeLevel, dark: bool) -> (Color32, &'static str) {
-    match level {
-        NoticeLevel::Info => (
-            if dark {
-                Color32::from_rgb(0x7e, 0xb6, 0xff)
-            } else {
-                Color32::from_rgb(0x1f, 0x5f, 0xbf)
-            },
-            "ℹ",
-        ),
-        NoticeLevel::Warning => (
-            if dark {
-                Color32::from_rgb(0xe9, 0xc1, 0x5b)
-            } else {
-                Color32::from_rgb(0x8a, 0x60, 0x00)
-            },
-            "⚠",
-        ),
-        NoticeLevel::Error => (
-            if dark {
-                Color32::from_rgb(0xff, 0x7a, 0x70)
-            } else {
-                Color32::from_rgb(0xb0, 0x25, 0x25)
-            },
-            "⛔",
-        ),
-    }
+    let (on_dark, on_light, icon) = match level {
+        NoticeLevel::Info => ([0x7e, 0xb6, 0xff], [0x1f, 0x5f, 0xbf], "ℹ"),
+        NoticeLevel::Warning => ([0xe9, 0xc1, 0x5b], [0x8a, 0x60, 0x00], "⚠"),
+        NoticeLevel::Error => ([0xff, 0x7a, 0x70], [0xb0, 0x25, 0x25], "⛔"),
+    };
+    let [red, green, blue] = if dark { on_dark } else { on_light };
+    (Color32::from_rgb(red, green, blue), icon)
 }
 
 /// One notification: icon and message, then Dismiss and the notice's own action, if any.
