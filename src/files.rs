@@ -24,12 +24,14 @@ impl AtomicFile {
     /// destination's folder, which must exist.
     pub fn create(destination: &Path) -> io::Result<AtomicFile> {
         let dir = parent_dir(destination);
-        let name = destination.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let temporary = tempfile::Builder::new()
-            .prefix(&format!(".{name}."))
+            .prefix(&format!(".{}.", temporary_stem(destination)))
             .suffix(".partial")
             .tempfile_in(&dir)?;
-        Ok(AtomicFile { temporary, destination: destination.to_path_buf() })
+        Ok(AtomicFile {
+            temporary,
+            destination: destination.to_path_buf(),
+        })
     }
 
     /// The open temporary file, for callers that need more than [`Write`] (seeking, length).
@@ -41,8 +43,10 @@ impl AtomicFile {
     pub fn commit(self) -> io::Result<()> {
         self.temporary.as_file().sync_all()?;
         let destination = self.destination;
-        self.temporary.persist(&destination).map_err(|error| error.error)?;
-        sync_dir(&parent_dir(&destination))
+        self.temporary
+            .persist(&destination)
+            .map_err(|error| error.error)?;
+        sync_parent_dir(&destination)
     }
 }
 
@@ -75,7 +79,10 @@ pub fn create_private_dir_all(dir: &Path) -> io::Result<()> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)?;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
         if mode & 0o077 != 0 {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
@@ -115,6 +122,24 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
     }
 }
 
+/// Syncs the folder `path` is in, so that a rename to `path` (or its removal) survives a power
+/// cut.
+pub fn sync_parent_dir(path: &Path) -> io::Result<()> {
+    sync_dir(&parent_dir(path))
+}
+
+/// The start of the destination's name, for its temporary file: short enough that the
+/// temporary name (`.NAME.XXXXXX.partial`) fits where the destination's own name fits.
+fn temporary_stem(destination: &Path) -> String {
+    /// Characters of the destination's name kept (file names can be 255 bytes).
+    const MAX_STEM_CHARS: usize = 64;
+    let name = destination
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    name.chars().take(MAX_STEM_CHARS).collect()
+}
+
 /// The folder a path lives in (`.` for a bare file name).
 fn parent_dir(path: &Path) -> PathBuf {
     match path.parent() {
@@ -129,7 +154,12 @@ mod tests {
 
     fn leftovers(dir: &Path) -> Vec<String> {
         std::fs::read_dir(dir)
-            .map(|entries| entries.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
@@ -150,11 +180,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("session.json");
         write_atomically(&path, b"{}").unwrap();
-        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
         let fresh = dir.path().join("fresh");
         drop(create_private_file(&fresh).unwrap());
-        assert_eq!(std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777, 0o600);
-        assert!(create_private_file(&fresh).is_err(), "an existing file is never opened again");
+        assert_eq!(
+            std::fs::metadata(&fresh).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(
+            create_private_file(&fresh).is_err(),
+            "an existing file is never opened again"
+        );
     }
 
     #[test]
@@ -171,6 +210,15 @@ mod tests {
     }
 
     #[test]
+    fn a_name_as_long_as_the_system_allows_still_gets_a_temporary_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("{}.srt", "é".repeat(120)));
+        write_atomically(&path, b"long").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "long");
+        assert_eq!(leftovers(dir.path()).len(), 1);
+    }
+
+    #[test]
     fn a_missing_folder_is_an_error_not_a_panic() {
         let dir = tempfile::tempdir().unwrap();
         assert!(write_atomically(&dir.path().join("no/such/folder/file"), b"x").is_err());
@@ -183,9 +231,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let nested = dir.path().join("a/b");
         create_private_dir_all(&nested).unwrap();
-        assert_eq!(std::fs::metadata(&nested).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&nested).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
         std::fs::set_permissions(&nested, std::fs::Permissions::from_mode(0o755)).unwrap();
         create_private_dir_all(&nested).unwrap();
-        assert_eq!(std::fs::metadata(&nested).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&nested).unwrap().permissions().mode() & 0o777,
+            0o700
+        );
     }
 }

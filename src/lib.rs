@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod audio;
+pub mod backoff;
 pub mod cli;
 pub mod dev;
 pub mod engine;
@@ -13,5 +14,6 @@ pub mod files;
 pub mod models;
 pub mod speakers;
 pub mod transcript;
+pub mod units;
 pub mod vad;
 pub mod wer;

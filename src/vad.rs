@@ -24,17 +24,29 @@ pub fn frame_levels_dbfs(samples: &[f32], frame_len: usize) -> Vec<f32> {
     samples.chunks(frame_len.max(1)).map(rms_dbfs).collect()
 }
 
-/// RMS level of a run of samples in dBFS.
+/// RMS level of a run of samples in dBFS (−120 for digital silence or no samples).
 pub fn rms_dbfs(samples: &[f32]) -> f32 {
     if samples.is_empty() {
         return -120.0;
     }
-    let mean_square = samples.iter().map(|&s| (s as f64) * (s as f64)).sum::<f64>() / samples.len() as f64;
+    let mean_square = mean_square(samples);
     if mean_square <= 1e-12 {
         -120.0
     } else {
         (10.0 * mean_square.log10()) as f32
     }
+}
+
+/// RMS of a run of samples, on the samples' own scale (0 for no samples).
+pub fn rms(samples: &[f32]) -> f32 {
+    if samples.is_empty() {
+        return 0.0;
+    }
+    mean_square(samples).sqrt() as f32
+}
+
+fn mean_square(samples: &[f32]) -> f64 {
+    samples.iter().map(|&s| (s as f64) * (s as f64)).sum::<f64>() / samples.len() as f64
 }
 
 /// Which frames carry sound: louder than [`SILENCE_FLOOR_DBFS`] and at least
@@ -101,19 +113,27 @@ pub fn quietest_cut(samples: &[f32], search_start: usize, search_end: usize, fra
     if search_start >= search_end || frame_len == 0 {
         return search_end;
     }
-    let mut best_index = search_end;
-    let mut best_level = f32::INFINITY;
-    let mut index = search_start;
-    while index + frame_len <= search_end {
-        let level = rms_dbfs(&samples[index..index + frame_len]);
-        // Ties go to the later frame: longer chunks mean fewer cuts.
-        if level <= best_level {
-            best_level = level;
-            best_index = index + frame_len / 2;
-        }
-        index += frame_len;
+    let levels: Vec<f32> = samples[search_start..search_end].chunks_exact(frame_len).map(rms_dbfs).collect();
+    match quietest_window(&levels, 1) {
+        Some(frame) => search_start + frame * frame_len + frame_len / 2,
+        None => search_end,
     }
-    best_index
+}
+
+/// "Cut at the quietest moment", for every caller that cuts audio: the first frame of the
+/// quietest run of `window_frames` frames lying wholly in `levels` (the mean level decides;
+/// any scale where lower is quieter — dBFS or RMS). Ties go to the later run: longer pieces
+/// mean fewer cuts. `None` when no run fits.
+pub fn quietest_window(levels: &[f32], window_frames: usize) -> Option<usize> {
+    let window_frames = window_frames.max(1);
+    let mut best: Option<(f64, usize)> = None;
+    for (index, window) in levels.windows(window_frames).enumerate() {
+        let mean = window.iter().map(|&level| f64::from(level)).sum::<f64>() / window_frames as f64;
+        if best.is_none_or(|(quietest, _)| mean <= quietest) {
+            best = Some((mean, index));
+        }
+    }
+    best.map(|(_, index)| index)
 }
 
 #[cfg(test)]
@@ -144,6 +164,26 @@ mod tests {
         assert!(active_fraction(&active, 1.05, 1.95) > 0.95);
         assert!(active_fraction(&active, 0.0, 0.9) < 0.05);
         assert!(active_fraction(&active, 2.1, 3.0) < 0.05);
+    }
+
+    #[test]
+    fn the_quietest_window_is_the_latest_of_equally_quiet_ones() {
+        let levels = [5.0, 1.0, 1.0, 5.0, 1.0, 1.0, 5.0];
+        assert_eq!(quietest_window(&levels, 2), Some(4));
+        assert_eq!(quietest_window(&levels, 1), Some(5));
+        assert_eq!(quietest_window(&levels, 8), None);
+        assert_eq!(quietest_window(&[], 1), None);
+        // A short dip loses to a longer, slightly louder pause when windows are long.
+        let levels = [9.0, 0.0, 9.0, 9.0, 2.0, 2.0, 2.0, 9.0];
+        assert_eq!(quietest_window(&levels, 3), Some(4));
+    }
+
+    #[test]
+    fn rms_is_on_the_samples_scale_and_rms_dbfs_in_decibels() {
+        assert_eq!(rms(&[]), 0.0);
+        assert!((rms(&[0.5, -0.5, 0.5, -0.5]) - 0.5).abs() < 1e-6);
+        assert!((rms_dbfs(&[0.5, -0.5]) - 20.0 * 0.5f32.log10()).abs() < 1e-4);
+        assert_eq!(rms_dbfs(&[0.0; 8]), -120.0);
     }
 
     #[test]

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use verbatim::app::commands::{AppCommand, ExportDestination};
 use verbatim::app::runtime::DefaultEngineFactory;
-use verbatim::app::settings::{ExportKind, Settings};
+use verbatim::app::settings::Settings;
+use verbatim::export::ExportFormat;
 use verbatim::app::state::JobStatus;
 use verbatim::engine::SpeakerMode;
 
@@ -172,7 +173,7 @@ fn a_renamed_speaker_is_in_the_exported_srt() {
     let job_id = job.id;
     harness.state_mut().send(AppCommand::Export {
         job: job_id,
-        kind: ExportKind::Srt,
+        kind: ExportFormat::Srt,
         destination: ExportDestination::Path(path.clone()),
     });
     run_until(

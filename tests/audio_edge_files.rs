@@ -251,3 +251,127 @@ fn a_zero_sample_rate_or_absurd_header_is_refused_without_allocating() {
         Err(AudioError::Unsupported { .. })
     ));
 }
+
+/// Bytes in which symphonia's probe finds no format, as put in front of a file by a broken
+/// download or a careless tool.
+fn junk(len: usize) -> Vec<u8> {
+    (0..len).map(|n| b"verbatim junk "[n % 14]).collect()
+}
+
+/// A box: 32-bit size, type, payload.
+fn mp4_box(kind: &[u8; 4], payload: &[u8]) -> Vec<u8> {
+    let mut bytes = ((payload.len() + 8) as u32).to_be_bytes().to_vec();
+    bytes.extend_from_slice(kind);
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// An M4A whose chunk offset table claims four billion entries.
+fn mp4_with_inflated_table() -> Vec<u8> {
+    let stco = mp4_box(b"stco", &[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 44]);
+    let nested = [b"stbl", b"minf", b"mdia", b"trak", b"moov"]
+        .iter()
+        .fold(stco, |inner, kind| mp4_box(kind, &inner));
+    let mut file = mp4_box(b"ftyp", b"M4A \0\0\0\0");
+    file.extend(nested);
+    file
+}
+
+/// An EBML element with an 8-byte size.
+fn ebml_element(id: &[u8], size: u64, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = id.to_vec();
+    bytes.push(0x01);
+    bytes.extend_from_slice(&size.to_be_bytes()[1..]);
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// A WebM file whose audio track's CodecPrivate claims a terabyte, inside a track entry and a
+/// track list that claim even more (so symphonia finds nothing wrong with it), in a Segment of
+/// unknown size (as live recordings have).
+fn webm_with_oversized_element() -> Vec<u8> {
+    let doc_type = ebml_element(&[0x42, 0x82], 4, b"webm");
+    let mut file = ebml_element(&[0x1A, 0x45, 0xDF, 0xA3], doc_type.len() as u64, &doc_type);
+    let mut entry = ebml_element(&[0x86], 6, b"A_OPUS");
+    entry.extend(ebml_element(&[0x63, 0xA2], 1 << 40, &[0; 64]));
+    let track = ebml_element(&[0xAE], 1 << 41, &entry);
+    let tracks = ebml_element(&[0x16, 0x54, 0xAE, 0x6B], 1 << 42, &track);
+    file.extend_from_slice(&[0x18, 0x53, 0x80, 0x67, 0xFF]);
+    file.extend(tracks);
+    file
+}
+
+#[test]
+fn junk_in_front_or_oversized_elements_are_refused_before_anything_is_allocated() {
+    let directory = tempfile::tempdir().unwrap();
+    for (name, bytes) in [
+        ("inflated.m4a", mp4_with_inflated_table()),
+        ("oversized.webm", webm_with_oversized_element()),
+    ] {
+        // At the start, after a little junk, and just short of the 1 MiB symphonia searches.
+        for prefix in [0, 3_000, (1 << 20) - 40] {
+            let path = directory.path().join(format!("{prefix}-{name}"));
+            let mut file = junk(prefix);
+            file.extend_from_slice(&bytes);
+            std::fs::write(&path, &file).unwrap();
+            let error = outcome(&path)
+                .err()
+                .unwrap_or_else(|| panic!("{name} after {prefix} bytes was opened"));
+            let message = error.to_string();
+            assert!(matches!(error, AudioError::Unsupported { .. }), "{message}");
+            assert!(
+                !message.contains('\n') && message.contains(&format!("{prefix}-{name}")),
+                "{message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_mp3_wav_whose_data_hides_another_container_is_checked_too() {
+    // WAVE with format 0x0055 (MP3): symphonia probes the data chunk as a file of its own.
+    let mut data = junk(100);
+    data.extend(mp4_with_inflated_table());
+    let mut fmt = vec![0x55, 0, 1, 0];
+    fmt.extend_from_slice(&16_000_u32.to_le_bytes());
+    fmt.extend_from_slice(&4_000_u32.to_le_bytes());
+    fmt.extend_from_slice(&[1, 0, 0, 0]);
+    let mut file = b"RIFF".to_vec();
+    file.extend_from_slice(&((4 + 8 + fmt.len() + 8 + data.len()) as u32).to_le_bytes());
+    file.extend_from_slice(b"WAVEfmt ");
+    file.extend_from_slice(&(fmt.len() as u32).to_le_bytes());
+    file.extend_from_slice(&fmt);
+    file.extend_from_slice(b"data");
+    file.extend_from_slice(&(data.len() as u32).to_le_bytes());
+    file.extend_from_slice(&data);
+    let directory = tempfile::tempdir().unwrap();
+    let path = directory.path().join("wrapped.wav");
+    std::fs::write(&path, &file).unwrap();
+    let error = outcome(&path).err().expect("refused");
+    assert!(matches!(error, AudioError::Unsupported { .. }), "{error}");
+    assert!(error.to_string().contains("stco"), "{error}");
+}
+
+#[test]
+fn a_real_webm_after_junk_still_decodes() {
+    let Some(wav) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    if !tool_available("ffmpeg") {
+        return;
+    }
+    let directory = tempfile::tempdir().unwrap();
+    let webm = directory.path().join("jfk.webm");
+    run(std::process::Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-y", "-i"])
+        .arg(&wav)
+        .args(["-c:a", "libopus", "-b:a", "24k"])
+        .arg(&webm));
+    let mut file = junk(2_000);
+    file.extend(std::fs::read(&webm).unwrap());
+    let prefixed = directory.path().join("prefixed.webm");
+    std::fs::write(&prefixed, &file).unwrap();
+    let (info, frames) = outcome(&prefixed).unwrap_or_else(|error| panic!("{error}"));
+    assert_eq!(info.channel_count, 1);
+    assert!(frames > 10 * 16_000, "{frames} frames");
+}

@@ -35,7 +35,18 @@ fn flac_to_16k_wav_is_mono_16_bit_and_the_same_speech() {
         similarity > 0.95 && lag.abs() <= 2,
         "lag {lag}, correlation {similarity}"
     );
-    assert!(!directory.path().join("upload.wav.partial").exists());
+    let names: Vec<_> = std::fs::read_dir(directory.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name())
+        .collect();
+    assert_eq!(names, ["upload.wav"], "only the output, no temporary file");
+    #[cfg(unix)]
+    {
+        // The audio is someone's recording: readable by its owner only.
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&output).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }
 
 #[test]

@@ -102,3 +102,29 @@ async fn stereo_speakers_with_a_cloud_engine_is_refused_before_any_upload() {
     assert!(text.contains("--diarize"), "{text}");
     assert!(server.requests().is_empty(), "nothing was uploaded");
 }
+
+#[tokio::test]
+async fn a_key_sent_to_another_address_is_announced_once_and_never_shown() {
+    let (Some(wav), Some(flac)) = (common::testdata("speech/jfk.wav"), common::testdata("speech/jfk.flac")) else { return };
+    let server = fake(CloudService::Gradium, Scenario::Normal).await;
+    let home = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(common::verbatim_exe())
+        .args(["transcribe", wav.to_str().unwrap(), flac.to_str().unwrap(), "--engine", "gradium", "--quiet"])
+        .env("VERBATIM_GRADIUM_URL", server.base_url())
+        .env(CloudService::Gradium.key_env_var(), server.key())
+        .env("XDG_CACHE_HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path())
+        // Two files: their subtitles are written beside the working directory's name.
+        .current_dir(home.path())
+        .output()
+        .await
+        .expect("run verbatim");
+    let text = stderr(&output);
+    assert!(output.status.success(), "{text}");
+    let notice = format!(
+        "sending your Gradium key to {} (set by VERBATIM_GRADIUM_URL), not the service's own address",
+        server.base_url().trim_end_matches('/')
+    );
+    assert_eq!(text.matches(&notice).count(), 1, "said once for two files: {text}");
+    assert!(!text.contains(server.key()), "the key leaked: {text}");
+}

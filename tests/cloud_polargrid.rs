@@ -85,6 +85,14 @@ async fn default_async_mode_routes_uploads_and_polls_with_verbose_json_then_cach
         matches!(run.last_event(), EngineEvent::Done { language: Some(language), duration_s: Some(duration) } if language == "en" && (duration - 11.0).abs() < 0.1)
     );
     assert!(run.warnings().is_empty(), "{:?}", run.warnings());
+    let router = server.base_url();
+    let router = router.trim_end_matches('/');
+    assert_eq!(
+        run.key_notices(),
+        [format!(
+            "sending your PolarGrid key to {router} (chosen by the autorouter {router} set by the autorouter option), not the service's own address"
+        )]
+    );
 
     let requests = server.requests();
     assert_eq!(

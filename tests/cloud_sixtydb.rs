@@ -68,6 +68,13 @@ async fn a_plain_request_sends_the_file_and_word_timestamps_and_gets_timed_words
         matches!(run.last_event(), EngineEvent::Done { language: Some(language), duration_s: Some(duration) } if language == "en" && (duration - 11.0).abs() < 0.1)
     );
     assert!(run.warnings().is_empty(), "{:?}", run.warnings());
+    assert_eq!(
+        run.key_notices(),
+        [format!(
+            "sending your 60db key to {} (set by --endpoint or the Endpoint setting), not the service's own address",
+            server.base_url().trim_end_matches('/')
+        )]
+    );
 
     let request = &server.requests()[0];
     assert_eq!(

@@ -11,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use verbatim::models::download::{
     DownloadError, DownloadOptions, DownloadOutcome, DownloadProgress, Expected, download_file,
-    download_model_from,
+    download_model_expecting, download_model_from,
 };
 use verbatim::models::store::ModelStore;
 
@@ -36,12 +36,20 @@ fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+fn sha1_hex(bytes: &[u8]) -> String {
+    hex::encode(sha1::Sha1::digest(bytes))
+}
+
 /// How the test server answers.
 #[derive(Clone)]
 struct Plan {
     body: Arc<Vec<u8>>,
     /// Hugging Face style: `/resolve/…` answers 302 to `/cdn/…`, with `X-Linked-*` on the 302.
     redirect: bool,
+    /// Where that 302 points instead of `/cdn/…` on this server.
+    redirect_to: Option<String>,
+    /// The body goes out chunked, with no `Content-Length`.
+    chunked: bool,
     x_linked_etag: Option<String>,
     x_linked_size: Option<u64>,
     /// `ETag` on the response that carries the body.
@@ -64,6 +72,8 @@ impl Plan {
         Plan {
             body,
             redirect: false,
+            redirect_to: None,
+            chunked: false,
             x_linked_etag: None,
             x_linked_size: None,
             etag: None,
@@ -205,8 +215,12 @@ async fn handle(mut socket: TcpStream, state: Arc<ServerState>) {
     );
     if plan.redirect && path.starts_with("/resolve/") {
         let file = path.rsplit('/').next().unwrap_or_default();
+        let location = plan
+            .redirect_to
+            .clone()
+            .unwrap_or_else(|| format!("/cdn/{file}?signed=1"));
         let response = format!(
-            "HTTP/1.1 302 Found\r\nLocation: /cdn/{file}?signed=1\r\n{linked_headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
+            "HTTP/1.1 302 Found\r\nLocation: {location}\r\n{linked_headers}Content-Length: 0\r\nConnection: close\r\n\r\n"
         );
         seen.status = 302;
         state.seen.lock().expect("seen").push(seen);
@@ -264,9 +278,13 @@ async fn handle(mut socket: TcpStream, state: Arc<ServerState>) {
     };
     seen.status = if start.is_some() { 206 } else { 200 };
     let body = plan.body.get(from..).unwrap_or_default();
+    let length_header = if plan.chunked {
+        "Transfer-Encoding: chunked\r\n".to_string()
+    } else {
+        format!("Content-Length: {}\r\n", body.len())
+    };
     let response_head = format!(
-        "HTTP/1.1 {status_line}\r\nContent-Length: {}\r\n{range_header}{linked_headers}{etag_header}Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n",
-        body.len()
+        "HTTP/1.1 {status_line}\r\n{length_header}{range_header}{linked_headers}{etag_header}Content-Type: application/octet-stream\r\nConnection: close\r\n\r\n"
     );
     // Recorded before answering, so a client that has its answer sees the record.
     let index = {
@@ -287,13 +305,24 @@ async fn handle(mut socket: TcpStream, state: Arc<ServerState>) {
         if let Some(entry) = state.seen.lock().expect("seen").get_mut(index) {
             entry.body_bytes_sent = end;
         }
-        if socket.write_all(&body[sent..end]).await.is_err() {
+        let written = if plan.chunked {
+            let mut chunk = format!("{:x}\r\n", end - sent).into_bytes();
+            chunk.extend_from_slice(&body[sent..end]);
+            chunk.extend_from_slice(b"\r\n");
+            socket.write_all(&chunk).await
+        } else {
+            socket.write_all(&body[sent..end]).await
+        };
+        if written.is_err() {
             break;
         }
         sent = end;
         if !plan.chunk_delay.is_zero() {
             tokio::time::sleep(plan.chunk_delay).await;
         }
+    }
+    if plan.chunked && sent == body.len() {
+        let _ = socket.write_all(b"0\r\n\r\n").await;
     }
     if stall_at.is_some() && cut_at.is_none() {
         // Silent, but open: only the client's idle timeout gets it out.
@@ -337,12 +366,33 @@ async fn download(
     cancel: &CancellationToken,
 ) -> Result<DownloadOutcome, DownloadError> {
     let mut record = |p: DownloadProgress| progress_log.push(p);
-    download_model_from(
+    // The test bodies are not the real model, so the catalog's pins are left out here (the
+    // pins have their own test below); the server's hash is checked as ever.
+    download_model_expecting(
         store,
         &server.base_url,
         MODEL,
+        Expected::default(),
         &mut record,
         cancel,
+        &fast_options(),
+    )
+    .await
+}
+
+/// [`download_file`] of the test server's file into the store's place for [`MODEL`].
+async fn download_expecting(
+    store: &ModelStore,
+    server: &TestServer,
+    expected: Expected,
+) -> Result<DownloadOutcome, DownloadError> {
+    store.ensure_dir().expect("dir");
+    download_file(
+        &server.url(),
+        &store.path_for(MODEL),
+        expected,
+        &mut |_| {},
+        &CancellationToken::new(),
         &fast_options(),
     )
     .await
@@ -510,10 +560,11 @@ async fn a_stalled_connection_hits_the_idle_timeout_and_resumes() {
         ..fast_options()
     };
     let started = Instant::now();
-    let outcome = download_model_from(
+    let outcome = download_model_expecting(
         &fx.store,
         &server.base_url,
         MODEL,
+        Expected::default(),
         &mut |_| {},
         &CancellationToken::new(),
         &options,
@@ -655,7 +706,7 @@ async fn a_wrong_checksum_fails_and_leaves_nothing() {
     .expect_err("checksum mismatch");
     assert_eq!(
         err.to_string(),
-        "downloaded file is corrupt (SHA-256 mismatch); run the command again"
+        "downloaded file is not the expected one (SHA-256 mismatch); run the command again, and if it fails again the server is not sending the right file"
     );
     assert_nothing_left(&fx.store);
 }
@@ -664,22 +715,13 @@ async fn a_wrong_checksum_fails_and_leaves_nothing() {
 async fn a_caller_supplied_sha256_wins_over_the_server() {
     let fx = fixture(10);
     let server = TestServer::start(Plan::hugging_face_like(fx.body.clone())).await;
-    fx.store.ensure_dir().expect("dir");
-    let dest = fx.store.path_for(MODEL);
     let expected = Expected {
-        size_bytes: None,
         sha256_hex: Some(sha256_hex(b"not the body").to_uppercase()),
+        ..Expected::default()
     };
-    let err = download_file(
-        &server.url(),
-        &dest,
-        expected,
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect_err("caller's hash does not match");
+    let err = download_expecting(&fx.store, &server, expected)
+        .await
+        .expect_err("caller's hash does not match");
     assert!(
         matches!(err, DownloadError::ChecksumMismatch { .. }),
         "{err}"
@@ -689,17 +731,11 @@ async fn a_caller_supplied_sha256_wins_over_the_server() {
     let expected = Expected {
         size_bytes: Some(BODY_BYTES as u64),
         sha256_hex: Some(sha256_hex(&fx.body)),
+        ..Expected::default()
     };
-    let outcome = download_file(
-        &server.url(),
-        &dest,
-        expected,
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect("caller's hash matches");
+    let outcome = download_expecting(&fx.store, &server, expected)
+        .await
+        .expect("caller's hash matches");
     assert!(outcome.sha256_verified);
     assert_installed_exactly(&fx.store, &fx.body);
 }
@@ -852,10 +888,11 @@ async fn cancel_stops_quickly_keeps_the_partial_and_a_second_run_resumes() {
         }
     });
     let mut report = |p: DownloadProgress| received.store(p.downloaded_bytes, Ordering::SeqCst);
-    let result = download_model_from(
+    let result = download_model_expecting(
         &fx.store,
         &server.base_url,
         MODEL,
+        Expected::default(),
         &mut report,
         &cancel,
         &fast_options(),
@@ -946,18 +983,11 @@ async fn sizes_that_disagree_fail_and_leave_nothing() {
     fx.store.ensure_dir().expect("dir");
     let expected = Expected {
         size_bytes: Some(BODY_BYTES as u64 - 1),
-        sha256_hex: None,
+        ..Expected::default()
     };
-    let err = download_file(
-        &server.url(),
-        &fx.store.path_for(MODEL),
-        expected,
-        &mut |_| {},
-        &CancellationToken::new(),
-        &fast_options(),
-    )
-    .await
-    .expect_err("size mismatch");
+    let err = download_expecting(&fx.store, &server, expected)
+        .await
+        .expect_err("size mismatch");
     assert!(matches!(err, DownloadError::SizeMismatch { .. }), "{err}");
     assert_nothing_left(&fx.store);
 }
@@ -979,7 +1009,17 @@ async fn a_second_download_of_the_same_file_is_refused_while_one_runs() {
         tokio::spawn(async move {
             let mut report =
                 |p: DownloadProgress| started.store(p.downloaded_bytes, Ordering::SeqCst);
-            download_model_from(&store, &base, MODEL, &mut report, &cancel, &fast_options()).await
+            let expected = Expected::default();
+            download_model_expecting(
+                &store,
+                &base,
+                MODEL,
+                expected,
+                &mut report,
+                &cancel,
+                &fast_options(),
+            )
+            .await
         })
     };
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -1016,4 +1056,144 @@ async fn unknown_model_names_are_refused_before_any_request() {
     .expect_err("unknown");
     assert!(err.to_string().contains("verbatim models list"), "{err}");
     assert!(server.seen().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_catalog_model_must_match_its_pinned_sha1_whatever_the_server_says() {
+    // A mirror serving other bytes under the catalog's name, with a matching SHA-256 of its own.
+    let fx = fixture(21);
+    let server = TestServer::start(Plan::hugging_face_like(fx.body.clone())).await;
+    let err = download_model_from(
+        &fx.store,
+        &server.base_url,
+        MODEL,
+        &mut |_| {},
+        &CancellationToken::new(),
+        &fast_options(),
+    )
+    .await
+    .expect_err("not the published tiny.en");
+    assert!(
+        matches!(
+            err,
+            DownloadError::ChecksumMismatch {
+                algorithm: "SHA-1",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_nothing_left(&fx.store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_sha1_is_checked_across_a_resume() {
+    let fx = fixture(22);
+    fx.store.ensure_dir().expect("dir");
+    std::fs::write(fx.store.partial_path_for(MODEL), &fx.body[..700_000]).expect("partial");
+    let server = TestServer::start(Plan::new(fx.body.clone())).await;
+    let pinned = |sha1: String| Expected {
+        sha1_hex: Some(sha1),
+        ..Expected::default()
+    };
+    let outcome = download_model_expecting(
+        &fx.store,
+        &server.base_url,
+        MODEL,
+        pinned(sha1_hex(&fx.body).to_uppercase()),
+        &mut |_| {},
+        &CancellationToken::new(),
+        &fast_options(),
+    )
+    .await
+    .expect("the pin matches");
+    assert!(outcome.sha1_verified && !outcome.sha256_verified);
+    assert_eq!(outcome.warning, None, "a pinned hash needs no warning");
+    assert_installed_exactly(&fx.store, &fx.body);
+    assert_eq!(
+        server.body_requests()[0].range.as_deref(),
+        Some("bytes=700000-")
+    );
+
+    let fx = fixture(23);
+    let server = TestServer::start(Plan::new(fx.body.clone())).await;
+    let err = download_model_expecting(
+        &fx.store,
+        &server.base_url,
+        MODEL,
+        pinned(sha1_hex(b"another file")),
+        &mut |_| {},
+        &CancellationToken::new(),
+        &fast_options(),
+    )
+    .await
+    .expect_err("the pin does not match");
+    assert!(err.to_string().contains("SHA-1 mismatch"), "{err}");
+    assert_nothing_left(&fx.store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_sends_without_a_length_is_stopped_at_the_cap() {
+    let fx = fixture(24);
+    let mut plan = Plan::new(fx.body.clone());
+    plan.chunked = true;
+    let server = TestServer::start(plan).await;
+    let capped = |max_size_bytes: u64| Expected {
+        max_size_bytes: Some(max_size_bytes),
+        ..Expected::default()
+    };
+    let err = download_expecting(&fx.store, &server, capped(1024 * 1024))
+        .await
+        .expect_err("more than the cap");
+    assert!(
+        matches!(err, DownloadError::TooLarge { limit_bytes, .. } if limit_bytes == 1024 * 1024),
+        "{err}"
+    );
+    assert_nothing_left(&fx.store);
+    assert_eq!(server.body_requests().len(), 1, "not retried");
+
+    // The same server within the cap: chunked transfer itself is fine.
+    let outcome = download_expecting(&fx.store, &server, capped(BODY_BYTES as u64))
+        .await
+        .expect("within the cap");
+    assert!(
+        outcome
+            .warning
+            .is_some_and(|w| w.contains("neither a SHA-256 nor a size"))
+    );
+    assert_installed_exactly(&fx.store, &fx.body);
+
+    // A length announced above the cap is refused before any byte is fetched.
+    let fx = fixture(25);
+    let server = TestServer::start(Plan::new(fx.body.clone())).await;
+    let err = download_expecting(&fx.store, &server, capped(1000))
+        .await
+        .expect_err("announced more than the cap");
+    assert!(matches!(err, DownloadError::TooLarge { .. }), "{err}");
+    assert_nothing_left(&fx.store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redirect_to_plain_http_on_another_machine_is_refused_without_connecting() {
+    let fx = fixture(26);
+    let mut plan = Plan::hugging_face_like(fx.body.clone());
+    // TEST-NET-1: nothing answers there, so following it would end in a network error.
+    plan.redirect_to = Some("http://192.0.2.1/cdn/ggml-tiny.en.bin".to_string());
+    let server = TestServer::start(plan).await;
+    let started = Instant::now();
+    let err = download(
+        &fx.store,
+        &server,
+        &mut Vec::new(),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect_err("refused");
+    assert!(matches!(err, DownloadError::Protocol { .. }), "{err}");
+    assert!(err.to_string().contains("not https"), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "it tried to connect"
+    );
+    assert_nothing_left(&fx.store);
 }

@@ -3,7 +3,7 @@
 //! and every failure comes back as one line of text the window can show as it is (with
 //! window wording: "open Models › Manage models", not a command line to type).
 
-use super::settings::{ExportKind, ExportSettings};
+use super::settings::ExportSettings;
 use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStores, describe_saved, resolve_key_with};
 use crate::engine::cloud::{CloudOptions, CloudService};
 use crate::engine::{Engine, EngineError};
@@ -208,22 +208,12 @@ pub fn remove_model(name: &str) -> Result<(), String> {
     store()?.remove(name).map_err(model_message)
 }
 
-/// The export module's format for a menu entry.
-pub fn export_format(kind: ExportKind) -> ExportFormat {
-    match kind {
-        ExportKind::Srt => ExportFormat::Srt,
-        ExportKind::WebVtt => ExportFormat::Vtt,
-        ExportKind::Text => ExportFormat::Txt,
-        ExportKind::Json => ExportFormat::Json,
-    }
-}
-
 /// The transcript rendered in one export format, with the user's preferences.
 pub fn render_export(
     transcript: &Transcript,
-    kind: ExportKind,
+    kind: ExportFormat,
     settings: &ExportSettings,
 ) -> String {
     let options: &ExportOptions = &settings.options;
-    crate::export::render(transcript, export_format(kind), options)
+    crate::export::render(transcript, kind, options)
 }

@@ -7,7 +7,8 @@
 
 use super::VerbatimApp;
 use super::runtime::{AUDIO_EXTENSIONS, ExportRequest, JobRequest, RuntimeRequest};
-use super::settings::{ExportKind, LastExport};
+use super::settings::LastExport;
+use crate::export::ExportFormat;
 use super::state::{JobId, NoticeAction, NoticeLevel};
 use crate::engine::cloud::{ApiKey, CloudService};
 use std::path::{Path, PathBuf};
@@ -62,7 +63,7 @@ pub enum AppCommand {
     /// Write a file's transcript in a format.
     Export {
         job: JobId,
-        kind: ExportKind,
+        kind: ExportFormat,
         destination: ExportDestination,
     },
     /// Repeat the last export (same format, same file) for the shown transcript (Ctrl+E).
@@ -347,7 +348,7 @@ impl VerbatimApp {
             Some(LastExport { kind, path }) => {
                 self.export(job, kind, ExportDestination::Path(path))
             }
-            None => self.export(job, ExportKind::Srt, ExportDestination::AskUser),
+            None => self.export(job, ExportFormat::Srt, ExportDestination::AskUser),
         }
     }
 
@@ -355,7 +356,7 @@ impl VerbatimApp {
         if let Some(job) = self.state.job(job) {
             let text = super::backend::render_export(
                 &job.transcript,
-                ExportKind::Text,
+                ExportFormat::Txt,
                 &self.settings.export,
             );
             ctx.copy_text(text);
@@ -398,7 +399,7 @@ impl VerbatimApp {
         self.request(RuntimeRequest::ListKeys);
     }
 
-    fn export(&mut self, job: JobId, kind: ExportKind, destination: ExportDestination) {
+    fn export(&mut self, job: JobId, kind: ExportFormat, destination: ExportDestination) {
         let Some(found) = self.state.job(job) else {
             return;
         };
@@ -438,7 +439,7 @@ impl VerbatimApp {
     }
 
     /// An export was written: remember it for Ctrl+E and say where it went.
-    pub(crate) fn on_exported(&mut self, kind: ExportKind, path: PathBuf) {
+    pub(crate) fn on_exported(&mut self, kind: ExportFormat, path: PathBuf) {
         self.state.notify(
             NoticeLevel::Info,
             format!("Exported {} to {}", kind.label(), path.display()),
@@ -451,7 +452,7 @@ impl VerbatimApp {
     pub(crate) fn on_export_failed(
         &mut self,
         job: JobId,
-        kind: ExportKind,
+        kind: ExportFormat,
         path: Option<PathBuf>,
         message: String,
     ) {

@@ -12,7 +12,8 @@
 //! and the cloud services slot in as new [`EngineSpec`] variants.
 
 use super::backend::{self, InstalledModelInfo};
-use super::settings::{ExportKind, ExportSettings};
+use super::settings::ExportSettings;
+use crate::export::ExportFormat;
 use super::session::{RestoredJob, SessionSnapshot, SessionStore};
 use super::state::JobId;
 use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStatus, KeyStores};
@@ -131,7 +132,7 @@ pub struct JobRequest {
 #[derive(Debug, Clone)]
 pub struct ExportRequest {
     pub job: JobId,
-    pub kind: ExportKind,
+    pub kind: ExportFormat,
     /// A snapshot of the transcript with every edit made so far.
     pub transcript: Transcript,
     pub settings: ExportSettings,
@@ -240,12 +241,12 @@ pub enum BackgroundEvent {
     },
     Exported {
         job: JobId,
-        kind: ExportKind,
+        kind: ExportFormat,
         path: PathBuf,
     },
     ExportFailed {
         job: JobId,
-        kind: ExportKind,
+        kind: ExportFormat,
         path: Option<PathBuf>,
         message: String,
     },
@@ -782,7 +783,7 @@ async fn write_export(request: ExportRequest, outbox: Outbox) {
     let target = path.clone();
     let written = tokio::task::spawn_blocking(move || {
         let contents = backend::render_export(&transcript, kind, &settings);
-        write_atomically(&target, contents.as_bytes())
+        write_export_file(&target, contents.as_bytes())
     })
     .await;
     let event = match written {
@@ -819,30 +820,10 @@ fn free_path(dir: &Path, name: &str) -> PathBuf {
         .unwrap_or(candidate)
 }
 
-/// Writes `contents` next to `path` and renames it into place, so a crash never leaves half a
-/// file where a good one was.
-pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "export".into());
-    // Unique per write, so two writes of one file never share a temporary file.
-    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let serial = WRITES.fetch_add(1, Ordering::Relaxed);
-    let temporary = dir.join(format!(".{name}.{}-{serial}.partial", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(contents)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    })();
-    result.map_err(|error| {
-        let _ = std::fs::remove_file(&temporary);
+/// Writes an export through the one atomic writer (a unique temporary file beside it, 0600,
+/// synced, renamed into place); the error says what to do.
+fn write_export_file(path: &Path, contents: &[u8]) -> Result<(), String> {
+    crate::files::write_atomically(path, contents).map_err(|error| {
         format!(
             "cannot write {}: {error}; choose another folder",
             path.display()
@@ -977,17 +958,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
         let first = free_path(dir.path(), "talk.srt");
         assert_eq!(first, dir.path().join("talk.srt"));
-        write_atomically(&first, b"one").unwrap_or_else(|error| panic!("{error}"));
+        write_export_file(&first, b"one").unwrap_or_else(|error| panic!("{error}"));
         let second = free_path(dir.path(), "talk.srt");
         assert_eq!(second, dir.path().join("talk (2).srt"));
-        write_atomically(&first, b"two").unwrap_or_else(|error| panic!("{error}"));
+        write_export_file(&first, b"two").unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(std::fs::read(&first).ok(), Some(b"two".to_vec()));
         let leftovers = std::fs::read_dir(dir.path())
             .map(|entries| entries.count())
             .unwrap_or(0);
         assert_eq!(leftovers, 1, "no partial file is left behind");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&first).map(|m| m.permissions().mode() & 0o777);
+            assert_eq!(mode.ok(), Some(0o600), "a transcript is readable by its owner only");
+        }
         let missing = dir.path().join("no/such/folder/talk.srt");
-        let error = write_atomically(&missing, b"x").err().unwrap_or_default();
+        let error = write_export_file(&missing, b"x").err().unwrap_or_default();
         assert!(error.contains("choose another folder"), "{error}");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).map(|entries| entries.count()).unwrap_or(0),
+            1,
+            "a failed write leaves nothing"
+        );
     }
 }

@@ -8,7 +8,6 @@
 //! removed. Files that were still queued or running come back as interrupted, with what was
 //! heard so far, and a Retry.
 
-use super::runtime::write_atomically;
 use crate::export::json::{render_json, transcript_from_json};
 use crate::transcript::Transcript;
 use serde::{Deserialize, Serialize};
@@ -102,7 +101,7 @@ impl SessionStore {
                 self.dir.display()
             )
         };
-        std::fs::create_dir_all(&self.dir).map_err(|error| unavailable(&error))?;
+        crate::files::create_private_dir_all(&self.dir).map_err(|error| unavailable(&error))?;
         let file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -126,14 +125,14 @@ impl SessionStore {
     /// listed. Each file is replaced atomically, so a crash mid-save leaves the previous
     /// version of every file.
     pub fn save(&self, snapshot: &SessionSnapshot) -> Result<(), String> {
-        std::fs::create_dir_all(&self.dir).map_err(|error| {
+        crate::files::create_private_dir_all(&self.dir).map_err(|error| {
             format!(
                 "cannot keep the session in {} ({error}); {WITHOUT_SESSION}",
                 self.dir.display()
             )
         })?;
         for (key, transcript) in &snapshot.changed {
-            write_atomically(
+            write_session_file(
                 &self.transcript_path(key),
                 render_json(transcript).as_bytes(),
             )?;
@@ -144,7 +143,7 @@ impl SessionStore {
         };
         let text = serde_json::to_string_pretty(&index)
             .map_err(|error| format!("cannot write the session list: {error}"))?;
-        write_atomically(&self.dir.join(INDEX_FILE), text.as_bytes())?;
+        write_session_file(&self.dir.join(INDEX_FILE), text.as_bytes())?;
         if let Ok(entries) = std::fs::read_dir(&self.dir) {
             for entry in entries.flatten() {
                 let path = entry.path();
@@ -154,7 +153,12 @@ impl SessionStore {
                     .is_some_and(|stem| snapshot.jobs.iter().any(|job| job.key == stem));
                 let is_transcript = path.extension().is_some_and(|ext| ext == "json")
                     && path.file_name().is_some_and(|name| name != INDEX_FILE);
-                if is_transcript && !listed {
+                // A temporary file left by a save that a crash interrupted.
+                let is_leftover = path
+                    .file_name()
+                    .and_then(|name| name.to_str())
+                    .is_some_and(|name| name.starts_with('.') && name.ends_with(".partial"));
+                if (is_transcript && !listed) || is_leftover {
                     let _ = std::fs::remove_file(&path);
                 }
             }
@@ -217,6 +221,16 @@ impl SessionStore {
             })
             .collect())
     }
+}
+
+/// Replaces one session file through the one atomic writer (0600, synced, renamed into place).
+fn write_session_file(path: &Path, contents: &[u8]) -> Result<(), String> {
+    crate::files::write_atomically(path, contents).map_err(|error| {
+        format!(
+            "cannot save the session file {} ({error}); {WITHOUT_SESSION}",
+            path.display()
+        )
+    })
 }
 
 #[cfg(test)]
@@ -297,6 +311,45 @@ mod tests {
         assert_eq!(restored.len(), 1);
         assert_eq!(restored[0].transcript.segments[0].text, "Half");
         assert_eq!(restored[0].saved.status, SavedStatus::Cancelled);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn session_files_are_private_and_crash_leftovers_go() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
+        let store = SessionStore::at(dir.path().join("data").join("session"));
+        let mode = |path: &Path| {
+            std::fs::metadata(path)
+                .map(|m| m.permissions().mode() & 0o777)
+                .unwrap_or(0)
+        };
+        let snapshot = SessionSnapshot {
+            jobs: vec![job("a", SavedStatus::Done)],
+            changed: vec![("a".into(), transcript(&["A source's name."]))],
+        };
+        store
+            .save(&snapshot)
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(mode(store.dir()), 0o700);
+        assert_eq!(
+            mode(&dir.path().join("data")),
+            0o700,
+            "folders it creates are private"
+        );
+        assert_eq!(mode(&store.dir().join("a.json")), 0o600);
+        assert_eq!(mode(&store.dir().join(INDEX_FILE)), 0o600);
+        // A folder left readable by an older version is tightened; a crash's leftover goes.
+        std::fs::set_permissions(store.dir(), std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_default();
+        let leftover = store.dir().join(".a.json.Xy12Ab.partial");
+        std::fs::write(&leftover, "half").unwrap_or_default();
+        store
+            .save(&snapshot)
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(mode(store.dir()), 0o700);
+        assert!(!leftover.exists());
+        assert!(store.dir().join("a.json").exists());
     }
 
     #[test]

@@ -86,50 +86,10 @@ impl Default for LocalSettings {
     }
 }
 
-/// The export formats the File › Export menu offers. Kept separate from the export module's
-/// own enum so the settings file does not change when that module's serde form does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExportKind {
-    Srt,
-    WebVtt,
-    Text,
-    Json,
-}
-
-impl ExportKind {
-    pub const ALL: &'static [ExportKind] = &[
-        ExportKind::Srt,
-        ExportKind::WebVtt,
-        ExportKind::Text,
-        ExportKind::Json,
-    ];
-
-    /// Menu label.
-    pub fn label(self) -> &'static str {
-        match self {
-            ExportKind::Srt => "SRT subtitles",
-            ExportKind::WebVtt => "WebVTT subtitles",
-            ExportKind::Text => "Plain text",
-            ExportKind::Json => "JSON",
-        }
-    }
-
-    /// File extension, without the dot.
-    pub fn extension(self) -> &'static str {
-        match self {
-            ExportKind::Srt => "srt",
-            ExportKind::WebVtt => "vtt",
-            ExportKind::Text => "txt",
-            ExportKind::Json => "json",
-        }
-    }
-}
-
 /// A previous export, repeated by "Export again" (Ctrl+E).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LastExport {
-    pub kind: ExportKind,
+    pub kind: crate::export::ExportFormat,
     pub path: PathBuf,
 }
 
@@ -197,5 +157,54 @@ mod tests {
         let unknown: Settings = serde_json::from_str(r#"{"engine":"whisperx","local":{"model":"base"}}"#)
             .unwrap_or_else(|error| panic!("settings did not parse: {error}"));
         assert_eq!((unknown.engine, unknown.local.model.as_str()), (EngineKind::Local, "base"));
+    }
+
+    /// eframe's storage, in memory: settings go through the same RON text as on disk.
+    #[derive(Default)]
+    struct MemoryStorage(std::collections::HashMap<String, String>);
+
+    impl eframe::Storage for MemoryStorage {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_string(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+
+    #[test]
+    fn the_last_export_saved_by_earlier_versions_still_loads() {
+        use crate::export::ExportFormat;
+        use eframe::Storage;
+        let mut storage = MemoryStorage::default();
+        for (saved, format) in [
+            ("srt", ExportFormat::Srt),
+            ("web_vtt", ExportFormat::Vtt),
+            ("text", ExportFormat::Txt),
+            ("json", ExportFormat::Json),
+        ] {
+            let ron = format!(r#"(export: (last: Some((kind: {saved}, path: "/tmp/a"))))"#);
+            storage.set_string(SETTINGS_KEY, ron);
+            let settings: Settings = eframe::get_value(&storage, SETTINGS_KEY)
+                .unwrap_or_else(|| panic!("saved settings with kind {saved} did not load"));
+            assert_eq!(settings.export.last.map(|last| last.kind), Some(format));
+            let json = format!(r#"{{"export":{{"last":{{"kind":"{saved}","path":"/tmp/a"}}}}}}"#);
+            let settings: Settings = serde_json::from_str(&json)
+                .unwrap_or_else(|error| panic!("settings did not parse: {error}"));
+            assert_eq!(settings.export.last.map(|last| last.kind), Some(format));
+        }
+        let mut settings = Settings::default();
+        settings.export.last = Some(LastExport {
+            kind: ExportFormat::Vtt,
+            path: PathBuf::from("/tmp/a.vtt"),
+        });
+        eframe::set_value(&mut storage, SETTINGS_KEY, &settings);
+        let saved = storage.get_string(SETTINGS_KEY).unwrap_or_default();
+        assert!(saved.contains("kind:web_vtt") || saved.contains("kind: web_vtt"), "{saved}");
+        assert_eq!(eframe::get_value::<Settings>(&storage, SETTINGS_KEY), Some(settings));
     }
 }

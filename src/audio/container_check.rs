@@ -1,11 +1,18 @@
-//! Structure checks run before symphonia sees an MP4/MOV/M4A, CAF or AIFF file.
+//! Structure checks run before symphonia sees a file: MP4/MOV/M4A, CAF, AIFF, FLAC, Ogg, WAV
+//! and Matroska/WebM.
 //!
 //! symphonia 0.5's readers for these formats size allocations from header fields without
-//! comparing them to the file: an MP4 table claiming four billion entries, or a box claiming
-//! a terabyte, makes it ask for that much memory, and a failed allocation aborts the process
-//! (it cannot be caught like a panic). So we walk the structure first, reading only headers and
-//! counts, and refuse any file whose boxes or chunks claim more than the file holds.
+//! comparing them to the file: an MP4 table claiming four billion entries, a box claiming a
+//! terabyte or a Matroska element claiming an exabyte makes it ask for that much memory, and a
+//! failed allocation aborts the process (it cannot be caught like a panic). So we walk the
+//! structure first, reading only headers and counts, and refuse any file whose boxes, chunks or
+//! elements claim more than the file holds. The walk starts where symphonia's probe will find
+//! the format ([`probe`]), which is not always byte 0.
 
+mod ebml;
+mod probe;
+
+use probe::Marker;
 use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
@@ -14,39 +21,58 @@ use std::path::Path;
 const MAX_SAMPLE_BYTES: u64 = 16 << 20;
 /// Deepest nesting of MP4 boxes walked (real files use about 8).
 const MAX_DEPTH: usize = 24;
+/// ID3v2 tags read inside a stream before giving up (symphonia reads any number).
+const MAX_TAGS_IN_STREAM: usize = 16;
 
-/// Checks the file if it is a container known to need it; `Err` holds the reason to refuse it.
-/// Looks past leading ID3v2 tags, as symphonia does (it is then given the file without them).
+/// Checks the file before symphonia opens it; `Err` holds the reason to refuse it. Starts past
+/// leading ID3v2 tags, as symphonia is then given the file without them.
 pub(crate) fn check(path: &Path) -> Result<(), String> {
-    let file = File::open(path).map_err(|error| error.to_string())?;
-    let file_len = file.metadata().map_err(|error| error.to_string())?.len();
-    let mut reader = Reader {
-        inner: BufReader::new(file),
-        file_len,
-    };
     let start = id3v2_end(path).unwrap_or(0);
-    let mut magic = [0_u8; 12];
-    if start + 12 > file_len {
-        return Ok(()); // too short to hold anything that needs checking
+    let file_len = std::fs::metadata(path)
+        .map_err(|error| error.to_string())?
+        .len();
+    check_part(path, start, file_len)
+}
+
+/// Checks the bytes `start..end` of the file as symphonia will read them (a stream wrapped in
+/// another container, or the file after its tags).
+pub(crate) fn check_part(path: &Path, start: u64, end: u64) -> Result<(), String> {
+    let mut reader = Reader::open(path).ok_or_else(|| "the file cannot be read".to_string())?;
+    reader.file_len = reader.file_len.min(end);
+    let mut search_from = start;
+    for _ in 0..MAX_TAGS_IN_STREAM {
+        let (marker, at) = match probe::first_marker(&mut reader, search_from)? {
+            Some(found) => found,
+            None => return Ok(()), // symphonia finds no format either
+        };
+        match marker {
+            Marker::Id3v2 => match probe::check_id3v2_in_stream(&mut reader, at)? {
+                Some(tag_end) => search_from = tag_end,
+                None => return Ok(()),
+            },
+            // Its reader starts at the box the `ftyp` marker is the type of.
+            Marker::Mp4 => {
+                let box_start = at.saturating_sub(4).max(start);
+                let end = reader.file_len;
+                return walk_boxes(&mut reader, box_start, end, 0, true);
+            }
+            Marker::Caf => return check_caf(&mut reader, at),
+            Marker::Aiff => {
+                let form: [u8; 12] = reader.bytes(at)?;
+                return match &form[8..12] {
+                    b"AIFF" | b"AIFC" => check_aiff(&mut reader, at),
+                    _ => Ok(()), // symphonia refuses it
+                };
+            }
+            Marker::Flac => return check_flac_blocks(&mut reader, at + 4),
+            Marker::Ogg => return check_ogg_headers(path, at),
+            Marker::Riff => return check_riff(&mut reader, at),
+            Marker::Matroska => return ebml::check_matroska(&mut reader, at),
+            // Frame by frame, with sizes a few kilobytes at most.
+            Marker::Adts | Marker::Mpeg => return Ok(()),
+        }
     }
-    magic.copy_from_slice(&reader.bytes::<12>(start)?);
-    let kind = magic.get(4..8).unwrap_or_default();
-    if matches!(
-        kind,
-        b"ftyp" | b"moov" | b"mdat" | b"free" | b"skip" | b"wide"
-    ) {
-        walk_boxes(&mut reader, start, file_len, 0, true)
-    } else if magic.starts_with(b"caff") {
-        check_caf(&mut reader, start)
-    } else if magic.starts_with(b"FORM") && matches!(magic.get(8..12), Some(b"AIFF" | b"AIFC")) {
-        check_aiff(&mut reader, start)
-    } else if magic.starts_with(b"fLaC") {
-        check_flac_blocks(&mut reader, start + 4)
-    } else if magic.starts_with(b"OggS") {
-        check_ogg_headers(path)
-    } else {
-        Ok(())
-    }
+    Err("the file holds ID3 tag after ID3 tag".to_string())
 }
 
 /// Where the ID3v2 tags at the start of the file end (several may follow each other).
@@ -71,9 +97,13 @@ pub(crate) fn id3v2_end(path: &Path) -> Option<u64> {
     (end > 0).then_some(end)
 }
 
-/// Random-access reads of small fields.
+/// Random-access reads of small fields. Reads close ahead of the last one are served from
+/// the buffer, so walking many small headers in order costs few system calls.
 pub(crate) struct Reader {
     inner: BufReader<File>,
+    /// Where `inner` stands.
+    position: u64,
+    /// The end of what is checked: the file's length, or the end of a stream inside it.
     file_len: u64,
 }
 
@@ -83,6 +113,7 @@ impl Reader {
         let file_len = file.metadata().ok()?.len();
         Some(Reader {
             inner: BufReader::new(file),
+            position: 0,
             file_len,
         })
     }
@@ -93,13 +124,29 @@ impl Reader {
 
     pub(crate) fn bytes<const N: usize>(&mut self, position: u64) -> Result<[u8; N], String> {
         let mut buffer = [0_u8; N];
-        self.inner
-            .seek(SeekFrom::Start(position))
-            .map_err(|error| error.to_string())?;
-        self.inner
-            .read_exact(&mut buffer)
+        self.read_exact_at(position, &mut buffer)
             .map_err(|_| "the file ends inside a header".to_string())?;
         Ok(buffer)
+    }
+
+    /// Fills `buffer` from `position` (an error past the end of the file).
+    fn read_exact_at(&mut self, position: u64, buffer: &mut [u8]) -> std::io::Result<()> {
+        if position.saturating_add(buffer.len() as u64) > self.file_len {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        let ahead = position
+            .checked_sub(self.position)
+            .and_then(|ahead| i64::try_from(ahead).ok());
+        match ahead {
+            Some(ahead) => self.inner.seek_relative(ahead)?,
+            None => {
+                self.inner.seek(SeekFrom::Start(position))?;
+            }
+        }
+        self.position = position;
+        self.inner.read_exact(buffer)?;
+        self.position += buffer.len() as u64;
+        Ok(())
     }
 
     pub(crate) fn u32_be(&mut self, position: u64) -> Result<u32, String> {
@@ -324,19 +371,13 @@ fn check_sample_sizes(
     stride: u64,
     offset: u64,
 ) -> Result<(), String> {
-    reader
-        .inner
-        .seek(SeekFrom::Start(start))
-        .map_err(|error| error.to_string())?;
-    let stride = usize::try_from(stride)
-        .map_err(|error| error.to_string())?
-        .max(4);
+    let stride_bytes = stride.max(4);
+    let stride = usize::try_from(stride_bytes).map_err(|error| error.to_string())?;
     let offset = usize::try_from(offset).map_err(|error| error.to_string())?;
     let mut entry = vec![0_u8; stride];
-    for _ in 0..count {
+    for index in 0..count {
         reader
-            .inner
-            .read_exact(&mut entry)
+            .read_exact_at(start + index * stride_bytes, &mut entry)
             .map_err(|_| "the file ends inside an MP4 table".to_string())?;
         let size = entry
             .get(offset..offset + 4)
@@ -408,6 +449,29 @@ fn check_aiff(reader: &mut Reader, start: u64) -> Result<(), String> {
     Ok(())
 }
 
+/// RIFF (WAV that symphonia reads): every chunk within the file, so that the ones read into
+/// memory (`LIST`/`INFO`, `fmt `) cannot claim more (a data chunk may be cut short, or claim
+/// 4 GB as a stream written without knowing its length does).
+fn check_riff(reader: &mut Reader, start: u64) -> Result<(), String> {
+    let mut position = start + 12;
+    while reader.file_len.saturating_sub(position) >= 8 {
+        let kind: [u8; 4] = reader.bytes(position)?;
+        let size = u64::from(u32::from_le_bytes(reader.bytes(position + 4)?));
+        let remaining = reader.file_len - position - 8;
+        if &kind == b"data" {
+            return Ok(()); // symphonia decodes from here on and reads no further chunk
+        }
+        if size > remaining {
+            return Err(format!(
+                "RIFF chunk '{}' claims {size} bytes but only {remaining} remain",
+                String::from_utf8_lossy(&kind)
+            ));
+        }
+        position += 8 + size + (size & 1);
+    }
+    Ok(())
+}
+
 /// Native FLAC: metadata blocks within the file, and comments and pictures within their blocks.
 fn check_flac_blocks(reader: &mut Reader, mut position: u64) -> Result<(), String> {
     loop {
@@ -423,12 +487,7 @@ fn check_flac_blocks(reader: &mut Reader, mut position: u64) -> Result<(), Strin
         if block_type == 4 || block_type == 6 {
             let mut body = vec![0_u8; usize::try_from(length).map_err(|error| error.to_string())?];
             reader
-                .inner
-                .seek(SeekFrom::Start(position + 4))
-                .map_err(|error| error.to_string())?;
-            reader
-                .inner
-                .read_exact(&mut body)
+                .read_exact_at(position + 4, &mut body)
                 .map_err(|error| error.to_string())?;
             check_metadata_block(block_type, &body)?;
         }
@@ -560,11 +619,14 @@ fn base64_decode(text: &[u8]) -> Vec<u8> {
     output
 }
 
-/// Ogg: the comment headers of Vorbis, Opus and FLAC streams (the first packets of each).
-fn check_ogg_headers(path: &Path) -> Result<(), String> {
+/// Ogg from byte `start` on: the comment headers of Vorbis, Opus and FLAC streams (the first
+/// packets of each).
+fn check_ogg_headers(path: &Path, start: u64) -> Result<(), String> {
     /// Header packets examined before giving up looking (all headers come first).
     const MAX_PACKETS: usize = 64;
-    let file = File::open(path).map_err(|error| error.to_string())?;
+    let mut file = File::open(path).map_err(|error| error.to_string())?;
+    file.seek(SeekFrom::Start(start))
+        .map_err(|error| error.to_string())?;
     let mut packets = ogg::PacketReader::new(BufReader::new(file));
     // For each stream: its serial, its codec, and whether its headers are all checked.
     let mut streams: Vec<(u32, &'static str, bool)> = Vec::new();

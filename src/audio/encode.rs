@@ -3,16 +3,16 @@
 //! 24 kb/s), whole or a time range at a time for splitting long files into parts.
 //!
 //! Everything streams: memory stays at one packet of input whatever the file's length. Output
-//! goes to `<name>.partial` and is renamed when complete, so a failure never leaves a truncated
-//! file under the final name.
+//! goes through the one atomic writer (`crate::files`): a temporary file beside the output,
+//! renamed when complete, so a failure never leaves a truncated file under the final name.
 
 use super::error::AudioError;
 use super::opus_decode::{OPUS_RATE_HZ, OpusHead};
 use super::pipeline::Pipeline;
 use super::source::{MAX_SAMPLE_RATE_HZ, MIN_SAMPLE_RATE_HZ};
 use super::{ENGINE_SAMPLE_RATE_HZ, downmix};
+use crate::files::AtomicFile;
 use ogg::{PacketWriteEndInfo, PacketWriter};
-use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
@@ -45,14 +45,14 @@ pub fn transcode_to_wav(
         )));
     }
     let mut pipeline = Pipeline::open(input, sample_rate_hz, 0.0, None)?;
-    let partial = PartialFile::create(output)?;
+    let mut partial = create_output(output)?;
     let spec = hound::WavSpec {
         channels: 1,
         sample_rate: sample_rate_hz,
         bits_per_sample: 16,
         sample_format: hound::SampleFormat::Int,
     };
-    let mut writer = hound::WavWriter::new(BufWriter::new(partial.file()?), spec)
+    let mut writer = hound::WavWriter::new(BufWriter::new(&mut partial), spec)
         .map_err(|error| AudioError::write(output, error))?;
     let mut frames_written: u64 = 0;
     while let Some(frames) = pipeline.next_frames()? {
@@ -66,7 +66,9 @@ pub fn transcode_to_wav(
     writer
         .finalize()
         .map_err(|error| AudioError::write(output, error))?;
-    partial.commit()?;
+    partial
+        .commit()
+        .map_err(|error| AudioError::write(output, error))?;
     Ok(frames_written as f64 / f64::from(sample_rate_hz))
 }
 
@@ -102,8 +104,8 @@ fn encode_ogg_opus(
 ) -> Result<f64, AudioError> {
     check_bitrate(bitrate_bps)?;
     let mut pipeline = Pipeline::open(input, OPUS_INPUT_RATE_HZ, start_s, end_s)?;
-    let partial = PartialFile::create(output)?;
-    let mut writer = OggOpusWriter::new(BufWriter::new(partial.file()?), bitrate_bps, output)?;
+    let mut partial = create_output(output)?;
+    let mut writer = OggOpusWriter::new(BufWriter::new(&mut partial), bitrate_bps, output)?;
     while let Some(frames) = pipeline.next_frames()? {
         writer.write(&downmix(&frames))?;
     }
@@ -118,7 +120,9 @@ fn encode_ogg_opus(
         .finish()?
         .flush()
         .map_err(|error| AudioError::write(output, error))?;
-    partial.commit()?;
+    partial
+        .commit()
+        .map_err(|error| AudioError::write(output, error))?;
     Ok(duration_s)
 }
 
@@ -292,52 +296,16 @@ fn to_i16(sample: f32) -> i16 {
     (sample.clamp(-1.0, 1.0) * 32_767.0).round() as i16
 }
 
-/// The output written under a temporary name and renamed once complete; removed on failure.
-struct PartialFile {
-    final_path: PathBuf,
-    partial_path: PathBuf,
-    committed: bool,
-}
-
-impl PartialFile {
-    fn create(final_path: &Path) -> Result<PartialFile, AudioError> {
-        let mut name = final_path
-            .file_name()
-            .map(|name| name.to_os_string())
-            .unwrap_or_default();
-        if name.is_empty() {
-            return Err(AudioError::write(
-                final_path,
-                "the output path has no file name",
-            ));
-        }
-        name.push(".partial");
-        Ok(PartialFile {
-            final_path: final_path.to_path_buf(),
-            partial_path: final_path.with_file_name(name),
-            committed: false,
-        })
+/// The output, written under a temporary name beside it and renamed once complete; removed
+/// if dropped before that.
+fn create_output(output: &Path) -> Result<AtomicFile, AudioError> {
+    if output.file_name().is_none() {
+        return Err(AudioError::write(
+            output,
+            "the output path has no file name",
+        ));
     }
-
-    fn file(&self) -> Result<File, AudioError> {
-        File::create(&self.partial_path)
-            .map_err(|error| AudioError::write(&self.partial_path, error))
-    }
-
-    fn commit(mut self) -> Result<(), AudioError> {
-        std::fs::rename(&self.partial_path, &self.final_path)
-            .map_err(|error| AudioError::write(&self.final_path, error))?;
-        self.committed = true;
-        Ok(())
-    }
-}
-
-impl Drop for PartialFile {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = std::fs::remove_file(&self.partial_path);
-        }
-    }
+    AtomicFile::create(output).map_err(|error| AudioError::write(output, error))
 }
 
 #[cfg(test)]

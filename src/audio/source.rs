@@ -82,6 +82,9 @@ pub(crate) fn open_source(path: &Path) -> Result<Box<dyn Source>, AudioError> {
                 data_start,
                 data_end,
             } => {
+                // symphonia probes the data chunk as a file of its own.
+                container_check::check_part(path, data_start, data_end)
+                    .map_err(|reason| AudioError::unsupported(path, reason))?;
                 let part = symphonia_source::FilePart {
                     start: data_start,
                     end: data_end,

@@ -39,7 +39,7 @@ pub struct CloudArgs {
     pub gradium_delay_frames: Option<u32>,
 
     /// PolarGrid: async (submit and poll; default), sync, or stream (live text, no timestamps)
-    #[arg(long, value_enum, value_name = "MODE")]
+    #[arg(long, value_parser = super::choice::parser::<PolarGridMode>(), value_name = "MODE")]
     pub polargrid_mode: Option<PolarGridMode>,
     /// PolarGrid: edge region, or auto to ask the autorouter (yto-01, nyc-01, sfo-01…)
     #[arg(long, value_name = "REGION")]
@@ -48,7 +48,7 @@ pub struct CloudArgs {
     #[arg(long, value_name = "URL")]
     pub router_url: Option<String>,
     /// PolarGrid: result format in async and sync modes (verbose_json has timestamps)
-    #[arg(long, value_enum, value_name = "FORMAT")]
+    #[arg(long, value_parser = super::choice::parser::<PolarGridResponseFormat>(), value_name = "FORMAT")]
     pub polargrid_format: Option<PolarGridResponseFormat>,
     /// PolarGrid: context hint (defaults to the shared prompt)
     #[arg(long, value_name = "TEXT")]
@@ -311,7 +311,7 @@ pub fn build_cloud_engine(
 pub enum AuthCommand {
     /// Save a key in the system keyring (or, without one, a file only you can read)
     Set {
-        #[arg(value_enum)]
+        #[arg(value_parser = super::choice::parser::<CloudService>())]
         service: CloudService,
         /// Read the key from standard input instead of prompting (for scripts)
         #[arg(long)]
@@ -319,12 +319,12 @@ pub enum AuthCommand {
     },
     /// Remove a saved key
     Remove {
-        #[arg(value_enum)]
+        #[arg(value_parser = super::choice::parser::<CloudService>())]
         service: CloudService,
     },
     /// Show where each key would come from (never the key itself)
     Status {
-        #[arg(value_enum)]
+        #[arg(value_parser = super::choice::parser::<CloudService>())]
         service: Option<CloudService>,
     },
 }
@@ -422,7 +422,7 @@ pub fn run_auth_command_with(
 pub enum DevCommand {
     /// Run a fake cloud service on 127.0.0.1 that follows its protocol and plays a scenario
     FakeServer {
-        #[arg(value_enum)]
+        #[arg(value_parser = super::choice::parser::<CloudService>())]
         service: CloudService,
         /// Port to listen on (0 picks a free one)
         #[arg(long, default_value_t = 0)]

@@ -1,6 +1,7 @@
 //! Shows segments on stderr as they arrive, under a progress bar when stderr is a terminal.
 
 use crate::events::{EngineEvent, Segment};
+use crate::units::clock_centiseconds;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::time::Duration;
@@ -57,12 +58,5 @@ impl LiveDisplay {
 /// `[00:01.20 → 00:03.40] Speaker: text`
 pub fn format_segment(segment: &Segment) -> String {
     let speaker = segment.speaker.as_deref().map(|s| format!("({s}) ")).unwrap_or_default();
-    format!("[{} → {}] {speaker}{}", clock(segment.start_s), clock(segment.end_s), segment.text.trim())
-}
-
-fn clock(seconds: f64) -> String {
-    let centiseconds = (seconds.max(0.0) * 100.0).round() as u64;
-    let minutes = centiseconds / 6000;
-    let rest = centiseconds % 6000;
-    format!("{:02}:{:02}.{:02}", minutes, rest / 100, rest % 100)
+    format!("[{} → {}] {speaker}{}", clock_centiseconds(segment.start_s), clock_centiseconds(segment.end_s), segment.text.trim())
 }

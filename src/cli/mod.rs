@@ -1,6 +1,7 @@
 //! The command line: `verbatim transcribe`, `verbatim models`, and (with no arguments) the
 //! window. Parsing lives here; each command has its own module.
 
+mod choice;
 pub mod cloud_args;
 mod export_args;
 mod live_display;

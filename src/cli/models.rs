@@ -7,6 +7,7 @@ use crate::models::catalog::{self, CATALOG};
 use crate::models::ct2::{Quantization, import_ct2_model};
 use crate::models::download::{DownloadProgress, download_model};
 use crate::models::store::{self, ModelError, ModelStore};
+use crate::units::megabytes;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -119,10 +120,6 @@ pub fn import_model_name(
     Ok(name)
 }
 
-fn megabytes(size_bytes: u64) -> String {
-    format!("{:.1} MB", size_bytes as f64 / 1e6)
-}
-
 /// The `models list` text: installed models (name, size, path), then the catalog models that
 /// are not installed, with any unfinished download.
 pub fn render_list(store: &ModelStore) -> Result<String, ModelError> {
@@ -203,10 +200,11 @@ async fn download(store: &ModelStore, name: &str) -> anyhow::Result<()> {
     if let Some(warning) = &outcome.warning {
         eprintln!("warning: {warning}");
     }
-    let check = if outcome.sha256_verified {
-        "SHA-256 verified"
-    } else {
-        "size checked"
+    let check = match (outcome.sha1_verified, outcome.sha256_verified) {
+        (true, true) => "SHA-1 and SHA-256 verified",
+        (true, false) => "SHA-1 verified",
+        (false, true) => "SHA-256 verified",
+        (false, false) => "size checked",
     };
     println!(
         "downloaded model '{name}' ({}, {check}) to {}",

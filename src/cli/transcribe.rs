@@ -10,18 +10,10 @@ use crate::events::EventSink;
 use crate::export::{ExportFormat, ExportOptions};
 use crate::transcript::Transcript;
 use anyhow::Context;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use tokio_util::sync::CancellationToken;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum SpeakersChoice {
-    /// No speaker labels.
-    None,
-    /// One speaker per channel of a stereo recording.
-    Stereo,
-}
 
 #[derive(Debug, Args)]
 pub struct TranscribeArgs {
@@ -52,8 +44,8 @@ pub struct TranscribeArgs {
     #[arg(long, default_value_t = crate::engine::default_thread_count())]
     pub threads: usize,
     /// Speaker labels: `stereo` gives each channel of a stereo recording its own speaker.
-    #[arg(long, value_enum, default_value = "none")]
-    pub speakers: SpeakersChoice,
+    #[arg(long, value_parser = super::choice::parser::<SpeakerMode>(), default_value = "none")]
+    pub speakers: SpeakerMode,
     /// Names and jargon to expect (helps spelling).
     #[arg(long)]
     pub prompt: Option<String>,
@@ -85,10 +77,7 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
         translate: args.translate,
         prompt: args.prompt.clone(),
         threads: args.threads.max(1),
-        speakers: match args.speakers {
-            SpeakersChoice::None => SpeakerMode::None,
-            SpeakersChoice::Stereo => SpeakerMode::Stereo,
-        },
+        speakers: args.speakers,
         word_timestamps: true,
     };
     let engine = build_engine(&args)?;
@@ -148,7 +137,7 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
-    if args.speakers == SpeakersChoice::Stereo && !args.engine.splits_stereo_channels() {
+    if args.speakers == SpeakerMode::Stereo && !args.engine.splits_stereo_channels() {
         anyhow::bail!(
             "--speakers stereo works with the local engine only; drop it{}",
             if args.engine == EngineKind::Cloud(crate::engine::cloud::CloudService::SixtyDb) {

@@ -22,6 +22,26 @@ pub enum SpeakerMode {
     Stereo,
 }
 
+impl SpeakerMode {
+    pub const ALL: [SpeakerMode; 2] = [SpeakerMode::None, SpeakerMode::Stereo];
+
+    /// The id on the command line and in settings.
+    pub fn id(self) -> &'static str {
+        match self {
+            SpeakerMode::None => "none",
+            SpeakerMode::Stereo => "stereo",
+        }
+    }
+
+    /// What the mode does, in one line.
+    pub fn summary(self) -> &'static str {
+        match self {
+            SpeakerMode::None => "No speaker labels",
+            SpeakerMode::Stereo => "One speaker per channel of a stereo recording",
+        }
+    }
+}
+
 /// Options every engine understands. Engine-specific settings live in the engine's own
 /// configuration.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

@@ -14,6 +14,7 @@
 //! lines in a row, a WebVTT file without its `WEBVTT` header. SubStation, SBV, TTML and
 //! other formats get an "unsupported format" error.
 
+use super::cue_timing::{TimeRules, parse_timestamp, split_timing_line};
 use super::cues::Cue;
 use super::decode::decode_text;
 use super::markup::{collapse_whitespace, strip_markup};
@@ -189,62 +190,9 @@ fn is_sequence_number(line: &str) -> bool {
     !line.is_empty() && line.len() <= 9 && line.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A lenient timestamp: `[H…:]MM:SS[(,|.)f…]`. Returns milliseconds and the decimal
-/// separator used, if any.
-fn lenient_timestamp(text: &str) -> Option<(i64, Option<char>)> {
-    let (clock, fraction, separator) = match text.rfind([',', '.']) {
-        Some(position) => {
-            let separator = text.get(position..)?.chars().next()?;
-            (
-                text.get(..position)?,
-                text.get(position + 1..)?,
-                Some(separator),
-            )
-        }
-        None => (text, "", None),
-    };
-    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    if separator.is_some() && (!digits(fraction) || fraction.len() > 9) {
-        return None;
-    }
-    let parts: Vec<&str> = clock.split(':').collect();
-    let (hours, minutes, seconds) = match parts.as_slice() {
-        [hours, minutes, seconds] => (*hours, *minutes, *seconds),
-        [minutes, seconds] => ("0", *minutes, *seconds),
-        _ => return None,
-    };
-    if !digits(hours)
-        || hours.len() > 6
-        || !digits(minutes)
-        || !digits(seconds)
-        || minutes.len() > 2
-        || seconds.len() > 2
-    {
-        return None;
-    }
-    let hours: i64 = hours.parse().ok()?;
-    let minutes: i64 = minutes.parse().ok()?;
-    let seconds: i64 = seconds.parse().ok()?;
-    if minutes > 59 || seconds > 59 {
-        return None;
-    }
-    let millis = if fraction.is_empty() {
-        0
-    } else {
-        let value: f64 = format!("0.{fraction}").parse().ok()?;
-        (value * 1000.0).round() as i64
-    };
-    Some((
-        hours * 3_600_000 + minutes * 60_000 + seconds * 1000 + millis,
-        separator,
-    ))
-}
-
 /// `start --> end [settings or coordinates]` into milliseconds.
 fn lenient_timing(line: &str, line_number: usize) -> Result<(i64, i64), ParseError> {
-    let (start, rest) = line.split_once("-->").unwrap_or((line, ""));
-    let end = rest.split_whitespace().next().unwrap_or("");
-    let start = start.trim();
+    let (start, end, _) = split_timing_line(line, TimeRules::Tolerant).unwrap_or((line, "", None));
     let bad_time = |time: &str| {
         ParseError::at(
             line_number,
@@ -254,8 +202,10 @@ fn lenient_timing(line: &str, line_number: usize) -> Result<(i64, i64), ParseErr
             ),
         )
     };
-    let (start_ms, start_separator) = lenient_timestamp(start).ok_or_else(|| bad_time(start))?;
-    let (end_ms, end_separator) = lenient_timestamp(end).ok_or_else(|| bad_time(end))?;
+    let (start_ms, start_separator) =
+        parse_timestamp(start, TimeRules::Tolerant).ok_or_else(|| bad_time(start))?;
+    let (end_ms, end_separator) =
+        parse_timestamp(end, TimeRules::Tolerant).ok_or_else(|| bad_time(end))?;
     if let (Some(first), Some(second)) = (start_separator, end_separator) {
         if first != second {
             return Err(ParseError::at(
@@ -466,17 +416,18 @@ mod tests {
 
     #[test]
     fn lenient_timestamps() {
-        assert_eq!(lenient_timestamp("00:01:39"), Some((99_000, None)));
-        assert_eq!(lenient_timestamp("00:01:41,04"), Some((101_040, Some(','))));
-        assert_eq!(lenient_timestamp("00:16.5"), Some((16_500, Some('.'))));
+        let tolerant = |text| parse_timestamp(text, TimeRules::Tolerant);
+        assert_eq!(tolerant("00:01:39"), Some((99_000, None)));
+        assert_eq!(tolerant("00:01:41,04"), Some((101_040, Some(','))));
+        assert_eq!(tolerant("00:16.5"), Some((16_500, Some('.'))));
         assert_eq!(
-            lenient_timestamp("1:02:03.0049"),
+            tolerant("1:02:03.0049"),
             Some((3_723_005, Some('.')))
         );
-        assert_eq!(lenient_timestamp("00:00:1d.890"), None);
-        assert_eq!(lenient_timestamp("00:61:00.000"), None);
-        assert_eq!(lenient_timestamp("12.5"), None);
-        assert_eq!(lenient_timestamp(""), None);
+        assert_eq!(tolerant("00:00:1d.890"), None);
+        assert_eq!(tolerant("00:61:00.000"), None);
+        assert_eq!(tolerant("12.5"), None);
+        assert_eq!(tolerant(""), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! [`parse`] holds a strict SRT/WebVTT parser the tests use to check every file written here;
 //! [`import`] holds the tolerant reader for subtitle files people bring.
 
+mod cue_timing;
 pub mod cues;
 mod decode;
 pub mod import;
@@ -30,12 +31,17 @@ use crate::transcript::Transcript;
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-/// The file formats a transcript can be exported to.
+/// The file formats a transcript can be exported to: the CLI's `--format` and the window's
+/// File › Export menu. The window saves the last one in its settings under the names
+/// `srt`, `web_vtt`, `text` and `json`; those stay the serialized names (the short names
+/// `vtt` and `txt` are read too).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum ExportFormat {
     Srt,
+    #[serde(rename = "web_vtt", alias = "vtt")]
     Vtt,
+    #[serde(rename = "text", alias = "txt")]
     Txt,
     Json,
 }
@@ -59,13 +65,13 @@ impl ExportFormat {
         }
     }
 
-    /// Name to show people.
+    /// Name to show people (menu entries, file dialogs, "Exported … to …").
     pub fn label(self) -> &'static str {
         match self {
-            ExportFormat::Srt => "SubRip subtitles (.srt)",
-            ExportFormat::Vtt => "WebVTT subtitles (.vtt)",
-            ExportFormat::Txt => "Plain text (.txt)",
-            ExportFormat::Json => "JSON transcript (.json)",
+            ExportFormat::Srt => "SRT subtitles",
+            ExportFormat::Vtt => "WebVTT subtitles",
+            ExportFormat::Txt => "Plain text",
+            ExportFormat::Json => "JSON",
         }
     }
 
@@ -180,6 +186,19 @@ mod tests {
         assert!(ExportFormat::parse_list(" , ").is_err());
         for format in ExportFormat::ALL {
             assert_eq!(format.extension().parse::<ExportFormat>(), Ok(format));
+        }
+    }
+
+    #[test]
+    fn serialized_names_are_the_ones_saved_settings_use() {
+        let names: Vec<String> = ExportFormat::ALL
+            .iter()
+            .map(|format| serde_json::to_string(format).unwrap())
+            .collect();
+        assert_eq!(names, [r#""srt""#, r#""web_vtt""#, r#""text""#, r#""json""#]);
+        for (name, format) in [("vtt", ExportFormat::Vtt), ("txt", ExportFormat::Txt)] {
+            let read: ExportFormat = serde_json::from_str(&format!("{name:?}")).unwrap();
+            assert_eq!(read, format);
         }
     }
 }

@@ -9,6 +9,7 @@
 //! cue than allowed, stray `-->`, and in WebVTT unescaped `<` or `&`. For the forgiving
 //! reader of files people bring, see [`super::import`].
 
+use super::cue_timing::{TimeRules, parse_timestamp, split_timing_line};
 use super::cues::{Cue, SubtitleRules};
 use super::markup::{collapse_whitespace, strip_markup};
 use super::timecode::ms_to_seconds;
@@ -84,35 +85,6 @@ fn checked_lines(text: &str) -> Result<Vec<&str>, ParseError> {
     Ok(body.split('\n').collect())
 }
 
-/// Parses `HH:MM:SS<separator>mmm` (WebVTT: hours optional) into milliseconds.
-fn strict_timestamp(text: &str, separator: char, hours_required: bool) -> Option<i64> {
-    let (clock, millis) = text.split_once(separator)?;
-    let all_digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
-    if millis.len() != 3 || !all_digits(millis) {
-        return None;
-    }
-    let parts: Vec<&str> = clock.split(':').collect();
-    let (hours, minutes, seconds) = match parts.as_slice() {
-        [hours, minutes, seconds] if hours.len() >= 2 && all_digits(hours) => {
-            (hours.parse::<i64>().ok()?, *minutes, *seconds)
-        }
-        [minutes, seconds] if !hours_required => (0, *minutes, *seconds),
-        _ => return None,
-    };
-    if minutes.len() != 2 || seconds.len() != 2 || !all_digits(minutes) || !all_digits(seconds) {
-        return None;
-    }
-    let minutes: i64 = minutes.parse().ok()?;
-    let seconds: i64 = seconds.parse().ok()?;
-    let millis: i64 = millis.parse().ok()?;
-    if minutes > 59 || seconds > 59 {
-        return None;
-    }
-    hours
-        .checked_mul(3_600_000)?
-        .checked_add(minutes * 60_000 + seconds * 1000 + millis)
-}
-
 /// `start --> end`, then (WebVTT only) cue settings. Returns the times in milliseconds.
 fn strict_timing(line: &str, line_number: usize, vtt: bool) -> Result<(i64, i64), ParseError> {
     let example = if vtt {
@@ -126,14 +98,14 @@ fn strict_timing(line: &str, line_number: usize, vtt: bool) -> Result<(i64, i64)
             format!("malformed timing line {}; expected {example}", quoted(line)),
         )
     };
-    let (start, rest) = line.split_once(" --> ").ok_or_else(bad)?;
-    let (end, settings) = match rest.split_once(' ') {
-        Some((end, settings)) if vtt => (end, Some(settings)),
-        _ => (rest, None),
+    let rules = if vtt {
+        TimeRules::StrictVtt
+    } else {
+        TimeRules::StrictSrt
     };
-    let separator = if vtt { '.' } else { ',' };
-    let start_ms = strict_timestamp(start, separator, !vtt).ok_or_else(bad)?;
-    let end_ms = strict_timestamp(end, separator, !vtt).ok_or_else(bad)?;
+    let (start, end, settings) = split_timing_line(line, rules).ok_or_else(bad)?;
+    let (start_ms, _) = parse_timestamp(start, rules).ok_or_else(bad)?;
+    let (end_ms, _) = parse_timestamp(end, rules).ok_or_else(bad)?;
     if let Some(settings) = settings {
         let valid = settings.split(' ').all(|setting| {
             setting.split_once(':').is_some_and(|(name, value)| {
@@ -336,7 +308,7 @@ fn strict_vtt_text(
                 .split(['.', ' ', '\t'])
                 .next()
                 .unwrap_or("");
-            let timestamp = strict_timestamp(inside, '.', false).is_some();
+            let timestamp = parse_timestamp(inside, TimeRules::StrictVtt).is_some();
             if !(TAGS.contains(&name) || timestamp) {
                 return Err(ParseError::at(
                     line_number,

@@ -16,16 +16,18 @@
 //! conv biases, and the 3-D conv kernels stay f16 (`examples/quantize`). whisper.cpp's loader
 //! rejects any other combination.
 //!
-//! The output is streamed to `<output>.partial` a block of rows at a time (memory stays at a
-//! few megabytes whatever the model size) and renamed into place only when complete.
+//! The output is streamed to a temporary file beside it a block of rows at a time (memory stays
+//! at a few megabytes whatever the model size) and renamed into place only when complete.
 
 use std::collections::HashSet;
 use std::fmt;
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, BufWriter, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+
+use crate::files::AtomicFile;
 
 use super::ct2_binary::{Ct2Dtype, Ct2Error, Ct2ModelFile, Ct2Variable};
 use super::ggml::{self, GgmlType, WhisperHparams};
@@ -158,8 +160,8 @@ const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Converts the CTranslate2 Whisper model in `dir` to a whisper.cpp ggml file at `output`.
 ///
-/// Writes `<output>.partial` and renames it over `output` when complete; on failure the
-/// partial file is removed. `progress` receives the fraction done, from 0.0 to 1.0.
+/// Writes a temporary file beside `output` and renames it over `output` when complete (the
+/// one atomic writer, `crate::files`); on failure the temporary file is removed. `progress` receives the fraction done, from 0.0 to 1.0.
 pub fn import_ct2_model(
     dir: &Path,
     output: &Path,
@@ -211,48 +213,35 @@ pub fn import_ct2_model(
     let hparams = shapes.hparams(&model, quantization)?;
     let filters = mel::slaney_mel_filterbank(SAMPLE_RATE_HZ, N_FFT, shapes.n_mels as usize);
 
-    let partial = partial_path(output).ok_or_else(|| ImportError::Write {
-        path: output.to_path_buf(),
-        source: io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "the output path has no file name",
-        ),
-    })?;
-    let write_error = |source| ImportError::Write {
-        path: partial.clone(),
-        source,
-    };
+    if output.file_name().is_none() {
+        return Err(ImportError::Write {
+            path: output.to_path_buf(),
+            source: io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "the output path has no file name",
+            ),
+        });
+    }
     if let Some(parent) = output.parent().filter(|p| !p.as_os_str().is_empty()) {
         fs::create_dir_all(parent).map_err(|source| ImportError::Write {
             path: parent.to_path_buf(),
             source,
         })?;
     }
-
-    let result = (|| {
-        let file = File::create(&partial).map_err(write_error)?;
-        let mut writer = BufWriter::with_capacity(1 << 20, file);
-        ggml::write_preamble(&mut writer, &hparams, &filters, &vocabulary.tokens)
-            .map_err(write_error)?;
-        let exact = write_tensors(&mut model, &plan, &mut writer, &partial, progress)?;
-        let file = writer
-            .into_inner()
-            .map_err(|error| write_error(error.into_error()))?;
-        file.sync_all().map_err(write_error)?;
-        drop(file);
-        fs::rename(&partial, output).map_err(|source| ImportError::Write {
-            path: output.to_path_buf(),
-            source,
-        })?;
-        Ok(exact)
-    })();
-    let exact = match result {
-        Ok(exact) => exact,
-        Err(error) => {
-            let _ = fs::remove_file(&partial);
-            return Err(error);
-        }
+    let write_error = |source| ImportError::Write {
+        path: output.to_path_buf(),
+        source,
     };
+    // Dropped on any error before `commit`, which removes the temporary file.
+    let mut file = AtomicFile::create(output).map_err(write_error)?;
+    let mut writer = BufWriter::with_capacity(1 << 20, &mut file);
+    ggml::write_preamble(&mut writer, &hparams, &filters, &vocabulary.tokens)
+        .map_err(write_error)?;
+    let exact = write_tensors(&mut model, &plan, &mut writer, output, progress)?;
+    writer
+        .into_inner()
+        .map_err(|error| write_error(error.into_error()))?;
+    file.commit().map_err(write_error)?;
 
     let size_bytes = fs::metadata(output)
         .map_err(|source| ImportError::Write {
@@ -275,13 +264,6 @@ pub fn import_ct2_model(
         quantization,
         lossless: exact && !integer_source && !generated,
     })
-}
-
-/// `<output>.partial` in the same folder, so the final rename is atomic.
-fn partial_path(output: &Path) -> Option<PathBuf> {
-    let mut name = output.file_name()?.to_os_string();
-    name.push(".partial");
-    Some(output.with_file_name(name))
 }
 
 fn unsupported(model: &Ct2ModelFile, detail: String) -> ImportError {
@@ -1178,7 +1160,11 @@ mod tests {
         let mut reports = Vec::new();
         let summary = import_ct2_model(dir, &output, quantization, &mut |f| reports.push(f))
             .unwrap_or_else(|e| panic!("import failed: {e}"));
-        assert!(!dir.join("out").join("ggml-test.bin.partial").exists());
+        let names: Vec<_> = fs::read_dir(dir.join("out"))
+            .unwrap_or_else(|e| panic!("{e}"))
+            .map(|entry| entry.map(|e| e.file_name()).unwrap_or_default())
+            .collect();
+        assert_eq!(names, ["ggml-test.bin"], "no temporary file is left");
         let bytes = fs::read(&output).unwrap_or_else(|e| panic!("{e}"));
         (summary, bytes, reports)
     }
@@ -1409,6 +1395,14 @@ mod tests {
             "{message}"
         );
         assert!(!output.exists());
-        assert!(!partial_path(&output).is_some_and(|p| p.exists()));
+        let leftovers = fs::read_dir(empty.path())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+                    .count()
+            })
+            .unwrap_or(0);
+        assert_eq!(leftovers, 0, "no temporary file is left");
     }
 }

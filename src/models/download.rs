@@ -12,14 +12,19 @@
 //!   with exponential backoff and jitter. Tries are counted only while no byte arrives: an
 //!   attempt that made progress resets the count.
 //! - At the end the size is checked against `Content-Length` / the `Content-Range` total,
-//!   `X-Linked-Size` and the caller's expectation, and the SHA-256 against the expected one.
+//!   `X-Linked-Size` and the caller's expectation, and the hashes against the expected ones.
 //!   A mismatch deletes the partial. Only then is the file fsynced and renamed into place
 //!   (same directory, so the rename is atomic), and the directory fsynced.
+//! - More bytes than [`Expected::max_size_bytes`] (else [`DEFAULT_MAX_DOWNLOAD_BYTES`]) are
+//!   never fetched, whether the server announces them or streams them without a length.
+//! - Redirects go to `https` only; plain `http` is followed only from this machine to this
+//!   machine (a local mirror or test server), never from `https`.
 //! - Cancelling stops at the next await point (well under 100 ms), keeps the partial for a
 //!   later resume and returns [`DownloadError::Cancelled`].
 //!
-//! Where the expected SHA-256 comes from: the caller's [`Expected::sha256_hex`] if given, else
-//! the server. Hugging Face serves files stored in Git LFS (all ggml models) from
+//! Catalog models are checked against the SHA-1 the catalog pins ([`super::catalog`]), whatever
+//! the server says. The expected SHA-256 comes from the caller's [`Expected::sha256_hex`] if
+//! given, else the server. Hugging Face serves files stored in Git LFS (all ggml models) from
 //! `/resolve/…` with a redirect to a CDN; that first response carries `X-Linked-Etag: "<sha256
 //! of the file>"` and `X-Linked-Size: <bytes>`. Redirects are therefore followed here by hand,
 //! keeping those headers from every hop. A plain `ETag` that is 64 hex digits is taken as the
@@ -28,9 +33,11 @@
 
 use super::catalog;
 use super::store::{ModelError, ModelStore};
+use crate::engine::cloud::endpoint::is_loopback;
 use futures_util::StreamExt;
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, Url};
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use std::io::{Read, SeekFrom};
 use std::path::{Path, PathBuf};
@@ -53,7 +60,14 @@ pub struct Expected {
     pub size_bytes: Option<u64>,
     /// 64 hex digits, either case. Takes precedence over the server's hash.
     pub sha256_hex: Option<String>,
+    /// 40 hex digits, either case: what whisper.cpp publishes for its models.
+    pub sha1_hex: Option<String>,
+    /// No more bytes than this are fetched ([`DEFAULT_MAX_DOWNLOAD_BYTES`] if `None`).
+    pub max_size_bytes: Option<u64>,
 }
+
+/// The most a download fetches when the caller sets no limit: above the largest model.
+pub const DEFAULT_MAX_DOWNLOAD_BYTES: u64 = 4 << 30;
 
 /// Retry and timeout settings. The defaults suit multi-GB files on a flaky network.
 #[derive(Debug, Clone)]
@@ -92,8 +106,10 @@ pub struct DownloadOutcome {
     pub size_bytes: u64,
     /// SHA-256 of the file as downloaded (`None` when it was already installed).
     pub sha256_hex: Option<String>,
-    /// The hash was compared with an expected one and matched.
+    /// The SHA-256 was compared with an expected one (the caller's or the server's) and matched.
     pub sha256_verified: bool,
+    /// The SHA-1 was compared with the caller's (the catalog's pin) and matched.
+    pub sha1_verified: bool,
     /// The model was installed before; nothing was downloaded.
     pub already_installed: bool,
     /// Something the user should know, e.g. that no hash was available to check against.
@@ -119,11 +135,18 @@ pub enum DownloadError {
         tries: u32,
         reason: String,
     },
-    #[error("downloaded file is corrupt (SHA-256 mismatch); run the command again")]
+    #[error(
+        "downloaded file is not the expected one ({algorithm} mismatch); run the command again, and if it fails again the server is not sending the right file"
+    )]
     ChecksumMismatch {
-        expected_sha256: String,
-        actual_sha256: String,
+        algorithm: &'static str,
+        expected: String,
+        actual: String,
     },
+    #[error(
+        "download from {url} stopped: the server sends more than {limit_bytes} bytes, more than the file can be; check the address"
+    )]
+    TooLarge { url: String, limit_bytes: u64 },
     #[error(
         "downloaded file has the wrong size ({actual_bytes} bytes, expected {expected_bytes}); run the command again"
     )]
@@ -169,11 +192,27 @@ pub async fn download_model(
     .await
 }
 
-/// [`download_model`] from an explicit base URL, with explicit options.
+/// [`download_model`] from an explicit base URL, with explicit options. The file must match
+/// the catalog's pinned SHA-1 and stay under its size cap, whatever the server says.
 pub async fn download_model_from(
     store: &ModelStore,
     base_url: &str,
     name: &str,
+    progress: &mut (dyn FnMut(DownloadProgress) + Send),
+    cancel: &CancellationToken,
+    options: &DownloadOptions,
+) -> Result<DownloadOutcome, DownloadError> {
+    let expected = catalog::lookup(name)?.expected();
+    download_model_expecting(store, base_url, name, expected, progress, cancel, options).await
+}
+
+/// [`download_model_from`] checking `expected` instead of the catalog's pins: for a mirror
+/// that serves catalog names with other contents (a test server, a model built elsewhere).
+pub async fn download_model_expecting(
+    store: &ModelStore,
+    base_url: &str,
+    name: &str,
+    expected: Expected,
     progress: &mut (dyn FnMut(DownloadProgress) + Send),
     cancel: &CancellationToken,
     options: &DownloadOptions,
@@ -188,13 +227,14 @@ pub async fn download_model_from(
             size_bytes: metadata.len(),
             sha256_hex: None,
             sha256_verified: false,
+            sha1_verified: false,
             already_installed: true,
             warning: None,
         });
     }
     store.ensure_dir()?;
     let url = catalog::model_url_at(base_url, entry.name);
-    match download_file(&url, &dest, Expected::default(), progress, cancel, options).await {
+    match download_file(&url, &dest, expected, progress, cancel, options).await {
         Err(DownloadError::NotFound { url }) => Err(DownloadError::ModelNotFound {
             name: entry.name.to_string(),
             url,
@@ -217,25 +257,37 @@ pub async fn download_file(
         url: url.to_string(),
         reason: format!("invalid address ({e})"),
     })?;
-    let expected_sha256 = match &expected.sha256_hex {
-        Some(hex) => Some(parse_sha256(hex).ok_or_else(|| DownloadError::Protocol {
-            url: url.to_string(),
-            reason: "the expected SHA-256 is not 64 hex digits".to_string(),
-        })?),
-        None => None,
+    let parse_expected = |hex: &Option<String>, digits: usize, name: &str| match hex {
+        Some(hex) => {
+            parse_hex_digest(hex, digits)
+                .map(Some)
+                .ok_or_else(|| DownloadError::Protocol {
+                    url: url.to_string(),
+                    reason: format!("the expected {name} is not {digits} hex digits"),
+                })
+        }
+        None => Ok(None),
     };
+    let expected_sha256 = parse_expected(&expected.sha256_hex, 64, "SHA-256")?;
+    let expected_sha1 = parse_expected(&expected.sha1_hex, 40, "SHA-1")?;
+    let max_size_bytes = expected
+        .max_size_bytes
+        .unwrap_or(DEFAULT_MAX_DOWNLOAD_BYTES);
     let client = build_client(&parsed_url, options).map_err(|e| DownloadError::Protocol {
         url: url.to_string(),
         reason: format!("cannot set up HTTP ({e})"),
     })?;
     let partial_path = partial_path(dest);
 
-    let mut partial = PartialFile::open(&partial_path, expected.size_bytes, cancel).await?;
+    let longest_bytes = expected.size_bytes.unwrap_or(u64::MAX).min(max_size_bytes);
+    let mut partial = PartialFile::open(&partial_path, longest_bytes, cancel).await?;
     let mut job = Job {
         client,
         url: parsed_url,
         expected_size_bytes: expected.size_bytes,
+        max_size_bytes,
         caller_sha256: expected_sha256,
+        caller_sha1: expected_sha1,
         server_sha256: None,
         linked_size_bytes: None,
         total_bytes: None,
@@ -248,7 +300,9 @@ pub async fn download_file(
         Err(error) => {
             let corrupt = matches!(
                 error,
-                DownloadError::ChecksumMismatch { .. } | DownloadError::SizeMismatch { .. }
+                DownloadError::ChecksumMismatch { .. }
+                    | DownloadError::SizeMismatch { .. }
+                    | DownloadError::TooLarge { .. }
             );
             if corrupt || partial.len_bytes == 0 {
                 // Nothing worth resuming: leave no file behind.
@@ -278,10 +332,7 @@ fn build_client(url: &Url, options: &DownloadOptions) -> reqwest::Result<reqwest
         .connect_timeout(options.connect_timeout)
         // Followed by hand, to keep Hugging Face's X-Linked-* headers from the first hop.
         .redirect(reqwest::redirect::Policy::none());
-    let loopback = url
-        .host_str()
-        .is_some_and(|host| host == "localhost" || host == "[::1]" || host.starts_with("127."));
-    if loopback {
+    if is_loopback(url) {
         // A proxy from the environment can never reach this machine's own server.
         builder = builder.no_proxy();
     }
@@ -292,18 +343,33 @@ fn build_client(url: &Url, options: &DownloadOptions) -> reqwest::Result<reqwest
 struct PartialFile {
     path: PathBuf,
     writer: BufWriter<tokio::fs::File>,
-    hasher: Sha256,
-    /// Bytes in the file, all of them fed to `hasher`.
+    hashes: Hashes,
+    /// Bytes in the file, all of them fed to `hashes`.
     len_bytes: u64,
+}
+
+/// The digests computed over a download as it arrives.
+#[derive(Clone, Default)]
+struct Hashes {
+    sha256: Sha256,
+    sha1: Sha1,
+}
+
+impl Hashes {
+    fn update(&mut self, bytes: &[u8]) {
+        self.sha256.update(bytes);
+        self.sha1.update(bytes);
+    }
 }
 
 const WRITE_BUFFER_BYTES: usize = 1 << 20;
 
 impl PartialFile {
-    /// Opens (or creates) and locks the partial, and hashes what is already in it.
+    /// Opens (or creates) and locks the partial, and hashes what is already in it (all of it,
+    /// unless it is longer than `max_len_bytes`: then it starts over).
     async fn open(
         path: &Path,
-        max_len_bytes: Option<u64>,
+        max_len_bytes: u64,
         cancel: &CancellationToken,
     ) -> Result<PartialFile, DownloadError> {
         let io_error = |action, e| DownloadError::Io {
@@ -331,7 +397,7 @@ impl PartialFile {
             }
         }
         let mut len_bytes = file.metadata().map_err(|e| io_error("read", e))?.len();
-        if max_len_bytes.is_some_and(|max| len_bytes > max) {
+        if len_bytes > max_len_bytes {
             len_bytes = 0;
         }
         let cancel_for_hash = cancel.clone();
@@ -339,7 +405,7 @@ impl PartialFile {
             tokio::task::spawn_blocking(move || hash_prefix(file, len_bytes, &cancel_for_hash))
                 .await
                 .map_err(|e| io_error("hash", std::io::Error::other(e)))?;
-        let (hasher, hashed_len_bytes) = hashed.map_err(|e| io_error("hash", e))?;
+        let (hashes, hashed_len_bytes) = hashed.map_err(|e| io_error("hash", e))?;
         if cancel.is_cancelled() {
             return Err(DownloadError::Cancelled);
         }
@@ -354,7 +420,7 @@ impl PartialFile {
         Ok(PartialFile {
             path: path.to_path_buf(),
             writer: BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
-            hasher,
+            hashes,
             len_bytes: hashed_len_bytes,
         })
     }
@@ -364,7 +430,7 @@ impl PartialFile {
             .write_all(bytes)
             .await
             .map_err(|e| self.io_error("write", e))?;
-        self.hasher.update(bytes);
+        self.hashes.update(bytes);
         self.len_bytes += bytes.len() as u64;
         Ok(())
     }
@@ -400,7 +466,7 @@ impl PartialFile {
                 path: self.path.clone(),
                 source: e,
             })?;
-        self.hasher = Sha256::new();
+        self.hashes = Hashes::default();
         self.len_bytes = 0;
         Ok(())
     }
@@ -434,8 +500,8 @@ fn hash_prefix(
     mut file: std::fs::File,
     len_bytes: u64,
     cancel: &CancellationToken,
-) -> (std::fs::File, std::io::Result<(Sha256, u64)>) {
-    let mut hasher = Sha256::new();
+) -> (std::fs::File, std::io::Result<(Hashes, u64)>) {
+    let mut hasher = Hashes::default();
     let mut hashed_bytes = 0u64;
     let mut buffer = vec![0u8; WRITE_BUFFER_BYTES];
     let result = (|| {
@@ -463,7 +529,9 @@ struct Job<'a> {
     client: reqwest::Client,
     url: Url,
     expected_size_bytes: Option<u64>,
+    max_size_bytes: u64,
     caller_sha256: Option<String>,
+    caller_sha1: Option<String>,
     server_sha256: Option<String>,
     linked_size_bytes: Option<u64>,
     total_bytes: Option<u64>,
@@ -670,6 +738,9 @@ impl Job<'_> {
                 }
             }
         }
+        if total_bytes.is_some_and(|total| total > self.max_size_bytes) {
+            return Err(TryFailure::Fatal(self.too_large()));
+        }
         self.total_bytes = total_bytes;
         self.report(partial, progress, true);
 
@@ -692,6 +763,10 @@ impl Job<'_> {
                 Ok(Some(Ok(chunk))) => chunk,
             };
             let new_len = partial.len_bytes + chunk.len() as u64;
+            if new_len > self.max_size_bytes {
+                // A server that gave no length (or a wrong one) and keeps sending.
+                return Err(TryFailure::Fatal(self.too_large()));
+            }
             if let Some(total) = self.total_bytes
                 && new_len > total
             {
@@ -713,6 +788,13 @@ impl Job<'_> {
         }
         self.report(partial, progress, true);
         Ok(())
+    }
+
+    fn too_large(&self) -> DownloadError {
+        DownloadError::TooLarge {
+            url: self.url.to_string(),
+            limit_bytes: self.max_size_bytes,
+        }
     }
 
     fn status_retry(&self, status: StatusCode, headers: &HeaderMap) -> TryFailure {
@@ -781,12 +863,23 @@ impl Job<'_> {
             if response.status().is_redirection()
                 && let Some(location) = header_str(headers, header::LOCATION.as_str())
             {
-                url = url.join(location).map_err(|e| {
+                let next = url.join(location).map_err(|e| {
                     TryFailure::Fatal(DownloadError::Protocol {
                         url: self.url.to_string(),
                         reason: format!("the server redirected to an invalid address ({e})"),
                     })
                 })?;
+                if !redirect_allowed(&url, &next) {
+                    return Err(TryFailure::Fatal(DownloadError::Protocol {
+                        url: self.url.to_string(),
+                        reason: format!(
+                            "the server redirected to {}://{}, which is not https; refusing",
+                            next.scheme(),
+                            next.host_str().unwrap_or_default()
+                        ),
+                    }));
+                }
+                url = next;
                 continue;
             }
             let etag_sha256 =
@@ -801,6 +894,47 @@ impl Job<'_> {
 }
 
 impl Job<'_> {
+    /// The SHA-256 to check against: the caller's, else the server's.
+    fn expected_sha256(&self) -> Option<&String> {
+        self.caller_sha256.as_ref().or(self.server_sha256.as_ref())
+    }
+
+    /// Compares the file's hashes with the expected ones. Returns its SHA-256 and, when no
+    /// hash was there to compare with, a warning that says what was checked instead.
+    fn check_hashes(&self, hashes: &Hashes) -> Result<(String, Option<String>), DownloadError> {
+        let actual_sha256 = hex::encode(hashes.sha256.clone().finalize());
+        let actual_sha1 = hex::encode(hashes.sha1.clone().finalize());
+        let checks = [
+            ("SHA-1", self.caller_sha1.as_ref(), &actual_sha1),
+            ("SHA-256", self.expected_sha256(), &actual_sha256),
+        ];
+        for (algorithm, expected, actual) in checks {
+            if let Some(expected) = expected
+                && expected != actual
+            {
+                return Err(DownloadError::ChecksumMismatch {
+                    algorithm,
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                });
+            }
+        }
+        let warning = if self.expected_sha256().is_some() || self.caller_sha1.is_some() {
+            None
+        } else if self.total_bytes.or(self.expected_size_bytes).is_some() {
+            Some(format!(
+                "the server published no SHA-256 for {}; only the size was checked",
+                self.url
+            ))
+        } else {
+            Some(format!(
+                "the server published neither a SHA-256 nor a size for {}; the file could not be checked",
+                self.url
+            ))
+        };
+        Ok((actual_sha256, warning))
+    }
+
     /// Checks size and hash, then moves the partial into place.
     async fn finish(
         self,
@@ -826,25 +960,12 @@ impl Job<'_> {
                 actual_bytes: size_bytes,
             });
         }
-        let actual_sha256 = hex::encode(partial.hasher.clone().finalize());
-        let expected_sha256 = self.caller_sha256.clone().or(self.server_sha256.clone());
-        let warning = match &expected_sha256 {
-            Some(expected) if *expected != actual_sha256 => {
+        let (actual_sha256, warning) = match self.check_hashes(&partial.hashes) {
+            Ok(checked) => checked,
+            Err(error) => {
                 partial.discard().await;
-                return Err(DownloadError::ChecksumMismatch {
-                    expected_sha256: expected.clone(),
-                    actual_sha256,
-                });
+                return Err(error);
             }
-            Some(_) => None,
-            None if self.total_bytes.or(self.expected_size_bytes).is_some() => Some(format!(
-                "the server published no SHA-256 for {}; only the size was checked",
-                self.url
-            )),
-            None => Some(format!(
-                "the server published neither a SHA-256 nor a size for {}; the file could not be checked",
-                self.url
-            )),
         };
         if let Some(warning) = &warning {
             log::warn!("{warning}");
@@ -865,7 +986,9 @@ impl Job<'_> {
                 path: dest.to_path_buf(),
                 source: e,
             })?;
-        sync_parent_dir(dest);
+        if let Err(e) = crate::files::sync_parent_dir(dest) {
+            log::warn!("cannot sync the folder of {}: {e}", dest.display());
+        }
         progress(DownloadProgress {
             downloaded_bytes: size_bytes,
             total_bytes: Some(size_bytes),
@@ -874,63 +997,44 @@ impl Job<'_> {
             path: dest.to_path_buf(),
             size_bytes,
             sha256_hex: Some(actual_sha256),
-            sha256_verified: expected_sha256.is_some(),
+            sha256_verified: self.expected_sha256().is_some(),
+            sha1_verified: self.caller_sha1.is_some(),
             already_installed: false,
             warning,
         })
     }
 }
 
-/// Makes the rename durable (Unix; elsewhere the rename is as durable as the OS makes it).
-fn sync_parent_dir(path: &Path) {
-    #[cfg(unix)]
-    if let Some(dir) = path.parent() {
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
-            log::warn!("cannot sync {}: {e}", dir.display());
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-}
-
 /// The pause before try `failed_tries + 1`: `initial · 2^(failed_tries-1)`, capped, then
 /// scaled by a random factor in [0.5, 1) so that many clients do not retry in step.
 fn backoff(options: &DownloadOptions, failed_tries: u32) -> Duration {
-    let exponent = failed_tries.saturating_sub(1).min(20);
-    let pause = options
-        .initial_backoff
-        .saturating_mul(1u32 << exponent)
-        .min(options.max_backoff);
-    pause.mul_f64(0.5 + 0.5 * random_unit())
-}
-
-/// A random number in [0, 1) from the standard library's randomly keyed hasher.
-fn random_unit() -> f64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+    crate::backoff::Backoff {
+        base: options.initial_backoff,
+        max: options.max_backoff,
+    }
+    .equal_jitter_delay(failed_tries)
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|value| value.to_str().ok())
 }
 
-/// 64 hex digits (any case) → lower-case hex.
-fn parse_sha256(text: &str) -> Option<String> {
+/// `digits` hex digits (any case) → lower-case hex.
+fn parse_hex_digest(text: &str, digits: usize) -> Option<String> {
     let text = text.trim();
-    (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
+    (text.len() == digits && text.bytes().all(|b| b.is_ascii_hexdigit()))
         .then(|| text.to_ascii_lowercase())
+}
+
+/// Whether a download may follow a redirect from `from` to `to`: to `https` always; to plain
+/// `http` only from plain `http` on this machine to this machine (a local mirror or test
+/// server). Never from `https` to `http`, never another scheme.
+fn redirect_allowed(from: &Url, to: &Url) -> bool {
+    match to.scheme() {
+        "https" => true,
+        "http" => from.scheme() == "http" && is_loopback(from) && is_loopback(to),
+        _ => false,
+    }
 }
 
 /// An entity tag that is a SHA-256: `"<64 hex>"` (quotes optional). Weak tags (`W/"…"`) say
@@ -940,7 +1044,7 @@ fn parse_etag_sha256(etag: &str) -> Option<String> {
     if etag.starts_with("W/") {
         return None;
     }
-    parse_sha256(etag.trim_matches('"'))
+    parse_hex_digest(etag.trim_matches('"'), 64)
 }
 
 /// `Content-Range: bytes START-END/TOTAL` or `bytes */TOTAL`.
@@ -1075,6 +1179,29 @@ mod tests {
             samples.iter().any(|s| *s != samples[0]),
             "no jitter: {samples:?}"
         );
+    }
+
+    #[test]
+    fn redirects_never_drop_https_and_plain_http_stays_on_this_machine() {
+        let url = |text: &str| Url::parse(text).unwrap();
+        let https = url("https://huggingface.co/m/resolve/main/ggml-tiny.bin");
+        assert!(redirect_allowed(&https, &url("https://cdn.example/x")));
+        assert!(!redirect_allowed(&https, &url("http://cdn.example/x")));
+        assert!(!redirect_allowed(&https, &url("http://127.0.0.1:8080/x")));
+        let local = url("http://127.0.0.1:8080/resolve/main/x");
+        assert!(redirect_allowed(
+            &local,
+            &url("http://127.0.0.1:8080/cdn/x")
+        ));
+        assert!(redirect_allowed(&local, &url("http://localhost:9/x")));
+        assert!(redirect_allowed(&local, &url("https://cdn.example/x")));
+        assert!(!redirect_allowed(&local, &url("http://cdn.example/x")));
+        assert!(!redirect_allowed(
+            &url("http://mirror.example/x"),
+            &url("http://mirror.example/y")
+        ));
+        assert!(!redirect_allowed(&https, &url("file:///etc/passwd")));
+        assert!(!redirect_allowed(&https, &url("ftp://cdn.example/x")));
     }
 
     #[test]

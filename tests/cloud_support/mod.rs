@@ -181,8 +181,28 @@ pub struct Run {
     pub elapsed: std::time::Duration,
 }
 
+/// How the warning that a key goes to an address other than its service's own begins; every
+/// run against a fake server on 127.0.0.1 starts with one.
+pub const KEY_NOTICE_START: &str = "sending your ";
+
 impl Run {
+    /// The warnings, without the one about where the key goes ([`Run::key_notices`]).
     pub fn warnings(&self) -> Vec<String> {
+        self.all_warnings()
+            .into_iter()
+            .filter(|message| !message.starts_with(KEY_NOTICE_START))
+            .collect()
+    }
+
+    /// The warnings that say the key goes to an address other than the service's own.
+    pub fn key_notices(&self) -> Vec<String> {
+        self.all_warnings()
+            .into_iter()
+            .filter(|message| message.starts_with(KEY_NOTICE_START))
+            .collect()
+    }
+
+    fn all_warnings(&self) -> Vec<String> {
         self.events
             .iter()
             .filter_map(|event| match event {
@@ -245,12 +265,14 @@ pub async fn run_with_cancel(
         transcript.apply(&event);
         events.push(event);
     }
-    Run {
+    let run = Run {
         events,
         transcript,
         result,
         elapsed,
-    }
+    };
+    assert!(run.key_notices().len() <= 1, "said more than once: {:?}", run.key_notices());
+    run
 }
 
 /// A converter that writes a minimal Ogg Opus file (headers only) and records its calls.

@@ -3,8 +3,9 @@
 
 use super::super::VerbatimApp;
 use super::super::commands::{AppCommand, ExportDestination};
-use super::super::settings::{ExportKind, ThemeChoice};
+use super::super::settings::ThemeChoice;
 use super::super::state::{JobId, JobStatus};
+use crate::export::ExportFormat;
 use eframe::egui::{self, KeyboardShortcut};
 
 fn item(
@@ -56,7 +57,7 @@ fn file_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui, selected: Option<&Sele
     ui.separator();
     ui.add_enabled_ui(has_text, |ui| {
         ui.menu_button("Export", |ui| {
-            for &kind in ExportKind::ALL {
+            for kind in ExportFormat::ALL {
                 if item(ui, &format!("{}…", kind.label()), None, true)
                     && let Some(selected) = selected
                 {

@@ -13,6 +13,8 @@ pub mod settings_window;
 pub mod speakers;
 pub mod transcript;
 
+pub use crate::units::{clock as format_clock, short_size as format_bytes};
+
 use super::VerbatimApp;
 use super::commands::AppCommand;
 use eframe::egui::{self, Key, KeyboardShortcut, Modifiers};
@@ -191,46 +193,6 @@ fn status_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
             }
         });
     });
-}
-
-/// `m:ss` or `h:mm:ss`.
-pub fn format_clock(seconds: f64) -> String {
-    let total = if seconds.is_finite() && seconds > 0.0 {
-        seconds.floor() as u64
-    } else {
-        0
-    };
-    let (hours, minutes, secs) = (total / 3600, (total / 60) % 60, total % 60);
-    if hours > 0 {
-        format!("{hours}:{minutes:02}:{secs:02}")
-    } else {
-        format!("{minutes}:{secs:02}")
-    }
-}
-
-/// A byte count for people (MB / GB).
-pub fn format_bytes(size_bytes: u64) -> String {
-    let size = size_bytes as f64;
-    if size >= 1e9 {
-        format!("{:.1} GB", size / 1e9)
-    } else if size >= 1e6 {
-        format!("{:.0} MB", size / 1e6)
-    } else {
-        format!("{:.0} kB", size / 1e3)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn clock_format_grows_hours_only_when_needed() {
-        assert_eq!(format_clock(0.0), "0:00");
-        assert_eq!(format_clock(61.9), "1:01");
-        assert_eq!(format_clock(3725.0), "1:02:05");
-        assert_eq!(format_clock(f64::NAN), "0:00");
-    }
 }
 
 #[cfg(test)]

@@ -22,7 +22,7 @@
 
 use super::super::VerbatimApp;
 use super::super::commands::{AppCommand, ExportDestination};
-use super::super::settings::ExportKind;
+use crate::export::ExportFormat;
 use super::super::state::{Job, JobId, JobStatus};
 use super::speakers::{self, RenameDialog};
 use crate::events::Segment;
@@ -336,7 +336,7 @@ fn empty_state(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     );
 }
 
-fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportKind>, actions: &mut PaneActions) {
+fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportFormat>, actions: &mut PaneActions) {
     ui.horizontal(|ui| {
         ui.add(egui::Label::new(egui::RichText::new(&job.name).heading().strong()).truncate())
             .on_hover_text(job.path.display().to_string());
@@ -344,7 +344,7 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportKind>, actions: 
             let has_text = !job.transcript.segments.is_empty();
             ui.add_enabled_ui(has_text, |ui| {
                 ui.menu_button("Export ⏷", |ui| {
-                    for &kind in ExportKind::ALL {
+                    for kind in ExportFormat::ALL {
                         let mut button = egui::Button::new(format!("{}…", kind.label()));
                         if Some(kind) == last_kind {
                             button = button.shortcut_text("last used");

@@ -24,39 +24,72 @@ pub enum EndpointError {
 }
 
 /// The base URL for `service`: `explicit` (from `--endpoint` or the settings), else the
-/// service's `VERBATIM_<SERVICE>_URL`, else `default`. Returns whether it was overridden.
+/// service's `VERBATIM_<SERVICE>_URL`, else `default`. With an override, also what set it
+/// (for [`key_destination_notice`]).
 pub fn resolve_base_url(
     service: CloudService,
     explicit: Option<&str>,
     default: &str,
-) -> Result<(Url, bool), EndpointError> {
+) -> Result<(Url, Option<String>), EndpointError> {
     let environment = std::env::var(service.url_env_var())
         .ok()
         .filter(|value| !value.trim().is_empty());
-    let (text, what, overridden) = match (
+    let endpoint = format!("the {} endpoint", service.display_name());
+    let (text, what, set_by) = match (
         explicit.filter(|value| !value.trim().is_empty()),
         environment.as_deref(),
     ) {
         (Some(url), _) => (
             url.to_string(),
-            format!("the {} endpoint", service.display_name()),
-            true,
+            endpoint,
+            Some("set by --endpoint or the Endpoint setting".to_string()),
         ),
-        (None, Some(url)) => (url.to_string(), service.url_env_var().to_string(), true),
-        (None, None) => (
-            default.to_string(),
-            format!("the {} endpoint", service.display_name()),
-            false,
+        (None, Some(url)) => (
+            url.to_string(),
+            service.url_env_var().to_string(),
+            Some(format!("set by {}", service.url_env_var())),
         ),
+        (None, None) => (default.to_string(), endpoint, None),
     };
-    Ok((parse_base_url(&text, &what)?, overridden))
+    Ok((parse_base_url(&text, &what)?, set_by))
+}
+
+/// The one line said before a key goes to an address other than its service's own:
+/// "sending your Gradium key to http://127.0.0.1:1234 (set by VERBATIM_GRADIUM_URL), not the
+/// service's own address"; `None` when `url` is the service's own. It shows the address
+/// without user, password or query, and never the key.
+pub fn key_destination_notice(service: CloudService, url: &Url, set_by: &str) -> Option<String> {
+    if is_service_address(service, url) {
+        return None;
+    }
+    let mut shown = format!("{}://{}", url.scheme(), url.host_str().unwrap_or_default());
+    if let Some(port) = url.port() {
+        shown.push_str(&format!(":{port}"));
+    }
+    shown.push_str(url.path().trim_end_matches('/'));
+    Some(format!(
+        "sending your {} key to {shown} ({set_by}), not the service's own address",
+        service.display_name()
+    ))
+}
+
+/// Whether `url` is the service's own address (for PolarGrid, any of its https edges).
+fn is_service_address(service: CloudService, url: &Url) -> bool {
+    let own = Url::parse(service.default_base_url()).is_ok_and(|own| same_origin(&own, url));
+    let polargrid_edge = service == CloudService::PolarGrid
+        && url.scheme() == "https"
+        && url.host_str().is_some_and(|host| {
+            let host = host.to_ascii_lowercase();
+            host == "polargrid.ai" || host.ends_with(".polargrid.ai")
+        });
+    own || polargrid_edge
 }
 
 /// [`resolve_base_url`] with the service's own default, its failure as an engine error.
 pub fn service_base_url(
     service: CloudService,
     explicit: Option<&str>,
-) -> Result<(Url, bool), crate::engine::EngineError> {
+) -> Result<(Url, Option<String>), crate::engine::EngineError> {
     resolve_base_url(service, explicit, service.default_base_url())
         .map_err(|error| crate::engine::EngineError::Service(error.to_string()))
 }
@@ -152,6 +185,44 @@ mod tests {
             parse_base_url("not a url", "x"),
             Err(EndpointError::Invalid { .. })
         ));
+    }
+
+    #[test]
+    fn a_key_sent_elsewhere_is_announced_without_secrets_in_the_address() {
+        let url = Url::parse("http://user:pass@127.0.0.1:1234/?token=abc").unwrap();
+        assert_eq!(
+            key_destination_notice(CloudService::Gradium, &url, "set by VERBATIM_GRADIUM_URL")
+                .as_deref(),
+            Some(
+                "sending your Gradium key to http://127.0.0.1:1234 (set by VERBATIM_GRADIUM_URL), not the service's own address"
+            )
+        );
+        let url = Url::parse("https://proxy.example/gradium/").unwrap();
+        assert!(
+            key_destination_notice(CloudService::Gradium, &url, "x")
+                .is_some_and(|notice| notice.contains("to https://proxy.example/gradium (x)"))
+        );
+        // The service's own address, named explicitly, is nothing to warn about.
+        let own = Url::parse(CloudService::SixtyDb.default_base_url()).unwrap();
+        assert_eq!(
+            key_destination_notice(CloudService::SixtyDb, &own, "x"),
+            None
+        );
+        let edge = Url::parse("https://api.nyc-01.edge.polargrid.ai").unwrap();
+        assert_eq!(
+            key_destination_notice(CloudService::PolarGrid, &edge, "x"),
+            None
+        );
+        let (_, set_by) = resolve_base_url(
+            CloudService::SixtyDb,
+            Some("http://127.0.0.1:9"),
+            own.as_str(),
+        )
+        .unwrap();
+        assert_eq!(
+            set_by.as_deref(),
+            Some("set by --endpoint or the Endpoint setting")
+        );
     }
 
     #[test]

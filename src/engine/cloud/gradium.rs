@@ -5,20 +5,19 @@
 //! line can arrive after the 200 status and ends the stream; failures before the stream are
 //! HTTP 500 with a plain-text body, `error from server <code>: <reason>` or a bare message.
 
-use super::batch::BatchEngine;
+use super::batch::{BatchEngine, PartReport, PartService};
 use super::framing::LineSplitter;
 use super::http::{
     BodyReader, FailedResponse, ServiceHttp, Verdict, file_body, one_line_excerpt, with_kept_note,
 };
 use super::options::{CloudOptions, GradiumOptions};
 use super::output::PartOutput;
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
-use super::{ApiKey, CloudService, language_to_request};
-use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
-use crate::events::{EventSink, Segment};
+use super::upload::{Transcoder, UploadPart, UploadRules};
+use super::{ApiKey, CloudService};
+use crate::engine::{EngineError, TranscribeOptions};
+use crate::events::Segment;
 use async_trait::async_trait;
 use serde::Deserialize;
-use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -46,7 +45,7 @@ impl GradiumEngine {
         )
     }
 
-    async fn transcribe_part(
+    async fn send_part(
         &self,
         part: &UploadPart,
         json_config: Option<&str>,
@@ -171,38 +170,35 @@ impl GradiumEngine {
 }
 
 #[async_trait]
-impl Engine for GradiumEngine {
-    fn name(&self) -> &str {
-        "gradium"
+impl PartService for GradiumEngine {
+    const SERVICE: CloudService = CloudService::Gradium;
+    /// The `json_config` query value.
+    type PerFile = Option<String>;
+
+    fn upload_rules(&self) -> UploadRules {
+        UploadRules::gradium()
     }
 
-    async fn transcribe_file(
+    fn per_file(
         &self,
-        path: &Path,
-        options: &TranscribeOptions,
-        sink: &EventSink,
+        language: Option<&str>,
+        _options: &TranscribeOptions,
+    ) -> Result<Option<String>, EngineError> {
+        GradiumOptions::validate_language(language).map_err(EngineError::Service)?;
+        Ok(json_config(&self.options, language))
+    }
+
+    /// The segments stream to `output` as Gradium decodes them; the report adds nothing.
+    async fn transcribe_part(
+        &self,
+        part: &UploadPart,
+        json_config: &Option<String>,
+        output: &mut PartOutput<'_>,
         cancel: &CancellationToken,
-    ) -> Result<EngineOutcome, EngineError> {
-        let language = language_to_request(CloudService::Gradium, options)?;
-        GradiumOptions::validate_language(language.as_deref()).map_err(EngineError::Service)?;
-        let json_config = json_config(&self.options, language.as_deref());
-        let (prepared, mut output) = prepare_parts(
-            path,
-            UploadRules::gradium(),
-            self.transcoder.clone(),
-            sink,
-            cancel,
-        )
-        .await?;
-        for (index, part) in prepared.parts.iter().enumerate() {
-            output.start_part(index, part.start_s);
-            self.transcribe_part(part, json_config.as_deref(), &mut output, cancel)
-                .await?;
-        }
-        Ok(EngineOutcome {
-            language,
-            duration_s: prepared.total_duration_s,
-        })
+    ) -> Result<PartReport, EngineError> {
+        self.send_part(part, json_config.as_deref(), output, cancel)
+            .await?;
+        Ok(PartReport::default())
     }
 }
 

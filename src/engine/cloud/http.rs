@@ -15,11 +15,13 @@ use super::retry::{Backoff, describe_duration, parse_retry_after};
 use super::upload::UploadPart;
 use crate::engine::EngineError;
 use crate::events::EventSink;
+use crate::units::describe_size;
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 use reqwest::{RequestBuilder, Response, StatusCode, Url};
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -53,6 +55,10 @@ pub struct ServiceHttp {
     client: reqwest::Client,
     pub network: NetworkOptions,
     key: ApiKey,
+    /// Said once, before the first request, when the key goes somewhere other than the
+    /// service's own address (see [`super::endpoint::key_destination_notice`]).
+    endpoint_notice: Option<String>,
+    notice_given: AtomicBool,
 }
 
 impl ServiceHttp {
@@ -79,7 +85,28 @@ impl ServiceHttp {
             client,
             network,
             key,
+            endpoint_notice: None,
+            notice_given: AtomicBool::new(false),
         })
+    }
+
+    /// Says `notice` (once per engine, before the first request) that the key is going to an
+    /// address that is not the service's own.
+    pub fn with_endpoint_notice(mut self, notice: Option<String>) -> ServiceHttp {
+        self.endpoint_notice = notice;
+        self
+    }
+
+    /// Warns, the first time only, where the key is going if that is not the service's own
+    /// address: `notice` if given (an address known only at run time), else the one set at
+    /// construction. Every request through [`ServiceHttp::send`] calls it; a connection made
+    /// another way (a WebSocket) calls it before connecting.
+    pub fn announce_key_destination(&self, notice: Option<&str>, sink: &EventSink) {
+        if let Some(notice) = notice.or(self.endpoint_notice.as_deref())
+            && !self.notice_given.swap(true, Ordering::Relaxed)
+        {
+            sink.warning(notice);
+        }
     }
 
     /// [`ServiceHttp::new`] for the service's base URL (`endpoint`, else its
@@ -90,8 +117,10 @@ impl ServiceHttp {
         key: ApiKey,
         endpoint: Option<&str>,
     ) -> Result<(ServiceHttp, Url), EngineError> {
-        let (base, _) = super::endpoint::service_base_url(service, endpoint)?;
-        let http = ServiceHttp::new(service, network, key, &base)?;
+        let (base, set_by) = super::endpoint::service_base_url(service, endpoint)?;
+        let notice = set_by
+            .and_then(|set_by| super::endpoint::key_destination_notice(service, &base, &set_by));
+        let http = ServiceHttp::new(service, network, key, &base)?.with_endpoint_notice(notice);
         Ok((http, base))
     }
 
@@ -152,6 +181,7 @@ impl ServiceHttp {
         cancel: &CancellationToken,
     ) -> Result<Response, EngineError> {
         let name = self.name();
+        self.announce_key_destination(None, sink);
         let max_attempts = self.network.max_attempts;
         let mut attempt: u32 = 1;
         let mut capacity_waits: u32 = 0;
@@ -581,22 +611,6 @@ fn oversized(service: CloudService, max_bytes: u64) -> EngineError {
     ))
 }
 
-/// A size as people read it ("25 MB", "512 KB", "900 bytes"), in decimal units.
-pub fn describe_size(size_bytes: u64) -> String {
-    if size_bytes >= 1_000_000 {
-        let megabytes = size_bytes as f64 / 1e6;
-        if (megabytes - megabytes.round()).abs() < 0.05 {
-            format!("{} MB", megabytes.round())
-        } else {
-            format!("{megabytes:.1} MB")
-        }
-    } else if size_bytes >= 1_000 {
-        format!("{} KB", size_bytes / 1_000)
-    } else {
-        format!("{size_bytes} bytes")
-    }
-}
-
 /// A streamed request body from a file (re-opened on each attempt), and its length.
 pub fn file_body(path: &Path) -> Result<(reqwest::Body, u64), EngineError> {
     let file = std::fs::File::open(path).map_err(|error| {
@@ -655,10 +669,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sizes_and_excerpts_read_naturally() {
-        assert_eq!(describe_size(25_000_000), "25 MB");
-        assert_eq!(describe_size(10_500_000), "10.5 MB");
-        assert_eq!(describe_size(2_048), "2 KB");
+    fn excerpts_read_naturally() {
         assert_eq!(one_line_excerpt("a\n  b\tc"), "a b c");
         assert!(one_line_excerpt(&"x".repeat(500)).ends_with('…'));
     }

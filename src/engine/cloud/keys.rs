@@ -206,17 +206,69 @@ impl FileStore {
         })
     }
 
-    fn write_all(&self, keys: &BTreeMap<String, String>) -> Result<(), KeyError> {
-        let fail = |error: std::io::Error| {
-            KeyError::Store(format!("cannot write {}: {error}", self.path.display()))
+    /// Reads the keys, lets `change` edit them and writes them back, with the file locked so
+    /// that two `verbatim auth set` at once cannot lose each other's key. Returns what
+    /// `change` returns.
+    fn update<T>(
+        &self,
+        change: impl FnOnce(&mut BTreeMap<String, String>) -> T,
+    ) -> Result<T, KeyError> {
+        let dir = match self.path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir,
+            _ => Path::new("."),
         };
-        let dir = self.path.parent().unwrap_or(Path::new("."));
-        create_private_dir(dir).map_err(fail)?;
+        // Created 0700, or tightened to 0700 if an older version left it open.
+        crate::files::create_private_dir_all(dir).map_err(|error| self.write_error(&error))?;
+        let _lock = self.lock()?;
+        let mut keys = self.read_all()?;
+        let before = keys.clone();
+        let result = change(&mut keys);
+        if keys != before {
+            self.write_all(&keys)?;
+        }
+        Ok(result)
+    }
+
+    /// An exclusive lock on `<key file>.lock`, held until the returned file is dropped. The lock
+    /// file stays (removing it would let a third process lock a different file).
+    fn lock(&self) -> Result<std::fs::File, KeyError> {
+        let mut name = self.path.file_name().unwrap_or_default().to_os_string();
+        name.push(".lock");
+        let lock_path = self.path.with_file_name(name);
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true).write(true).create(true).truncate(false);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let file = options.open(&lock_path).map_err(|error| {
+            KeyError::Store(format!("cannot lock {}: {error}", lock_path.display()))
+        })?;
+        file.lock().map_err(|error| {
+            KeyError::Store(format!("cannot lock {}: {error}", lock_path.display()))
+        })?;
+        Ok(file)
+    }
+
+    /// Replaces the file through the one atomic writer (a new temporary file opened
+    /// exclusively, 0600, synced, renamed into place, folder synced); no keys, no file.
+    fn write_all(&self, keys: &BTreeMap<String, String>) -> Result<(), KeyError> {
+        if keys.is_empty() {
+            std::fs::remove_file(&self.path).map_err(|error| {
+                KeyError::Store(format!("cannot remove {}: {error}", self.path.display()))
+            })?;
+            return crate::files::sync_parent_dir(&self.path)
+                .map_err(|error| self.write_error(&error));
+        }
         let text = serde_json::to_string_pretty(keys)
             .map_err(|error| KeyError::Store(error.to_string()))?;
-        let temporary = self.path.with_extension("json.partial");
-        write_private_file(&temporary, text.as_bytes()).map_err(fail)?;
-        std::fs::rename(&temporary, &self.path).map_err(fail)
+        crate::files::write_atomically(&self.path, text.as_bytes())
+            .map_err(|error| self.write_error(&error))
+    }
+
+    fn write_error(&self, error: &std::io::Error) -> KeyError {
+        KeyError::Store(format!("cannot write {}: {error}", self.path.display()))
     }
 }
 
@@ -230,24 +282,16 @@ impl SecretStore for FileStore {
     }
 
     fn set(&self, service: CloudService, key: &ApiKey) -> Result<(), KeyError> {
-        let mut keys = self.read_all()?;
-        keys.insert(service.id().to_string(), key.expose().to_string());
-        self.write_all(&keys)
+        self.update(|keys| {
+            keys.insert(service.id().to_string(), key.expose().to_string());
+        })
     }
 
     fn remove(&self, service: CloudService) -> Result<bool, KeyError> {
-        let mut keys = self.read_all()?;
-        let removed = keys.remove(service.id()).is_some();
-        if removed {
-            if keys.is_empty() {
-                std::fs::remove_file(&self.path).map_err(|error| {
-                    KeyError::Store(format!("cannot remove {}: {error}", self.path.display()))
-                })?;
-            } else {
-                self.write_all(&keys)?;
-            }
+        if !self.path.exists() {
+            return Ok(false);
         }
-        Ok(removed)
+        self.update(|keys| keys.remove(service.id()).is_some())
     }
 }
 
@@ -271,43 +315,6 @@ fn check_private(path: &Path) -> Result<(), KeyError> {
 #[cfg(not(unix))]
 fn check_private(_path: &Path) -> Result<(), KeyError> {
     Ok(())
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)
-}
-
-fn write_private_file(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path)?;
-    #[cfg(unix)]
-    {
-        // An older file keeps its mode through `open`; tighten it explicitly.
-        use std::os::unix::fs::PermissionsExt;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-    }
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 /// The stores to use, in order of preference.
@@ -569,6 +576,65 @@ mod tests {
         assert!(stores.stored_key(CloudService::Gradium).unwrap().is_none());
         assert!(stores.stored_key(CloudService::SixtyDb).unwrap().is_some());
         assert!(stores.remove(CloudService::Gradium).unwrap().is_empty());
+    }
+
+    #[test]
+    fn two_saves_at_once_never_lose_a_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("verbatim").join("keys.json");
+        let threads: Vec<_> = [CloudService::Gradium, CloudService::SixtyDb]
+            .into_iter()
+            .map(|service| {
+                let store = FileStore::new(&path);
+                std::thread::spawn(move || {
+                    for round in 0..150 {
+                        let key = ApiKey::new(format!("{}-{round}", service.id())).unwrap();
+                        store.set(service, &key).unwrap();
+                        // Another save may not put back an older state of this key.
+                        let stored = store.get(service).unwrap();
+                        assert_eq!(stored.as_deref(), Some(key.expose()), "{service} lost");
+                    }
+                })
+            })
+            .collect();
+        for thread in threads {
+            thread.join().expect("no key was lost");
+        }
+        let store = FileStore::new(&path);
+        assert_eq!(
+            store.get(CloudService::Gradium).unwrap().as_deref(),
+            Some("gradium-149")
+        );
+        assert_eq!(
+            store.get(CloudService::SixtyDb).unwrap().as_deref(),
+            Some("60db-149")
+        );
+        let mut names: Vec<_> = std::fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["keys.json", "keys.json.lock"],
+            "no temporary file is left"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_open_config_folder_is_tightened_when_a_key_is_saved() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let folder = dir.path().join("verbatim");
+        std::fs::create_dir(&folder).unwrap();
+        std::fs::set_permissions(&folder, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let store = FileStore::new(folder.join("keys.json"));
+        store
+            .set(CloudService::Gradium, &ApiKey::new("secret").unwrap())
+            .unwrap();
+        let mode = std::fs::metadata(&folder).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
     }
 
     #[cfg(unix)]

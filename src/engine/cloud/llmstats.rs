@@ -5,19 +5,18 @@
 //! with punctuation recovered from the text); without words the text is one segment for the
 //! whole file. Files over the gateway's 25 MB are re-encoded or split before upload.
 
-use super::batch::BatchEngine;
+use super::batch::{BatchEngine, PartReport, PartService};
 use super::http::{FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt};
 use super::options::{CloudOptions, LlmStatsOptions};
-use super::output::{PartOutput, PartsSummary};
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
+use super::output::PartOutput;
+use super::upload::{Transcoder, UploadPart, UploadRules};
 use super::words::{SegmentRules, segments_from_words, text_as_one_segment};
-use super::{ApiKey, CloudService, language_to_request};
-use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
-use crate::events::{EventSink, Segment, Word};
+use super::{ApiKey, CloudService};
+use crate::engine::{EngineError, TranscribeOptions};
+use crate::events::{Segment, Word};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
-use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -44,7 +43,7 @@ impl LlmStatsEngine {
         )
     }
 
-    async fn transcribe_part(
+    async fn send_part(
         &self,
         part: &UploadPart,
         language: Option<&str>,
@@ -73,43 +72,40 @@ impl LlmStatsEngine {
 }
 
 #[async_trait]
-impl Engine for LlmStatsEngine {
-    fn name(&self) -> &str {
-        "llmstats"
+impl PartService for LlmStatsEngine {
+    const SERVICE: CloudService = CloudService::LlmStats;
+    /// The language asked for.
+    type PerFile = Option<String>;
+
+    fn upload_rules(&self) -> UploadRules {
+        UploadRules::llmstats()
     }
 
-    async fn transcribe_file(
+    fn per_file(
         &self,
-        path: &Path,
-        options: &TranscribeOptions,
-        sink: &EventSink,
+        language: Option<&str>,
+        _options: &TranscribeOptions,
+    ) -> Result<Option<String>, EngineError> {
+        Ok(language.map(str::to_string))
+    }
+
+    async fn transcribe_part(
+        &self,
+        part: &UploadPart,
+        language: &Option<String>,
+        output: &mut PartOutput<'_>,
         cancel: &CancellationToken,
-    ) -> Result<EngineOutcome, EngineError> {
-        let language = language_to_request(CloudService::LlmStats, options)?;
-        let (prepared, mut output) = prepare_parts(
-            path,
-            UploadRules::llmstats(),
-            self.transcoder.clone(),
-            sink,
-            cancel,
-        )
-        .await?;
-        let mut summary = PartsSummary::default();
-        for (index, part) in prepared.parts.iter().enumerate() {
-            output.start_part(index, part.start_s);
-            let response = self
-                .transcribe_part(part, language.as_deref(), &mut output, cancel)
-                .await?;
-            let duration_s = response.duration.or(part.duration_s);
-            for segment in response.segments(duration_s) {
-                output.segment(segment);
-            }
-            summary.note_part(
-                response.language.filter(|code| !code.is_empty()),
-                duration_s,
-            );
-        }
-        Ok(summary.outcome(language, &prepared))
+    ) -> Result<PartReport, EngineError> {
+        let response = self
+            .send_part(part, language.as_deref(), output, cancel)
+            .await?;
+        let duration_s = response.duration.or(part.duration_s);
+        Ok(PartReport {
+            segments: response.segments(duration_s),
+            language: response.language.filter(|code| !code.is_empty()),
+            duration_s,
+            warnings: Vec::new(),
+        })
     }
 }
 

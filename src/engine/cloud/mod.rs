@@ -35,20 +35,17 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// One of the cloud services Verbatim can send audio to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum CloudService {
     /// Gradium: raw audio POST, NDJSON back.
     Gradium,
     /// PolarGrid edge inference: async job, sync or SSE stream.
-    #[value(name = "polargrid")]
     PolarGrid,
     /// The LLM Stats gateway: multipart upload, JSON with timed words.
-    #[value(name = "llmstats")]
     LlmStats,
     /// 60db: multipart upload, JSON with diarized segments.
     #[serde(rename = "60db")]
-    #[value(name = "60db")]
     SixtyDb,
 }
 
@@ -67,6 +64,18 @@ impl CloudService {
             CloudService::PolarGrid => "polargrid",
             CloudService::LlmStats => "llmstats",
             CloudService::SixtyDb => "60db",
+        }
+    }
+
+    /// What the service is, in one line (the CLI's help lists it with the id).
+    pub fn summary(self) -> &'static str {
+        match self {
+            CloudService::Gradium => "Gradium: raw audio POST, NDJSON back",
+            CloudService::PolarGrid => "PolarGrid edge inference: async job, sync or SSE stream",
+            CloudService::LlmStats => {
+                "The LLM Stats gateway: multipart upload, JSON with timed words"
+            }
+            CloudService::SixtyDb => "60db: multipart upload, JSON with diarized segments",
         }
     }
 

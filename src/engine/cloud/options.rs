@@ -221,7 +221,7 @@ impl GradiumOptions {
 }
 
 /// How PolarGrid is asked for the transcript.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PolarGridMode {
     /// Submit a job, then poll it (the service's default; best for long files).
@@ -234,12 +234,11 @@ pub enum PolarGridMode {
 }
 
 /// The body PolarGrid returns in async and sync modes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PolarGridResponseFormat {
     /// Segments with start and end times (the only JSON format with timestamps).
     #[default]
-    #[value(name = "verbose_json")]
     VerboseJson,
     Json,
     Text,
@@ -247,7 +246,48 @@ pub enum PolarGridResponseFormat {
     Vtt,
 }
 
+impl PolarGridMode {
+    pub const ALL: [PolarGridMode; 3] = [PolarGridMode::Async, PolarGridMode::Sync, PolarGridMode::Stream];
+
+    /// The id on the command line and in settings.
+    pub fn id(self) -> &'static str {
+        match self {
+            PolarGridMode::Async => "async",
+            PolarGridMode::Sync => "sync",
+            PolarGridMode::Stream => "stream",
+        }
+    }
+
+    /// What the mode does, in one line.
+    pub fn summary(self) -> &'static str {
+        match self {
+            PolarGridMode::Async => {
+                "Submit a job, then poll it (the service's default; best for long files)"
+            }
+            PolarGridMode::Sync => "One request that blocks until the transcript is ready",
+            PolarGridMode::Stream => {
+                "Server-sent events: a live hypothesis, then the final text (no timestamps)"
+            }
+        }
+    }
+}
+
 impl PolarGridResponseFormat {
+    pub const ALL: [PolarGridResponseFormat; 5] = [
+        PolarGridResponseFormat::VerboseJson,
+        PolarGridResponseFormat::Json,
+        PolarGridResponseFormat::Text,
+        PolarGridResponseFormat::Srt,
+        PolarGridResponseFormat::Vtt,
+    ];
+
+    /// What the format gives beyond its name, when that needs saying.
+    pub fn summary(self) -> Option<&'static str> {
+        (self == PolarGridResponseFormat::VerboseJson)
+            .then_some("Segments with start and end times (the only JSON format with timestamps)")
+    }
+
+    /// The id in the request, on the command line and in settings.
     pub fn as_query_value(self) -> &'static str {
         match self {
             PolarGridResponseFormat::VerboseJson => "verbose_json",

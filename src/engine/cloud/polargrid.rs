@@ -6,7 +6,9 @@
 //! live hypothesis until `transcript.text.done` gives the final text. Async and sync ask for
 //! `verbose_json` by default, the only format whose segments carry times.
 
-use super::endpoint::{join_path, parse_base_url, same_origin, service_base_url};
+use super::endpoint::{
+    join_path, key_destination_notice, parse_base_url, same_origin, service_base_url,
+};
 use super::framing::SseParser;
 use super::http::{
     BodyReader, FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt,
@@ -40,6 +42,8 @@ enum EdgeTarget {
     Fixed(Url),
     Routed {
         router: Url,
+        /// What set a router other than PolarGrid's own, for the notice about the key.
+        router_set_by: Option<String>,
         cache_file: Option<PathBuf>,
     },
 }
@@ -63,8 +67,11 @@ impl PolarGridEngine {
         polargrid.validate().map_err(EngineError::Service)?;
         let service_error =
             |error: super::endpoint::EndpointError| EngineError::Service(error.to_string());
-        let (endpoint, overridden) = service_base_url(service, polargrid.endpoint.as_deref())?;
-        let target = if overridden {
+        let (endpoint, set_by) = service_base_url(service, polargrid.endpoint.as_deref())?;
+        let notice = set_by
+            .as_deref()
+            .and_then(|set_by| key_destination_notice(service, &endpoint, set_by));
+        let target = if set_by.is_some() {
             EdgeTarget::Fixed(endpoint)
         } else if let PolarGridRegion::Fixed(region) = &polargrid.region {
             EdgeTarget::Fixed(region_base_url(region)?)
@@ -72,17 +79,27 @@ impl PolarGridEngine {
             let environment = std::env::var(ROUTER_URL_ENV_VAR)
                 .ok()
                 .filter(|value| !value.trim().is_empty());
-            let (text, what) = match (&polargrid.router_url, environment) {
-                (Some(url), _) => (url.clone(), "the PolarGrid autorouter URL".to_string()),
-                (None, Some(url)) => (url, ROUTER_URL_ENV_VAR.to_string()),
+            let (text, what, router_set_by) = match (&polargrid.router_url, environment) {
+                (Some(url), _) => (
+                    url.clone(),
+                    "the PolarGrid autorouter URL".to_string(),
+                    Some("the autorouter option".to_string()),
+                ),
+                (None, Some(url)) => (
+                    url,
+                    ROUTER_URL_ENV_VAR.to_string(),
+                    Some(ROUTER_URL_ENV_VAR.to_string()),
+                ),
                 (None, None) => (
                     DEFAULT_ROUTER_URL.to_string(),
                     "the PolarGrid autorouter URL".to_string(),
+                    None,
                 ),
             };
             let router = parse_base_url(&text, &what).map_err(service_error)?;
             EdgeTarget::Routed {
                 router,
+                router_set_by,
                 cache_file: route_cache_file(options.cache_dir.as_deref()),
             }
         };
@@ -90,7 +107,8 @@ impl PolarGridEngine {
             EdgeTarget::Fixed(base) => base.clone(),
             EdgeTarget::Routed { router, .. } => router.clone(),
         };
-        let http = ServiceHttp::new(service, options.network.clone(), key, &proxy_base)?;
+        let http = ServiceHttp::new(service, options.network.clone(), key, &proxy_base)?
+            .with_endpoint_notice(notice);
         Ok(PolarGridEngine {
             http,
             target,
@@ -102,7 +120,11 @@ impl PolarGridEngine {
     async fn edge(&self, sink: &EventSink, cancel: &CancellationToken) -> Result<Url, EngineError> {
         match &self.target {
             EdgeTarget::Fixed(base) => Ok(base.clone()),
-            EdgeTarget::Routed { router, cache_file } => {
+            EdgeTarget::Routed {
+                router,
+                router_set_by,
+                cache_file,
+            } => {
                 let timeout =
                     Duration::from_secs_f64(self.http.network.connect_timeout_s.max(1.0) * 2.0);
                 let choice = choose_edge(
@@ -115,6 +137,13 @@ impl PolarGridEngine {
                     cancel,
                 )
                 .await?;
+                if let Some(set_by) = router_set_by {
+                    let router = router.as_str().trim_end_matches('/');
+                    let set_by = format!("chosen by the autorouter {router} set by {set_by}");
+                    let notice =
+                        key_destination_notice(CloudService::PolarGrid, &choice.base, &set_by);
+                    self.http.announce_key_destination(notice.as_deref(), sink);
+                }
                 Ok(choice.base)
             }
         }

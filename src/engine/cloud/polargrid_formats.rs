@@ -2,7 +2,7 @@
 //! `text`, `srt`, `vtt`) and the live text of its SSE stream.
 //!
 //! Only `verbose_json`, SRT and WebVTT carry times; `json` and `text` become one segment for
-//! the whole file. SSE deltas disagree between sources (the docs: each delta is the whole
+//! the whole file. SRT and WebVTT are read by the export module's subtitle reader. SSE deltas disagree between sources (the docs: each delta is the whole
 //! hypothesis so far and may revise it; the SDK: increments), so [`LiveText`] takes a delta
 //! that extends or revises the shown text as a replacement and anything else as an increment.
 
@@ -151,57 +151,13 @@ fn attach_words(segments: &mut [Segment], words: &[Value]) {
     }
 }
 
-/// Cues of an SRT or WebVTT document as segments (headers, notes and styles skipped).
+/// Cues of an SRT or WebVTT document as segments, read by the export module's tolerant
+/// subtitle reader (headers, notes and styles skipped, markup stripped, `<v Name>` voices as
+/// speakers); none when the text cannot be read as subtitles.
 pub fn parse_subtitles(text: &str) -> Vec<Segment> {
-    let normalised = text.replace("\r\n", "\n").replace('\r', "\n");
-    let mut segments = Vec::new();
-    for block in normalised.split("\n\n") {
-        let lines: Vec<&str> = block.lines().collect();
-        let Some(timing_index) = lines.iter().position(|line| line.contains("-->")) else {
-            continue;
-        };
-        let (start, rest) = match lines[timing_index].split_once("-->") {
-            Some(parts) => parts,
-            None => continue,
-        };
-        let end = rest.split_whitespace().next().unwrap_or("");
-        let (Some(start_s), Some(end_s)) = (parse_timestamp(start), parse_timestamp(end)) else {
-            continue;
-        };
-        let cue_text = lines[timing_index + 1..]
-            .iter()
-            .map(|line| line.trim())
-            .filter(|line| !line.is_empty())
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !cue_text.is_empty() {
-            segments.push(Segment {
-                start_s,
-                end_s: end_s.max(start_s),
-                text: cue_text,
-                speaker: None,
-                words: Vec::new(),
-            });
-        }
-    }
-    segments
-}
-
-/// `hh:mm:ss,mmm`, `hh:mm:ss.mmm` or `mm:ss.mmm` in seconds.
-pub fn parse_timestamp(text: &str) -> Option<f64> {
-    let text = text.trim().replace(',', ".");
-    let parts: Vec<&str> = text.split(':').collect();
-    let (hours, minutes, seconds) = match parts.as_slice() {
-        [h, m, s] => (
-            h.parse::<f64>().ok()?,
-            m.parse::<f64>().ok()?,
-            s.parse::<f64>().ok()?,
-        ),
-        [m, s] => (0.0, m.parse::<f64>().ok()?, s.parse::<f64>().ok()?),
-        _ => return None,
-    };
-    let total = hours * 3600.0 + minutes * 60.0 + seconds;
-    total.is_finite().then_some(total)
+    crate::export::import_subtitles(text.as_bytes(), None)
+        .map(|transcript| transcript.segments)
+        .unwrap_or_default()
 }
 
 /// The text shown live while SSE deltas arrive.
@@ -323,6 +279,18 @@ mod tests {
             ),
             (1.0, "Hi")
         );
+    }
+
+    #[test]
+    fn subtitle_results_are_read_as_the_importer_reads_files() {
+        let srt = "1\n00:00:01,000 --> 00:00:02,500\n<i>ask</i>  not\n\n2\n00:00:02,500 --> 00:00:03,000\n\n";
+        let segments = parse_subtitles(srt);
+        assert_eq!(segments.len(), 1, "{segments:?}");
+        assert_eq!(
+            (segments[0].text.as_str(), segments[0].start_s, segments[0].end_s),
+            ("ask not", 1.0, 2.5)
+        );
+        assert!(parse_subtitles("no cues here").is_empty());
     }
 
     #[test]

@@ -218,12 +218,14 @@ fn write_cache(file: &Path, router_base: &Url, model: &str, now_s: u64, route: &
     let Ok(text) = serde_json::to_string_pretty(&cached) else {
         return;
     };
-    if let Some(dir) = file.parent() {
-        let _ = std::fs::create_dir_all(dir);
+    if let Some(dir) = file.parent().filter(|dir| !dir.as_os_str().is_empty()) {
+        let _ = crate::files::create_private_dir_all(dir);
     }
-    let partial = file.with_extension("json.partial");
-    if std::fs::write(&partial, text).is_ok() {
-        let _ = std::fs::rename(&partial, file);
+    if let Err(error) = crate::files::write_atomically(file, text.as_bytes()) {
+        log::info!(
+            "cannot cache the PolarGrid route in {}: {error}",
+            file.display()
+        );
     }
 }
 
@@ -288,6 +290,11 @@ mod tests {
             &route(Some("http://127.0.0.1:9001")),
         );
         assert!(read_cache(&file, &router, "whisper-large-v3-turbo", 1_030).is_some());
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [ROUTE_CACHE_FILE], "no temporary file is left");
         assert!(
             read_cache(&file, &router, "whisper-large-v3-turbo", 1_060).is_none(),
             "expired after ttl"

@@ -6,37 +6,8 @@
 
 use std::time::{Duration, SystemTime};
 
-/// Backoff pacing; built from [`super::NetworkOptions`].
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Backoff {
-    pub base: Duration,
-    pub max: Duration,
-}
-
-impl Backoff {
-    /// The delay before retry number `retry` (1 for the first retry): `base · 2^(retry-1)`,
-    /// plus up to 25 % jitter, never above `max`.
-    pub fn delay(&self, retry: u32) -> Duration {
-        let exponent = retry.saturating_sub(1).min(20);
-        let plain = self.base.saturating_mul(1u32 << exponent).min(self.max);
-        let jitter = plain.mul_f64(0.25 * random_unit());
-        (plain + jitter).min(self.max.max(self.base))
-    }
-}
-
-/// A number in [0, 1) that differs from call to call (not for cryptography).
-fn random_unit() -> f64 {
-    use std::collections::hash_map::RandomState;
-    use std::hash::{BuildHasher, Hasher};
-    let mut hasher = RandomState::new().build_hasher();
-    hasher.write_u128(
-        SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0),
-    );
-    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
-}
+/// Backoff pacing (one type for every retrying client); built from [`super::NetworkOptions`].
+pub use crate::backoff::Backoff;
 
 /// Parses a `Retry-After` value: whole seconds, or an HTTP date (its distance from now).
 pub fn parse_retry_after(value: &str) -> Option<Duration> {
@@ -72,23 +43,6 @@ pub fn describe_duration(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn delays_double_with_bounded_jitter_and_a_ceiling() {
-        let backoff = Backoff {
-            base: Duration::from_secs(1),
-            max: Duration::from_secs(30),
-        };
-        for (retry, plain) in [(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0)] {
-            let delay = backoff.delay(retry).as_secs_f64();
-            assert!(
-                delay >= plain && delay <= plain * 1.25,
-                "retry {retry}: {delay}"
-            );
-        }
-        assert!(backoff.delay(30) <= Duration::from_secs(30));
-        assert!(backoff.delay(30) >= Duration::from_secs(30));
-    }
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {

@@ -8,18 +8,17 @@
 //! concurrency 429 waits for capacity instead of hammering; the upstream 429 honours
 //! `Retry-After`; 503 backs off.
 
-use super::batch::BatchEngine;
+use super::batch::{BatchEngine, PartReport, PartService};
 use super::http::{FailedResponse, MultipartUpload, ServiceHttp, Verdict, one_line_excerpt};
 use super::options::{CloudOptions, SixtyDbOptions};
-use super::output::{PartOutput, PartsSummary};
-use super::upload::{Transcoder, UploadPart, UploadRules, prepare_parts};
-use super::{ApiKey, CloudService, language_to_request};
-use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
+use super::output::PartOutput;
+use super::upload::{PreparedUpload, Transcoder, UploadPart, UploadRules};
+use super::{ApiKey, CloudService};
+use crate::engine::{EngineError, TranscribeOptions};
 use crate::events::{EventSink, Segment, Word};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
-use std::path::Path;
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
@@ -91,7 +90,7 @@ impl SixtyDbEngine {
         fields
     }
 
-    async fn transcribe_part(
+    async fn send_part(
         &self,
         part: &UploadPart,
         fields: &[(&'static str, String)],
@@ -113,63 +112,49 @@ impl SixtyDbEngine {
 }
 
 #[async_trait]
-impl Engine for SixtyDbEngine {
-    fn name(&self) -> &str {
-        "60db"
+impl PartService for SixtyDbEngine {
+    const SERVICE: CloudService = CloudService::SixtyDb;
+    /// The form's text fields.
+    type PerFile = Vec<(&'static str, String)>;
+
+    fn upload_rules(&self) -> UploadRules {
+        UploadRules::sixtydb()
     }
 
-    async fn transcribe_file(
+    fn per_file(
         &self,
-        path: &Path,
+        language: Option<&str>,
         options: &TranscribeOptions,
-        sink: &EventSink,
-        cancel: &CancellationToken,
-    ) -> Result<EngineOutcome, EngineError> {
-        let language = language_to_request(CloudService::SixtyDb, options)?;
+    ) -> Result<Self::PerFile, EngineError> {
         let context = self
             .options
             .context
             .clone()
             .or_else(|| options.prompt.clone());
-        let fields = self.fields(
-            language.as_deref(),
-            context.as_deref(),
-            options.word_timestamps,
-        );
-        let (prepared, mut output) = prepare_parts(
-            path,
-            UploadRules::sixtydb(),
-            self.transcoder.clone(),
-            sink,
-            cancel,
-        )
-        .await?;
+        Ok(self.fields(language, context.as_deref(), options.word_timestamps))
+    }
+
+    fn before_parts(&self, prepared: &PreparedUpload, sink: &EventSink) {
         if prepared.parts.len() > 1 && self.options.diarize {
             sink.warning("speaker labels are assigned per part by 60db, so the same person may get a different label in each part");
         }
-        let mut summary = PartsSummary::default();
-        let mut warned = Vec::new();
-        for (index, part) in prepared.parts.iter().enumerate() {
-            output.start_part(index, part.start_s);
-            let response = self
-                .transcribe_part(part, &fields, &mut output, cancel)
-                .await?;
-            for message in response.warning_messages() {
-                if !warned.contains(&message) {
-                    sink.warning(message.clone());
-                    warned.push(message);
-                }
-            }
-            let duration_s = response.duration_s().or(part.duration_s);
-            for segment in response.into_segments(duration_s) {
-                output.segment(segment);
-            }
-            summary.note_part(
-                response.language.clone().filter(|code| !code.is_empty()),
-                duration_s,
-            );
-        }
-        Ok(summary.outcome(language, &prepared))
+    }
+
+    async fn transcribe_part(
+        &self,
+        part: &UploadPart,
+        fields: &Self::PerFile,
+        output: &mut PartOutput<'_>,
+        cancel: &CancellationToken,
+    ) -> Result<PartReport, EngineError> {
+        let response = self.send_part(part, fields, output, cancel).await?;
+        let duration_s = response.duration_s().or(part.duration_s);
+        Ok(PartReport {
+            warnings: response.warning_messages(),
+            language: response.language.clone().filter(|code| !code.is_empty()),
+            segments: response.into_segments(duration_s),
+            duration_s,
+        })
     }
 }
 
