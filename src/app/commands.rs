@@ -99,6 +99,20 @@ pub enum AppCommand {
     RemoveKey(CloudService),
 }
 
+impl AppCommand {
+    /// What the user changed in a transcript or the list is written to the session at once.
+    fn changes_session(&self) -> bool {
+        matches!(
+            self,
+            AppCommand::RenameSpeaker { .. }
+                | AppCommand::SetSegmentSpeaker { .. }
+                | AppCommand::EditSegmentText { .. }
+                | AppCommand::RemoveJob(_)
+                | AppCommand::RetryJob(_)
+        )
+    }
+}
+
 /// Whether a path looks like a file the decoder can read (by extension, case-insensitive).
 pub fn is_audio_path(path: &Path) -> bool {
     path.extension()
@@ -210,15 +224,7 @@ impl VerbatimApp {
     }
 
     fn handle_command(&mut self, ctx: &eframe::egui::Context, command: AppCommand) {
-        // What the user changed in a transcript or the list is written to the session at once.
-        if matches!(
-            command,
-            AppCommand::RenameSpeaker { .. }
-                | AppCommand::SetSegmentSpeaker { .. }
-                | AppCommand::EditSegmentText { .. }
-                | AppCommand::RemoveJob(_)
-                | AppCommand::RetryJob(_)
-        ) {
+        if command.changes_session() {
             self.session.urgent = true;
         }
         match command {
@@ -227,14 +233,10 @@ impl VerbatimApp {
                 let start_dir = self.settings.last_open_dir.clone();
                 self.request(RuntimeRequest::ChooseFiles { start_dir });
             }
-            AppCommand::CancelJob(job) => {
-                if self.state.begin_cancel(job) {
-                    self.request(RuntimeRequest::Cancel(job));
-                }
-            }
+            AppCommand::CancelJob(job) => self.cancel_job(job),
             AppCommand::CancelRunning => {
                 if let Some(job) = self.state.running_job().map(|job| job.id) {
-                    self.handle_command(ctx, AppCommand::CancelJob(job));
+                    self.cancel_job(job);
                 }
             }
             AppCommand::RetryJob(job) => {
@@ -252,112 +254,38 @@ impl VerbatimApp {
                 job,
                 speaker_id,
                 name,
-            } => {
-                if name.trim().is_empty() {
-                    self.state.notify(
-                        NoticeLevel::Warning,
-                        "a speaker needs a name; the old one is kept",
-                        None,
-                    );
-                } else {
-                    self.state.edit_transcript(job, |transcript| {
-                        transcript.rename_speaker(&speaker_id, &name)
-                    });
-                }
-            }
+            } => self.rename_speaker(job, &speaker_id, &name),
             AppCommand::SetSegmentSpeaker {
                 job,
                 segment_index,
                 speaker_id,
-            } => {
-                self.state.edit_transcript(job, |transcript| {
-                    transcript.set_segment_speaker(segment_index, &speaker_id)
-                });
-            }
+            } => self.set_segment_speaker(job, segment_index, &speaker_id),
             AppCommand::EditSegmentText {
                 job,
                 segment_index,
                 text,
-            } => {
-                self.state.edit_transcript(job, |transcript| {
-                    let changed = transcript
-                        .segments
-                        .get(segment_index)
-                        .is_some_and(|segment| segment.text != text);
-                    transcript.edit_segment_text(segment_index, &text) && changed
-                });
-            }
+            } => self.edit_segment_text(job, segment_index, &text),
             AppCommand::Export {
                 job,
                 kind,
                 destination,
             } => self.export(job, kind, destination),
-            AppCommand::ExportAgain => {
-                let Some(job) = self.state.selected else {
-                    self.state.notify(
-                        NoticeLevel::Info,
-                        "open a file first: there is no transcript to export",
-                        None,
-                    );
-                    return;
-                };
-                match self.settings.export.last.clone() {
-                    Some(LastExport { kind, path }) => {
-                        self.export(job, kind, ExportDestination::Path(path))
-                    }
-                    None => self.export(job, ExportFormat::Srt, ExportDestination::AskUser),
-                }
-            }
-            AppCommand::CopyTranscript(job) => {
-                if let Some(job) = self.state.job(job) {
-                    let text = super::backend::render_export(
-                        &job.transcript,
-                        ExportFormat::Txt,
-                        &self.settings.export,
-                    );
-                    ctx.copy_text(text);
-                    self.state.notify(
-                        NoticeLevel::Info,
-                        format!("Transcript of {} copied", job.name),
-                        None,
-                    );
-                }
-            }
+            AppCommand::ExportAgain => self.export_again(),
+            AppCommand::CopyTranscript(job) => self.copy_transcript(ctx, job),
             AppCommand::RefreshModels => self.request(RuntimeRequest::ListModels),
-            AppCommand::DownloadModel(name) => {
-                self.state.models.downloads.insert(
-                    name.clone(),
-                    super::state::DownloadState {
-                        downloaded_bytes: 0,
-                        total_bytes: None,
-                    },
-                );
-                self.request(RuntimeRequest::DownloadModel(name));
-            }
+            AppCommand::DownloadModel(name) => self.download_model(name),
             AppCommand::CancelDownload(name) => self.request(RuntimeRequest::CancelDownload(name)),
-            AppCommand::ImportModel => {
-                self.state.models.importing = true;
-                self.request(RuntimeRequest::ImportModel);
-            }
+            AppCommand::ImportModel => self.import_model(),
             AppCommand::RemoveModel(name) => self.request(RuntimeRequest::RemoveModel(name)),
             AppCommand::SelectModel(name) => self.settings.local.model = name,
-            AppCommand::ShowModelManager => {
-                self.windows.model_manager = true;
-                self.request(RuntimeRequest::ListModels);
-            }
-            AppCommand::ShowSettings => {
-                self.windows.settings = true;
-                self.handle_command(ctx, AppCommand::RefreshKeys);
-            }
+            AppCommand::ShowModelManager => self.show_model_manager(),
+            AppCommand::ShowSettings => self.show_settings(),
             AppCommand::DismissNotification(id) => self.state.dismiss(id),
             AppCommand::ShowKeyEntry(service) => {
                 self.windows.focus_key = Some(service);
-                self.handle_command(ctx, AppCommand::ShowSettings);
+                self.show_settings();
             }
-            AppCommand::RefreshKeys => {
-                self.state.keys.requested = true;
-                self.request(RuntimeRequest::ListKeys);
-            }
+            AppCommand::RefreshKeys => self.refresh_keys(),
             AppCommand::SaveKey { service, key } => {
                 self.state.keys.busy.push(service);
                 self.request(RuntimeRequest::SaveKey { service, key });
@@ -367,6 +295,108 @@ impl VerbatimApp {
                 self.request(RuntimeRequest::RemoveKey(service));
             }
         }
+    }
+
+    fn cancel_job(&mut self, job: JobId) {
+        if self.state.begin_cancel(job) {
+            self.request(RuntimeRequest::Cancel(job));
+        }
+    }
+
+    fn rename_speaker(&mut self, job: JobId, speaker_id: &str, name: &str) {
+        if name.trim().is_empty() {
+            self.state.notify(
+                NoticeLevel::Warning,
+                "a speaker needs a name; the old one is kept",
+                None,
+            );
+        } else {
+            self.state.edit_transcript(job, |transcript| {
+                transcript.rename_speaker(speaker_id, name)
+            });
+        }
+    }
+
+    fn set_segment_speaker(&mut self, job: JobId, segment_index: usize, speaker_id: &str) {
+        self.state.edit_transcript(job, |transcript| {
+            transcript.set_segment_speaker(segment_index, speaker_id)
+        });
+    }
+
+    fn edit_segment_text(&mut self, job: JobId, segment_index: usize, text: &str) {
+        self.state.edit_transcript(job, |transcript| {
+            let changed = transcript
+                .segments
+                .get(segment_index)
+                .is_some_and(|segment| segment.text != text);
+            transcript.edit_segment_text(segment_index, text) && changed
+        });
+    }
+
+    /// Ctrl+E: the shown transcript to the last export's format and file, or to an SRT file
+    /// the user picks the first time.
+    fn export_again(&mut self) {
+        let Some(job) = self.state.selected else {
+            self.state.notify(
+                NoticeLevel::Info,
+                "open a file first: there is no transcript to export",
+                None,
+            );
+            return;
+        };
+        match self.settings.export.last.clone() {
+            Some(LastExport { kind, path }) => {
+                self.export(job, kind, ExportDestination::Path(path))
+            }
+            None => self.export(job, ExportFormat::Srt, ExportDestination::AskUser),
+        }
+    }
+
+    fn copy_transcript(&mut self, ctx: &eframe::egui::Context, job: JobId) {
+        if let Some(job) = self.state.job(job) {
+            let text = super::backend::render_export(
+                &job.transcript,
+                ExportFormat::Txt,
+                &self.settings.export,
+            );
+            ctx.copy_text(text);
+            self.state.notify(
+                NoticeLevel::Info,
+                format!("Transcript of {} copied", job.name),
+                None,
+            );
+        }
+    }
+
+    fn download_model(&mut self, name: String) {
+        self.state.models.downloads.insert(
+            name.clone(),
+            super::state::DownloadState {
+                downloaded_bytes: 0,
+                total_bytes: None,
+            },
+        );
+        self.request(RuntimeRequest::DownloadModel(name));
+    }
+
+    fn import_model(&mut self) {
+        self.state.models.importing = true;
+        self.request(RuntimeRequest::ImportModel);
+    }
+
+    fn show_model_manager(&mut self) {
+        self.windows.model_manager = true;
+        self.request(RuntimeRequest::ListModels);
+    }
+
+    fn show_settings(&mut self) {
+        self.windows.settings = true;
+        self.refresh_keys();
+    }
+
+    fn refresh_keys(&mut self) {
+        self.state.keys.requested = true;
+        self.request(RuntimeRequest::ListKeys);
     }
 
     fn export(&mut self, job: JobId, kind: ExportFormat, destination: ExportDestination) {

@@ -464,6 +464,83 @@ struct Running {
     cancel: CancellationToken,
 }
 
+impl Running {
+    /// Starts `request` in its own task; the loop hears of its end through `internal`.
+    fn start(
+        request: JobRequest,
+        factory: &Arc<dyn EngineFactory>,
+        outbox: &Outbox,
+        internal: &mpsc::UnboundedSender<Internal>,
+    ) -> Running {
+        let cancel = CancellationToken::new();
+        let running = Running {
+            job: request.job,
+            cancel: cancel.clone(),
+        };
+        let factory = factory.clone();
+        let outbox = outbox.clone();
+        let internal = internal.clone();
+        tokio::spawn(async move {
+            let job = request.job;
+            let outcome = run_job(request, factory, &outbox, cancel).await;
+            outbox.send(BackgroundEvent::JobFinished { job, outcome });
+            let _ = internal.send(Internal::JobEnded(job));
+        });
+        running
+    }
+}
+
+/// Stops `job`: the running one is told to stop; a queued one leaves the queue and is
+/// reported cancelled at once.
+fn cancel_job(
+    job: JobId,
+    running: Option<&Running>,
+    queue: &mut VecDeque<JobRequest>,
+    outbox: &Outbox,
+) {
+    if let Some(current) = running.filter(|current| current.job == job) {
+        current.cancel.cancel();
+    } else if let Some(index) = queue.iter().position(|queued| queued.job == job) {
+        queue.remove(index);
+        outbox.send(BackgroundEvent::JobFinished {
+            job,
+            outcome: JobOutcome::Cancelled,
+        });
+    }
+}
+
+/// A task of the runtime's own ended: it is no longer running or downloading.
+fn forget_ended(
+    message: Internal,
+    running: &mut Option<Running>,
+    downloads: &mut HashMap<String, CancellationToken>,
+) {
+    match message {
+        Internal::JobEnded(job) => {
+            if running.as_ref().is_some_and(|current| current.job == job) {
+                *running = None;
+            }
+        }
+        Internal::DownloadEnded(name) => {
+            downloads.remove(&name);
+        }
+    }
+}
+
+/// Starts downloading model `name`, unless it is downloading already.
+fn start_download(
+    name: String,
+    downloads: &mut HashMap<String, CancellationToken>,
+    outbox: &Outbox,
+    internal: &mpsc::UnboundedSender<Internal>,
+) {
+    if !downloads.contains_key(&name) {
+        let cancel = CancellationToken::new();
+        downloads.insert(name.clone(), cancel.clone());
+        tokio::spawn(download_model(name, cancel, outbox.clone(), internal.clone()));
+    }
+}
+
 /// The runtime's loop: one job at a time from the queue; everything else in its own task.
 async fn serve(
     mut requests: mpsc::UnboundedReceiver<RuntimeRequest>,
@@ -492,14 +569,7 @@ async fn serve(
                 let Some(request) = request else { break };
                 match request {
                     RuntimeRequest::Enqueue(job) => queue.push_back(job),
-                    RuntimeRequest::Cancel(job) => {
-                        if let Some(current) = running.as_ref().filter(|current| current.job == job) {
-                            current.cancel.cancel();
-                        } else if let Some(index) = queue.iter().position(|queued| queued.job == job) {
-                            queue.remove(index);
-                            outbox.send(BackgroundEvent::JobFinished { job, outcome: JobOutcome::Cancelled });
-                        }
-                    }
+                    RuntimeRequest::Cancel(job) => cancel_job(job, running.as_ref(), &mut queue, &outbox),
                     RuntimeRequest::ChooseFiles { start_dir } => {
                         tokio::spawn(choose_files(start_dir, outbox.clone()));
                     }
@@ -510,11 +580,7 @@ async fn serve(
                         tokio::spawn(list_models(outbox.clone()));
                     }
                     RuntimeRequest::DownloadModel(name) => {
-                        if !downloads.contains_key(&name) {
-                            let cancel = CancellationToken::new();
-                            downloads.insert(name.clone(), cancel.clone());
-                            tokio::spawn(download_model(name, cancel, outbox.clone(), internal_sender.clone()));
-                        }
+                        start_download(name, &mut downloads, &outbox, &internal_sender);
                     }
                     RuntimeRequest::CancelDownload(name) => {
                         if let Some(cancel) = downloads.get(&name) {
@@ -561,34 +627,12 @@ async fn serve(
                     }
                 }
             }
-            Some(message) = internal.recv() => match message {
-                Internal::JobEnded(job) => {
-                    if running.as_ref().is_some_and(|current| current.job == job) {
-                        running = None;
-                    }
-                }
-                Internal::DownloadEnded(name) => {
-                    downloads.remove(&name);
-                }
-            }
+            Some(message) = internal.recv() => forget_ended(message, &mut running, &mut downloads),
         }
         if running.is_none()
             && let Some(next) = queue.pop_front()
         {
-            let cancel = CancellationToken::new();
-            running = Some(Running {
-                job: next.job,
-                cancel: cancel.clone(),
-            });
-            let factory = factory.clone();
-            let outbox = outbox.clone();
-            let internal_sender = internal_sender.clone();
-            tokio::spawn(async move {
-                let job = next.job;
-                let outcome = run_job(next, factory, &outbox, cancel).await;
-                outbox.send(BackgroundEvent::JobFinished { job, outcome });
-                let _ = internal_sender.send(Internal::JobEnded(job));
-            });
+            running = Some(Running::start(next, &factory, &outbox, &internal_sender));
         }
     }
     // The window is gone: stop everything, but let the session saves reach the disk.

@@ -4,6 +4,7 @@
 use super::super::VerbatimApp;
 use super::super::commands::{AppCommand, ExportDestination};
 use super::super::settings::ThemeChoice;
+use super::super::state::{JobId, JobStatus};
 use crate::export::ExportFormat;
 use eframe::egui::{self, KeyboardShortcut};
 
@@ -24,163 +25,186 @@ fn item(
     clicked
 }
 
+/// What the menus need to know about the selected file.
+struct SelectedFile {
+    job: JobId,
+    has_text: bool,
+    status: JobStatus,
+}
+
 pub fn menu_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
-    let selected = app.state.selected_job().map(|job| {
-        (
-            job.id,
-            !job.transcript.segments.is_empty(),
-            job.status.clone(),
-        )
+    let selected = app.state.selected_job().map(|job| SelectedFile {
+        job: job.id,
+        has_text: !job.transcript.segments.is_empty(),
+        status: job.status.clone(),
     });
-    let has_text = selected.as_ref().is_some_and(|(_, has_text, _)| *has_text);
     egui::MenuBar::new().ui(ui, |ui| {
-        ui.menu_button("File", |ui| {
-            if item(ui, "Open…", Some(&super::SHORTCUT_OPEN), true) {
-                app.send(AppCommand::OpenFileDialog);
+        ui.menu_button("File", |ui| file_menu_ui(app, ui, selected.as_ref()));
+        ui.menu_button("Transcription", |ui| {
+            transcription_menu_ui(app, ui, selected.as_ref())
+        });
+        ui.menu_button("Models", |ui| models_menu_ui(app, ui));
+        ui.menu_button("View", |ui| view_menu_ui(app, ui));
+        ui.menu_button("Help", help_menu_ui);
+    });
+}
+
+fn file_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui, selected: Option<&SelectedFile>) {
+    let has_text = selected.is_some_and(|selected| selected.has_text);
+    if item(ui, "Open…", Some(&super::SHORTCUT_OPEN), true) {
+        app.send(AppCommand::OpenFileDialog);
+    }
+    ui.separator();
+    ui.add_enabled_ui(has_text, |ui| {
+        ui.menu_button("Export", |ui| {
+            for kind in ExportFormat::ALL {
+                if item(ui, &format!("{}…", kind.label()), None, true)
+                    && let Some(selected) = selected
+                {
+                    app.send(AppCommand::Export {
+                        job: selected.job,
+                        kind,
+                        destination: ExportDestination::AskUser,
+                    });
+                }
             }
-            ui.separator();
-            ui.add_enabled_ui(has_text, |ui| {
-                ui.menu_button("Export", |ui| {
-                    for kind in ExportFormat::ALL {
-                        if item(ui, &format!("{}…", kind.label()), None, true)
-                            && let Some((job, _, _)) = &selected
-                        {
-                            app.send(AppCommand::Export {
-                                job: *job,
-                                kind,
-                                destination: ExportDestination::AskUser,
-                            });
-                        }
-                    }
-                });
-            });
-            let again_label = match &app.settings.export.last {
-                Some(last) => format!("Export again ({})", last.kind.extension().to_uppercase()),
-                None => "Export again".to_string(),
-            };
-            let again = ui.add_enabled(
-                has_text,
-                egui::Button::new(again_label)
-                    .shortcut_text(ui.ctx().format_shortcut(&super::SHORTCUT_EXPORT_AGAIN)),
-            );
-            let again = match &app.settings.export.last {
-                Some(last) => again.on_hover_text(format!("Writes {} again", last.path.display())),
-                None => again.on_hover_text("Asks where to save an SRT file the first time"),
-            };
-            if again.clicked() {
-                app.send(AppCommand::ExportAgain);
+        });
+    });
+    export_again_item(app, ui, has_text);
+    if item(ui, "Copy transcript", Some(&super::SHORTCUT_COPY), has_text)
+        && let Some(selected) = selected
+    {
+        app.send(AppCommand::CopyTranscript(selected.job));
+    }
+    ui.separator();
+    if item(ui, "Quit", Some(&super::SHORTCUT_QUIT), true) {
+        ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+}
+
+/// "Export again", saying in which format and (on hover) to which file.
+fn export_again_item(app: &mut VerbatimApp, ui: &mut egui::Ui, has_text: bool) {
+    let again_label = match &app.settings.export.last {
+        Some(last) => format!("Export again ({})", last.kind.extension().to_uppercase()),
+        None => "Export again".to_string(),
+    };
+    let again = ui.add_enabled(
+        has_text,
+        egui::Button::new(again_label)
+            .shortcut_text(ui.ctx().format_shortcut(&super::SHORTCUT_EXPORT_AGAIN)),
+    );
+    let again = match &app.settings.export.last {
+        Some(last) => again.on_hover_text(format!("Writes {} again", last.path.display())),
+        None => again.on_hover_text("Asks where to save an SRT file the first time"),
+    };
+    if again.clicked() {
+        app.send(AppCommand::ExportAgain);
+        ui.close();
+    }
+}
+
+fn transcription_menu_ui(
+    app: &mut VerbatimApp,
+    ui: &mut egui::Ui,
+    selected: Option<&SelectedFile>,
+) {
+    let running = app.state.running_job().is_some();
+    if item(
+        ui,
+        "Cancel running file",
+        Some(&super::SHORTCUT_CANCEL),
+        running,
+    ) {
+        app.send(AppCommand::CancelRunning);
+    }
+    let finished = selected.is_some_and(|selected| !selected.status.is_active());
+    if item(ui, "Transcribe selected file again", None, finished)
+        && let Some(selected) = selected
+    {
+        app.send(AppCommand::RetryJob(selected.job));
+    }
+    if item(ui, "Remove selected file", None, selected.is_some())
+        && let Some(selected) = selected
+    {
+        app.send(AppCommand::RemoveJob(selected.job));
+    }
+    ui.separator();
+    if item(ui, "Settings…", Some(&super::SHORTCUT_SETTINGS), true) {
+        app.send(AppCommand::ShowSettings);
+    }
+}
+
+fn models_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
+    if item(ui, "Manage models…", Some(&super::SHORTCUT_MODELS), true) {
+        app.send(AppCommand::ShowModelManager);
+    }
+    let installed = app.state.models.installed_names();
+    if !installed.is_empty() {
+        ui.separator();
+        ui.label(egui::RichText::new("Use model").small().weak());
+        for name in installed {
+            let current = app.settings.local.model == name;
+            if ui
+                .add(egui::Button::new(name.as_str()).selected(current))
+                .clicked()
+            {
+                app.send(AppCommand::SelectModel(name));
                 ui.close();
             }
-            if item(ui, "Copy transcript", Some(&super::SHORTCUT_COPY), has_text)
-                && let Some((job, _, _)) = &selected
-            {
-                app.send(AppCommand::CopyTranscript(*job));
-            }
-            ui.separator();
-            if item(ui, "Quit", Some(&super::SHORTCUT_QUIT), true) {
-                ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
-            }
-        });
-        ui.menu_button("Transcription", |ui| {
-            let running = app.state.running_job().is_some();
-            if item(
-                ui,
-                "Cancel running file",
-                Some(&super::SHORTCUT_CANCEL),
-                running,
-            ) {
-                app.send(AppCommand::CancelRunning);
-            }
-            let finished = selected
-                .as_ref()
-                .is_some_and(|(_, _, status)| !status.is_active());
-            if item(ui, "Transcribe selected file again", None, finished)
-                && let Some((job, _, _)) = &selected
-            {
-                app.send(AppCommand::RetryJob(*job));
-            }
-            if item(ui, "Remove selected file", None, selected.is_some())
-                && let Some((job, _, _)) = &selected
-            {
-                app.send(AppCommand::RemoveJob(*job));
-            }
-            ui.separator();
-            if item(ui, "Settings…", Some(&super::SHORTCUT_SETTINGS), true) {
-                app.send(AppCommand::ShowSettings);
-            }
-        });
-        ui.menu_button("Models", |ui| {
-            if item(ui, "Manage models…", Some(&super::SHORTCUT_MODELS), true) {
-                app.send(AppCommand::ShowModelManager);
-            }
-            let installed = app.state.models.installed_names();
-            if !installed.is_empty() {
-                ui.separator();
-                ui.label(egui::RichText::new("Use model").small().weak());
-                for name in installed {
-                    let current = app.settings.local.model == name;
-                    if ui
-                        .add(egui::Button::new(name.as_str()).selected(current))
-                        .clicked()
-                    {
-                        app.send(AppCommand::SelectModel(name));
-                        ui.close();
-                    }
-                }
-            }
-        });
-        ui.menu_button("View", |ui| {
-            let mut shown = app.settings.show_side_panel;
-            if ui
-                .add(egui::Checkbox::new(&mut shown, "Files and options panel"))
-                .on_hover_text(ui.ctx().format_shortcut(&super::SHORTCUT_SIDE_PANEL))
-                .changed()
-            {
-                app.settings.show_side_panel = shown;
-            }
-            ui.separator();
-            ui.label(egui::RichText::new("Theme").small().weak());
-            for (choice, label) in [
-                (ThemeChoice::System, "Follow the system"),
-                (ThemeChoice::Light, "Light"),
-                (ThemeChoice::Dark, "Dark"),
+        }
+    }
+}
+
+fn view_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
+    let mut shown = app.settings.show_side_panel;
+    if ui
+        .add(egui::Checkbox::new(&mut shown, "Files and options panel"))
+        .on_hover_text(ui.ctx().format_shortcut(&super::SHORTCUT_SIDE_PANEL))
+        .changed()
+    {
+        app.settings.show_side_panel = shown;
+    }
+    ui.separator();
+    ui.label(egui::RichText::new("Theme").small().weak());
+    for (choice, label) in [
+        (ThemeChoice::System, "Follow the system"),
+        (ThemeChoice::Light, "Light"),
+        (ThemeChoice::Dark, "Dark"),
+    ] {
+        if ui.radio(app.settings.theme == choice, label).clicked() {
+            app.settings.theme = choice;
+            ui.close();
+        }
+    }
+}
+
+/// The version, what the window is for, and every keyboard shortcut.
+fn help_menu_ui(ui: &mut egui::Ui) {
+    ui.label(egui::RichText::new("Verbatim").strong());
+    ui.label(
+        egui::RichText::new(format!("version {}", env!("CARGO_PKG_VERSION")))
+            .small()
+            .weak(),
+    );
+    ui.label("Drop audio or video files on the window to transcribe them.");
+    ui.separator();
+    ui.label(egui::RichText::new("Keyboard").small().weak());
+    egui::Grid::new("shortcut_help")
+        .num_columns(2)
+        .spacing([16.0, 2.0])
+        .show(ui, |ui| {
+            for (shortcut, what) in [
+                (&super::SHORTCUT_OPEN, "Open files"),
+                (&super::SHORTCUT_EXPORT_AGAIN, "Export again"),
+                (&super::SHORTCUT_COPY, "Copy transcript"),
+                (&super::SHORTCUT_CANCEL, "Cancel running file"),
+                (&super::SHORTCUT_MODELS, "Models"),
+                (&super::SHORTCUT_SETTINGS, "Settings"),
+                (&super::SHORTCUT_SIDE_PANEL, "Side panel"),
             ] {
-                if ui.radio(app.settings.theme == choice, label).clicked() {
-                    app.settings.theme = choice;
-                    ui.close();
-                }
+                ui.label(egui::RichText::new(ui.ctx().format_shortcut(shortcut)).monospace());
+                ui.label(what);
+                ui.end_row();
             }
         });
-        ui.menu_button("Help", |ui| {
-            ui.label(egui::RichText::new("Verbatim").strong());
-            ui.label(
-                egui::RichText::new(format!("version {}", env!("CARGO_PKG_VERSION")))
-                    .small()
-                    .weak(),
-            );
-            ui.label("Drop audio or video files on the window to transcribe them.");
-            ui.separator();
-            ui.label(egui::RichText::new("Keyboard").small().weak());
-            egui::Grid::new("shortcut_help")
-                .num_columns(2)
-                .spacing([16.0, 2.0])
-                .show(ui, |ui| {
-                    for (shortcut, what) in [
-                        (&super::SHORTCUT_OPEN, "Open files"),
-                        (&super::SHORTCUT_EXPORT_AGAIN, "Export again"),
-                        (&super::SHORTCUT_COPY, "Copy transcript"),
-                        (&super::SHORTCUT_CANCEL, "Cancel running file"),
-                        (&super::SHORTCUT_MODELS, "Models"),
-                        (&super::SHORTCUT_SETTINGS, "Settings"),
-                        (&super::SHORTCUT_SIDE_PANEL, "Side panel"),
-                    ] {
-                        ui.label(
-                            egui::RichText::new(ui.ctx().format_shortcut(shortcut)).monospace(),
-                        );
-                        ui.label(what);
-                        ui.end_row();
-                    }
-                });
-        });
-    });
 }

@@ -3,7 +3,7 @@
 
 use super::super::VerbatimApp;
 use super::super::commands::AppCommand;
-use super::super::state::NoticeLevel;
+use super::super::state::{NoticeLevel, Notification};
 use eframe::egui::{self, Color32, RichText};
 
 pub fn notifications(app: &mut VerbatimApp, ctx: &egui::Context) {
@@ -19,80 +19,63 @@ pub fn notifications(app: &mut VerbatimApp, ctx: &egui::Context) {
         .show(ctx, |ui| {
             ui.set_max_width(420.0);
             for notice in &app.state.notifications {
-                let (accent, icon) = match notice.level {
-                    NoticeLevel::Info => (
-                        if dark {
-                            Color32::from_rgb(0x7e, 0xb6, 0xff)
-                        } else {
-                            Color32::from_rgb(0x1f, 0x5f, 0xbf)
-                        },
-                        "ℹ",
-                    ),
-                    NoticeLevel::Warning => (
-                        if dark {
-                            Color32::from_rgb(0xe9, 0xc1, 0x5b)
-                        } else {
-                            Color32::from_rgb(0x8a, 0x60, 0x00)
-                        },
-                        "⚠",
-                    ),
-                    NoticeLevel::Error => (
-                        if dark {
-                            Color32::from_rgb(0xff, 0x7a, 0x70)
-                        } else {
-                            Color32::from_rgb(0xb0, 0x25, 0x25)
-                        },
-                        "⛔",
-                    ),
-                };
-                let fill = ui.visuals().window_fill;
-                egui::Frame::NONE
-                    .fill(fill)
-                    .stroke(egui::Stroke::new(1.0, accent.gamma_multiply(0.8)))
-                    .corner_radius(8)
-                    .shadow(ui.visuals().popup_shadow)
-                    .inner_margin(egui::Margin::symmetric(12, 9))
-                    .show(ui, |ui| {
-                        ui.set_width(380.0);
-                        ui.horizontal(|ui| {
-                            ui.label(RichText::new(icon).color(accent).size(16.0));
-                            ui.add(
-                                egui::Label::new(RichText::new(sentence_case(&notice.message)))
-                                    .wrap(),
-                            );
-                        });
-                        ui.horizontal(|ui| {
-                            ui.with_layout(
-                                egui::Layout::right_to_left(egui::Align::Center),
-                                |ui| {
-                                    if ui.small_button("Dismiss").clicked() {
-                                        commands.push(AppCommand::DismissNotification(notice.id));
-                                    }
-                                    if let Some(action) = &notice.action
-                                        && ui
-                                            .add(
-                                                egui::Button::new(
-                                                    RichText::new(&action.label)
-                                                        .strong()
-                                                        .color(accent),
-                                                )
-                                                .small(),
-                                            )
-                                            .clicked()
-                                    {
-                                        commands.push(action.command.clone());
-                                        commands.push(AppCommand::DismissNotification(notice.id));
-                                    }
-                                },
-                            );
-                        });
-                    });
+                notice_ui(ui, notice, dark, &mut commands);
                 ui.add_space(6.0);
             }
         });
     for command in commands {
         app.send(command);
     }
+}
+
+/// The colour and icon of a level, readable on a dark or a light background.
+fn accent_and_icon(level: NoticeLevel, dark: bool) -> (Color32, &'static str) {
+    let (on_dark, on_light, icon) = match level {
+        NoticeLevel::Info => ([0x7e, 0xb6, 0xff], [0x1f, 0x5f, 0xbf], "ℹ"),
+        NoticeLevel::Warning => ([0xe9, 0xc1, 0x5b], [0x8a, 0x60, 0x00], "⚠"),
+        NoticeLevel::Error => ([0xff, 0x7a, 0x70], [0xb0, 0x25, 0x25], "⛔"),
+    };
+    let [red, green, blue] = if dark { on_dark } else { on_light };
+    (Color32::from_rgb(red, green, blue), icon)
+}
+
+/// One notification: icon and message, then Dismiss and the notice's own action, if any.
+fn notice_ui(ui: &mut egui::Ui, notice: &Notification, dark: bool, commands: &mut Vec<AppCommand>) {
+    let (accent, icon) = accent_and_icon(notice.level, dark);
+    let fill = ui.visuals().window_fill;
+    egui::Frame::NONE
+        .fill(fill)
+        .stroke(egui::Stroke::new(1.0, accent.gamma_multiply(0.8)))
+        .corner_radius(8)
+        .shadow(ui.visuals().popup_shadow)
+        .inner_margin(egui::Margin::symmetric(12, 9))
+        .show(ui, |ui| {
+            ui.set_width(380.0);
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(icon).color(accent).size(16.0));
+                ui.add(egui::Label::new(RichText::new(sentence_case(&notice.message))).wrap());
+            });
+            ui.horizontal(|ui| {
+                ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                    if ui.small_button("Dismiss").clicked() {
+                        commands.push(AppCommand::DismissNotification(notice.id));
+                    }
+                    if let Some(action) = &notice.action
+                        && ui
+                            .add(
+                                egui::Button::new(
+                                    RichText::new(&action.label).strong().color(accent),
+                                )
+                                .small(),
+                            )
+                            .clicked()
+                    {
+                        commands.push(action.command.clone());
+                        commands.push(AppCommand::DismissNotification(notice.id));
+                    }
+                });
+            });
+        });
 }
 
 /// Messages are written as one lower-case line (as errors are everywhere in the crate); in a

@@ -3,7 +3,9 @@
 
 use super::super::VerbatimApp;
 use super::super::commands::AppCommand;
+use super::super::settings::Settings;
 use super::super::state::{Job, JobStatus};
+use crate::engine::cloud::CloudService;
 use crate::engine::{EngineKind, SpeakerMode};
 use eframe::egui::{self, RichText};
 use std::time::Instant;
@@ -152,7 +154,6 @@ fn job_card(
     now: Instant,
     commands: &mut Vec<AppCommand>,
 ) {
-    let visuals = ui.visuals().clone();
     let response = ui
         .scope_builder(
             egui::UiBuilder::new()
@@ -160,122 +161,10 @@ fn job_card(
                 .sense(egui::Sense::click()),
             |ui| {
                 let hovered = ui.response().hovered();
-                let fill = if selected {
-                    visuals.selection.bg_fill.gamma_multiply(0.35)
-                } else if hovered {
-                    visuals.widgets.hovered.weak_bg_fill
-                } else {
-                    visuals.faint_bg_color
-                };
-                let stroke = if selected {
-                    visuals.selection.stroke
-                } else {
-                    egui::Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color)
-                };
-                egui::Frame::NONE
-                    .fill(fill)
-                    .stroke(stroke)
-                    .corner_radius(6)
-                    .inner_margin(egui::Margin::symmetric(10, 7))
-                    .show(ui, |ui| {
-                        ui.set_width(ui.available_width());
-                        ui.horizontal(|ui| {
-                            match job.status {
-                                JobStatus::Running | JobStatus::Cancelling => {
-                                    ui.add(egui::Spinner::new().size(14.0));
-                                }
-                                JobStatus::Queued => {
-                                    ui.label(RichText::new("⏳").weak());
-                                }
-                                JobStatus::Done => {
-                                    ui.label(
-                                        RichText::new("✔")
-                                            .color(egui::Color32::from_rgb(0x3c, 0xa0, 0x5a)),
-                                    );
-                                }
-                                JobStatus::Failed { .. } => {
-                                    ui.label(
-                                        RichText::new("⚠")
-                                            .color(egui::Color32::from_rgb(0xd6, 0x45, 0x45)),
-                                    );
-                                }
-                                JobStatus::Cancelled | JobStatus::Interrupted => {
-                                    ui.label(RichText::new("⏹").weak());
-                                }
-                            }
-                            ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate())
-                                .on_hover_text(job.path.display().to_string());
-                        });
-                        let (status, color) = status_line(job, now);
-                        let mut text = RichText::new(status).small();
-                        text = match color {
-                            Some(color) => text.color(color),
-                            None => text.weak(),
-                        };
-                        ui.add(egui::Label::new(text).wrap());
-                        // Warnings stay with the file after their notification has faded.
-                        if let Some(first) = job.warnings.first() {
-                            let more = match job.warnings.len() {
-                                1 => String::new(),
-                                count => format!(" (+{} more)", count - 1),
-                            };
-                            ui.add(
-                                egui::Label::new(
-                                    RichText::new(format!("⚠ {first}{more}"))
-                                        .small()
-                                        .color(ui.visuals().warn_fg_color),
-                                )
-                                .truncate(),
-                            )
-                            .on_hover_text(job.warnings.join("\n"));
-                        }
-                        if job.status.is_running() {
-                            let bar = egui::ProgressBar::new(job.progress.unwrap_or(0.0) as f32)
-                                .desired_height(6.0)
-                                .corner_radius(3);
-                            let bar = if job.progress.is_none() {
-                                bar.animate(true)
-                            } else {
-                                bar
-                            };
-                            ui.add(bar);
-                        }
-                        ui.horizontal(|ui| {
-                            ui.spacing_mut().item_spacing.x = 4.0;
-                            let small = |text: &str| egui::Button::new(RichText::new(text).small());
-                            if job.status.is_active() {
-                                if ui
-                                    .add_enabled(
-                                        job.status != JobStatus::Cancelling,
-                                        small("Cancel"),
-                                    )
-                                    .on_hover_text("Stop this file; segments so far are kept")
-                                    .clicked()
-                                {
-                                    commands.push(AppCommand::CancelJob(job.id));
-                                }
-                            } else if ui
-                                .add(small(if job.status == JobStatus::Done {
-                                    "Run again"
-                                } else {
-                                    "Retry"
-                                }))
-                                .on_hover_text(
-                                    "Transcribe this file again with the current options",
-                                )
-                                .clicked()
-                            {
-                                commands.push(AppCommand::RetryJob(job.id));
-                            }
-                            if ui
-                                .add(small("Remove"))
-                                .on_hover_text("Take this file off the list")
-                                .clicked()
-                            {
-                                commands.push(AppCommand::RemoveJob(job.id));
-                            }
-                        });
-                    });
+                card_frame(ui.visuals(), selected, hovered).show(ui, |ui| {
+                    ui.set_width(ui.available_width());
+                    card_contents_ui(ui, job, now, commands);
+                });
             },
         )
         .response;
@@ -283,6 +172,123 @@ fn job_card(
     response.widget_info(|| egui::WidgetInfo::selected(egui::Role::Button, true, selected, &name));
     if response.clicked() {
         commands.push(AppCommand::SelectJob(job.id));
+    }
+}
+
+/// The card's background: tinted when selected, lighter under the pointer.
+fn card_frame(visuals: &egui::Visuals, selected: bool, hovered: bool) -> egui::Frame {
+    let fill = if selected {
+        visuals.selection.bg_fill.gamma_multiply(0.35)
+    } else if hovered {
+        visuals.widgets.hovered.weak_bg_fill
+    } else {
+        visuals.faint_bg_color
+    };
+    let stroke = if selected {
+        visuals.selection.stroke
+    } else {
+        egui::Stroke::new(1.0, visuals.widgets.noninteractive.bg_stroke.color)
+    };
+    egui::Frame::NONE
+        .fill(fill)
+        .stroke(stroke)
+        .corner_radius(6)
+        .inner_margin(egui::Margin::symmetric(10, 7))
+}
+
+/// Inside a card: icon and name, status, warnings, progress and the card's buttons.
+fn card_contents_ui(ui: &mut egui::Ui, job: &Job, now: Instant, commands: &mut Vec<AppCommand>) {
+    ui.horizontal(|ui| {
+        status_icon(ui, &job.status);
+        ui.add(egui::Label::new(RichText::new(&job.name).strong()).truncate())
+            .on_hover_text(job.path.display().to_string());
+    });
+    let (status, color) = status_line(job, now);
+    let mut text = RichText::new(status).small();
+    text = match color {
+        Some(color) => text.color(color),
+        None => text.weak(),
+    };
+    ui.add(egui::Label::new(text).wrap());
+    // Warnings stay with the file after their notification has faded.
+    if let Some(first) = job.warnings.first() {
+        let more = match job.warnings.len() {
+            1 => String::new(),
+            count => format!(" (+{} more)", count - 1),
+        };
+        ui.add(
+            egui::Label::new(
+                RichText::new(format!("⚠ {first}{more}"))
+                    .small()
+                    .color(ui.visuals().warn_fg_color),
+            )
+            .truncate(),
+        )
+        .on_hover_text(job.warnings.join("\n"));
+    }
+    if job.status.is_running() {
+        let bar = egui::ProgressBar::new(job.progress.unwrap_or(0.0) as f32)
+            .desired_height(6.0)
+            .corner_radius(3);
+        let bar = if job.progress.is_none() {
+            bar.animate(true)
+        } else {
+            bar
+        };
+        ui.add(bar);
+    }
+    ui.horizontal(|ui| card_buttons_ui(ui, job, commands));
+}
+
+fn status_icon(ui: &mut egui::Ui, status: &JobStatus) {
+    match status {
+        JobStatus::Running | JobStatus::Cancelling => {
+            ui.add(egui::Spinner::new().size(14.0));
+        }
+        JobStatus::Queued => {
+            ui.label(RichText::new("⏳").weak());
+        }
+        JobStatus::Done => {
+            ui.label(RichText::new("✔").color(egui::Color32::from_rgb(0x3c, 0xa0, 0x5a)));
+        }
+        JobStatus::Failed { .. } => {
+            ui.label(RichText::new("⚠").color(egui::Color32::from_rgb(0xd6, 0x45, 0x45)));
+        }
+        JobStatus::Cancelled | JobStatus::Interrupted => {
+            ui.label(RichText::new("⏹").weak());
+        }
+    }
+}
+
+/// Cancel (while active) or run again, and remove.
+fn card_buttons_ui(ui: &mut egui::Ui, job: &Job, commands: &mut Vec<AppCommand>) {
+    ui.spacing_mut().item_spacing.x = 4.0;
+    let small = |text: &str| egui::Button::new(RichText::new(text).small());
+    if job.status.is_active() {
+        if ui
+            .add_enabled(job.status != JobStatus::Cancelling, small("Cancel"))
+            .on_hover_text("Stop this file; segments so far are kept")
+            .clicked()
+        {
+            commands.push(AppCommand::CancelJob(job.id));
+        }
+    } else if ui
+        .add(small(if job.status == JobStatus::Done {
+            "Run again"
+        } else {
+            "Retry"
+        }))
+        .on_hover_text("Transcribe this file again with the current options")
+        .clicked()
+    {
+        commands.push(AppCommand::RetryJob(job.id));
+    }
+    if ui
+        .add(small("Remove"))
+        .on_hover_text("Take this file off the list")
+        .clicked()
+    {
+        commands.push(AppCommand::RemoveJob(job.id));
     }
 }
 
@@ -356,7 +362,6 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     ui.label(RichText::new("Transcription").heading().size(16.0));
     ui.label(RichText::new("Applies to files added next").small().weak());
     ui.add_space(4.0);
-    let installed = app.state.models.installed_names();
     let mut commands = Vec::new();
     // Controls fill what the label column leaves; the labels must fit in it, or the panel
     // would grow a little every frame.
@@ -367,131 +372,9 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         .num_columns(2)
         .min_col_width(LABEL_COLUMN)
         .spacing([COLUMN_GAP, 8.0])
-        .show(ui, |ui| {
-            labelled_row(ui, "Engine", |ui| {
-                let response = egui::ComboBox::from_id_salt("engine_choice")
-                    .width(width)
-                    .truncate()
-                    .selected_text(app.settings.engine.display_name())
-                    .show_ui(ui, |ui| {
-                        for kind in EngineKind::all() {
-                            ui.selectable_value(&mut app.settings.engine, kind, kind.display_name());
-                        }
-                    })
-                    .response;
-                (response, ())
-            });
-            match app.settings.engine {
-                EngineKind::Local => local_model_rows(app, ui, width, &installed, &mut commands),
-                EngineKind::Cloud(service) => {
-                    super::cloud::key_status_row(app, ui, service);
-                    super::cloud::service_options(ui, service, &mut app.settings.cloud, width);
-                }
-            }
-            // Some engines know only a few languages (Gradium: five).
-            let engine = app.settings.engine;
-            let offered = |code: &str| {
-                code == "auto" || engine.languages().is_none_or(|known| known.contains(&code))
-            };
-            labelled_row(ui, "Language", |ui| {
-                let current = app
-                    .settings
-                    .options
-                    .language
-                    .clone()
-                    .unwrap_or_else(|| "auto".into());
-                let current_name = LANGUAGES
-                    .iter()
-                    .find(|(code, _)| *code == current)
-                    .map(|(_, name)| (*name).to_string())
-                    .unwrap_or_else(|| current.clone());
-                let response = egui::ComboBox::from_id_salt("language_choice")
-                    .width(width)
-                    .truncate()
-                    .selected_text(current_name)
-                    .height(320.0)
-                    .show_ui(ui, |ui| {
-                        for (code, name) in LANGUAGES.iter().filter(|(code, _)| offered(code)) {
-                            if ui.selectable_label(current == *code, *name).clicked() {
-                                app.settings.options.language = if *code == "auto" {
-                                    None
-                                } else {
-                                    Some((*code).to_string())
-                                };
-                            }
-                        }
-                    })
-                    .response;
-                (response, ())
-            });
-            if engine.splits_stereo_channels() {
-                labelled_row(ui, "Speakers", |ui| {
-                    let label = |mode: SpeakerMode| match mode {
-                        SpeakerMode::None => "No labels",
-                        SpeakerMode::Stereo => "One per stereo channel",
-                    };
-                    let response = egui::ComboBox::from_id_salt("speaker_mode")
-                        .width(width)
-                        .truncate()
-                        .selected_text(label(app.settings.options.speakers))
-                        .show_ui(ui, |ui| {
-                            for mode in [SpeakerMode::None, SpeakerMode::Stereo] {
-                                ui.selectable_value(
-                                    &mut app.settings.options.speakers,
-                                    mode,
-                                    label(mode),
-                                );
-                            }
-                        })
-                        .response;
-                    (response, ())
-                });
-            }
-            if engine.translates() {
-                ui.label("");
-                ui.checkbox(&mut app.settings.options.translate, "Translate to English");
-                ui.end_row();
-            }
-            labelled_row(ui, "Prompt", |ui| {
-                let mut prompt = app.settings.options.prompt.clone().unwrap_or_default();
-                let response = ui.add(
-                    egui::TextEdit::singleline(&mut prompt)
-                        .desired_width(width)
-                        .hint_text("Names, jargon…"),
-                );
-                if response.changed() {
-                    app.settings.options.prompt =
-                        Some(prompt).filter(|prompt| !prompt.trim().is_empty());
-                }
-                (
-                    response.on_hover_text("Words the engine should expect: names, places, jargon"),
-                    (),
-                )
-            });
-        });
+        .show(ui, |ui| options_grid_ui(app, ui, width, &mut commands));
     if let EngineKind::Cloud(service) = app.settings.engine {
-        let problem = app.settings.cloud.validate_for(service).err().or_else(|| {
-            app.settings
-                .engine
-                .check_language(app.settings.options.language.as_deref())
-                .err()
-        });
-        if let Some(problem) = problem {
-            ui.add_space(4.0);
-            ui.label(
-                RichText::new(format!("⚠ {problem}"))
-                    .small()
-                    .color(ui.visuals().warn_fg_color),
-            );
-        }
-        ui.label(
-            RichText::new(format!(
-                "The audio is sent to {}. Translation and stereo speakers are local-only.",
-                service.display_name()
-            ))
-            .small()
-            .weak(),
-        );
+        cloud_notes_ui(ui, &app.settings, service);
     }
     ui.add_space(6.0);
     if ui
@@ -503,4 +386,152 @@ fn options_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     for command in commands {
         app.send(command);
     }
+}
+
+/// The options' rows: engine, its own rows, then what every engine shares (where it offers it).
+fn options_grid_ui(
+    app: &mut VerbatimApp,
+    ui: &mut egui::Ui,
+    width: f32,
+    commands: &mut Vec<AppCommand>,
+) {
+    engine_row(ui, &mut app.settings, width);
+    match app.settings.engine {
+        EngineKind::Local => {
+            let installed = app.state.models.installed_names();
+            local_model_rows(app, ui, width, &installed, commands);
+        }
+        EngineKind::Cloud(service) => {
+            super::cloud::key_status_row(app, ui, service);
+            super::cloud::service_options(ui, service, &mut app.settings.cloud, width);
+        }
+    }
+    let settings = &mut app.settings;
+    language_row(ui, settings, width);
+    if settings.engine.splits_stereo_channels() {
+        speakers_row(ui, settings, width);
+    }
+    if settings.engine.translates() {
+        ui.label("");
+        ui.checkbox(&mut settings.options.translate, "Translate to English");
+        ui.end_row();
+    }
+    prompt_row(ui, settings, width);
+}
+
+fn engine_row(ui: &mut egui::Ui, settings: &mut Settings, width: f32) {
+    labelled_row(ui, "Engine", |ui| {
+        let response = egui::ComboBox::from_id_salt("engine_choice")
+            .width(width)
+            .truncate()
+            .selected_text(settings.engine.display_name())
+            .show_ui(ui, |ui| {
+                for kind in EngineKind::all() {
+                    ui.selectable_value(&mut settings.engine, kind, kind.display_name());
+                }
+            })
+            .response;
+        (response, ())
+    });
+}
+
+/// The language picker, offering only what the engine knows (Gradium: five).
+fn language_row(ui: &mut egui::Ui, settings: &mut Settings, width: f32) {
+    let engine = settings.engine;
+    let offered =
+        |code: &str| code == "auto" || engine.languages().is_none_or(|known| known.contains(&code));
+    labelled_row(ui, "Language", |ui| {
+        let current = settings
+            .options
+            .language
+            .clone()
+            .unwrap_or_else(|| "auto".into());
+        let current_name = LANGUAGES
+            .iter()
+            .find(|(code, _)| *code == current)
+            .map(|(_, name)| (*name).to_string())
+            .unwrap_or_else(|| current.clone());
+        let response = egui::ComboBox::from_id_salt("language_choice")
+            .width(width)
+            .truncate()
+            .selected_text(current_name)
+            .height(320.0)
+            .show_ui(ui, |ui| {
+                for (code, name) in LANGUAGES.iter().filter(|(code, _)| offered(code)) {
+                    if ui.selectable_label(current == *code, *name).clicked() {
+                        settings.options.language = if *code == "auto" {
+                            None
+                        } else {
+                            Some((*code).to_string())
+                        };
+                    }
+                }
+            })
+            .response;
+        (response, ())
+    });
+}
+
+fn speakers_row(ui: &mut egui::Ui, settings: &mut Settings, width: f32) {
+    labelled_row(ui, "Speakers", |ui| {
+        let label = |mode: SpeakerMode| match mode {
+            SpeakerMode::None => "No labels",
+            SpeakerMode::Stereo => "One per stereo channel",
+        };
+        let response = egui::ComboBox::from_id_salt("speaker_mode")
+            .width(width)
+            .truncate()
+            .selected_text(label(settings.options.speakers))
+            .show_ui(ui, |ui| {
+                for mode in [SpeakerMode::None, SpeakerMode::Stereo] {
+                    ui.selectable_value(&mut settings.options.speakers, mode, label(mode));
+                }
+            })
+            .response;
+        (response, ())
+    });
+}
+
+fn prompt_row(ui: &mut egui::Ui, settings: &mut Settings, width: f32) {
+    labelled_row(ui, "Prompt", |ui| {
+        let mut prompt = settings.options.prompt.clone().unwrap_or_default();
+        let response = ui.add(
+            egui::TextEdit::singleline(&mut prompt)
+                .desired_width(width)
+                .hint_text("Names, jargon…"),
+        );
+        if response.changed() {
+            settings.options.prompt = Some(prompt).filter(|prompt| !prompt.trim().is_empty());
+        }
+        (
+            response.on_hover_text("Words the engine should expect: names, places, jargon"),
+            (),
+        )
+    });
+}
+
+/// Under a cloud service's options: what keeps it from running, and where the audio goes.
+fn cloud_notes_ui(ui: &mut egui::Ui, settings: &Settings, service: CloudService) {
+    let problem = settings.cloud.validate_for(service).err().or_else(|| {
+        settings
+            .engine
+            .check_language(settings.options.language.as_deref())
+            .err()
+    });
+    if let Some(problem) = problem {
+        ui.add_space(4.0);
+        ui.label(
+            RichText::new(format!("⚠ {problem}"))
+                .small()
+                .color(ui.visuals().warn_fg_color),
+        );
+    }
+    ui.label(
+        RichText::new(format!(
+            "The audio is sent to {}. Translation and stereo speakers are local-only.",
+            service.display_name()
+        ))
+        .small()
+        .weak(),
+    );
 }

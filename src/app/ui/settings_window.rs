@@ -3,7 +3,7 @@
 //! saved with the window's other settings.
 
 use super::super::VerbatimApp;
-use super::super::settings::{ExportSettings, ThemeChoice};
+use super::super::settings::{ExportSettings, Settings, ThemeChoice};
 use crate::export::{SubtitleRules, TextOptions};
 use eframe::egui::{self, RichText};
 
@@ -61,8 +61,46 @@ pub fn settings_window(app: &mut VerbatimApp, ctx: &egui::Context) {
 }
 
 fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
-    let settings = &mut app.settings;
     section(ui, "Engine");
+    engine_settings_ui(ui, &mut app.settings);
+
+    section(ui, "Cloud services");
+    super::cloud::cloud_settings(app, ui);
+    let settings = &mut app.settings;
+
+    section(ui, "Subtitles (SRT, WebVTT)");
+    subtitle_rules_ui(ui, &mut settings.export.options.subtitles);
+
+    section(ui, "Plain text and clipboard");
+    text_layout_ui(ui, &mut settings.export.options.text);
+
+    section(ui, "Export again (Ctrl+E)");
+    last_export_ui(ui, &mut settings.export);
+
+    section(ui, "Appearance");
+    ui.horizontal(|ui| {
+        ui.radio_value(
+            &mut settings.theme,
+            ThemeChoice::System,
+            "Follow the system",
+        );
+        ui.radio_value(&mut settings.theme, ThemeChoice::Light, "Light");
+        ui.radio_value(&mut settings.theme, ThemeChoice::Dark, "Dark");
+    });
+    ui.add_space(10.0);
+    ui.separator();
+    if ui.button("Restore all defaults").clicked() {
+        let keep_last = settings.export.last.clone();
+        *settings = Default::default();
+        settings.export = ExportSettings {
+            last: keep_last,
+            ..ExportSettings::default()
+        };
+    }
+}
+
+/// Threads, beam size and word timings of the local engine.
+fn engine_settings_ui(ui: &mut egui::Ui, settings: &mut Settings) {
     grid("settings_engine").show(ui, |ui| {
         let max_threads = std::thread::available_parallelism()
             .map(|n| n.get())
@@ -87,13 +125,10 @@ fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
             |ui| ui.checkbox(&mut settings.options.word_timestamps, ""),
         );
     });
+}
 
-    section(ui, "Cloud services");
-    super::cloud::cloud_settings(app, ui);
-    let settings = &mut app.settings;
-
-    section(ui, "Subtitles (SRT, WebVTT)");
-    let rules = &mut settings.export.options.subtitles;
+/// The rules SRT and WebVTT cues follow, and a way back to the defaults.
+fn subtitle_rules_ui(ui: &mut egui::Ui, rules: &mut SubtitleRules) {
     grid("settings_subtitles").show(ui, |ui| {
         row(ui, "Characters per line", "Longest subtitle line; 42 is the usual broadcast limit", |ui| {
             ui.add(egui::DragValue::new(&mut rules.max_chars_per_line).range(16..=80))
@@ -131,9 +166,10 @@ fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     if ui.small_button("Default subtitle rules").clicked() {
         *rules = SubtitleRules::default();
     }
+}
 
-    section(ui, "Plain text and clipboard");
-    let text = &mut settings.export.options.text;
+/// How plain text and the clipboard lay out paragraphs, and a way back to the defaults.
+fn text_layout_ui(ui: &mut egui::Ui, text: &mut TextOptions) {
     grid("settings_text").show(ui, |ui| {
         row(
             ui,
@@ -173,9 +209,11 @@ fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     if ui.small_button("Default text layout").clicked() {
         *text = TextOptions::default();
     }
+}
 
-    section(ui, "Export again (Ctrl+E)");
-    match settings.export.last.clone() {
+/// Where "Export again" writes, with a way to forget it.
+fn last_export_ui(ui: &mut egui::Ui, export: &mut ExportSettings) {
+    match export.last.clone() {
         Some(last) => {
             ui.horizontal_wrapped(|ui| {
                 ui.label(
@@ -188,7 +226,7 @@ fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     .weak(),
                 );
                 if ui.small_button("Forget").clicked() {
-                    settings.export.last = None;
+                    export.last = None;
                 }
             });
         }
@@ -199,26 +237,5 @@ fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                     .weak(),
             );
         }
-    }
-
-    section(ui, "Appearance");
-    ui.horizontal(|ui| {
-        ui.radio_value(
-            &mut settings.theme,
-            ThemeChoice::System,
-            "Follow the system",
-        );
-        ui.radio_value(&mut settings.theme, ThemeChoice::Light, "Light");
-        ui.radio_value(&mut settings.theme, ThemeChoice::Dark, "Dark");
-    });
-    ui.add_space(10.0);
-    ui.separator();
-    if ui.button("Restore all defaults").clicked() {
-        let keep_last = settings.export.last.clone();
-        *settings = Default::default();
-        settings.export = ExportSettings {
-            last: keep_last,
-            ..ExportSettings::default()
-        };
     }
 }

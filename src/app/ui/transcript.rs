@@ -386,6 +386,11 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportFormat>, actions
             }
         });
     });
+    ui.label(egui::RichText::new(header_facts(job)).small().weak());
+}
+
+/// The line under the file's name: status, length, language, engine, and a hint.
+fn header_facts(job: &Job) -> String {
     let mut facts: Vec<String> = Vec::new();
     facts.push(match &job.status {
         JobStatus::Running => match job.progress {
@@ -407,7 +412,7 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportFormat>, actions
     if job.transcript.speakers.is_empty() && !job.transcript.segments.is_empty() {
         facts.push("click a line to edit it".into());
     }
-    ui.label(egui::RichText::new(facts.join("  ·  ")).small().weak());
+    facts.join("  ·  ")
 }
 
 fn speaker_strip(ui: &mut egui::Ui, job: &Job, actions: &mut PaneActions) {
@@ -476,17 +481,35 @@ fn row_height_for(galley_height: f32) -> f32 {
     galley_height.max(CHIP_HEIGHT) + 2.0 * ROW_PADDING
 }
 
-fn transcript_view(
-    ui: &mut egui::Ui,
-    pane: &mut TranscriptPane,
-    job: &Job,
-    actions: &mut PaneActions,
-) {
-    let transcript = &job.transcript;
-    let with_speakers = !transcript.speakers.is_empty();
-    let full_width = ui.available_width();
-    // The speaker column is as wide as the longest name's chip (a few layouts, cached by egui).
-    let speaker_width = transcript
+/// Where the pane's columns sit at this frame's width.
+#[derive(Debug, Clone, Copy)]
+struct Columns {
+    full_width: f32,
+    /// Left edge of the text column, from the row's left edge.
+    text_x: f32,
+    wrap_width: f32,
+}
+
+impl Columns {
+    fn for_transcript(ui: &egui::Ui, transcript: &Transcript) -> Columns {
+        let full_width = ui.available_width();
+        let speaker_column = if transcript.speakers.is_empty() {
+            0.0
+        } else {
+            speaker_column_width(ui, transcript) + COLUMN_GAP
+        };
+        let text_x = TIME_WIDTH + COLUMN_GAP + speaker_column;
+        Columns {
+            full_width,
+            text_x,
+            wrap_width: (full_width - text_x - RIGHT_MARGIN).max(80.0),
+        }
+    }
+}
+
+/// As wide as the longest name's chip (a few layouts, cached by egui), within a limit.
+fn speaker_column_width(ui: &egui::Ui, transcript: &Transcript) -> f32 {
+    transcript
         .speakers
         .iter()
         .map(|speaker| {
@@ -499,92 +522,58 @@ fn transcript_view(
             galley.size().x + 24.0
         })
         .fold(0.0_f32, f32::max)
-        .min(MAX_SPEAKER_WIDTH);
-    let text_x = TIME_WIDTH
-        + COLUMN_GAP
-        + if with_speakers {
-            speaker_width + COLUMN_GAP
-        } else {
-            0.0
-        };
-    let wrap_width = (full_width - text_x - RIGHT_MARGIN).max(80.0);
-    let font_size = egui::TextStyle::Body.resolve(ui.style()).size;
-    let line_height =
-        ui.fonts_mut(|fonts| fonts.row_height(&egui::TextStyle::Body.resolve(ui.style())));
-    let layout = LayoutKey {
-        wrap_width_px: wrap_width.round() as i32,
-        font_size_centipoints: (font_size * 100.0) as i32,
-        with_speakers,
-    };
-    pane.rows.sync(
-        (job.id, job.generation),
-        layout,
-        line_height,
-        &transcript.segments,
-    );
-    if pane
-        .editing
-        .as_ref()
-        .is_some_and(|edit| edit.job != job.id || edit.index >= transcript.segments.len())
-    {
-        pane.editing = None;
+        .min(MAX_SPEAKER_WIDTH)
+}
+
+/// The live hypothesis laid out for the row after the last segment.
+struct LiveRow {
+    start_s: Option<f64>,
+    galley: std::sync::Arc<egui::Galley>,
+}
+
+impl LiveRow {
+    fn for_transcript(ui: &egui::Ui, transcript: &Transcript, wrap_width: f32) -> Option<LiveRow> {
+        let hypothesis = transcript
+            .hypothesis
+            .as_ref()
+            .filter(|hypothesis| !hypothesis.text.trim().is_empty())?;
+        Some(LiveRow {
+            start_s: hypothesis.start_s,
+            galley: hypothesis_galley(ui, &hypothesis.text, wrap_width),
+        })
     }
 
-    // Measure some rows that are not on screen, within the budget.
-    let started = Instant::now();
-    while pane.rows.unmeasured > 0 && started.elapsed() < MEASURE_BUDGET {
-        let count = pane.rows.heights.len();
-        if count == 0 {
-            break;
-        }
-        let index = pane.rows.fill_cursor % count;
-        pane.rows.fill_cursor = (index + 1) % count;
-        if !pane.rows.measured[index] {
-            let segment = &transcript.segments[index];
-            let galley = text_galley(ui, &segment.text, wrap_width);
-            pane.rows.set_measured(
-                index,
-                row_height_for(galley.size().y),
-                segment.text.len(),
-                galley.rows.len(),
-            );
-        }
+    fn height(&self) -> f32 {
+        row_height_for(self.galley.size().y)
     }
-    if pane.rows.unmeasured > 0 {
-        ui.ctx().request_repaint();
-    }
+}
+
+/// What drawing a segment row needs besides the `Ui`.
+struct RowContext<'a> {
+    job: &'a Job,
+    columns: Columns,
+    rows: &'a mut RowHeights,
+    editing: &'a mut Option<SegmentEdit>,
+    actions: &'a mut PaneActions,
+}
+
+fn transcript_view(
+    ui: &mut egui::Ui,
+    pane: &mut TranscriptPane,
+    job: &Job,
+    actions: &mut PaneActions,
+) {
+    let transcript = &job.transcript;
+    let columns = Columns::for_transcript(ui, transcript);
+    sync_rows(ui, pane, job, columns.wrap_width);
+    measure_offscreen_rows(ui, &mut pane.rows, &transcript.segments, columns.wrap_width);
     pane.rows.rebuild_offsets();
 
-    let hypothesis = transcript
-        .hypothesis
-        .as_ref()
-        .filter(|hypothesis| !hypothesis.text.trim().is_empty());
-    let hypothesis_galley =
-        hypothesis.map(|hypothesis| hypothesis_galley(ui, &hypothesis.text, wrap_width));
-    let hypothesis_height = hypothesis_galley
-        .as_ref()
-        .map(|galley| row_height_for(galley.size().y))
-        .unwrap_or(0.0);
-    let total_height = pane.rows.total() + hypothesis_height + 2.0 * ROW_PADDING;
-
-    if transcript.segments.is_empty() && hypothesis.is_none() {
-        let message = match &job.status {
-            JobStatus::Queued => "Waiting for the files before this one…",
-            JobStatus::Running => {
-                "Listening… the first words appear here as soon as they are recognised."
-            }
-            JobStatus::Failed { .. } => "Nothing was transcribed.",
-            JobStatus::Cancelled => "Cancelled before any words were recognised.",
-            JobStatus::Interrupted => "Verbatim was closed before any words were recognised; Retry transcribes it.",
-            _ => "No speech found in this file.",
-        };
-        ui.add_space(24.0);
-        ui.vertical_centered(|ui| {
-            if job.status.is_running() {
-                ui.spinner();
-            }
-            ui.label(egui::RichText::new(message).weak());
-        });
+    let live = LiveRow::for_transcript(ui, transcript, columns.wrap_width);
+    let live_height = live.as_ref().map(LiveRow::height).unwrap_or(0.0);
+    let total_height = pane.rows.total() + live_height + 2.0 * ROW_PADDING;
+    if transcript.segments.is_empty() && live.is_none() {
+        empty_transcript_ui(ui, &job.status);
         pane.rows_drawn = 0;
         return;
     }
@@ -600,42 +589,14 @@ fn transcript_view(
         scroll = scroll.vertical_scroll_offset(follow_offset);
     }
     pane.jump_requested = false;
-
-    let editing = &mut pane.editing;
-    let rows = &mut pane.rows;
-    // The offset is set past last frame's end whenever new rows arrive while following; a
-    // rubber band would take that for an overscroll and spring back, so it is off here.
-    ui.spacing_mut().scroll.kinetic.rubber_band = false;
-    let output = scroll.show_viewport(ui, |ui, viewport| {
-        ui.set_height(total_height);
-        ui.set_width(ui.available_width());
-        let origin = ui.max_rect().min;
-        let count = transcript.segments.len();
-        let mut drawn = 0;
-        if count > 0 {
-            let first = rows.row_at(viewport.min.y);
-            let mut y = rows.offsets[first];
-            for index in first..count {
-                if y > viewport.max.y {
-                    break;
-                }
-                let height = draw_segment_row(
-                    ui, origin, y, full_width, text_x, wrap_width, job, index, rows, editing,
-                    actions,
-                );
-                y += height;
-                drawn += 1;
-            }
-        }
-        if let (Some(hypothesis), Some(galley)) = (hypothesis, hypothesis_galley) {
-            let y = rows.total();
-            if y <= viewport.max.y {
-                draw_hypothesis_row(ui, origin, y, text_x, hypothesis.start_s, galley);
-                drawn += 1;
-            }
-        }
-        drawn
-    });
+    let context = RowContext {
+        job,
+        columns,
+        rows: &mut pane.rows,
+        editing: &mut pane.editing,
+        actions,
+    };
+    let output = visible_rows_ui(ui, scroll, total_height, context, live);
     pane.rows_drawn = output.inner;
     if std::env::var_os("VERBATIM_DEBUG_PANE").is_some() {
         eprintln!(
@@ -647,8 +608,142 @@ fn transcript_view(
         );
     }
 
-    // Follow the live text until the user scrolls away from the bottom; follow again once
-    // they are back at the bottom.
+    update_follow_live(pane, &output, forced, follow_offset);
+    if !pane.follow_live && job.status.is_running() {
+        jump_to_live_button(ui, pane, output.inner_rect);
+    }
+    start_requested_edit(pane, job, actions);
+}
+
+/// Brings the height cache up to date with the transcript and this frame's layout, and drops
+/// an edit whose segment is gone.
+fn sync_rows(ui: &egui::Ui, pane: &mut TranscriptPane, job: &Job, wrap_width: f32) {
+    let transcript = &job.transcript;
+    let font_size = egui::TextStyle::Body.resolve(ui.style()).size;
+    let line_height =
+        ui.fonts_mut(|fonts| fonts.row_height(&egui::TextStyle::Body.resolve(ui.style())));
+    let layout = LayoutKey {
+        wrap_width_px: wrap_width.round() as i32,
+        font_size_centipoints: (font_size * 100.0) as i32,
+        with_speakers: !transcript.speakers.is_empty(),
+    };
+    pane.rows.sync(
+        (job.id, job.generation),
+        layout,
+        line_height,
+        &transcript.segments,
+    );
+    if pane
+        .editing
+        .as_ref()
+        .is_some_and(|edit| edit.job != job.id || edit.index >= transcript.segments.len())
+    {
+        pane.editing = None;
+    }
+}
+
+/// Measures some rows that are not on screen, within the budget; asks for another frame while
+/// any height is still an estimate.
+fn measure_offscreen_rows(
+    ui: &egui::Ui,
+    rows: &mut RowHeights,
+    segments: &[Segment],
+    wrap_width: f32,
+) {
+    let started = Instant::now();
+    while rows.unmeasured > 0 && started.elapsed() < MEASURE_BUDGET {
+        let count = rows.heights.len();
+        if count == 0 {
+            break;
+        }
+        let index = rows.fill_cursor % count;
+        rows.fill_cursor = (index + 1) % count;
+        if !rows.measured[index] {
+            let segment = &segments[index];
+            let galley = text_galley(ui, &segment.text, wrap_width);
+            rows.set_measured(
+                index,
+                row_height_for(galley.size().y),
+                segment.text.len(),
+                galley.rows.len(),
+            );
+        }
+    }
+    if rows.unmeasured > 0 {
+        ui.ctx().request_repaint();
+    }
+}
+
+/// What the pane says while a file has no words yet.
+fn empty_transcript_ui(ui: &mut egui::Ui, status: &JobStatus) {
+    let message = match status {
+        JobStatus::Queued => "Waiting for the files before this one…",
+        JobStatus::Running => {
+            "Listening… the first words appear here as soon as they are recognised."
+        }
+        JobStatus::Failed { .. } => "Nothing was transcribed.",
+        JobStatus::Cancelled => "Cancelled before any words were recognised.",
+        JobStatus::Interrupted => {
+            "Verbatim was closed before any words were recognised; Retry transcribes it."
+        }
+        _ => "No speech found in this file.",
+    };
+    ui.add_space(24.0);
+    ui.vertical_centered(|ui| {
+        if status.is_running() {
+            ui.spinner();
+        }
+        ui.label(egui::RichText::new(message).weak());
+    });
+}
+
+/// The scroll area with only its visible rows laid out and drawn; its `inner` is how many.
+fn visible_rows_ui(
+    ui: &mut egui::Ui,
+    scroll: egui::ScrollArea,
+    total_height: f32,
+    mut context: RowContext,
+    live: Option<LiveRow>,
+) -> egui::scroll_area::ScrollAreaOutput<usize> {
+    // The offset is set past last frame's end whenever new rows arrive while following; a
+    // rubber band would take that for an overscroll and spring back, so it is off here.
+    ui.spacing_mut().scroll.kinetic.rubber_band = false;
+    scroll.show_viewport(ui, |ui, viewport| {
+        ui.set_height(total_height);
+        ui.set_width(ui.available_width());
+        let origin = ui.max_rect().min;
+        let count = context.job.transcript.segments.len();
+        let mut drawn = 0;
+        if count > 0 {
+            let first = context.rows.row_at(viewport.min.y);
+            let mut y = context.rows.offsets[first];
+            for index in first..count {
+                if y > viewport.max.y {
+                    break;
+                }
+                y += draw_segment_row(ui, &mut context, origin, y, index);
+                drawn += 1;
+            }
+        }
+        if let Some(live) = live {
+            let y = context.rows.total();
+            if y <= viewport.max.y {
+                draw_hypothesis_row(ui, origin, y, context.columns.text_x, live);
+                drawn += 1;
+            }
+        }
+        drawn
+    })
+}
+
+/// Follows the live text until the user scrolls away from the bottom; follows again once
+/// they are back at the bottom.
+fn update_follow_live(
+    pane: &mut TranscriptPane,
+    output: &egui::scroll_area::ScrollAreaOutput<usize>,
+    forced: bool,
+    follow_offset: f32,
+) {
     let max_offset = (output.content_size.y - output.inner_rect.height()).max(0.0);
     let at_bottom = output.state.clamped_offset().y >= max_offset - 4.0;
     if forced && output.state.clamped_offset().y < follow_offset - 4.0 {
@@ -656,22 +751,27 @@ fn transcript_view(
     } else if at_bottom {
         pane.follow_live = true;
     }
+}
 
-    if !pane.follow_live && job.status.is_running() {
-        let button_rect = Rect::from_min_size(
-            output.inner_rect.right_bottom() - vec2(150.0, 46.0),
-            vec2(132.0, 30.0),
-        );
-        let button = egui::Button::new(egui::RichText::new("⬇ Jump to live").strong())
-            .corner_radius(15.0)
-            .fill(ui.visuals().selection.bg_fill);
-        if ui.put(button_rect, button).clicked() {
-            pane.jump_to_live();
-            ui.ctx().request_repaint();
-        }
+/// The floating "Jump to live" button in the bottom right corner of the scroll area.
+fn jump_to_live_button(ui: &mut egui::Ui, pane: &mut TranscriptPane, scroll_rect: Rect) {
+    let button_rect = Rect::from_min_size(
+        scroll_rect.right_bottom() - vec2(150.0, 46.0),
+        vec2(132.0, 30.0),
+    );
+    let button = egui::Button::new(egui::RichText::new("⬇ Jump to live").strong())
+        .corner_radius(15.0)
+        .fill(ui.visuals().selection.bg_fill);
+    if ui.put(button_rect, button).clicked() {
+        pane.jump_to_live();
+        ui.ctx().request_repaint();
     }
+}
+
+/// Opens the editor on the segment the user clicked (or chose "Edit text" for) this frame.
+fn start_requested_edit(pane: &mut TranscriptPane, job: &Job, actions: &mut PaneActions) {
     if let Some(index) = actions.start_edit.take()
-        && let Some(segment) = transcript.segments.get(index)
+        && let Some(segment) = job.transcript.segments.get(index)
     {
         pane.editing = Some(SegmentEdit {
             job: job.id,
@@ -682,147 +782,214 @@ fn transcript_view(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Draws segment `index` with its top `y` below `origin`; returns the row's height.
 fn draw_segment_row(
     ui: &mut egui::Ui,
+    context: &mut RowContext,
     origin: egui::Pos2,
     y: f32,
-    full_width: f32,
-    text_x: f32,
-    wrap_width: f32,
-    job: &Job,
     index: usize,
-    rows: &mut RowHeights,
-    editing: &mut Option<SegmentEdit>,
-    actions: &mut PaneActions,
 ) -> f32 {
-    let transcript = &job.transcript;
-    let segment = &transcript.segments[index];
+    let job = context.job;
+    let segment = &job.transcript.segments[index];
     let top = origin.y + y;
-    let text_pos = pos2(origin.x + text_x, top + ROW_PADDING);
-    let visuals = ui.visuals().clone();
+    let row_min = pos2(origin.x, top);
+    let text_pos = pos2(origin.x + context.columns.text_x, top + ROW_PADDING);
 
     // The text column: an editor for the row being edited, else the wrapped text.
-    let is_editing = editing
+    let is_editing = context
+        .editing
         .as_ref()
         .is_some_and(|edit| edit.job == job.id && edit.index == index);
-    let height;
-    if is_editing {
-        let mut commit = None;
-        let mut cancel = false;
-        let mut child = ui.new_child(egui::UiBuilder::new().max_rect(Rect::from_min_size(
-            text_pos - vec2(4.0, 3.0),
-            vec2(wrap_width + 8.0, 4000.0),
-        )));
-        if let Some(edit) = editing.as_mut() {
-            let response = child.add(
-                egui::TextEdit::multiline(&mut edit.text)
-                    .id(egui::Id::unique(("segment_editor", job.id.0, index)))
-                    .desired_width(wrap_width)
-                    .desired_rows(1)
-                    .return_key(Some(egui::KeyboardShortcut::new(
-                        egui::Modifiers::SHIFT,
-                        egui::Key::Enter,
-                    ))),
-            );
-            response.widget_info(|| {
-                egui::WidgetInfo::labeled(egui::Role::TextInput, true, "Segment text")
-            });
-            if !edit.focus_requested {
-                response.request_focus();
-                edit.focus_requested = true;
-            }
-            let (enter, escape) = child.input(|input| {
-                (
-                    input.key_pressed(egui::Key::Enter) && !input.modifiers.shift,
-                    input.key_pressed(egui::Key::Escape),
-                )
-            });
-            if escape {
-                cancel = true;
-            } else if (response.has_focus() && enter) || response.lost_focus() {
-                commit = Some(edit.text.trim().to_string());
-            }
-            height = (response.rect.height() + 2.0 * ROW_PADDING).max(row_height_for(0.0));
-        } else {
-            height = rows.heights[index];
+    let height = if is_editing {
+        segment_editor_ui(ui, context, index, text_pos)
+    } else {
+        segment_text_ui(ui, context, index, row_min, text_pos)
+    };
+    paint_start_time(ui, row_min, segment.start_s);
+    if let Some(speaker_id) = &segment.speaker {
+        segment_speaker_ui(ui, context, index, speaker_id, row_min);
+    }
+    height
+}
+
+/// How an edit ended this frame, if it did.
+enum EditOutcome {
+    StillEditing,
+    Commit(String),
+    Cancel,
+}
+
+/// The text column of the row being edited; returns the row's height.
+fn segment_editor_ui(
+    ui: &mut egui::Ui,
+    context: &mut RowContext,
+    index: usize,
+    text_pos: egui::Pos2,
+) -> f32 {
+    let job_id = context.job.id;
+    let wrap_width = context.columns.wrap_width;
+    let mut child = ui.new_child(egui::UiBuilder::new().max_rect(Rect::from_min_size(
+        text_pos - vec2(4.0, 3.0),
+        vec2(wrap_width + 8.0, 4000.0),
+    )));
+    let (height, outcome) = match context.editing.as_mut() {
+        Some(edit) => {
+            let (response, outcome) = segment_editor(&mut child, edit, job_id, index, wrap_width);
+            let height = (response.rect.height() + 2.0 * ROW_PADDING).max(row_height_for(0.0));
+            (height, outcome)
         }
-        if let Some(text) = commit {
+        None => (context.rows.heights[index], EditOutcome::StillEditing),
+    };
+    match outcome {
+        EditOutcome::Commit(text) => {
             if !text.is_empty() {
-                actions.commands.push(AppCommand::EditSegmentText {
-                    job: job.id,
+                context.actions.commands.push(AppCommand::EditSegmentText {
+                    job: job_id,
                     segment_index: index,
                     text,
                 });
             }
-            *editing = None;
-        } else if cancel {
-            *editing = None;
+            *context.editing = None;
         }
-        rows.invalidate(index);
-    } else {
-        let galley = text_galley(ui, &segment.text, wrap_width);
-        height = row_height_for(galley.size().y);
-        rows.set_measured(index, height, segment.text.len(), galley.rows.len());
-        let text_rect =
-            Rect::from_min_size(text_pos, galley.size().max(vec2(wrap_width.min(40.0), 1.0)));
-        let row_rect = Rect::from_min_size(
-            pos2(origin.x, top),
-            vec2(full_width - RIGHT_MARGIN + 6.0, height),
-        );
-        if ui.rect_contains_pointer(row_rect) {
-            ui.painter()
-                .rect_filled(row_rect, 6.0, visuals.faint_bg_color.gamma_multiply(1.6));
-        }
-        let response = ui.interact(
-            text_rect,
-            egui::Id::unique(("segment_text", job.id.0, index)),
-            egui::Sense::click(),
-        );
-        let text_for_info = segment.text.clone();
-        response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &text_for_info));
-        ui.painter().galley(text_pos, galley, visuals.text_color());
-        let response = response.on_hover_cursor(egui::CursorIcon::Text);
-        if response.clicked() {
-            actions.start_edit = Some(index);
-        }
-        response.context_menu(|ui| segment_menu(ui, job, index, actions));
+        EditOutcome::Cancel => *context.editing = None,
+        EditOutcome::StillEditing => {}
     }
+    context.rows.invalidate(index);
+    height
+}
 
-    // The time column.
-    ui.painter().text(
-        pos2(origin.x + 2.0, top + ROW_PADDING + 2.0),
-        egui::Align2::LEFT_TOP,
-        super::format_clock(segment.start_s),
-        egui::FontId::monospace(12.0),
-        visuals.weak_text_color(),
+/// The text box of an edit: Enter or leaving it keeps the text, Shift+Enter starts a new
+/// line, Escape throws the edit away.
+fn segment_editor(
+    ui: &mut egui::Ui,
+    edit: &mut SegmentEdit,
+    job_id: JobId,
+    index: usize,
+    wrap_width: f32,
+) -> (egui::Response, EditOutcome) {
+    let response = ui.add(
+        egui::TextEdit::multiline(&mut edit.text)
+            .id(egui::Id::unique(("segment_editor", job_id.0, index)))
+            .desired_width(wrap_width)
+            .desired_rows(1)
+            .return_key(Some(egui::KeyboardShortcut::new(
+                egui::Modifiers::SHIFT,
+                egui::Key::Enter,
+            ))),
     );
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, "Segment text"));
+    if !edit.focus_requested {
+        response.request_focus();
+        edit.focus_requested = true;
+    }
+    let (enter, escape) = ui.input(|input| {
+        (
+            input.key_pressed(egui::Key::Enter) && !input.modifiers.shift,
+            input.key_pressed(egui::Key::Escape),
+        )
+    });
+    let outcome = if escape {
+        EditOutcome::Cancel
+    } else if (response.has_focus() && enter) || response.lost_focus() {
+        EditOutcome::Commit(edit.text.trim().to_string())
+    } else {
+        EditOutcome::StillEditing
+    };
+    (response, outcome)
+}
 
-    // The speaker column.
-    if let Some(speaker_id) = &segment.speaker {
-        let name = transcript.speaker_name(speaker_id);
-        let chip_rect = Rect::from_min_size(
-            pos2(origin.x + TIME_WIDTH + COLUMN_GAP, top + ROW_PADDING - 1.0),
-            vec2(text_x - TIME_WIDTH - 2.0 * COLUMN_GAP, CHIP_HEIGHT),
-        );
-        let response = speakers::speaker_chip(
-            ui,
-            chip_rect,
-            egui::Id::unique(("segment_speaker", job.id.0, index)),
+/// The text column of a row not being edited: wrapped text, measured as it is drawn; a click
+/// starts an edit, a right click opens the segment's menu. Returns the row's height.
+fn segment_text_ui(
+    ui: &mut egui::Ui,
+    context: &mut RowContext,
+    index: usize,
+    row_min: egui::Pos2,
+    text_pos: egui::Pos2,
+) -> f32 {
+    let job = context.job;
+    let segment = &job.transcript.segments[index];
+    let wrap_width = context.columns.wrap_width;
+    let visuals = ui.visuals().clone();
+    let galley = text_galley(ui, &segment.text, wrap_width);
+    let height = row_height_for(galley.size().y);
+    context
+        .rows
+        .set_measured(index, height, segment.text.len(), galley.rows.len());
+    let text_rect =
+        Rect::from_min_size(text_pos, galley.size().max(vec2(wrap_width.min(40.0), 1.0)));
+    let row_rect = Rect::from_min_size(
+        row_min,
+        vec2(context.columns.full_width - RIGHT_MARGIN + 6.0, height),
+    );
+    if ui.rect_contains_pointer(row_rect) {
+        ui.painter()
+            .rect_filled(row_rect, 6.0, visuals.faint_bg_color.gamma_multiply(1.6));
+    }
+    let response = ui.interact(
+        text_rect,
+        egui::Id::unique(("segment_text", job.id.0, index)),
+        egui::Sense::click(),
+    );
+    let text_for_info = segment.text.clone();
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &text_for_info));
+    ui.painter().galley(text_pos, galley, visuals.text_color());
+    let response = response.on_hover_cursor(egui::CursorIcon::Text);
+    if response.clicked() {
+        context.actions.start_edit = Some(index);
+    }
+    response.context_menu(|ui| segment_menu(ui, job, index, context.actions));
+    height
+}
+
+/// The row's start time in the time column.
+fn paint_start_time(ui: &egui::Ui, row_min: egui::Pos2, start_s: f64) {
+    ui.painter().text(
+        pos2(row_min.x + 2.0, row_min.y + ROW_PADDING + 2.0),
+        egui::Align2::LEFT_TOP,
+        super::format_clock(start_s),
+        egui::FontId::monospace(12.0),
+        ui.visuals().weak_text_color(),
+    );
+}
+
+/// The speaker column: the segment's speaker chip; a click renames the speaker.
+fn segment_speaker_ui(
+    ui: &mut egui::Ui,
+    context: &mut RowContext,
+    index: usize,
+    speaker_id: &str,
+    row_min: egui::Pos2,
+) {
+    let job = context.job;
+    let name = job.transcript.speaker_name(speaker_id);
+    let chip_rect = Rect::from_min_size(
+        pos2(
+            row_min.x + TIME_WIDTH + COLUMN_GAP,
+            row_min.y + ROW_PADDING - 1.0,
+        ),
+        vec2(
+            context.columns.text_x - TIME_WIDTH - 2.0 * COLUMN_GAP,
+            CHIP_HEIGHT,
+        ),
+    );
+    let response = speakers::speaker_chip(
+        ui,
+        chip_rect,
+        egui::Id::unique(("segment_speaker", job.id.0, index)),
+        speaker_id,
+        name,
+    );
+    if response.clicked() {
+        context.actions.rename = Some(RenameDialog::new(
+            job.id,
             speaker_id,
             name,
-        );
-        if response.clicked() {
-            actions.rename = Some(RenameDialog::new(
-                job.id,
-                speaker_id,
-                name,
-                chip_rect.left_bottom() + vec2(0.0, 6.0),
-            ));
-        }
-        response.context_menu(|ui| segment_menu(ui, job, index, actions));
+            chip_rect.left_bottom() + vec2(0.0, 6.0),
+        ));
     }
-    height
+    response.context_menu(|ui| segment_menu(ui, job, index, context.actions));
 }
 
 fn segment_menu(ui: &mut egui::Ui, job: &Job, index: usize, actions: &mut PaneActions) {
@@ -857,14 +1024,10 @@ fn segment_menu(ui: &mut egui::Ui, job: &Job, index: usize, actions: &mut PaneAc
     }
 }
 
-fn draw_hypothesis_row(
-    ui: &mut egui::Ui,
-    origin: egui::Pos2,
-    y: f32,
-    text_x: f32,
-    start_s: Option<f64>,
-    galley: std::sync::Arc<egui::Galley>,
-) {
+/// The live hypothesis after the last segment: weak italics with an accent bar, as it is not
+/// final yet.
+fn draw_hypothesis_row(ui: &mut egui::Ui, origin: egui::Pos2, y: f32, text_x: f32, live: LiveRow) {
+    let LiveRow { start_s, galley } = live;
     let top = origin.y + y;
     let text_pos = pos2(origin.x + text_x, top + ROW_PADDING);
     let visuals = ui.visuals().clone();
@@ -884,13 +1047,7 @@ fn draw_hypothesis_row(
     ui.painter()
         .rect_filled(bar, 1.0, visuals.selection.bg_fill);
     if let Some(start_s) = start_s {
-        ui.painter().text(
-            pos2(origin.x + 2.0, top + ROW_PADDING + 2.0),
-            egui::Align2::LEFT_TOP,
-            super::format_clock(start_s),
-            egui::FontId::monospace(12.0),
-            visuals.weak_text_color(),
-        );
+        paint_start_time(ui, pos2(origin.x, top), start_s);
     }
     ui.painter()
         .galley(text_pos, galley, visuals.weak_text_color());
