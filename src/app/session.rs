@@ -362,6 +362,7 @@ mod tests {
         let snapshot = SessionSnapshot {
             jobs: vec![job("a", SavedStatus::Done)],
             changed: vec![("a".into(), transcript(&["A source's name."]))],
+            keep_earlier: false,
         };
         store
             .save(&snapshot)
