@@ -1,0 +1,276 @@
+//! Worker processes kept alive between jobs, so a model is loaded once rather than once per
+//! file or per live phrase.
+//!
+//! A job checks a worker out of the pool (an idle one holding the same model, or a new
+//! process), sends it requests and hands it back when it answered cleanly. A worker that was
+//! cancelled is killed, never handed back; one that crashed is noticed at the next checkout
+//! and replaced. The pipes are served by plain threads rather than the async runtime's
+//! reactor, because an idle worker outlives the runtime of the job that started it (each
+//! test, and each CLI run, may have its own).
+
+use super::LocalEngineConfig;
+use super::worker::{WorkerJob, WorkerMessage, WorkerRequest};
+use crate::engine::{EngineError, EngineOutcome};
+use crate::events::EventSink;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::{Duration, SystemTime};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Idle workers kept at most (each holds a model in memory).
+const MAX_IDLE_WORKERS: usize = 2;
+
+/// Idle workers, by the model they hold.
+#[derive(Default)]
+pub struct WorkerPool {
+    idle: Mutex<Vec<(WorkerKey, WorkerProcess)>>,
+    spawned: Mutex<Vec<u32>>,
+}
+
+impl WorkerPool {
+    pub fn new() -> Arc<WorkerPool> {
+        Arc::new(WorkerPool::default())
+    }
+
+    /// The pool every engine of this process shares unless given its own.
+    pub fn shared() -> Arc<WorkerPool> {
+        static SHARED: OnceLock<Arc<WorkerPool>> = OnceLock::new();
+        SHARED.get_or_init(WorkerPool::new).clone()
+    }
+
+    /// Process ids of every worker this pool started, oldest first.
+    pub fn spawned_worker_ids(&self) -> Vec<u32> {
+        lock(&self.spawned).clone()
+    }
+
+    /// How many workers wait for a job.
+    pub fn idle_count(&self) -> usize {
+        lock(&self.idle).len()
+    }
+
+    /// Ends every idle worker (their models are freed).
+    pub fn clear(&self) {
+        lock(&self.idle).clear();
+    }
+
+    /// A worker for `config`: an idle one that holds its model, else a new process.
+    pub fn checkout(self: &Arc<Self>, worker_exe: &Path, config: &LocalEngineConfig) -> Result<Worker, EngineError> {
+        let key = WorkerKey::of(worker_exe, config);
+        let reused = {
+            let mut idle = lock(&self.idle);
+            let found = idle.iter().position(|(k, _)| *k == key);
+            found.map(|index| idle.remove(index).1)
+        };
+        if let Some(mut process) = reused {
+            if !process.has_exited() {
+                return Ok(Worker { pool: self.clone(), key, process: Some(process), reused: true });
+            }
+        }
+        let process = WorkerProcess::spawn(worker_exe)?;
+        lock(&self.spawned).push(process.child.id());
+        Ok(Worker { pool: self.clone(), key, process: Some(process), reused: false })
+    }
+
+    fn give_back(&self, key: WorkerKey, process: WorkerProcess) {
+        let mut idle = lock(&self.idle);
+        idle.push((key, process));
+        while idle.len() > MAX_IDLE_WORKERS {
+            idle.remove(0); // the longest idle goes (dropping it ends the process)
+        }
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What makes two jobs able to share a worker: the same program and the same loaded model
+/// (the same file, not replaced since).
+#[derive(Debug, Clone, PartialEq)]
+struct WorkerKey {
+    worker_exe: PathBuf,
+    model_path: PathBuf,
+    flash_attention: bool,
+    model_file: Option<(u64, SystemTime)>,
+}
+
+impl WorkerKey {
+    fn of(worker_exe: &Path, config: &LocalEngineConfig) -> WorkerKey {
+        let model_file = std::fs::metadata(&config.model_path).ok().and_then(|m| Some((m.len(), m.modified().ok()?)));
+        WorkerKey {
+            worker_exe: worker_exe.to_path_buf(),
+            model_path: config.model_path.clone(),
+            flash_attention: config.flash_attention,
+            model_file,
+        }
+    }
+}
+
+/// A worker checked out for one job. Dropped without [`Worker::release`] it is killed: it
+/// may be mid-request, so it cannot serve anyone else.
+pub struct Worker {
+    pool: Arc<WorkerPool>,
+    key: WorkerKey,
+    process: Option<WorkerProcess>,
+    reused: bool,
+}
+
+impl Worker {
+    /// Whether this worker ran an earlier job (and so may have its model loaded).
+    pub fn reused(&self) -> bool {
+        self.reused
+    }
+
+    /// Sends a request (and the samples of a `decode`). Never blocks; a worker that is gone
+    /// shows as the end of its messages.
+    pub fn send(&mut self, request: &WorkerRequest, samples: &[f32]) -> Result<(), EngineError> {
+        let mut bytes = serde_json::to_vec(request).map_err(|error| EngineError::Inference(format!("cannot describe the job: {error}")))?;
+        bytes.push(b'\n');
+        bytes.reserve(samples.len() * 4);
+        samples.iter().for_each(|sample| bytes.extend_from_slice(&sample.to_le_bytes()));
+        if let Some(process) = &self.process {
+            let _ = process.requests.send(bytes);
+        }
+        Ok(())
+    }
+
+    /// The next message, or `None` once the worker has exited.
+    pub async fn next_message(&mut self) -> Option<WorkerMessage> {
+        self.process.as_mut()?.messages.recv().await
+    }
+
+    /// Hands the worker back to the pool for the next job. Only for a worker that answered
+    /// its last request.
+    pub fn release(mut self) {
+        if let Some(process) = self.process.take() {
+            self.pool.give_back(self.key.clone(), process);
+        }
+    }
+
+    /// The error for a worker that stopped without answering, with how it ended.
+    pub async fn crashed(mut self) -> EngineError {
+        let mut status = None;
+        if let Some(process) = self.process.as_mut() {
+            for _ in 0..50 {
+                if let Ok(Some(exit)) = process.child.try_wait() {
+                    status = Some(exit.to_string());
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        EngineError::Inference(format!(
+            "the local engine stopped unexpectedly ({}); segments so far are kept — try again, or another model",
+            status.unwrap_or_else(|| "no exit status".into())
+        ))
+    }
+}
+
+/// A running `verbatim worker` and the threads that serve its pipes.
+struct WorkerProcess {
+    child: Child,
+    /// Bytes for the worker's stdin, written in order by the stdin thread.
+    requests: std::sync::mpsc::Sender<Vec<u8>>,
+    messages: mpsc::UnboundedReceiver<WorkerMessage>,
+}
+
+impl WorkerProcess {
+    fn spawn(worker_exe: &Path) -> Result<WorkerProcess, EngineError> {
+        let mut child = std::process::Command::new(worker_exe)
+            .arg("worker")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|error| {
+                EngineError::Inference(format!("cannot start the local engine ({}): {error}; reinstall Verbatim", worker_exe.display()))
+            })?;
+        let (Some(mut stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(EngineError::Inference("the local engine has no pipes".into()));
+        };
+        let (requests, request_queue) = std::sync::mpsc::channel::<Vec<u8>>();
+        // stdin stays open while the worker is ours: the worker takes its closing as "the
+        // parent is gone" and stops.
+        let stdin_thread = std::thread::Builder::new().name("verbatim-worker-in".into()).spawn(move || {
+            for bytes in request_queue {
+                if stdin.write_all(&bytes).and_then(|()| stdin.flush()).is_err() {
+                    break;
+                }
+            }
+        });
+        let (message_sender, messages) = mpsc::unbounded_channel();
+        let stdout_thread = std::thread::Builder::new().name("verbatim-worker-out".into()).spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                // Lines that are not ours (a library printing to stdout) are ignored.
+                if let Ok(message) = serde_json::from_str::<WorkerMessage>(&line) {
+                    if message_sender.send(message).is_err() {
+                        break;
+                    }
+                }
+            }
+        });
+        if stdin_thread.is_err() || stdout_thread.is_err() {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(EngineError::Inference("cannot start the threads that talk to the local engine".into()));
+        }
+        Ok(WorkerProcess { child, requests, messages })
+    }
+
+    fn has_exited(&mut self) -> bool {
+        !matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Transcribes one file on a pooled worker, forwarding its events to `sink`. On cancel the
+/// worker is killed at once (the next job starts a new one). A worker that dies without a
+/// last word (a crash in whisper.cpp) is an error; events already forwarded stay valid.
+pub async fn run_file_job(
+    pool: &Arc<WorkerPool>,
+    worker_exe: &Path,
+    job: &WorkerJob,
+    sink: &EventSink,
+    cancel: &CancellationToken,
+) -> Result<EngineOutcome, EngineError> {
+    loop {
+        let mut worker = pool.checkout(worker_exe, &job.config)?;
+        worker.send(&WorkerRequest::Transcribe { job: job.clone() }, &[])?;
+        let mut heard_anything = false;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(EngineError::Cancelled), // dropping `worker` kills it
+                message = worker.next_message() => match message {
+                    Some(WorkerMessage::Event { event }) => {
+                        heard_anything = true;
+                        sink.emit(event);
+                    }
+                    Some(WorkerMessage::Finished { language, duration_s }) => {
+                        worker.release();
+                        return Ok(EngineOutcome { language, duration_s });
+                    }
+                    Some(WorkerMessage::Failed { kind, error }) => {
+                        worker.release(); // the job failed, not the worker
+                        return Err(kind.into_error(error));
+                    }
+                    Some(_) => {} // answers to other requests: not expected here
+                    // An idle worker that died before taking the job: start a fresh one.
+                    None if worker.reused() && !heard_anything => break,
+                    None => return Err(worker.crashed().await),
+                },
+            }
+        }
+    }
+}
