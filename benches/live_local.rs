@@ -217,6 +217,15 @@ fn main() {
     let store = verbatim::models::ModelStore::from_env().expect("model store");
     let model_path = store.resolve(&args.model).unwrap_or_else(|error| panic!("model {}: {error}", args.model));
     let worker_exe = std::env::var_os("VERBATIM_EXE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_verbatim")));
+    // What the persistent worker saves each file and each live session after the first.
+    let load_s: Vec<f64> = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            drop(verbatim::engine::local::load_model(&model_path, true).expect("load the model"));
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    println!("model load (saved per job by the persistent worker): median {:.3} s of 3", percentile(&load_s, 0.5));
     let config = LocalEngineConfig { model_path, ..LocalEngineConfig::default() };
     let engine = LocalEngine::with_worker(config, worker_exe).with_pool(WorkerPool::new()).with_live_tuning(args.tuning.clone());
     let work = tempfile::tempdir().expect("temp dir");

@@ -51,11 +51,6 @@ impl WorkerPool {
         lock(&self.idle).len()
     }
 
-    /// Ends every idle worker (their models are freed).
-    pub fn clear(&self) {
-        lock(&self.idle).clear();
-    }
-
     /// A worker for `config`: an idle one that holds its model, else a new process.
     pub fn checkout(self: &Arc<Self>, worker_exe: &Path, config: &LocalEngineConfig) -> Result<Worker, EngineError> {
         let key = WorkerKey::of(worker_exe, config);
