@@ -9,7 +9,8 @@
 
 use super::LocalEngine;
 use super::phrase_decode::{self, PhraseJob};
-use super::phrases::{CutSettings, Phrase, PhraseCutter};
+pub use super::phrases::CutSettings;
+use super::phrases::{Phrase, PhraseCutter};
 use super::worker::{WorkerMessage, WorkerRequest};
 use crate::audio::{AudioBlock, ENGINE_SAMPLE_RATE_HZ};
 use crate::engine::{EngineError, EngineOutcome, SpeakerMode, TranscribeOptions};
