@@ -51,6 +51,9 @@ pub enum EngineEvent {
     Hypothesis(Hypothesis),
     /// How far the engine has got: seconds of audio done, out of `total_s` when known.
     Progress { done_s: f64, total_s: Option<f64> },
+    /// A live engine is behind the audio it has been given by `behind_s` seconds: the newest
+    /// text on screen is that old. Only for the status line; the transcript ignores it.
+    Lag { behind_s: f64 },
     /// Something the user should know that does not stop the work (noisy audio, a file split
     /// into parts, a retry after a server error…).
     Warning { message: String },
@@ -105,6 +108,10 @@ impl EventSink {
 
     pub fn progress(&self, done_s: f64, total_s: Option<f64>) -> bool {
         self.emit(EngineEvent::Progress { done_s, total_s })
+    }
+
+    pub fn lag(&self, behind_s: f64) -> bool {
+        self.emit(EngineEvent::Lag { behind_s })
     }
 
     pub fn warning(&self, message: impl Into<String>) -> bool {

@@ -36,7 +36,7 @@ impl Transcript {
         Transcript::default()
     }
 
-    /// Applies one engine event. Progress, warnings and errors change nothing here: they are
+    /// Applies one engine event. Progress, lag, warnings and errors change nothing here: they are
     /// about the job, not the text.
     pub fn apply(&mut self, event: &EngineEvent) {
         match event {
@@ -57,7 +57,7 @@ impl Transcript {
                     self.duration_s = *duration_s;
                 }
             }
-            EngineEvent::Progress { .. } | EngineEvent::Warning { .. } | EngineEvent::Error { .. } => {}
+            EngineEvent::Progress { .. } | EngineEvent::Lag { .. } | EngineEvent::Warning { .. } | EngineEvent::Error { .. } => {}
         }
     }
 

@@ -2,7 +2,8 @@
 //!
 //! whisper.cpp invents text ("Thank you.", repeated phrases) when it is fed silence, so the
 //! local engine uses this to skip stretches with no sound worth transcribing, to drop
-//! segments that lie over silence, and to cut long recordings into chunks at quiet moments.
+//! segments that lie over silence, to cut long recordings into chunks at quiet moments, and
+//! (as [`LiveVad`]) to cut live audio into phrases at pauses.
 //! It is deliberately simple (frame loudness against an adaptive floor) and has no model.
 
 /// Length of one analysis frame.
@@ -13,6 +14,17 @@ pub const SILENCE_FLOOR_DBFS: f32 = -50.0;
 
 /// How far above the background noise a frame must be to count as sound (dB).
 pub const ACTIVITY_MARGIN_DB: f32 = 9.0;
+
+/// Which quantile of the frame levels is taken as the background noise.
+const BACKGROUND_PERCENTILE: f64 = 0.10;
+
+/// How much recent audio [`LiveVad`] takes the background from.
+pub const LIVE_BACKGROUND_S: f64 = 30.0;
+
+/// Loudness a frame must exceed to count as sound over `background_dbfs`.
+fn activity_threshold_dbfs(background_dbfs: f32) -> f32 {
+    (background_dbfs + ACTIVITY_MARGIN_DB).max(SILENCE_FLOOR_DBFS)
+}
 
 /// Samples per analysis frame at `sample_rate_hz`.
 pub fn frame_len(sample_rate_hz: u32) -> usize {
@@ -50,14 +62,14 @@ fn mean_square(samples: &[f32]) -> f64 {
 }
 
 /// Which frames carry sound: louder than [`SILENCE_FLOOR_DBFS`] and at least
-/// [`ACTIVITY_MARGIN_DB`] above the background, estimated as the 10th percentile of the levels.
+/// [`ACTIVITY_MARGIN_DB`] above the background, estimated as the 10th percentile of the levels
+/// (of the whole input; [`LiveVad`] is the same rule over recent audio).
 /// Short gaps (< 0.3 s) between active frames are filled so words are not chopped.
 pub fn active_frames(levels_dbfs: &[f32]) -> Vec<bool> {
     if levels_dbfs.is_empty() {
         return Vec::new();
     }
-    let background = percentile(levels_dbfs, 0.10);
-    let threshold = (background + ACTIVITY_MARGIN_DB).max(SILENCE_FLOOR_DBFS);
+    let threshold = activity_threshold_dbfs(percentile(levels_dbfs, BACKGROUND_PERCENTILE));
     let mut active: Vec<bool> = levels_dbfs.iter().map(|&level| level > threshold).collect();
     // A recording that is loud all the way through (no quiet background at all) is active
     // wherever it is above the silence floor.
@@ -103,6 +115,74 @@ pub fn active_fraction(active: &[bool], start_s: f64, end_s: f64) -> f64 {
         return 0.0;
     }
     active[first..last].iter().filter(|&&a| a).count() as f64 / (last - first) as f64
+}
+
+/// Voice activity frame by frame as audio arrives, for live transcription: the rule of
+/// [`active_frames`] with the background taken over the last [`LIVE_BACKGROUND_S`]. Until
+/// half a second has been heard there is no background yet, and anything above
+/// [`SILENCE_FLOOR_DBFS`] counts as sound. Short gaps are not filled: the caller decides what
+/// a pause is.
+#[derive(Debug)]
+pub struct LiveVad {
+    frame_len: usize,
+    /// Samples of the frame not yet complete.
+    partial: Vec<f32>,
+    recent_levels_dbfs: std::collections::VecDeque<f32>,
+    threshold_dbfs: f32,
+    frames_since_estimate: usize,
+}
+
+impl LiveVad {
+    /// Frames between two estimates of the background (it moves slowly).
+    const ESTIMATE_EVERY_FRAMES: usize = 10;
+
+    pub fn new(sample_rate_hz: u32) -> LiveVad {
+        LiveVad {
+            frame_len: frame_len(sample_rate_hz),
+            partial: Vec::new(),
+            recent_levels_dbfs: std::collections::VecDeque::new(),
+            threshold_dbfs: SILENCE_FLOOR_DBFS,
+            frames_since_estimate: 0,
+        }
+    }
+
+    pub fn frame_len(&self) -> usize {
+        self.frame_len
+    }
+
+    /// Feeds samples; returns the activity of each frame they complete, in order.
+    pub fn push(&mut self, samples: &[f32]) -> Vec<bool> {
+        let mut flags = Vec::with_capacity((self.partial.len() + samples.len()) / self.frame_len);
+        let mut rest = samples;
+        while !rest.is_empty() {
+            let take = (self.frame_len - self.partial.len()).min(rest.len());
+            self.partial.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.partial.len() == self.frame_len {
+                let level = rms_dbfs(&self.partial);
+                self.partial.clear();
+                flags.push(self.classify(level));
+            }
+        }
+        flags
+    }
+
+    fn classify(&mut self, level_dbfs: f32) -> bool {
+        let window = (LIVE_BACKGROUND_S / FRAME_S) as usize;
+        self.recent_levels_dbfs.push_back(level_dbfs);
+        if self.recent_levels_dbfs.len() > window {
+            self.recent_levels_dbfs.pop_front();
+        }
+        self.frames_since_estimate += 1;
+        let enough = self.recent_levels_dbfs.len() >= (0.5 / FRAME_S) as usize;
+        if enough && self.frames_since_estimate >= Self::ESTIMATE_EVERY_FRAMES {
+            self.frames_since_estimate = 0;
+            let (front, back) = self.recent_levels_dbfs.as_slices();
+            let background = percentile(&[front, back].concat(), BACKGROUND_PERCENTILE);
+            self.threshold_dbfs = activity_threshold_dbfs(background);
+        }
+        level_dbfs > self.threshold_dbfs
+    }
 }
 
 /// The sample index of the quietest frame in `samples[search_start..search_end]`, used to
@@ -184,6 +264,21 @@ mod tests {
         assert!((rms(&[0.5, -0.5, 0.5, -0.5]) - 0.5).abs() < 1e-6);
         assert!((rms_dbfs(&[0.5, -0.5]) - 20.0 * 0.5f32.log10()).abs() < 1e-4);
         assert_eq!(rms_dbfs(&[0.0; 8]), -120.0);
+    }
+
+    #[test]
+    fn live_vad_finds_sound_between_silences_whatever_the_block_size() {
+        let mut samples: Vec<f32> = (0..32_000).map(|i| ((i * 7919 % 200) as f32 - 100.0) * 1e-5).collect();
+        samples.extend(tone(1.0, 0.3));
+        samples.extend(vec![0.0; 16_000]);
+        for block_len in [1_600, 317, 48_000] {
+            let mut vad = LiveVad::new(16_000);
+            let flags: Vec<bool> = samples.chunks(block_len).flat_map(|block| vad.push(block)).collect();
+            assert_eq!(flags.len(), samples.len() / vad.frame_len(), "one flag per whole frame");
+            assert!(active_fraction(&flags, 2.05, 2.95) > 0.95, "tone missed with blocks of {block_len}");
+            assert!(active_fraction(&flags, 0.0, 1.9) < 0.05, "hiss taken for sound with blocks of {block_len}");
+            assert!(active_fraction(&flags, 3.1, 4.0) < 0.05);
+        }
     }
 
     #[test]

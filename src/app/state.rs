@@ -391,6 +391,8 @@ impl AppState {
                 }
                 // The reason arrives again with the job's outcome, which is where it is shown.
                 EngineEvent::Error { .. } => {}
+                // Live status only: nothing in the job changes.
+                EngineEvent::Lag { .. } => {}
             }
         }
         if let Some(message) = warning {

@@ -139,7 +139,13 @@ pub async fn run_engine(
     cancel: &CancellationToken,
 ) -> Result<EngineOutcome, EngineError> {
     let result = engine.transcribe_file(path, options, sink, cancel).await;
-    match &result {
+    emit_outcome(sink, &result);
+    result
+}
+
+/// Ends an engine's event stream with `Done` or `Error`, file or live alike.
+pub fn emit_outcome(sink: &EventSink, result: &Result<EngineOutcome, EngineError>) {
+    match result {
         Ok(outcome) => {
             sink.emit(crate::events::EngineEvent::Done {
                 language: outcome.language.clone(),
@@ -150,7 +156,6 @@ pub async fn run_engine(
             sink.emit(crate::events::EngineEvent::Error { message: error.to_string() });
         }
     }
-    result
 }
 
 /// Which engine to use: the one list the CLI and the window share.

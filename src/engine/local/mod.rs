@@ -1,7 +1,7 @@
 //! The local engine: whisper.cpp through whisper-rs, fully offline.
 //!
 //! Inference runs in a child process (`verbatim worker`, see [`worker`]) that streams events
-//! back as JSON lines. Two reasons: a native crash in whisper.cpp (bad model file, a bug in
+//! back as JSON lines and keeps its model loaded between jobs ([`worker_pool`]). Two reasons: a native crash in whisper.cpp (bad model file, a bug in
 //! the library) ends only that process — the window, the queue and every segment already
 //! received survive — and cancel is immediate: whisper.cpp checks its abort callback only
 //! between whole encoder passes, which on a large model take seconds, while killing the
@@ -13,20 +13,30 @@
 //! goes through one whisper.cpp call on a state that persists across chunks, so the text
 //! stays conditioned on what came before; segments are sent as whisper.cpp decodes them.
 //! Chunks without any sound are not decoded at all, which keeps invented text out of silences.
+//!
+//! Live audio ([`live`]) is cut into phrases at pauses ([`phrases`]); the same worker decodes
+//! each phrase, and drafts of the one being spoken, with whisper.cpp's encoder window cut
+//! down to the phrase ([`phrase_decode`]).
 
 mod chunks;
 mod cleanup;
+pub mod live;
+mod phrase_decode;
+mod phrases;
 mod pipeline;
 mod whisper_call;
 pub mod worker;
+pub mod worker_pool;
 mod words;
 
 use crate::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::EventSink;
 use async_trait::async_trait;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 use whisper_rs::{WhisperContext, WhisperContextParameters};
+pub use worker_pool::WorkerPool;
 
 /// Settings of the local engine beyond the options every engine shares.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -46,23 +56,37 @@ impl Default for LocalEngineConfig {
     }
 }
 
-/// whisper.cpp in a worker process.
+/// whisper.cpp in a worker process, kept running between jobs (see [`WorkerPool`]).
 pub struct LocalEngine {
     config: LocalEngineConfig,
     worker_exe: PathBuf,
+    pool: Arc<WorkerPool>,
+    live_tuning: live::LiveTuning,
 }
 
 impl LocalEngine {
     /// An engine whose worker is this very program (`verbatim worker`).
     pub fn new(config: LocalEngineConfig) -> LocalEngine {
         let worker_exe = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("verbatim"));
-        LocalEngine { config, worker_exe }
+        LocalEngine::with_worker(config, worker_exe)
     }
 
     /// An engine whose worker is the `verbatim` binary at `worker_exe` (tests run from a test
     /// harness, which cannot be the worker itself).
     pub fn with_worker(config: LocalEngineConfig, worker_exe: PathBuf) -> LocalEngine {
-        LocalEngine { config, worker_exe }
+        LocalEngine { config, worker_exe, pool: WorkerPool::shared(), live_tuning: live::LiveTuning::default() }
+    }
+
+    /// The same engine drawing its workers from `pool` instead of the shared one.
+    pub fn with_pool(mut self, pool: Arc<WorkerPool>) -> LocalEngine {
+        self.pool = pool;
+        self
+    }
+
+    /// The same engine with other settings for live transcription.
+    pub fn with_live_tuning(mut self, tuning: live::LiveTuning) -> LocalEngine {
+        self.live_tuning = tuning;
+        self
     }
 }
 
@@ -122,6 +146,6 @@ impl Engine for LocalEngine {
         // A wrong model file is reported before a process is started for it.
         check_ggml_header(&self.config.model_path)?;
         let job = worker::WorkerJob { config: self.config.clone(), path: path.to_path_buf(), options: options.clone() };
-        worker::run_in_worker(&self.worker_exe, &job, sink, cancel).await
+        worker_pool::run_file_job(&self.pool, &self.worker_exe, &job, sink, cancel).await
     }
 }

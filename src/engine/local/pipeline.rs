@@ -55,11 +55,7 @@ pub fn transcribe_blocking(
                 continue; // nothing but silence: nothing to transcribe, nothing to invent
             }
             let speaker = per_channel.then(|| crate::speakers::channel_speaker_id(stream_index));
-            let mut params = FullParams::new(if config.beam_size > 1 {
-                SamplingStrategy::BeamSearch { beam_size: config.beam_size as i32, patience: -1.0 }
-            } else {
-                SamplingStrategy::Greedy { best_of: 1 }
-            });
+            let mut params = new_params(config);
             configure(&mut params, options, language.as_deref(), first_chunk);
             let filter = &mut filters[stream_index];
             let chunk_start_s = chunk.start_s;
@@ -102,8 +98,17 @@ pub fn transcribe_blocking(
     Ok(EngineOutcome { language: language.or_else(|| (!multilingual).then(|| "en".to_string())), duration_s: Some(duration_s) })
 }
 
+/// Greedy or beam-search parameters, as the configuration asks.
+pub(super) fn new_params<'a, 'b>(config: &LocalEngineConfig) -> FullParams<'a, 'b> {
+    FullParams::new(if config.beam_size > 1 {
+        SamplingStrategy::BeamSearch { beam_size: config.beam_size as i32, patience: -1.0 }
+    } else {
+        SamplingStrategy::Greedy { best_of: 1 }
+    })
+}
+
 /// The language to ask whisper.cpp for: `None` means detect it.
-fn resolve_language(options: &TranscribeOptions, multilingual: bool, sink: &EventSink) -> Result<Option<String>, EngineError> {
+pub(super) fn resolve_language(options: &TranscribeOptions, multilingual: bool, sink: &EventSink) -> Result<Option<String>, EngineError> {
     let requested = options.language.as_deref().map(str::trim).filter(|l| !l.is_empty() && *l != "auto");
     match requested {
         None if multilingual => Ok(None),
@@ -124,7 +129,7 @@ fn resolve_language(options: &TranscribeOptions, multilingual: bool, sink: &Even
     }
 }
 
-fn configure<'a>(params: &mut FullParams<'a, '_>, options: &TranscribeOptions, language: Option<&'a str>, first_chunk: bool) {
+pub(super) fn configure<'a>(params: &mut FullParams<'a, '_>, options: &TranscribeOptions, language: Option<&'a str>, first_chunk: bool) {
     params.set_n_threads(options.threads.max(1) as i32);
     params.set_translate(options.translate);
     params.set_language(Some(language.unwrap_or("auto")));
@@ -148,7 +153,7 @@ fn configure<'a>(params: &mut FullParams<'a, '_>, options: &TranscribeOptions, l
     }
 }
 
-fn to_segment(decoded: &DecodedSegment, chunk_start_s: f64, speaker: Option<String>) -> Segment {
+pub(super) fn to_segment(decoded: &DecodedSegment, chunk_start_s: f64, speaker: Option<String>) -> Segment {
     let words = words::words_from_tokens(&decoded.tokens, chunk_start_s);
     Segment {
         start_s: chunk_start_s + decoded.start_s,

@@ -1,103 +1,28 @@
 //! The worker process that runs whisper.cpp for [`super::LocalEngine`].
 //!
-//! Protocol, one JSON document per line: the parent writes one [`WorkerJob`] to the worker's
-//! stdin; the worker writes [`WorkerMessage`]s to stdout — events as they happen, then exactly
-//! one `finished` or `failed` — and exits. The parent cancels by killing the process.
-//!
-//! The worker parses untrusted audio with C code, so it gets as little as it can work with:
-//! an environment with none of the parent's secrets (API keys), only the variables the
-//! dynamic loader and the OpenMP / ggml runtimes read (`KEPT_ENV`). It runs in a process
-//! group of its own, so a terminal's Ctrl-C reaches only the parent, which cancels it (and
-//! keeps what it heard). What it sends is not trusted either: a line that is not a message,
-//! or longer than [`MAX_LINE_BYTES`], ends the job with an error and the worker is killed.
+//! Protocol, one JSON document per line. The parent writes [`WorkerRequest`]s to the worker's
+//! stdin, one at a time (a `decode` line is followed by its samples as raw little-endian
+//! `f32`s); the worker answers each on stdout — events as they happen, then exactly one
+//! `finished`, `loaded`, `decoded` or `failed` — and waits for the next. The model stays
+//! loaded between requests, so only the first one pays for loading it. The worker exits when
+//! its stdin closes (the parent is gone or done with it); the parent cancels by killing it.
+//! The parent side is [`super::worker_pool`].
 
 use super::LocalEngineConfig;
-use crate::engine::{EngineError, EngineOutcome, TranscribeOptions};
-use crate::events::{EngineEvent, EventSink};
+use super::phrase_decode::{self, PhraseJob};
+use crate::engine::{EngineError, TranscribeOptions};
+use crate::events::{EngineEvent, EventSink, Segment};
 use serde::{Deserialize, Serialize};
-use std::io::{BufRead, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio_util::sync::CancellationToken;
+use std::sync::mpsc;
+use std::time::Instant;
+use whisper_rs::{WhisperContext, WhisperState};
 
-/// The longest line the worker may send. A segment with its words is a few KiB; anything
-/// this long is a broken worker, and reading on would grow the parent's memory without bound.
-pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
-
-/// The parent's environment variables the worker keeps: where the dynamic loader finds
-/// libraries, temporary folders, the OpenMP and ggml runtime settings, backtraces; on
-/// Windows also what every process needs to start (and `PATH`, where DLLs are found).
-/// Everything else — API keys first — stays with the parent.
-const KEPT_ENV: &[&str] = &[
-    "LD_LIBRARY_PATH",
-    "DYLD_LIBRARY_PATH",
-    "DYLD_FALLBACK_LIBRARY_PATH",
-    "TMPDIR",
-    "RUST_BACKTRACE",
-    #[cfg(windows)]
-    "PATH",
-    #[cfg(windows)]
-    "SystemRoot",
-    #[cfg(windows)]
-    "windir",
-    #[cfg(windows)]
-    "TEMP",
-    #[cfg(windows)]
-    "TMP",
-];
-
-/// Prefixes of the runtime settings the worker keeps (`OMP_NUM_THREADS`, `GGML_…`).
-const KEPT_ENV_PREFIXES: &[&str] = &["OMP_", "GOMP_", "KMP_", "GGML_"];
-
-/// Whether the worker keeps the parent's variable `name`.
-fn worker_keeps(name: &str) -> bool {
-    KEPT_ENV.iter().any(|kept| kept.eq_ignore_ascii_case(name))
-        || KEPT_ENV_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
-}
-
-/// The `verbatim worker` command: a clean environment, its own process group, piped stdio.
-fn worker_command(worker_exe: &Path) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(worker_exe);
-    command
-        .arg("worker")
-        .env_clear()
-        .envs(std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(worker_keeps)))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    #[cfg(unix)]
-    command.process_group(0);
-    command
-}
-
-/// What went wrong reading the worker's next line.
-enum BadLine {
-    TooLong,
-    Unreadable(std::io::Error),
-}
-
-/// Reads the next line (without its newline) into `line`, at most [`MAX_LINE_BYTES`] of it;
-/// `Ok(false)` at the end of the output. Safe to abandon in `select!`: what was read stays
-/// in `line`, which the caller clears once a line is complete.
-async fn next_line(reader: &mut (impl AsyncBufRead + Unpin), line: &mut Vec<u8>) -> Result<bool, BadLine> {
-    let room = (MAX_LINE_BYTES + 1).saturating_sub(line.len()) as u64;
-    let read = (&mut *reader).take(room).read_until(b'\n', line).await.map_err(BadLine::Unreadable)?;
-    if line.last() == Some(&b'\n') {
-        line.pop();
-        return Ok(true);
-    }
-    if line.len() > MAX_LINE_BYTES {
-        return Err(BadLine::TooLong);
-    }
-    // The end of the output; a last line without its newline still counts.
-    Ok(read > 0 || !line.is_empty())
-}
-
-/// What the worker is asked to do.
+/// A file to transcribe.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WorkerJob {
     pub config: LocalEngineConfig,
@@ -105,12 +30,39 @@ pub struct WorkerJob {
     pub options: TranscribeOptions,
 }
 
+/// What the worker is asked to do.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case")]
+pub enum WorkerRequest {
+    /// Load the model now (a live session asks before its first phrase ends).
+    Load { config: LocalEngineConfig },
+    /// Transcribe a file.
+    Transcribe { job: WorkerJob },
+    /// Decode the `phrase.sample_count` samples that follow this line.
+    Decode { phrase: PhraseJob },
+}
+
+impl WorkerRequest {
+    fn config(&self) -> &LocalEngineConfig {
+        match self {
+            WorkerRequest::Load { config } => config,
+            WorkerRequest::Transcribe { job } => &job.config,
+            WorkerRequest::Decode { phrase } => &phrase.config,
+        }
+    }
+}
+
 /// What the worker says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "message", rename_all = "snake_case")]
 pub enum WorkerMessage {
     Event { event: EngineEvent },
+    /// A `transcribe` request is done.
     Finished { language: Option<String>, duration_s: Option<f64> },
+    /// A `load` request is done; `load_s` is how long loading took (0 when it was loaded).
+    Loaded { load_s: f64 },
+    /// A `decode` request is done: the phrase's segments, times in the recording.
+    Decoded { segments: Vec<Segment>, language: Option<String> },
     Failed { kind: FailureKind, error: String },
 }
 
@@ -131,7 +83,7 @@ impl FailureKind {
         }
     }
 
-    fn into_error(self, message: String) -> EngineError {
+    pub fn into_error(self, message: String) -> EngineError {
         match self {
             FailureKind::Model => EngineError::Model(message),
             FailureKind::Input => EngineError::Input(message),
@@ -140,85 +92,94 @@ impl FailureKind {
     }
 }
 
-/// Starts a worker for `job`, forwards its events to `sink`, and returns its outcome. On
-/// cancel the worker is killed at once. A worker that dies without a last word (a crash in
-/// whisper.cpp) is an error; events already forwarded stay valid.
-pub async fn run_in_worker(
-    worker_exe: &Path,
-    job: &WorkerJob,
-    sink: &EventSink,
-    cancel: &CancellationToken,
-) -> Result<EngineOutcome, EngineError> {
-    let mut child = worker_command(worker_exe)
-        .spawn()
-        .map_err(|error| {
-            EngineError::Inference(format!("cannot start the local engine ({}): {error}; reinstall Verbatim", worker_exe.display()))
-        })?;
-    let job_line = serde_json::to_string(job).map_err(|error| EngineError::Inference(format!("cannot describe the job: {error}")))?;
-    // stdin stays open while the job runs: the worker takes its closing as "the parent is
-    // gone" and stops.
-    let mut stdin = child.stdin.take().ok_or_else(|| EngineError::Inference("the local engine has no input".into()))?;
-    stdin
-        .write_all(format!("{job_line}\n").as_bytes())
-        .await
-        .map_err(|error| EngineError::Inference(format!("the local engine did not take the job: {error}")))?;
-    let stdout = child.stdout.take().ok_or_else(|| EngineError::Inference("the local engine has no output".into()))?;
-    let mut reader = BufReader::new(stdout);
-    let mut line = Vec::new();
-    let mut last_word: Option<Result<EngineOutcome, EngineError>> = None;
-    loop {
-        let read = tokio::select! {
-            _ = cancel.cancelled() => {
-                let _ = child.start_kill();
-                let _ = child.wait().await;
-                return Err(EngineError::Cancelled);
-            }
-            read = next_line(&mut reader, &mut line) => read,
-        };
-        let message = match read {
-            Ok(false) => break,
-            Ok(true) if line.iter().all(u8::is_ascii_whitespace) => None,
-            Ok(true) => Some(
-                serde_json::from_slice::<WorkerMessage>(&line)
-                    .map_err(|_| "sent a line that is not one of its messages".to_string()),
-            ),
-            Err(BadLine::TooLong) => Some(Err(format!("sent a line longer than {} MiB", MAX_LINE_BYTES >> 20))),
-            Err(BadLine::Unreadable(error)) => Some(Err(format!("could not be read ({error})"))),
-        };
-        line.clear();
-        let Some(message) = message else { continue };
-        match message {
-            Ok(WorkerMessage::Event { event }) => {
-                sink.emit(event);
-            }
-            Ok(WorkerMessage::Finished { language, duration_s }) => last_word = Some(Ok(EngineOutcome { language, duration_s })),
-            Ok(WorkerMessage::Failed { kind, error }) => last_word = Some(Err(kind.into_error(error))),
-            Err(what) => {
-                let _ = child.start_kill();
-                let _ = child.wait().await;
-                return Err(EngineError::Inference(format!(
-                    "the local engine {what} and was stopped; segments so far are kept — try again, or reinstall Verbatim"
-                )));
-            }
-        }
-    }
-    drop(stdin);
-    let status = child.wait().await;
-    match last_word {
-        Some(outcome) => outcome,
-        None => Err(EngineError::Inference(format!(
-            "the local engine stopped unexpectedly ({}); segments so far are kept — try again, or another model",
-            status.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string())
-        ))),
-    }
+/// Longest request line the worker reads (a job is a few hundred bytes; samples come apart).
+const MAX_REQUEST_LINE_BYTES: u64 = 1 << 20;
+/// Most samples one `decode` request may carry (a minute at 16 kHz; phrases are far shorter).
+const MAX_DECODE_SAMPLES: usize = 60 * crate::audio::ENGINE_SAMPLE_RATE_HZ as usize;
+
+/// A request as read from stdin, with the samples of a `decode`.
+struct Incoming {
+    request: WorkerRequest,
+    samples: Vec<f32>,
 }
 
-/// The body of `verbatim worker`: reads one job from stdin, runs it, reports on stdout.
+/// The body of `verbatim worker`: answers requests from stdin until it closes.
 pub fn worker_main() -> ExitCode {
-    let mut job_line = String::new();
-    if std::io::stdin().lock().read_line(&mut job_line).is_err() {
-        return ExitCode::FAILURE;
+    let parent_gone = Arc::new(AtomicBool::new(false));
+    let requests = read_requests(parent_gone.clone());
+    let mut model: Option<LoadedModel> = None;
+    for incoming in requests {
+        let incoming = match incoming {
+            Ok(incoming) => incoming,
+            Err(error) => {
+                // The stream cannot be trusted after a bad request: say why and stop.
+                let failed = WorkerMessage::Failed { kind: FailureKind::Inference, error };
+                let _ = write_message(&mut std::io::stdout().lock(), &failed);
+                return ExitCode::FAILURE;
+            }
+        };
+        if answer(incoming, &mut model, &parent_gone).is_err() {
+            return ExitCode::FAILURE; // nobody reads our answers any more
+        }
     }
+    ExitCode::SUCCESS
+}
+
+/// Reads requests on their own thread, so that the end of stdin (the parent is gone) is seen
+/// even while a request runs: `parent_gone` is set then, and running whisper.cpp calls stop.
+fn read_requests(parent_gone: Arc<AtomicBool>) -> mpsc::Receiver<Result<Incoming, String>> {
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut stdin = BufReader::new(std::io::stdin().lock());
+        loop {
+            match read_request(&mut stdin) {
+                Ok(Some(incoming)) => {
+                    if sender.send(Ok(incoming)).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(error) => {
+                    let _ = sender.send(Err(error));
+                    break;
+                }
+            }
+        }
+        // Keep reading to the end: only then is the parent really gone.
+        let mut rest = Vec::new();
+        let _ = stdin.read_to_end(&mut rest);
+        parent_gone.store(true, Ordering::Relaxed);
+    });
+    receiver
+}
+
+/// One request, or `None` at the end of stdin.
+fn read_request(stdin: &mut impl BufRead) -> Result<Option<Incoming>, String> {
+    let mut line = String::new();
+    let read = (&mut *stdin)
+        .take(MAX_REQUEST_LINE_BYTES)
+        .read_line(&mut line)
+        .map_err(|error| format!("the local engine could not read its job: {error}"))?;
+    if read == 0 {
+        return Ok(None);
+    }
+    let request = serde_json::from_str::<WorkerRequest>(&line).map_err(|error| format!("the local engine got a bad job: {error}"))?;
+    let samples = match &request {
+        WorkerRequest::Decode { phrase } if phrase.sample_count > MAX_DECODE_SAMPLES => {
+            return Err(format!("the local engine got {} samples to decode, more than {MAX_DECODE_SAMPLES}", phrase.sample_count));
+        }
+        WorkerRequest::Decode { phrase } => {
+            let mut bytes = vec![0u8; phrase.sample_count * 4];
+            stdin.read_exact(&mut bytes).map_err(|error| format!("the local engine got a truncated phrase: {error}"))?;
+            bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        }
+        _ => Vec::new(),
+    };
+    Ok(Some(Incoming { request, samples }))
+}
+
+/// Runs one request and writes its events and its last word.
+fn answer(incoming: Incoming, model: &mut Option<LoadedModel>, parent_gone: &AtomicBool) -> std::io::Result<()> {
     let (sink, mut events) = EventSink::channel();
     // Events are written by their own thread, in order, each line flushed at once.
     let writer = std::thread::spawn(move || {
@@ -229,36 +190,77 @@ pub fn worker_main() -> ExitCode {
             }
         }
     });
-    let result = match serde_json::from_str::<WorkerJob>(&job_line) {
-        Ok(job) => run_job(&job, &sink),
-        Err(error) => Err(EngineError::Inference(format!("the local engine got a bad job: {error}"))),
-    };
+    let result = run_request(&incoming, model, &sink, parent_gone);
     drop(sink);
     let _ = writer.join();
-    let last_word = match &result {
-        Ok(outcome) => WorkerMessage::Finished { language: outcome.language.clone(), duration_s: outcome.duration_s },
-        Err(error) => WorkerMessage::Failed { kind: FailureKind::of(error), error: error.to_string() },
+    let last_word = result.unwrap_or_else(|error| WorkerMessage::Failed { kind: FailureKind::of(&error), error: error.to_string() });
+    write_message(&mut std::io::stdout().lock(), &last_word)
+}
+
+fn run_request(
+    incoming: &Incoming,
+    slot: &mut Option<LoadedModel>,
+    sink: &EventSink,
+    parent_gone: &AtomicBool,
+) -> Result<WorkerMessage, EngineError> {
+    let load_s = LoadedModel::ensure(slot, incoming.request.config())?;
+    let Some(model) = slot.as_mut() else {
+        return Err(EngineError::Model("the model did not stay loaded".into()));
     };
-    let mut stdout = std::io::stdout().lock();
-    match write_message(&mut stdout, &last_word) {
-        Ok(()) if result.is_ok() => ExitCode::SUCCESS,
-        _ => ExitCode::FAILURE,
+    match &incoming.request {
+        WorkerRequest::Load { .. } => Ok(WorkerMessage::Loaded { load_s }),
+        WorkerRequest::Transcribe { job } => {
+            let outcome =
+                super::pipeline::transcribe_blocking(&model.context, &job.config, &job.path, &job.options, sink, parent_gone)?;
+            Ok(WorkerMessage::Finished { language: outcome.language, duration_s: outcome.duration_s })
+        }
+        WorkerRequest::Decode { phrase } => {
+            let (context, state) = model.phrase_state()?;
+            let decoded = phrase_decode::decode_phrase(context, state, phrase, &incoming.samples, sink, parent_gone)?;
+            Ok(WorkerMessage::Decoded { segments: decoded.segments, language: decoded.language })
+        }
     }
 }
 
-fn run_job(job: &WorkerJob, sink: &EventSink) -> Result<EngineOutcome, EngineError> {
-    // If the parent dies (its end of stdin closes), stop rather than run on as an orphan.
-    let parent_gone = Arc::new(AtomicBool::new(false));
-    {
-        let parent_gone = parent_gone.clone();
-        std::thread::spawn(move || {
-            let mut rest = Vec::new();
-            let _ = std::io::stdin().lock().read_to_end(&mut rest);
-            parent_gone.store(true, Ordering::Relaxed);
+/// The model this worker holds, and the whisper.cpp state live phrases are decoded on.
+struct LoadedModel {
+    model_path: PathBuf,
+    flash_attention: bool,
+    context: WhisperContext,
+    phrase_state: Option<WhisperState>,
+}
+
+impl LoadedModel {
+    /// Loads the model `config` names unless it is the one held; returns the seconds spent.
+    fn ensure(slot: &mut Option<LoadedModel>, config: &LocalEngineConfig) -> Result<f64, EngineError> {
+        let held = slot.as_ref().is_some_and(|m| m.model_path == config.model_path && m.flash_attention == config.flash_attention);
+        if held {
+            return Ok(0.0);
+        }
+        *slot = None; // free the old model before loading another
+        let started = Instant::now();
+        let context = super::load_model(&config.model_path, config.flash_attention)?;
+        *slot = Some(LoadedModel {
+            model_path: config.model_path.clone(),
+            flash_attention: config.flash_attention,
+            context,
+            phrase_state: None,
         });
+        Ok(started.elapsed().as_secs_f64())
     }
-    let context = super::load_model(&job.config.model_path, job.config.flash_attention)?;
-    super::pipeline::transcribe_blocking(&context, &job.config, &job.path, &job.options, sink, &parent_gone)
+
+    /// The model and the state phrases are decoded on (made at the first phrase).
+    fn phrase_state(&mut self) -> Result<(&WhisperContext, &mut WhisperState), EngineError> {
+        if self.phrase_state.is_none() {
+            let state = self
+                .context
+                .create_state()
+                .map_err(|error| EngineError::Inference(format!("whisper.cpp could not create a state: {error}")))?;
+            self.phrase_state = Some(state);
+        }
+        let state = self.phrase_state.as_mut().ok_or_else(|| EngineError::Inference("no whisper.cpp state".into()))?;
+        Ok((&self.context, state))
+    }
 }
 
 fn write_message(out: &mut impl Write, message: &WorkerMessage) -> std::io::Result<()> {
