@@ -343,6 +343,7 @@ impl Assembler {
 fn piece(text: String, start_s: f64, end_s: f64) -> Option<Segment> {
     let text = text.trim();
     (!text.is_empty()).then(|| Segment {
+        revision_key: None,
         start_s,
         end_s: end_s.max(start_s),
         text: text.to_string(),

@@ -79,6 +79,7 @@ fn parse_json_object(
                         .and_then(Value::as_f64)
                         .unwrap_or(start_s);
                     (!text.is_empty()).then(|| Segment {
+                        revision_key: None,
                         start_s,
                         end_s: end_s.max(start_s),
                         text,
@@ -176,6 +177,7 @@ pub fn parse_subtitles(text: &str) -> Vec<Segment> {
             .join(" ");
         if !cue_text.is_empty() {
             segments.push(Segment {
+                revision_key: None,
                 start_s,
                 end_s: end_s.max(start_s),
                 text: cue_text,
