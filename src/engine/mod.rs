@@ -1,10 +1,14 @@
 //! Engines: what turns an audio file into [`EngineEvent`]s.
 //!
 //! Every engine — local whisper.cpp or a cloud service — implements [`Engine`]. The CLI and
-//! the window pick one from [`EngineKind`] and never look inside it.
+//! the window pick one from [`EngineKind`] and never look inside it. Engines that can hear a
+//! recording while it is made also implement [`live::LiveEngine`].
 
 pub mod cloud;
+pub mod live;
 pub mod local;
+
+pub use live::{LiveAudio, LiveEngine, LiveOptions, build_live_engine, run_live_engine};
 
 use crate::events::EventSink;
 use async_trait::async_trait;
@@ -119,7 +123,13 @@ pub async fn run_engine(
     cancel: &CancellationToken,
 ) -> Result<EngineOutcome, EngineError> {
     let result = engine.transcribe_file(path, options, sink, cancel).await;
-    match &result {
+    emit_ending(sink, &result);
+    result
+}
+
+/// The last event of every run, file or live: `Done` or `Error`.
+fn emit_ending(sink: &EventSink, result: &Result<EngineOutcome, EngineError>) {
+    match result {
         Ok(outcome) => {
             sink.emit(crate::events::EngineEvent::Done {
                 language: outcome.language.clone(),
@@ -130,7 +140,6 @@ pub async fn run_engine(
             sink.emit(crate::events::EngineEvent::Error { message: error.to_string() });
         }
     }
-    result
 }
 
 /// Which engine to use: the one list the CLI and the window share.
@@ -174,6 +183,16 @@ impl EngineKind {
     /// ([`SpeakerMode::Stereo`]); the cloud services get a mixed file.
     pub fn splits_stereo_channels(self) -> bool {
         self == EngineKind::Local
+    }
+
+    /// Whether the engine can transcribe a recording while it is made ([`build_live_engine`]):
+    /// the local engine, Gradium and 60db. PolarGrid and LLM Stats document no live
+    /// transport; a recording is transcribed from its file when it stops.
+    pub fn streams_live(self) -> bool {
+        matches!(
+            self,
+            EngineKind::Local | EngineKind::Cloud(cloud::CloudService::Gradium | cloud::CloudService::SixtyDb)
+        )
     }
 
     /// The languages the engine is limited to, when it is (Gradium's five); `None` takes any.
