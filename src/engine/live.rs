@@ -303,33 +303,48 @@ impl LiveResampler {
 
 /// Where a service's clock is in the recording: a service counts time from the first sample
 /// of its session, the transcript from the start of the file. Anchors are added where the
-/// audio sent stops following the recording (a pause padded out, a jump).
+/// audio sent stops following the recording (silence sent as padding, a jump); a time inside
+/// padding is the recording time where the padding began.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Timeline {
-    /// (service time, recording time), in the order sent.
-    anchors: Vec<(f64, f64)>,
+    /// In the order sent: from this service time on, audio (or padding, when `true`) that
+    /// starts at this recording time.
+    anchors: Vec<Anchor>,
     /// Service time of the next sample sent.
     pub service_s: f64,
 }
 
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    service_s: f64,
+    recording_s: f64,
+    padding: bool,
+}
+
 impl Timeline {
     /// Records that `samples` samples at `rate_hz`, the first at `recording_s` (`None` for
-    /// padding), were sent.
+    /// padding that is not in the recording), were sent.
     pub(crate) fn sent(&mut self, recording_s: Option<f64>, samples: usize, rate_hz: u32) {
-        if let Some(recording_s) = recording_s {
-            let expected = self.to_recording_s(self.service_s);
-            if self.anchors.is_empty() || (expected - recording_s).abs() > 0.5 / f64::from(rate_hz) {
-                self.anchors.push((self.service_s, recording_s));
-            }
+        if samples == 0 {
+            return;
         }
+        let here_s = self.recording_end_s();
+        let anchor = match (recording_s, self.anchors.last()) {
+            (Some(recording_s), Some(last)) if !last.padding && (here_s - recording_s).abs() <= 0.5 / f64::from(rate_hz) => None,
+            (Some(recording_s), _) => Some(Anchor { service_s: self.service_s, recording_s, padding: false }),
+            (None, Some(last)) if last.padding => None,
+            (None, _) => Some(Anchor { service_s: self.service_s, recording_s: here_s, padding: true }),
+        };
+        self.anchors.extend(anchor);
         self.service_s += samples as f64 / f64::from(rate_hz);
     }
 
     /// The recording time of a service time.
     pub(crate) fn to_recording_s(&self, service_s: f64) -> f64 {
-        let anchor = self.anchors.iter().rev().find(|(at_s, _)| *at_s <= service_s).or(self.anchors.first());
+        let anchor = self.anchors.iter().rev().find(|anchor| anchor.service_s <= service_s).or(self.anchors.first());
         match anchor {
-            Some((at_s, recording_s)) => recording_s + (service_s - at_s),
+            Some(anchor) if anchor.padding => anchor.recording_s,
+            Some(anchor) => anchor.recording_s + (service_s - anchor.service_s),
             None => service_s,
         }
     }
@@ -386,11 +401,14 @@ mod tests {
         timeline.sent(Some(10.0), 24_000, 24_000);
         assert_eq!(timeline.to_recording_s(0.5), 10.5);
         timeline.sent(None, 1_200, 24_000); // 50 ms of padding
+        assert_eq!(timeline.to_recording_s(1.04), 11.0);
         timeline.sent(Some(11.0), 24_000, 24_000);
         assert!((timeline.to_recording_s(1.05) - 11.0).abs() < 1e-9);
         assert!((timeline.recording_end_s() - 12.0).abs() < 1e-9);
         timeline.sent(Some(30.0), 2_400, 24_000);
         assert!((timeline.to_recording_s(2.1) - 30.05).abs() < 1e-9);
+        timeline.sent(Some(30.1), 2_400, 24_000);
+        assert_eq!(timeline.anchors.len(), 4, "audio that follows on needs no anchor");
     }
 
     #[test]

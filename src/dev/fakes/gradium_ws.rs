@@ -101,7 +101,12 @@ impl FakeSession {
                     Err(problem) => return self.violation(problem.clone(), 1008, &problem).await,
                 },
                 "flush" | "end_of_stream" => {
-                    update(&self.record, |record| record.control.push(message.clone()));
+                    update(&self.record, |record| {
+                        record.control.push(message.clone());
+                        if kind == "end_of_stream" {
+                            record.ended_by = Some("client".into());
+                        }
+                    });
                     let mut replies = listener.flush();
                     replies.push(match kind.as_str() {
                         "flush" => json!({"type": "flushed", "flush_id": message.get("flush_id").cloned().unwrap_or(json!(0))}),
@@ -117,7 +122,6 @@ impl FakeSession {
                 }
             }
             if kind == "end_of_stream" {
-                update(&self.record, |record| record.ended_by = Some("client".into()));
                 return close(&mut self.socket, 1000, "").await;
             }
             if listener.heard_s() > cap.as_secs_f64() {

@@ -78,9 +78,22 @@ pub(crate) async fn send_json(socket: &mut WebSocket, message: Value) -> bool {
     socket.send(Message::Text(message.to_string().into())).await.is_ok()
 }
 
+/// Sends a close and, as the closing handshake has it, reads on (discarding) until the
+/// client's close or a second has passed, so audio still on its way does not reset the
+/// connection before the client has read why it closed.
 pub(crate) async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame { code, reason: reason.to_string().into() };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    if socket.send(Message::Close(Some(frame))).await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(1), async {
+        while let Some(Ok(message)) = socket.recv().await {
+            if matches!(message, Message::Close(_)) {
+                break;
+            }
+        }
+    })
+    .await;
 }
 
 /// The next text message parsed as JSON; `Err` with a description for anything else, `None`

@@ -48,7 +48,8 @@ pub enum Scenario {
     /// An error message in the stream after some results (Gradium live: `error` 1011 and a
     /// 1011 close after 3 s of audio).
     ErrorMidStream,
-    /// The connection is cut after some results (live: after 3 s of audio, without a close).
+    /// The connection is cut after some results (live: after 3 s of audio for Gradium, 6 s
+    /// for 60db, without a close).
     DropMidStream,
     /// 429 with `Retry-After: 1`, then success.
     RateLimited,

@@ -12,7 +12,8 @@
 //! ended by `utterance_end_ms` of silence, announced by `speech_started`, shown by interim
 //! partials every half second, then final (`sentence 3 with 2.4 s of speech at -23 dB`). With a
 //! `context` in `start`, the final first comes with `speech_final: false` and, after the next
-//! audio message, again refined with `speech_final: true` (`Sentence 3 … -23 dB.`).
+//! sentence's final (or at the stop), again refined with `speech_final: true`
+//! (`Sentence 3 … -23 dB.`).
 
 use super::live::{SPEECH_LEVEL_DB, SharedRecord, close, decode_pcm16, level_db, next_json, send_json, update};
 use super::{FakeState, Scenario};
@@ -26,6 +27,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub(crate) const PATH: &str = "/ws/stt";
+/// Seconds of audio after which `drop-mid-stream` cuts the connection (after a sentence or
+/// two of the test recordings).
+const DROP_AFTER_S: f64 = 6.0;
 
 pub(super) async fn upgrade(State(state): State<Arc<FakeState>>, RawQuery(query): RawQuery, upgrade: WebSocketUpgrade) -> Response {
     let key = query.as_deref().and_then(|query| {
@@ -100,10 +104,10 @@ impl FakeSession {
                         None => (Vec::new(), 0.0),
                     };
                     replies.push(json!({"type": "session_stopped", "billing": {"duration_sec": heard_s, "credits_used": heard_s / 60.0}}));
+                    update(&self.record, |record| record.ended_by = Some("client".into()));
                     for reply in replies {
                         send_json(&mut self.socket, reply).await;
                     }
-                    update(&self.record, |record| record.ended_by = Some("client".into()));
                     return close(&mut self.socket, 1000, "").await;
                 }
                 ("config" | "test", _) => Vec::new(),
@@ -164,7 +168,7 @@ impl FakeSession {
     /// The mid-session scenarios, after some audio: `true` when the session ended.
     async fn strike_mid_session(&mut self, heard_s: f64) -> bool {
         match self.state.config.scenario {
-            Scenario::DropMidStream if heard_s >= 3.0 => {
+            Scenario::DropMidStream if heard_s >= DROP_AFTER_S => {
                 update(&self.record, |record| record.ended_by = Some("scenario".into()));
                 true // dropping the socket cuts the connection without a close
             }
@@ -232,7 +236,7 @@ struct Listener {
     sentence_chunks: u32,
     silence_chunks: u32,
     next_partial_chunks: u32,
-    /// A refined final due after the next audio message.
+    /// A refined final due after the next sentence's final (or at the stop).
     refinement: Option<Value>,
 }
 
@@ -259,7 +263,7 @@ impl Listener {
     }
 
     fn hear(&mut self, samples: &[i16]) -> Vec<Value> {
-        let mut replies: Vec<Value> = self.refinement.take().into_iter().collect();
+        let mut replies = Vec::new();
         self.heard += samples.len();
         self.chunk.extend_from_slice(samples);
         let chunk_samples = (self.rate_hz / 10) as usize;
@@ -297,7 +301,9 @@ impl Listener {
         replies
     }
 
-    /// The sentence's final (and, with a context, its refinement, sent later).
+    /// The sentence's final; with a context, the refinement of the previous sentence follows
+    /// it (so a sentence is refined after the next one has been appended), and this one's is
+    /// kept for later.
     fn end_sentence(&mut self) -> Vec<Value> {
         let speech_s = self.speech.len() as f64 / f64::from(self.rate_hz);
         let level = level_db(&self.speech);
@@ -306,9 +312,7 @@ impl Listener {
         if self.refine {
             let refined = format!("S{}.", draft.trim_start_matches('s'));
             let refined = self.transcription(refined, true, true);
-            if let Some(earlier) = self.refinement.replace(refined) {
-                replies.insert(0, earlier);
-            }
+            replies.extend(self.refinement.replace(refined));
         }
         self.sentence_id += 1;
         self.speech.clear();
@@ -363,9 +367,15 @@ mod tests {
             .map(|m| format!("{}{}", m["type"].as_str().unwrap(), if m["is_partial"] == true { "-partial" } else if m["speech_final"] == false { "-draft" } else { "" }))
             .collect();
         assert_eq!(kinds, ["speech_started", "transcription-partial", "transcription-partial", "transcription-draft"]);
-        let later = listener.hear(&vec![0_i16; 1600]);
-        assert_eq!(later[0]["text"], "Sentence 1 with 1.0 s of speech at -12 dB.");
-        assert_eq!(later[0]["sentence_id"], 1);
-        assert_eq!(later[0]["speech_final"], true);
+        // The next sentence's final comes first, then the refinement of the first.
+        let mut later = listener.hear(&vec![8000_i16; 3200]);
+        later.extend(listener.hear(&vec![0_i16; 8000]));
+        let finals: Vec<_> = later.iter().filter(|m| m["is_final"] == true).collect();
+        assert_eq!(finals.len(), 2);
+        assert_eq!((finals[0]["sentence_id"].as_i64(), finals[0]["speech_final"].as_bool()), (Some(2), Some(false)));
+        assert_eq!(finals[1]["text"], "Sentence 1 with 1.0 s of speech at -12 dB.");
+        assert_eq!((finals[1]["sentence_id"].as_i64(), finals[1]["speech_final"].as_bool()), (Some(1), Some(true)));
+        let last = listener.finish();
+        assert_eq!(last[0]["text"], "Sentence 2 with 0.2 s of speech at -12 dB.");
     }
 }

@@ -364,9 +364,7 @@ impl Run<'_> {
     /// A new session takes over; the current one is told the stream ends and left to send its
     /// last words.
     async fn roll_over(&mut self) -> Result<(), EngineError> {
-        if self.draining.is_some() {
-            self.end_draining();
-        }
+        self.wait_for_draining().await?;
         let next = self.engine.open_session(&self.setup, self.current.number + 1, self.cancel).await?;
         let mut previous = std::mem::replace(&mut self.current, next);
         self.current.in_turn = false;
@@ -378,6 +376,27 @@ impl Run<'_> {
             Err(_) => {
                 for segment in previous.leftovers() {
                     self.sink.segment(segment);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Lets the previous session finish before another rollover (only audio fed faster than
+    /// real time gets here: sessions last minutes, their ends take a second).
+    async fn wait_for_draining(&mut self) -> Result<(), EngineError> {
+        let timeout_s = self.engine.live.finish_timeout_s;
+        let deadline = Instant::now() + Duration::from_secs_f64(timeout_s);
+        while self.draining.is_some() {
+            tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => return Err(EngineError::Cancelled),
+                incoming = next_of(&mut self.draining) => self.on_incoming(Which::Draining, incoming).await?,
+                _ = tokio::time::sleep_until(deadline) => {
+                    self.sink.warning(format!(
+                        "Gradium did not finish a session within {timeout_s} s; its last words may be missing"
+                    ));
+                    self.end_draining();
                 }
             }
         }
@@ -396,14 +415,15 @@ impl Run<'_> {
                     Err(session_failure(code.map(i64::from), Some(&reason)))
                 }
             }
-            Incoming::Lost(detail) => {
-                if self.session(which).is_some_and(|session| session.ending_since.is_some()) {
-                    self.end_session(which);
-                    Ok(())
-                } else {
-                    Err(lost(&detail))
-                }
+            Incoming::Lost(detail) if which == Which::Draining => {
+                // The recording goes on in the current session; only these last words are lost.
+                self.sink.warning(format!(
+                    "the connection to a finishing Gradium session was lost ({detail}); its last words may be missing"
+                ));
+                self.end_draining();
+                Ok(())
             }
+            Incoming::Lost(detail) => Err(lost(&detail)),
         }
     }
 
@@ -427,7 +447,11 @@ impl Run<'_> {
                 let closed: Vec<Segment> = closed.into_iter().map(|piece| session.on_recording(piece)).collect();
                 self.deliver(closed, holding);
             }
-            ServerMessage::Step { vad } => {
+            ServerMessage::Step { vad, total_duration_s } => {
+                // How far the service has heard: where a piece it never closes ends.
+                if let Some(heard_s) = total_duration_s {
+                    session.assembler.last_time_s = session.assembler.last_time_s.max(heard_s);
+                }
                 let end_of_turn = vad.get(2).is_some_and(|horizon| horizon.inactivity_prob > 0.5);
                 if which == Which::Current && session.in_turn && end_of_turn && session.ending_since.is_none() {
                     session.in_turn = false;
@@ -525,6 +549,8 @@ enum ServerMessage {
     Step {
         #[serde(default)]
         vad: Vec<VadHorizon>,
+        #[serde(default)]
+        total_duration_s: Option<f64>,
     },
     /// Its `flush_id` is an integer or, in an older example, a string: not read.
     Flushed,
@@ -594,7 +620,7 @@ mod tests {
         assert!(ready_frame(Some(16000.0), None).is_err());
         let step = parse(r#"{"type":"step","vad":[{"horizon_s":0.5,"inactivity_prob":0.9}],"step_idx":1}"#).unwrap();
         // Fewer horizons than documented: no end of turn, no panic.
-        let ServerMessage::Step { vad } = step else { panic!("step") };
+        let ServerMessage::Step { vad, .. } = step else { panic!("step") };
         assert!(vad.get(2).is_none());
         assert!(matches!(parse(r#"{"type":"something_new"}"#).unwrap(), ServerMessage::Other));
         assert!(parse("not json").is_err());

@@ -160,10 +160,17 @@ impl LiveEngine for SixtyDbLiveEngine {
             stop_sent: false,
             stopped: false,
             language: None,
+            open_partial: None,
         };
         let mut result = run.stream(&mut feed).await;
         if result.is_ok() {
             result = run.finish().await;
+        }
+        if result.is_err()
+            && let Some(partial) = run.open_partial.take()
+        {
+            // The sentence being spoken when it broke: its last partial is what was heard.
+            sink.segment(partial);
         }
         result?;
         Ok(EngineOutcome { language: run.language, duration_s: Some(feed.heard_s) })
@@ -198,6 +205,8 @@ struct Run<'a> {
     stop_sent: bool,
     stopped: bool,
     language: Option<String>,
+    /// The latest partial of a sentence not yet final, as the segment it would make.
+    open_partial: Option<Segment>,
 }
 
 impl Run<'_> {
@@ -315,11 +324,6 @@ impl Run<'_> {
                 }
                 Err(failure(code.map(|code| code.to_string()).as_deref(), &reason))
             }
-            Incoming::Lost(detail) if self.stop_sent => {
-                log::debug!("60db connection ended after stop: {detail}");
-                self.stopped = true;
-                Ok(())
-            }
             Incoming::Lost(detail) => Err(EngineError::Service(format!(
                 "the connection to 60db was lost ({detail}); the text so far is kept"
             ))),
@@ -370,9 +374,21 @@ impl Run<'_> {
             Some(id) => *self.sentences.entry(id).or_insert(SentenceTimes { start_s: fallback_start_s, end_s: None }),
             None => SentenceTimes { start_s: fallback_start_s, end_s: None },
         };
+        let revision_key = sentence_id.map(|id| format!("60db:{id}"));
         if !is_final {
-            self.sink.hypothesis(text, Some(times.start_s));
+            self.sink.hypothesis(text.clone(), Some(times.start_s));
+            self.open_partial = (!text.is_empty()).then(|| Segment {
+                start_s: times.start_s,
+                end_s: now_s.max(times.start_s),
+                text,
+                speaker: None,
+                words: Vec::new(),
+                revision_key,
+            });
             return;
+        }
+        if self.open_partial.as_ref().is_some_and(|partial| partial.revision_key == revision_key) {
+            self.open_partial = None;
         }
         let utterance_end_s = f64::from(self.engine.live.sixtydb_utterance_end_ms) / 1000.0;
         let end_s = times.end_s.unwrap_or_else(|| (now_s - utterance_end_s).max(times.start_s));
@@ -390,7 +406,7 @@ impl Run<'_> {
             text,
             speaker: None,
             words: Vec::new(),
-            revision_key: sentence_id.map(|id| format!("60db:{id}")),
+            revision_key,
         });
     }
 }
