@@ -18,7 +18,8 @@ pub struct Word {
     pub probability: Option<f32>,
 }
 
-/// A finished, timed piece of transcript to append.
+/// A finished, timed piece of transcript to append — or, when it carries the
+/// [`revision_key`](Segment::revision_key) of an earlier segment, to put in that one's place.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Segment {
     pub start_s: f64,
@@ -30,6 +31,11 @@ pub struct Segment {
     pub speaker: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub words: Vec<Word>,
+    /// The engine's own name for this piece when it may send a better version later (60db's
+    /// live sentences: `60db:3` for `sentence_id` 3). A segment whose key matches an earlier
+    /// one replaces it in place instead of being appended. `None` for text that is final.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision_key: Option<String>,
 }
 
 /// The live, not yet final text at the tail of the transcript. Each hypothesis replaces the

@@ -2,9 +2,16 @@
 //!
 //! No UI and no I/O live here. The window draws it, the CLI prints from it, and every exporter
 //! reads it, so a renamed speaker or an edited segment is what gets exported.
+//!
+//! **A segment's index is its stable id.** Segments are only ever appended, or replaced in
+//! place by a later version with the same [`Segment::revision_key`] (a live engine's refined
+//! sentence); they are never inserted, removed or reordered. So an edit addressed by index —
+//! made while a recording goes on and more text arrives — lands on the segment the user saw,
+//! and a revision never undoes what the user changed in it.
 
 use crate::events::{EngineEvent, Hypothesis, Segment};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// A speaker: the engine's id and the name people see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -23,12 +30,22 @@ pub struct Transcript {
     /// The live tail, not yet final. Not exported.
     #[serde(skip)]
     pub hypothesis: Option<Hypothesis>,
+    /// What the user changed by hand, so an engine's later revision of a segment keeps it.
+    #[serde(skip)]
+    pub user_edits: UserEdits,
     /// Language the engine reported (ISO 639-1), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
     /// Duration of the audio in seconds, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_s: Option<f64>,
+}
+
+/// The segments (by index) whose text or speaker the user set by hand.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct UserEdits {
+    pub text: BTreeSet<usize>,
+    pub speaker: BTreeSet<usize>,
 }
 
 impl Transcript {
@@ -40,7 +57,9 @@ impl Transcript {
     /// about the job, not the text.
     pub fn apply(&mut self, event: &EngineEvent) {
         match event {
-            EngineEvent::Segment(segment) => self.push_segment(segment.clone()),
+            EngineEvent::Segment(segment) => {
+                self.add_segment(segment.clone());
+            }
             EngineEvent::Hypothesis(hypothesis) => {
                 self.hypothesis = if hypothesis.text.trim().is_empty() {
                     None
@@ -59,6 +78,54 @@ impl Transcript {
             }
             EngineEvent::Progress { .. } | EngineEvent::Lag { .. } | EngineEvent::Warning { .. } | EngineEvent::Error { .. } => {}
         }
+    }
+
+    /// A segment from an engine: in place of the earlier one with the same revision key
+    /// ([`Transcript::revise_segment`]), else appended ([`Transcript::push_segment`]).
+    /// Returns its index.
+    pub fn add_segment(&mut self, segment: Segment) -> usize {
+        match segment.revision_key.as_deref().and_then(|key| self.index_of_revision(key)) {
+            Some(index) => {
+                self.revise_segment(index, segment);
+                index
+            }
+            None => {
+                self.push_segment(segment);
+                self.segments.len() - 1
+            }
+        }
+    }
+
+    /// The index of the segment with this revision key (the latest, should two share it).
+    pub fn index_of_revision(&self, key: &str) -> Option<usize> {
+        self.segments.iter().rposition(|segment| segment.revision_key.as_deref() == Some(key))
+    }
+
+    /// Puts a new version of segment `index` in its place. What the user changed by hand
+    /// stays: edited text (with no word times, as after any edit) and a speaker given by
+    /// hand; a revision without a speaker keeps the segment's. The live hypothesis stays too
+    /// (it belongs to a later phrase). Returns `false` when there is no such segment.
+    pub fn revise_segment(&mut self, index: usize, revision: Segment) -> bool {
+        if index >= self.segments.len() {
+            return false;
+        }
+        let keep_text = self.user_edits.text.contains(&index);
+        let keep_speaker = self.user_edits.speaker.contains(&index) || revision.speaker.is_none();
+        if let (false, Some(id)) = (keep_speaker, &revision.speaker) {
+            self.ensure_speaker(id);
+        }
+        let segment = &mut self.segments[index];
+        segment.start_s = revision.start_s;
+        segment.end_s = revision.end_s;
+        segment.revision_key = revision.revision_key;
+        if !keep_text {
+            segment.text = revision.text;
+            segment.words = revision.words;
+        }
+        if !keep_speaker {
+            segment.speaker = revision.speaker;
+        }
+        true
     }
 
     /// Appends a finished segment, retiring the live hypothesis and registering a new speaker
@@ -112,6 +179,7 @@ impl Transcript {
         }
         self.ensure_speaker(id);
         self.segments[index].speaker = Some(id.to_string());
+        self.user_edits.speaker.insert(index);
         true
     }
 
@@ -123,6 +191,7 @@ impl Transcript {
                 if segment.text != text {
                     segment.text = text.to_string();
                     segment.words.clear();
+                    self.user_edits.text.insert(index);
                 }
                 true
             }
@@ -158,6 +227,7 @@ mod tests {
 
     fn segment(text: &str, speaker: Option<&str>) -> Segment {
         Segment {
+            revision_key: None,
             start_s: 0.0,
             end_s: 1.0,
             text: text.into(),
@@ -186,6 +256,62 @@ mod tests {
         transcript.apply(&EngineEvent::Segment(segment("hello world", None)));
         assert!(transcript.hypothesis.is_none());
         assert_eq!(transcript.plain_text(), "hello world");
+    }
+
+    fn revisable(text: &str, key: &str, speaker: Option<&str>) -> Segment {
+        Segment { revision_key: Some(key.into()), ..segment(text, speaker) }
+    }
+
+    fn texts(transcript: &Transcript) -> Vec<&str> {
+        transcript.segments.iter().map(|s| s.text.as_str()).collect()
+    }
+
+    #[test]
+    fn a_revision_replaces_in_place_and_keeps_a_users_rename() {
+        let mut transcript = Transcript::new();
+        transcript.apply(&EngineEvent::Segment(revisable("hello wrld", "60db:1", Some("SPEAKER_00"))));
+        transcript.apply(&EngineEvent::Segment(revisable("second", "60db:2", Some("SPEAKER_01"))));
+        assert!(transcript.rename_speaker("SPEAKER_00", "Alice"));
+        assert!(transcript.set_segment_speaker(1, "SPEAKER_00"));
+        transcript.apply(&EngineEvent::Hypothesis(Hypothesis { text: "thi".into(), start_s: Some(3.0) }));
+
+        let mut refined = revisable("Hello, world.", "60db:1", Some("SPEAKER_00"));
+        refined.end_s = 1.5;
+        transcript.apply(&EngineEvent::Segment(refined));
+        // The speaker given by hand to segment 1 stays though the engine says otherwise.
+        transcript.apply(&EngineEvent::Segment(revisable("Second.", "60db:2", Some("SPEAKER_01"))));
+
+        assert_eq!(texts(&transcript), ["Hello, world.", "Second."]);
+        assert_eq!(transcript.segments[0].end_s, 1.5);
+        let names: Vec<_> = transcript.segments.iter().map(|s| transcript.segment_speaker_name(s).unwrap_or("")).collect();
+        assert_eq!(names, ["Alice", "Alice"]);
+        // A revision is about an earlier phrase: the live tail of the current one stays.
+        assert_eq!(transcript.hypothesis.as_ref().map(|h| h.text.as_str()), Some("thi"));
+        // A new key appends (and retires the tail).
+        transcript.apply(&EngineEvent::Segment(revisable("third", "60db:3", None)));
+        assert_eq!(texts(&transcript), ["Hello, world.", "Second.", "third"]);
+        assert!(transcript.hypothesis.is_none());
+    }
+
+    #[test]
+    fn an_edit_made_before_a_later_revision_lands_on_its_own_segment() {
+        let mut transcript = Transcript::new();
+        for (text, key) in [("one", "k0"), ("two", "k1"), ("three", "k2")] {
+            transcript.apply(&EngineEvent::Segment(revisable(text, key, None)));
+        }
+        // The user edits segment 0 (N) and segment 1, then revisions of 2 (M) and 1 arrive,
+        // and more text after them.
+        assert!(transcript.edit_segment_text(0, "One (checked)"));
+        assert!(transcript.edit_segment_text(1, "Two, by hand"));
+        transcript.apply(&EngineEvent::Segment(revisable("Three.", "k2", None)));
+        transcript.apply(&EngineEvent::Segment(revisable("Two.", "k1", None)));
+        transcript.apply(&EngineEvent::Segment(segment("four", None)));
+        assert_eq!(texts(&transcript), ["One (checked)", "Two, by hand", "Three.", "four"]);
+        // An edit made after the text arrived still finds its segment by the same index.
+        assert!(transcript.edit_segment_text(2, "Three!"));
+        transcript.apply(&EngineEvent::Segment(revisable("Three?", "k2", None)));
+        assert_eq!(transcript.segments[2].text, "Three!");
+        assert_eq!(transcript.index_of_revision("k2"), Some(2));
     }
 
     #[test]

@@ -557,6 +557,7 @@ fn sample_transcript() -> Transcript {
     for (speaker, text) in lines {
         let end_s = start_s + 1.0 + text.len() as f64 / 15.0;
         transcript.push_segment(Segment {
+            revision_key: None,
             start_s,
             end_s,
             text: text.into(),

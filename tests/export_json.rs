@@ -92,6 +92,7 @@ fn random_transcript(rng: &mut Rng) -> Transcript {
         .collect();
     let segments = (0..rng.below(12))
         .map(|_| Segment {
+            revision_key: (rng.below(3) == 0).then(|| rng.text()),
             start_s: rng.time(),
             end_s: rng.time(),
             text: rng.text(),
@@ -116,6 +117,7 @@ fn random_transcript(rng: &mut Rng) -> Transcript {
         segments,
         speakers,
         hypothesis: None,
+        user_edits: Default::default(),
         language: if rng.below(2) == 0 {
             None
         } else {
@@ -191,6 +193,7 @@ fn the_live_hypothesis_is_not_exported() {
 fn the_schema_is_exactly_as_documented() {
     let mut transcript = Transcript::new();
     transcript.push_segment(Segment {
+        revision_key: None,
         start_s: 0.5,
         end_s: 1.25,
         text: "Hi".into(),
@@ -203,6 +206,7 @@ fn the_schema_is_exactly_as_documented() {
         }],
     });
     transcript.push_segment(Segment {
+        revision_key: None,
         start_s: 2.0,
         end_s: 3.0,
         text: "Bye".into(),
@@ -254,6 +258,7 @@ fn the_schema_is_exactly_as_documented() {
 fn non_finite_numbers_are_written_as_null() {
     let mut transcript = Transcript::new();
     transcript.push_segment(Segment {
+        revision_key: None,
         start_s: f64::NAN,
         end_s: f64::INFINITY,
         text: "x".into(),

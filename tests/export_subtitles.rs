@@ -193,6 +193,7 @@ fn generate(rng: &mut Rng, shape: Shape) -> (Transcript, Vec<Vec<String>>) {
         };
         let with_words = rng.chance(shape.words_percent);
         transcript.push_segment(Segment {
+            revision_key: None,
             start_s,
             end_s,
             text,
@@ -624,6 +625,7 @@ fn cue_times_follow_word_times() {
         .collect::<Vec<_>>()
         .join(" ");
     transcript.push_segment(Segment {
+        revision_key: None,
         start_s: 2.0,
         end_s: 62.0,
         text,
@@ -661,6 +663,7 @@ fn edits_and_renamed_speakers_reach_every_export() {
     let mut transcript = Transcript::new();
     for (index, speaker) in ["spk0", "spk1"].iter().enumerate() {
         transcript.push_segment(Segment {
+            revision_key: None,
             start_s: index as f64 * 3.0,
             end_s: index as f64 * 3.0 + 2.0,
             text: format!("original text {index}"),
@@ -702,6 +705,7 @@ fn edits_and_renamed_speakers_reach_every_export() {
 fn empty_transcripts_give_valid_empty_files() {
     let mut transcript = Transcript::new();
     transcript.push_segment(Segment {
+        revision_key: None,
         start_s: 1.0,
         end_s: 2.0,
         text: "  \n ".into(),
@@ -720,6 +724,7 @@ fn empty_transcripts_give_valid_empty_files() {
 fn srt_never_contains_an_arrow_in_text() {
     let mut transcript = Transcript::new();
     transcript.push_segment(Segment {
+        revision_key: None,
         start_s: 0.0,
         end_s: 2.0,
         text: "a --> b".into(),

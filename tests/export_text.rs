@@ -6,6 +6,7 @@ use verbatim::transcript::Transcript;
 
 fn segment(start_s: f64, end_s: f64, text: &str, speaker: Option<&str>) -> Segment {
     Segment {
+        revision_key: None,
         start_s,
         end_s,
         text: text.into(),

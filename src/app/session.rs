@@ -275,6 +275,7 @@ mod tests {
         let mut transcript = Transcript::new();
         for (index, text) in texts.iter().enumerate() {
             transcript.apply(&EngineEvent::Segment(Segment {
+                revision_key: None,
                 start_s: index as f64,
                 end_s: index as f64 + 0.5,
                 text: (*text).into(),

@@ -370,7 +370,11 @@ impl AppState {
             match event {
                 EngineEvent::Segment(segment) => {
                     job.revision += 1;
-                    job.word_count += count_words(&segment.text);
+                    job.word_count = match segment.revision_key {
+                        // It may have replaced an earlier version: count again.
+                        Some(_) => transcript_word_count(&job.transcript),
+                        None => job.word_count + count_words(&segment.text),
+                    };
                 }
                 EngineEvent::Hypothesis(_) => job.revision += 1,
                 EngineEvent::Progress { done_s, .. } => {
@@ -671,6 +675,7 @@ mod tests {
 
     fn segment(text: &str) -> EngineEvent {
         EngineEvent::Segment(Segment {
+            revision_key: None,
             start_s: 0.0,
             end_s: 1.0,
             text: text.into(),

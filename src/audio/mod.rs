@@ -18,7 +18,7 @@ mod mp4_edit;
 mod ogg_opus;
 mod opus_decode;
 mod pipeline;
-mod resample;
+pub(crate) mod resample;
 mod source;
 mod symphonia_source;
 mod wav;

@@ -448,6 +448,9 @@ pub enum DevCommand {
         /// Milliseconds between bytes in the slow scenario (to watch a stream arrive)
         #[arg(long, value_name = "MS", default_value_t = 1)]
         byte_delay_ms: u64,
+        /// Seconds a live Gradium session may last before the fake closes it (the service: 300)
+        #[arg(long, value_name = "S", default_value_t = 300.0)]
+        live_session_cap: f64,
     },
 }
 
@@ -460,13 +463,19 @@ pub fn run_dev_command(command: DevCommand) -> anyhow::Result<()> {
             scenario,
             key,
             byte_delay_ms,
+            live_session_cap,
         } => {
+            let live_session_cap = std::time::Duration::try_from_secs_f64(live_session_cap)
+                .ok()
+                .filter(|cap| !cap.is_zero())
+                .context("--live-session-cap must be a positive number of seconds")?;
             let runtime =
                 tokio::runtime::Runtime::new().context("could not start the async runtime")?;
             runtime.block_on(async move {
                 let mut config = FakeConfig::new(service, scenario);
                 config.key = key.unwrap_or_else(|| default_key(service).to_string());
                 config.byte_delay = std::time::Duration::from_millis(byte_delay_ms);
+                config.live_session_cap = live_session_cap;
                 let server = FakeServer::start_with_logging(config, port, true)
                     .await
                     .with_context(|| {
@@ -518,6 +527,10 @@ pub fn write_fake_server_banner(
         writeln!(output, "  export {ROUTER_URL_ENV_VAR}={base_url}")?;
     }
     writeln!(output, "  export {}={key}", service.key_env_var())?;
+    if let Some(path) = crate::dev::fakes::live_path(service) {
+        let socket = base_url.replacen("http://", "ws://", 1);
+        writeln!(output, "Live transcription (WebSocket) on {socket}{path}, from the same base URL.")?;
+    }
     writeln!(output, "Press Ctrl-C to stop.")?;
     Ok(())
 }
@@ -770,6 +783,7 @@ mod tests {
                 scenario: Scenario::DeltaIncrement,
                 key: None,
                 byte_delay_ms: 1,
+                live_session_cap: 300.0,
             }
         );
         let mut output = Vec::new();
@@ -786,6 +800,11 @@ mod tests {
         assert!(text.contains("export VERBATIM_POLARGRID_ROUTER_URL=http://127.0.0.1:5000"));
         assert!(text.contains("export POLARGRID_API_KEY=pg_fake"));
         assert!(text.contains("does not apply"));
+        assert!(!text.contains("WebSocket"));
+        let mut output = Vec::new();
+        write_fake_server_banner(&mut output, CloudService::Gradium, Scenario::Normal, "http://127.0.0.1:5000", "k").unwrap();
+        let text = String::from_utf8(output).unwrap();
+        assert!(text.contains("ws://127.0.0.1:5000/api/speech/asr"), "{text}");
     }
 
     #[test]

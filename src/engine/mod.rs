@@ -1,10 +1,14 @@
 //! Engines: what turns an audio file into [`EngineEvent`]s.
 //!
 //! Every engine — local whisper.cpp or a cloud service — implements [`Engine`]. The CLI and
-//! the window pick one from [`EngineKind`] and never look inside it.
+//! the window pick one from [`EngineKind`] and never look inside it. Engines that can hear a
+//! recording while it is made also implement [`live::LiveEngine`].
 
 pub mod cloud;
+pub mod live;
 pub mod local;
+
+pub use live::{LiveAudio, LiveEngine, LiveOptions, build_live_engine, run_live_engine};
 
 use crate::events::EventSink;
 use async_trait::async_trait;
@@ -199,6 +203,16 @@ impl EngineKind {
     /// ([`SpeakerMode::Stereo`]); the cloud services get a mixed file.
     pub fn splits_stereo_channels(self) -> bool {
         self == EngineKind::Local
+    }
+
+    /// Whether the engine can transcribe a recording while it is made ([`build_live_engine`]):
+    /// the local engine, Gradium and 60db. PolarGrid and LLM Stats document no live
+    /// transport; a recording is transcribed from its file when it stops.
+    pub fn streams_live(self) -> bool {
+        matches!(
+            self,
+            EngineKind::Local | EngineKind::Cloud(cloud::CloudService::Gradium | cloud::CloudService::SixtyDb)
+        )
     }
 
     /// The languages the engine is limited to, when it is (Gradium's five); `None` takes any.

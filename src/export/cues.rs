@@ -452,6 +452,7 @@ mod tests {
 
     fn timed_segment(words: &[(&str, f64, f64)], speaker: Option<&str>) -> Segment {
         Segment {
+            revision_key: None,
             start_s: words.first().map(|w| w.1).unwrap_or(0.0),
             end_s: words.last().map(|w| w.2).unwrap_or(0.0),
             text: words.iter().map(|w| w.0).collect::<Vec<_>>().join(" "),

@@ -94,6 +94,7 @@ pub fn import_subtitles(
             }
         }
         segments.push(Segment {
+            revision_key: None,
             start_s: cue.start_s,
             end_s: cue.end_s,
             text,

@@ -40,6 +40,9 @@ struct SegmentEntry {
     speaker: Option<String>,
     #[serde(default)]
     words: Vec<WordEntry>,
+    /// Only on segments a live engine may still revise (written while recording).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revision_key: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -88,6 +91,7 @@ pub fn render_json(transcript: &Transcript) -> String {
                 end_s: segment.end_s,
                 text: segment.text.clone(),
                 speaker: segment.speaker.clone(),
+                revision_key: segment.revision_key.clone(),
                 words: segment
                     .words
                     .iter()
@@ -144,6 +148,7 @@ pub fn transcript_from_json(json: &str) -> Result<Transcript, ExportError> {
             .segments
             .into_iter()
             .map(|segment| Segment {
+                revision_key: segment.revision_key,
                 start_s: segment.start_s,
                 end_s: segment.end_s,
                 text: segment.text,
@@ -169,6 +174,7 @@ pub fn transcript_from_json(json: &str) -> Result<Transcript, ExportError> {
             })
             .collect(),
         hypothesis: None,
+        user_edits: Default::default(),
         language: document.language,
         duration_s: document.duration_s,
     })

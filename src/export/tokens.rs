@@ -243,6 +243,7 @@ mod tests {
 
     fn segment(text: &str, start_s: f64, end_s: f64, words: Vec<Word>) -> Segment {
         Segment {
+            revision_key: None,
             start_s,
             end_s,
             text: text.into(),

@@ -76,6 +76,7 @@ pub fn meeting_text(index: usize) -> String {
 
 pub fn segment(text: &str, start_s: f64, speaker: Option<&str>) -> Step {
     Step::Emit(EngineEvent::Segment(Segment {
+        revision_key: None,
         start_s,
         end_s: start_s + 2.0,
         text: text.into(),
@@ -174,6 +175,7 @@ impl Engine for ScriptedEngine {
                         let start_s = index as f64 * 3.0;
                         end_s = start_s + 2.5;
                         sink.segment(Segment {
+                            revision_key: None,
                             start_s,
                             end_s,
                             text: meeting_text(index),
@@ -203,6 +205,7 @@ impl Engine for ScriptedEngine {
                         let start_s = end_s + 0.5;
                         end_s = start_s + 2.5;
                         sink.segment(Segment {
+                            revision_key: None,
                             start_s,
                             end_s,
                             text,
@@ -218,6 +221,7 @@ impl Engine for ScriptedEngine {
                         let start_s = index as f64 * 2.0;
                         end_s = start_s + 2.0;
                         sink.segment(Segment {
+                            revision_key: None,
                             start_s,
                             end_s,
                             text: format!("Segment number {index} of the flood, with enough words to wrap now and then on a narrow window."),

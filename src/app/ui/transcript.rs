@@ -1061,6 +1061,7 @@ mod tests {
         texts
             .iter()
             .map(|text| Segment {
+                revision_key: None,
                 start_s: 0.0,
                 end_s: 1.0,
                 text: (*text).into(),

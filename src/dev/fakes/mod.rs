@@ -6,11 +6,19 @@
 //! path, headers, query, multipart fields with file name, content type and size, the sniffed
 //! audio format) so tests can assert on what a client sent. They do not transcribe: the text
 //! is scripted (the JFK clip in `shared/testdata/speech/jfk.wav`).
+//!
+//! Gradium's and 60db's fakes also serve their live WebSockets (`gradium_ws`, `sixtydb_ws`),
+//! which record each session ([`LiveSessionRecord`]) and derive their text from the audio.
 
 pub mod gradium;
+pub mod gradium_ws;
+pub mod live;
 pub mod llmstats;
 pub mod polargrid;
 pub mod sixtydb;
+pub mod sixtydb_ws;
+
+pub use live::LiveSessionRecord;
 
 use crate::engine::cloud::CloudService;
 use crate::engine::cloud::upload::{AudioFormat, sniff_bytes};
@@ -37,9 +45,11 @@ pub enum Scenario {
     DeltaRevise,
     /// The response body arrives one byte at a time.
     Slow,
-    /// An error message in the stream after some results.
+    /// An error message in the stream after some results (Gradium live: `error` 1011 and a
+    /// 1011 close after 3 s of audio).
     ErrorMidStream,
-    /// The connection is cut after some results.
+    /// The connection is cut after some results (live: after 3 s of audio for Gradium, 6 s
+    /// for 60db, without a close).
     DropMidStream,
     /// 429 with `Retry-After: 1`, then success.
     RateLimited,
@@ -67,7 +77,7 @@ pub enum Scenario {
     ConcurrencyLimit,
     /// Some results, then silence on an open connection (for idle timeouts and cancel).
     Stall,
-    /// 402: out of credit.
+    /// 402: out of credit (60db live: a 1008 close with `INSUFFICIENT_CREDITS` after 2 s).
     PaymentRequired,
     /// 429 asking to retry far too late: PolarGrid `Retry-After: 1e20`, 60db its concurrency
     /// limit with `Retry-After: 600` (clients must refuse to wait, not panic or hang).
@@ -75,6 +85,9 @@ pub enum Scenario {
     /// PolarGrid async: the job asks to be polled again after a 20-digit number of
     /// milliseconds.
     PollMuchLater,
+    /// 60db live: the Quick Start's handshake, `connected` before a typed
+    /// `connection_established` (instead of the lifecycle order).
+    HandshakeConnectedFirst,
 }
 
 impl Scenario {
@@ -96,11 +109,10 @@ impl Scenario {
                 service == PolarGrid
             }
             RetryMuchLater => matches!(service, PolarGrid | SixtyDb),
-            Slow | ErrorMidStream | DropMidStream | MalformedLine => {
-                matches!(service, Gradium | PolarGrid)
-            }
+            Slow | ErrorMidStream | MalformedLine => matches!(service, Gradium | PolarGrid),
+            DropMidStream => matches!(service, Gradium | PolarGrid | SixtyDb),
             PlainTextError => service == Gradium,
-            NoSpeech | LowSnr | ConcurrencyLimit => service == SixtyDb,
+            NoSpeech | LowSnr | ConcurrencyLimit | HandshakeConnectedFirst => service == SixtyDb,
         }
     }
 }
@@ -118,6 +130,8 @@ pub struct FakeConfig {
     pub stall: Duration,
     /// Pause between bytes in `slow`.
     pub byte_delay: Duration,
+    /// How long a live Gradium session may last (the service's cap is 300 s).
+    pub live_session_cap: Duration,
 }
 
 impl FakeConfig {
@@ -129,7 +143,18 @@ impl FakeConfig {
             oversized_bytes: 8 * 1024 * 1024,
             stall: Duration::from_secs(30),
             byte_delay: Duration::from_millis(1),
+            live_session_cap: Duration::from_secs(300),
         }
+    }
+}
+
+/// The path of a service's live WebSocket on its fake (Gradium's and 60db's), `None` for the
+/// services without one.
+pub fn live_path(service: CloudService) -> Option<&'static str> {
+    match service {
+        CloudService::Gradium => Some(gradium_ws::PATH),
+        CloudService::SixtyDb => Some(sixtydb_ws::PATH),
+        CloudService::PolarGrid | CloudService::LlmStats => None,
     }
 }
 
@@ -263,6 +288,7 @@ pub struct FakeState {
     records: Mutex<Vec<RecordedRequest>>,
     counters: Mutex<HashMap<String, usize>>,
     pub(crate) jobs: Mutex<HashMap<String, JobRecord>>,
+    live_sessions: Mutex<Vec<live::SharedRecord>>,
     log_requests: bool,
 }
 
@@ -276,6 +302,19 @@ impl FakeState {
         let value = counters.entry(counter.to_string()).or_insert(0);
         *value += 1;
         *value
+    }
+
+    /// Starts the record of a live session (the query's values are not kept: one is the key).
+    pub(crate) fn new_live_session(&self, path: &str, query: Option<&str>, key_accepted: bool) -> live::SharedRecord {
+        let query_names = query
+            .map(|query| url::form_urlencoded::parse(query.as_bytes()).map(|(name, _)| name.into_owned()).collect())
+            .unwrap_or_default();
+        if self.log_requests {
+            eprintln!("fake {}: live session on {path} (key {})", self.config.service.id(), if key_accepted { "accepted" } else { "refused" });
+        }
+        let record = Arc::new(Mutex::new(LiveSessionRecord { path: path.to_string(), query_names, key_accepted, ..LiveSessionRecord::default() }));
+        self.live_sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(record.clone());
+        record
     }
 }
 
@@ -307,11 +346,15 @@ impl FakeServer {
             records: Mutex::new(Vec::new()),
             counters: Mutex::new(HashMap::new()),
             jobs: Mutex::new(HashMap::new()),
+            live_sessions: Mutex::new(Vec::new()),
             log_requests,
         });
-        let router = axum::Router::new()
-            .fallback(handle)
-            .with_state(state.clone());
+        let router = match state.config.service {
+            CloudService::Gradium => axum::Router::new().route(gradium_ws::PATH, axum::routing::get(gradium_ws::upgrade)),
+            CloudService::SixtyDb => axum::Router::new().route(sixtydb_ws::PATH, axum::routing::get(sixtydb_ws::upgrade)),
+            CloudService::PolarGrid | CloudService::LlmStats => axum::Router::new(),
+        };
+        let router = router.fallback(handle).with_state(state.clone());
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
@@ -342,6 +385,12 @@ impl FakeServer {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// Every live session so far, in the order they opened, as far as each has got.
+    pub fn live_sessions(&self) -> Vec<LiveSessionRecord> {
+        let sessions = self.state.live_sessions.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        sessions.iter().map(|record| record.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()).collect()
     }
 
     /// Waits until the server stops (for `verbatim dev fake-server`).

@@ -226,10 +226,7 @@ fn gradium_verdict(http: &ServiceHttp, failure: &FailedResponse) -> Verdict {
     let body = failure.body.trim();
     if let Some((code, reason)) = parse_server_error(body) {
         let reason = one_line_excerpt(reason);
-        let about_key = ["key", "auth", "token", "credential"]
-            .iter()
-            .any(|word| reason.to_ascii_lowercase().contains(word));
-        if code == 1008 && about_key {
+        if code == 1008 && mentions_key(&reason) {
             return Verdict::KeyRejected {
                 detail: format!("{code}: {reason}"),
             };
@@ -261,6 +258,12 @@ fn gradium_verdict(http: &ServiceHttp, failure: &FailedResponse) -> Verdict {
     let message =
         message.or_else(|| (!body.is_empty() && !body.starts_with('<')).then(|| body.to_string()));
     http.default_verdict(failure, message.as_deref())
+}
+
+/// Whether a 1008 refusal is about the key (rather than the setup or the audio format).
+pub(crate) fn mentions_key(reason: &str) -> bool {
+    let reason = reason.to_ascii_lowercase();
+    ["key", "auth", "token", "credential"].iter().any(|word| reason.contains(word))
 }
 
 /// Splits `error from server <code>: <reason>`.
@@ -295,16 +298,17 @@ enum Message {
     Other,
 }
 
-/// Pairs each `text` with the `end_text` that follows it on the same stream.
+/// Pairs each `text` with the `end_text` that follows it on the same stream (REST and
+/// WebSocket alike).
 #[derive(Debug, Default)]
-struct Assembler {
+pub(crate) struct Assembler {
     pending: Vec<(i64, String, f64)>,
-    last_time_s: f64,
+    pub(crate) last_time_s: f64,
 }
 
 impl Assembler {
     /// A new piece of text; a piece still open on the same stream is closed at its start.
-    fn on_text(&mut self, stream_id: i64, text: &str, start_s: f64) -> Vec<Segment> {
+    pub(crate) fn on_text(&mut self, stream_id: i64, text: &str, start_s: f64) -> Vec<Segment> {
         let mut closed = Vec::new();
         if let Some(position) = self.pending.iter().position(|(id, _, _)| *id == stream_id) {
             let (_, previous, previous_start_s) = self.pending.remove(position);
@@ -315,7 +319,7 @@ impl Assembler {
         closed
     }
 
-    fn on_end(&mut self, stream_id: i64, stop_s: f64) -> Option<Segment> {
+    pub(crate) fn on_end(&mut self, stream_id: i64, stop_s: f64) -> Option<Segment> {
         self.last_time_s = self.last_time_s.max(stop_s);
         let position = self
             .pending
@@ -327,7 +331,7 @@ impl Assembler {
 
     /// Pieces never closed (the stream ended or broke); they end where they start, or at the
     /// latest time seen.
-    fn finish(&mut self) -> Vec<Segment> {
+    pub(crate) fn finish(&mut self) -> Vec<Segment> {
         let last_time_s = self.last_time_s;
         std::mem::take(&mut self.pending)
             .into_iter()
@@ -339,6 +343,7 @@ impl Assembler {
 fn piece(text: String, start_s: f64, end_s: f64) -> Option<Segment> {
     let text = text.trim();
     (!text.is_empty()).then(|| Segment {
+        revision_key: None,
         start_s,
         end_s: end_s.max(start_s),
         text: text.to_string(),

@@ -4,14 +4,17 @@
 //! `shared/PROTOCOLS.md`); everything they share — keys, endpoints, HTTP with retries and
 //! limits, upload preparation, building segments from words — lives beside them. The CLI and
 //! the window choose a [`CloudService`], fill in [`CloudOptions`] and call [`build_engine`];
-//! they never look inside a service.
+//! they never look inside a service. Gradium and 60db also stream live over WebSockets
+//! (`gradium_ws`, `sixtydb_ws`), built by [`crate::engine::build_live_engine`].
 
 pub mod batch;
 pub mod endpoint;
 pub mod framing;
 pub mod gradium;
+pub mod gradium_ws;
 pub mod http;
 pub mod keys;
+pub(crate) mod live_socket;
 pub mod llmstats;
 pub mod options;
 pub mod output;
@@ -20,6 +23,7 @@ pub mod polargrid_formats;
 pub mod polargrid_router;
 pub mod retry;
 pub mod sixtydb;
+pub mod sixtydb_ws;
 pub mod upload;
 pub mod words;
 

@@ -116,6 +116,7 @@ mod tests {
         let (sink, mut events) = EventSink::channel();
         let mut output = PartOutput::new(&sink, Some(100.0));
         let segment = Segment {
+            revision_key: None,
             start_s: 1.0,
             end_s: 2.0,
             text: "hi".into(),

@@ -79,6 +79,7 @@ fn parse_json_object(
                         .and_then(Value::as_f64)
                         .unwrap_or(start_s);
                     (!text.is_empty()).then(|| Segment {
+                        revision_key: None,
                         start_s,
                         end_s: end_s.max(start_s),
                         text,

@@ -264,6 +264,7 @@ impl SttResponse {
                 continue;
             }
             segments.push(Segment {
+                revision_key: None,
                 start_s: segment.start,
                 end_s: segment.end.max(segment.start),
                 text: if text.is_empty() {
@@ -287,6 +288,7 @@ impl SttResponse {
                 .or(words.last().map(|word| word.end_s))
                 .unwrap_or(0.0);
             segments.push(Segment {
+                revision_key: None,
                 start_s: 0.0,
                 end_s,
                 text: text.to_string(),
@@ -363,6 +365,7 @@ fn split_by_speaker(words: &[Word], speakers: &[SttSpeaker]) -> Vec<Segment> {
                 segment.words.push(word.clone());
             }
             _ => segments.push(Segment {
+                revision_key: None,
                 start_s: word.start_s,
                 end_s: word.end_s,
                 text: word.text.clone(),

@@ -16,6 +16,7 @@ pub fn text_as_one_segment(text: &str, end_s: Option<f64>) -> Vec<Segment> {
         return Vec::new();
     }
     vec![Segment {
+        revision_key: None,
         start_s: 0.0,
         end_s: end_s.unwrap_or(0.0),
         text: text.to_string(),
@@ -104,6 +105,7 @@ fn segment_of(words: Vec<Word>) -> Segment {
         .collect::<Vec<_>>()
         .join(" ");
     Segment {
+        revision_key: None,
         start_s,
         end_s,
         text,

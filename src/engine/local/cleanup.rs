@@ -110,7 +110,7 @@ mod tests {
     use super::*;
 
     fn segment(text: &str, start_s: f64, end_s: f64) -> Segment {
-        Segment { start_s, end_s, text: text.into(), speaker: None, words: vec![] }
+        Segment { start_s, end_s, text: text.into(), speaker: None, words: vec![], revision_key: None }
     }
 
     #[test]

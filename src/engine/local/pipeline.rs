@@ -156,6 +156,7 @@ pub(super) fn configure<'a>(params: &mut FullParams<'a, '_>, options: &Transcrib
 pub(super) fn to_segment(decoded: &DecodedSegment, chunk_start_s: f64, speaker: Option<String>) -> Segment {
     let words = words::words_from_tokens(&decoded.tokens, chunk_start_s);
     Segment {
+        revision_key: None,
         start_s: chunk_start_s + decoded.start_s,
         end_s: chunk_start_s + decoded.end_s.max(decoded.start_s),
         text: decoded.text.trim().to_string(),
