@@ -269,10 +269,12 @@ impl FakeOpusTranscoder {
     }
 }
 
-/// The first bytes of an Ogg Opus stream: an Ogg page whose packet is `OpusHead`.
+/// The first bytes of an Ogg Opus stream: an Ogg page (version 0, first page, granule,
+/// serial, sequence and CRC zero) with one segment, the 19-byte `OpusHead` packet.
 pub fn fake_ogg_opus_bytes(size_bytes: usize) -> Vec<u8> {
     let mut bytes = b"OggS\0\x02".to_vec();
-    bytes.extend_from_slice(&[0; 22]);
+    bytes.extend_from_slice(&[0; 20]);
+    bytes.extend_from_slice(&[1, 19]);
     bytes.extend_from_slice(b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0");
     bytes.resize(size_bytes.max(bytes.len()), 0);
     bytes
@@ -340,4 +342,46 @@ pub fn assert_key_never_shown(run: &Run, key: &str) {
         assert!(!error.to_string().contains(key));
         assert!(!format!("{error:?}").contains(key));
     }
+}
+
+/// Posts `data` to `server` (`path_and_query` on its base URL) as the multipart file part
+/// `field` named `file_name`, with the server's key as a bearer token — a request made by
+/// hand, to see what the fake answers any client. Returns the status and the body.
+pub async fn post_file_by_hand(
+    server: &FakeServer,
+    path_and_query: &str,
+    field: &str,
+    file_name: &str,
+    data: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let part = reqwest::multipart::Part::bytes(data).file_name(file_name.to_string());
+    let response = reqwest::Client::new()
+        .post(format!("{}{path_and_query}", server.base_url()))
+        .bearer_auth(server.key())
+        .multipart(reqwest::multipart::Form::new().part(field.to_string(), part))
+        .send()
+        .await
+        .expect("the fake answers");
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("the body arrives");
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+    )
+}
+
+/// A GET by hand with the server's key: the status and the body.
+pub async fn get_by_hand(server: &FakeServer, path_and_query: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{}{path_and_query}", server.base_url()))
+        .bearer_auth(server.key())
+        .send()
+        .await
+        .expect("the fake answers");
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("the body arrives");
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
+    )
 }
