@@ -421,23 +421,26 @@ async fn stream_with_whole_hypothesis_deltas_replaces_the_live_text() {
 }
 
 #[tokio::test]
-async fn stream_with_incremental_deltas_and_named_events_renders_the_same() {
+async fn stream_with_incremental_deltas_with_or_without_named_events_renders_the_same() {
     let Some(jfk) = testdata("speech/jfk.wav") else {
         return;
     };
-    let server = fake(Scenario::DeltaIncrement).await;
-    let engine = pinned(&server, mode(PolarGridMode::Stream));
-    let run = run(engine.as_ref(), &jfk, &english()).await;
-    assert_single_final_segment(&run);
-    let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
-    assert_eq!(
-        run.hypotheses(),
-        [
-            phrases[..1].join(" "),
-            phrases[..2].join(" "),
-            phrases.join(" ")
-        ]
-    );
+    for scenario in [Scenario::DeltaIncrement, Scenario::NamedEvents] {
+        let server = fake(scenario).await;
+        let engine = pinned(&server, mode(PolarGridMode::Stream));
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        assert_single_final_segment(&run);
+        let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
+        assert_eq!(
+            run.hypotheses(),
+            [
+                phrases[..1].join(" "),
+                phrases[..2].join(" "),
+                phrases.join(" ")
+            ],
+            "{scenario:?}"
+        );
+    }
 }
 
 #[tokio::test]

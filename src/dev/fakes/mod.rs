@@ -33,8 +33,12 @@ pub enum Scenario {
     Normal,
     /// PolarGrid SSE: each delta carries the whole hypothesis so far (the seed's reading).
     DeltaReplace,
-    /// PolarGrid SSE: each delta is an increment (the SDK's reading).
+    /// PolarGrid SSE: each delta is an increment (the SDK's reading), in data-only frames.
     DeltaIncrement,
+    /// PolarGrid SSE: increments in named events (`event:` lines) and no `[DONE]`, as other
+    /// OpenAI-style servers send them (the SDK skips such frames and keeps only the final
+    /// text).
+    NamedEvents,
     /// PolarGrid SSE: whole-hypothesis deltas where a later one revises earlier words.
     DeltaRevise,
     /// The response body arrives one byte at a time.
@@ -99,9 +103,8 @@ impl Scenario {
         match self {
             Normal | RateLimited | UnavailableTwice | Unauthorized | TooLarge | Oversized
             | Stall | PaymentRequired => true,
-            DeltaReplace | DeltaIncrement | DeltaRevise | SlowJob | JobFailed | BareJob => {
-                service == PolarGrid
-            }
+            DeltaReplace | DeltaIncrement | NamedEvents | DeltaRevise | SlowJob | JobFailed
+            | BareJob => service == PolarGrid,
             Slow | ErrorMidStream | DropMidStream | MalformedLine => {
                 matches!(service, Gradium | PolarGrid)
             }

@@ -410,7 +410,7 @@ fn sse(state: &FakeState) -> Response {
     }
     let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
     let deltas: Vec<String> = match scenario {
-        Scenario::DeltaIncrement => phrases
+        Scenario::DeltaIncrement | Scenario::NamedEvents => phrases
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -433,7 +433,7 @@ fn sse(state: &FakeState) -> Response {
     };
     let delta_frame = |delta: &str| {
         let data = json!({"type": "transcript.text.delta", "delta": delta});
-        if scenario == Scenario::DeltaIncrement {
+        if scenario == Scenario::NamedEvents {
             // Named events and no [DONE]: what other OpenAI-style servers send.
             format!("event: transcript.text.delta\ndata: {data}\n\n").into_bytes()
         } else {
@@ -466,7 +466,7 @@ fn sse(state: &FakeState) -> Response {
         _ => {
             let done = json!({"type": "transcript.text.done", "text": jfk_text(), "duration": JFK_DURATION_S, "language": "en"});
             frames.push(format!("data: {done}\n\n").into_bytes());
-            if scenario != Scenario::DeltaIncrement {
+            if scenario != Scenario::NamedEvents {
                 frames.push(b"data: [DONE]\n\n".to_vec());
             }
         }
