@@ -3,7 +3,7 @@
 //! transcript they build, and the checks every service's tests make the same way.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -17,20 +17,11 @@ use verbatim::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions, ru
 use verbatim::events::{EngineEvent, EventSink};
 use verbatim::transcript::Transcript;
 
-/// A file from `shared/testdata`; `None` (and the test skips) only outside CI.
-pub fn testdata(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")).join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "test data missing in CI: {}",
-            path.display()
-        );
-        None
-    }
-}
+#[path = "../common/mod.rs"]
+mod common;
+
+/// A file from `shared/testdata`; `None` (and the test says it skipped) only outside CI.
+pub use common::testdata;
 
 /// Short timeouts and retry delays so failure scenarios run in milliseconds.
 pub fn fast_network() -> NetworkOptions {
