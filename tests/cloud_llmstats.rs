@@ -95,6 +95,12 @@ async fn words_are_grouped_into_punctuated_timed_segments() {
 }
 
 #[tokio::test]
+async fn a_file_name_with_a_local_path_is_refused_by_the_fake() {
+    let server = fake(Scenario::Normal).await;
+    assert_local_paths_refused(&server, "/v1/stt/transcribe", "audio", "/error/message").await;
+}
+
+#[tokio::test]
 async fn a_model_without_words_gives_one_segment_for_the_file() {
     let Some(jfk) = testdata("speech/jfk.wav") else {
         return;

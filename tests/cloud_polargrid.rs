@@ -283,19 +283,9 @@ async fn every_known_model_id_is_served_and_any_other_is_sent_as_it_is() {
 
 #[tokio::test]
 async fn a_file_name_with_a_local_path_is_refused_by_the_fake() {
-    let Some(jfk) = testdata("speech/jfk.wav") else {
-        return;
-    };
     let server = fake(Scenario::Normal).await;
-    let data = std::fs::read(&jfk).unwrap();
     let path = "/v1/audio/transcriptions?model=whisper-1&sync=true";
-    let (status, body) =
-        post_file_by_hand(&server, path, "file", "/home/someone/jfk.wav", data).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(
-        body["detail"].as_str().unwrap().contains("local path"),
-        "{body}"
-    );
+    assert_local_paths_refused(&server, path, "file", "/detail").await;
 }
 
 #[tokio::test]
@@ -395,11 +385,17 @@ async fn prompt_temperature_and_punctuation_go_in_the_query() {
 }
 
 #[tokio::test]
-async fn stream_with_whole_hypothesis_deltas_replaces_the_live_text() {
+async fn stream_deltas_whole_or_incremental_with_or_without_named_events_replace_the_live_text() {
     let Some(jfk) = testdata("speech/jfk.wav") else {
         return;
     };
-    for scenario in [Scenario::Normal, Scenario::DeltaReplace, Scenario::Slow] {
+    for scenario in [
+        Scenario::Normal,
+        Scenario::DeltaReplace,
+        Scenario::Slow,
+        Scenario::DeltaIncrement,
+        Scenario::NamedEvents,
+    ] {
         let server = fake(scenario).await;
         let engine = pinned(&server, mode(PolarGridMode::Stream));
         let run = run(engine.as_ref(), &jfk, &english()).await;
@@ -417,29 +413,6 @@ async fn stream_with_whole_hypothesis_deltas_replaces_the_live_text() {
         let request = &server.requests()[0];
         assert_eq!(request.query_value("stream"), Some("true"));
         assert_eq!(request.query_value("response_format"), None);
-    }
-}
-
-#[tokio::test]
-async fn stream_with_incremental_deltas_with_or_without_named_events_renders_the_same() {
-    let Some(jfk) = testdata("speech/jfk.wav") else {
-        return;
-    };
-    for scenario in [Scenario::DeltaIncrement, Scenario::NamedEvents] {
-        let server = fake(scenario).await;
-        let engine = pinned(&server, mode(PolarGridMode::Stream));
-        let run = run(engine.as_ref(), &jfk, &english()).await;
-        assert_single_final_segment(&run);
-        let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
-        assert_eq!(
-            run.hypotheses(),
-            [
-                phrases[..1].join(" "),
-                phrases[..2].join(" "),
-                phrases.join(" ")
-            ],
-            "{scenario:?}"
-        );
     }
 }
 

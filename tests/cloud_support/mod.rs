@@ -346,33 +346,54 @@ pub async fn post_file_by_hand(
     data: Vec<u8>,
 ) -> (u16, serde_json::Value) {
     let part = reqwest::multipart::Part::bytes(data).file_name(file_name.to_string());
-    let response = reqwest::Client::new()
+    let request = reqwest::Client::new()
         .post(format!("{}{path_and_query}", server.base_url()))
-        .bearer_auth(server.key())
-        .multipart(reqwest::multipart::Form::new().part(field.to_string(), part))
-        .send()
-        .await
-        .expect("the fake answers");
-    let status = response.status().as_u16();
-    let body = response.text().await.expect("the body arrives");
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
-    )
+        .multipart(reqwest::multipart::Form::new().part(field.to_string(), part));
+    answer_by_hand(server, request).await
 }
 
 /// A GET by hand with the server's key: the status and the body.
 pub async fn get_by_hand(server: &FakeServer, path_and_query: &str) -> (u16, serde_json::Value) {
-    let response = reqwest::Client::new()
-        .get(format!("{}{path_and_query}", server.base_url()))
+    let request = reqwest::Client::new().get(format!("{}{path_and_query}", server.base_url()));
+    answer_by_hand(server, request).await
+}
+
+/// Sends `request` with the server's key: the status and the body (JSON, else a string).
+async fn answer_by_hand(
+    server: &FakeServer,
+    request: reqwest::RequestBuilder,
+) -> (u16, serde_json::Value) {
+    let response = request
         .bearer_auth(server.key())
         .send()
         .await
         .expect("the fake answers");
     let status = response.status().as_u16();
     let body = response.text().await.expect("the body arrives");
-    (
-        status,
-        serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body)),
-    )
+    let value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+    (status, value)
+}
+
+/// The fake refuses, with a 400 whose message (at the JSON `message_pointer`) names the local
+/// path, a file part whose name carries a Unix or a Windows path — as the 60db SDK sends it.
+pub async fn assert_local_paths_refused(
+    server: &FakeServer,
+    path_and_query: &str,
+    field: &str,
+    message_pointer: &str,
+) {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let data = std::fs::read(&jfk).expect("the clip reads");
+    for name in ["/home/someone/jfk.wav", "C:\\Users\\someone\\jfk.wav"] {
+        let (status, body) =
+            post_file_by_hand(server, path_and_query, field, name, data.clone()).await;
+        assert_eq!(status, 400, "{name}: {body}");
+        let message = body.pointer(message_pointer).and_then(|m| m.as_str());
+        assert!(
+            message.is_some_and(|m| m.contains("local path")),
+            "{name}: {body}"
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! words for models that have none), errors in the gateway's envelope.
 
 use super::{
-    Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, UploadFormat, bearer,
+    COMMON_FORMATS, Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer,
     file_name_problem, jfk_text, json, language_code_problem, phrase_words, respond,
     with_retry_after,
 };
@@ -14,18 +14,6 @@ use serde_json::json;
 const MAX_FILE_BYTES: usize = 25 * 1000 * 1000;
 /// Models the fake knows; `gpt-4o-transcribe` returns no words, as that provider does.
 pub const MODELS: [&str; 3] = ["whisper-1", "deepgram-nova-3", "gpt-4o-transcribe"];
-/// wav, mp3, m4a, mp4, webm, ogg, opus and flac, as documented.
-const SUPPORTED: [UploadFormat; 9] = [
-    UploadFormat::PcmWav,
-    UploadFormat::OtherWav,
-    UploadFormat::Mp3,
-    UploadFormat::M4a,
-    UploadFormat::Mp4,
-    UploadFormat::OggOpus,
-    UploadFormat::OggVorbis,
-    UploadFormat::Flac,
-    UploadFormat::WebM,
-];
 
 fn error(status: StatusCode, code: &str, message: &str, param: Option<&str>) -> Response {
     json(
@@ -82,7 +70,7 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
     }
     if !audio
         .sniffed_format
-        .is_some_and(|format| SUPPORTED.contains(&format))
+        .is_some_and(|format| COMMON_FORMATS.contains(&format))
     {
         return error(
             StatusCode::BAD_REQUEST,

@@ -570,6 +570,19 @@ pub fn with_retry_after(mut response: Response, seconds: u64) -> Response {
     response
 }
 
+/// What LLM Stats and 60db take: every common audio format (MP4 video included).
+pub(crate) const COMMON_FORMATS: [UploadFormat; 9] = [
+    UploadFormat::PcmWav,
+    UploadFormat::OtherWav,
+    UploadFormat::Mp3,
+    UploadFormat::M4a,
+    UploadFormat::Mp4,
+    UploadFormat::OggOpus,
+    UploadFormat::OggVorbis,
+    UploadFormat::Flac,
+    UploadFormat::WebM,
+];
+
 /// Why a multipart file part's name would be refused: a client must send a name, and the
 /// file's name only — a local path (`/home/…/jfk.wav`, as the 60db SDK sends) tells the
 /// service about the sender's folders.

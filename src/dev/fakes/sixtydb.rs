@@ -3,7 +3,7 @@
 //! with segments, words, speakers and warnings; errors in 60db's envelope.
 
 use super::{
-    Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, UploadFormat, bearer,
+    COMMON_FORMATS, Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer,
     file_name_problem, jfk_text, json, language_code_problem, phrase_words, respond,
     with_retry_after,
 };
@@ -15,18 +15,6 @@ use serde_json::{Value, json};
 const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 /// The largest weight of a boosted keyword.
 const MAX_KEYWORD_WEIGHT: f64 = 10.0;
-/// Every common audio format (MP4 video included).
-const SUPPORTED: [UploadFormat; 9] = [
-    UploadFormat::PcmWav,
-    UploadFormat::OtherWav,
-    UploadFormat::Mp3,
-    UploadFormat::M4a,
-    UploadFormat::Mp4,
-    UploadFormat::OggOpus,
-    UploadFormat::OggVorbis,
-    UploadFormat::Flac,
-    UploadFormat::WebM,
-];
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json(
@@ -86,7 +74,7 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
     }
     if !file
         .sniffed_format
-        .is_some_and(|format| SUPPORTED.contains(&format))
+        .is_some_and(|format| COMMON_FORMATS.contains(&format))
     {
         return invalid("Unsupported audio format");
     }
