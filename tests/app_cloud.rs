@@ -277,6 +277,54 @@ fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
 }
 
 #[test]
+fn a_polargrid_model_is_picked_from_the_known_ids_or_typed_freely() {
+    let service = CloudService::PolarGrid;
+    let mut setup = setup(
+        service,
+        Scenario::Normal,
+        Duration::from_millis(1),
+        Some(default_key(service)),
+    );
+    setup.settings.cloud.polargrid.mode = PolarGridMode::Sync;
+    let mut harness = setup.window();
+    run_until(&mut harness, "the PolarGrid options", TIMEOUT, |h| {
+        h.query_by_label("Known PolarGrid models").is_some()
+    });
+    harness.get_by_label("Known PolarGrid models").click();
+    harness.run_steps(2);
+    harness.get_by_label("stt-1b-en_fr").click();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().settings().cloud.polargrid.model,
+        "stt-1b-en_fr"
+    );
+
+    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    run_until(&mut harness, "the PolarGrid transcript", TIMEOUT, |h| {
+        job_status(h) == Some(JobStatus::Done)
+    });
+    let requests = setup.fake.server.requests();
+    assert_eq!(
+        requests.last().and_then(|r| r.query_value("model")),
+        Some("stt-1b-en_fr"),
+        "the SDK's default model is served"
+    );
+
+    // Any other id can be typed in the field.
+    harness.get_by_label("Model").click();
+    harness.run_steps(2);
+    harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    harness
+        .get_by_label("Model")
+        .type_text("an-edge-only/model-9");
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().settings().cloud.polargrid.model,
+        "an-edge-only/model-9"
+    );
+}
+
+#[test]
 fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
     let service = CloudService::SixtyDb;
     let setup = setup(

@@ -2,6 +2,8 @@
 //! `kill`, a system shutdown), it closes as its close button would and the session on disk
 //! holds every file and every segment heard, for the next start.
 
+mod common;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -25,11 +27,7 @@ fn have(tool: &str) -> bool {
 #[test]
 fn sigterm_closes_the_window_and_the_session_keeps_the_transcript() {
     if !have("xvfb-run") {
-        assert!(
-            std::env::var("CI").is_err(),
-            "xvfb-run is missing in CI; scripts/setup installs it"
-        );
-        eprintln!("skipped: no xvfb-run (scripts/setup installs it)");
+        common::missing("xvfb-run is not installed");
         return;
     }
     let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));

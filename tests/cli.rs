@@ -142,7 +142,7 @@ fn models_can_be_listed_and_imported_into_an_empty_store() {
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".cache/verbatim/ct2-tiny.en"));
     if !ct2.join("model.bin").exists() {
-        assert!(std::env::var("CI").is_err(), "CT2 model missing in CI: {}", ct2.display());
+        common::missing(&format!("CT2 model missing: {}", ct2.display()));
         return;
     }
     let models = tempfile::tempdir().unwrap();

@@ -6,9 +6,8 @@ mod common;
 
 use std::process::{Output, Stdio};
 use tokio::io::AsyncBufReadExt;
-use verbatim::dev::fakes::{FakeConfig, FakeServer, Scenario};
+use verbatim::dev::fakes::{FakeConfig, FakeServer, Scenario, UploadFormat};
 use verbatim::engine::cloud::CloudService;
-use verbatim::engine::cloud::upload::AudioFormat;
 use verbatim::export::{parse_srt, parse_vtt};
 
 async fn fake(service: CloudService, scenario: Scenario) -> FakeServer {
@@ -52,7 +51,7 @@ async fn mp3_to_gradium_is_converted_to_a_format_it_takes() {
     let requests = server.requests();
     let upload = requests.iter().find(|r| r.method == "POST").expect("an upload");
     // Gradium refuses MP3: what arrived is Ogg Opus or PCM WAV, decoded from the MP3 by Verbatim.
-    assert!(matches!(upload.body_format, Some(AudioFormat::OggOpus | AudioFormat::PcmWav)), "{:?}", upload.body_format);
+    assert!(matches!(upload.body_format, Some(UploadFormat::OggOpus | UploadFormat::PcmWav)), "{:?}", upload.body_format);
     let content_type = upload.header("content-type").unwrap_or_default();
     assert!(["audio/ogg", "audio/opus", "audio/wav"].contains(&content_type), "{content_type}");
     assert!(!stderr(&output).contains(server.key()), "the key leaked into the output");

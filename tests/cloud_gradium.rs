@@ -5,8 +5,8 @@ mod cloud_support;
 
 use cloud_support::*;
 use std::time::Duration;
-use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario};
-use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly};
+use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario, UploadFormat};
+use verbatim::engine::cloud::upload::PassThroughOnly;
 use verbatim::engine::cloud::{
     CloudOptions, CloudService, GradiumOptions, build_engine_with_transcoder,
 };
@@ -84,7 +84,7 @@ async fn normal_upload_sends_raw_wav_with_the_key_header_and_builds_timed_segmen
     assert_eq!(request.header("x-api-key"), Some(server.key()));
     assert_eq!(request.header("authorization"), None);
     assert_eq!(request.header("content-type"), Some("audio/wav"));
-    assert_eq!(request.body_format, Some(AudioFormat::PcmWav));
+    assert_eq!(request.body_format, Some(UploadFormat::PcmWav));
     assert_eq!(
         request.body_size_bytes as u64,
         std::fs::metadata(&jfk).unwrap().len()
@@ -178,6 +178,47 @@ async fn byte_by_byte_delivery_gives_the_same_transcript() {
     let run = run(engine.as_ref(), &jfk, &english()).await;
     assert!(run.result.is_ok(), "{:?}", run.result);
     assert_full_transcript(&run);
+}
+
+#[tokio::test]
+async fn the_normal_stream_has_only_text_and_end_text_and_step_lines_are_ignored() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let data = std::fs::read(&jfk).unwrap();
+    for (scenario, expected_types) in [
+        (Scenario::Normal, vec!["end_text", "text"]),
+        (Scenario::StepLines, vec!["end_text", "step", "text"]),
+    ] {
+        let server = fake(scenario).await;
+        let body = reqwest::Client::new()
+            .post(format!("{}/api/post/speech/asr", server.base_url()))
+            .header("x-api-key", server.key())
+            .header("content-type", "audio/wav")
+            .body(data.clone())
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let mut types: Vec<String> = body
+            .lines()
+            .map(|line| {
+                serde_json::from_str::<serde_json::Value>(line).unwrap()["type"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        types.sort();
+        types.dedup();
+        assert_eq!(types, expected_types, "{scenario:?}");
+        let engine = engine_for(&server, GradiumOptions::default());
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        assert!(run.result.is_ok(), "{scenario:?}: {:?}", run.result);
+        assert_full_transcript(&run);
+    }
 }
 
 #[tokio::test]
@@ -462,7 +503,7 @@ async fn files_gradium_does_not_take_are_converted_to_ogg_opus() {
     assert_eq!(transcoder.calls.lock().unwrap().as_slice(), ["opus 48000"]);
     let request = &server.requests()[0];
     assert_eq!(request.header("content-type"), Some("audio/ogg"));
-    assert_eq!(request.body_format, Some(AudioFormat::OggOpus));
+    assert_eq!(request.body_format, Some(UploadFormat::OggOpus));
     // Without a converter, the MP3 is refused before any upload.
     let engine = engine_for(&server, GradiumOptions::default());
     let run = run_on(engine.as_ref(), &mp3, &english()).await;

@@ -6,8 +6,8 @@ mod cloud_support;
 use cloud_support::*;
 use std::sync::Arc;
 use std::time::Duration;
-use verbatim::dev::fakes::{FakeServer, Scenario, jfk_text};
-use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly, Transcoder};
+use verbatim::dev::fakes::{FakeServer, Scenario, UploadFormat, jfk_text};
+use verbatim::engine::cloud::upload::{PassThroughOnly, Transcoder};
 use verbatim::engine::cloud::{CloudOptions, CloudService, LlmStatsOptions};
 use verbatim::engine::{Engine, EngineError, TranscribeOptions};
 use verbatim::events::EngineEvent;
@@ -84,7 +84,7 @@ async fn words_are_grouped_into_punctuated_timed_segments() {
     let audio = request.part("audio").unwrap();
     assert_eq!(audio.file_name.as_deref(), Some("jfk.wav"));
     assert_eq!(audio.content_type.as_deref(), Some("audio/wav"));
-    assert_eq!(audio.sniffed_format, Some(AudioFormat::PcmWav));
+    assert_eq!(audio.sniffed_format, Some(UploadFormat::PcmWav));
     assert_eq!(
         audio.size_bytes as u64,
         std::fs::metadata(&jfk).unwrap().len()
@@ -92,6 +92,12 @@ async fn words_are_grouped_into_punctuated_timed_segments() {
     assert_eq!(request.field("model_id"), Some("whisper-1"));
     assert_eq!(request.field("language"), Some("en"));
     assert_eq!(request.field("provider_id"), Some("openai"));
+}
+
+#[tokio::test]
+async fn a_file_name_with_a_local_path_is_refused_by_the_fake() {
+    let server = fake(Scenario::Normal).await;
+    assert_local_paths_refused(&server, "/v1/stt/transcribe", "audio", "/error/message").await;
 }
 
 #[tokio::test]
@@ -257,5 +263,5 @@ async fn a_file_over_25_mb_is_reencoded_before_upload() {
     let audio = server.requests()[0].part("audio").cloned().unwrap();
     assert_eq!(audio.file_name.as_deref(), Some("long talk.ogg"));
     assert_eq!(audio.content_type.as_deref(), Some("audio/ogg"));
-    assert_eq!(audio.sniffed_format, Some(AudioFormat::OggOpus));
+    assert_eq!(audio.sniffed_format, Some(UploadFormat::OggOpus));
 }

@@ -6,8 +6,8 @@ mod cloud_support;
 use cloud_support::*;
 use std::sync::Arc;
 use std::time::Duration;
-use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario, jfk_text};
-use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly};
+use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario, UploadFormat, jfk_text};
+use verbatim::engine::cloud::upload::PassThroughOnly;
 use verbatim::engine::cloud::{
     CloudOptions, CloudService, PolarGridMode, PolarGridOptions, PolarGridResponseFormat,
     build_engine_with_transcoder,
@@ -134,7 +134,7 @@ async fn default_async_mode_routes_uploads_and_polls_with_verbose_json_then_cach
     let file = submit.part("file").unwrap();
     assert_eq!(file.file_name.as_deref(), Some("jfk.wav"));
     assert_eq!(file.content_type.as_deref(), Some("audio/wav"));
-    assert_eq!(file.sniffed_format, Some(AudioFormat::PcmWav));
+    assert_eq!(file.sniffed_format, Some(UploadFormat::PcmWav));
     assert_eq!(
         file.size_bytes as u64,
         std::fs::metadata(&jfk).unwrap().len()
@@ -194,6 +194,106 @@ async fn a_failed_job_is_reported() {
         "the PolarGrid job failed (400: audio could not be decoded); try again, or try another model"
     );
     assert!(run.transcript.segments.is_empty());
+}
+
+#[tokio::test]
+async fn the_job_answers_carry_every_field_the_sdk_requires() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::SlowJob).await;
+    let data = std::fs::read(&jfk).unwrap();
+    let path = "/v1/audio/transcriptions?model=stt-1b-en_fr&response_format=json";
+    let (status, accepted) = post_file_by_hand(&server, path, "file", "jfk.wav", data).await;
+    assert_eq!(status, 202, "{accepted}");
+    for field in ["job_id", "status", "message", "poll_url", "result_url"] {
+        assert!(accepted[field].is_string(), "{field} in {accepted}");
+    }
+    let metadata = &accepted["metadata"];
+    assert_eq!(metadata["filename"], "jfk.wav");
+    assert_eq!(
+        metadata["audio_format"], "wav",
+        "a format name, not a debug string"
+    );
+    assert_eq!(metadata["model"], "stt-1b-en_fr");
+    assert!(metadata["file_size_mb"].as_f64().is_some_and(|mb| mb > 0.3));
+    assert!(metadata["estimated_duration_seconds"].is_number());
+    let poll_url = accepted["poll_url"].as_str().unwrap().to_string();
+    let mut statuses = Vec::new();
+    for _ in 0..5 {
+        let (status, answer) = get_by_hand(&server, &poll_url).await;
+        for field in ["job_id", "status", "created_at", "updated_at"] {
+            assert!(answer[field].is_string(), "{field} in poll answer {answer}");
+        }
+        statuses.push((status, answer["status"].as_str().unwrap().to_string()));
+        if status == 200 {
+            assert_eq!(answer["text"], jfk_text());
+        }
+    }
+    let expected = [
+        (202, "accepted"),
+        (202, "processing"),
+        (202, "processing"),
+        (200, "completed"),
+        (200, "completed"),
+    ];
+    let statuses: Vec<(u16, &str)> = statuses
+        .iter()
+        .map(|(code, s)| (*code, s.as_str()))
+        .collect();
+    assert_eq!(statuses, expected);
+}
+
+#[tokio::test]
+async fn a_job_answered_with_only_the_documented_fields_is_enough() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::BareJob).await;
+    let engine = pinned(&server, PolarGridOptions::default());
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert_timed_transcript(&run);
+    let data = std::fs::read(&jfk).unwrap();
+    let path = "/v1/audio/transcriptions?model=whisper-large-v3-turbo";
+    let (_, accepted) = post_file_by_hand(&server, path, "file", "jfk.wav", data).await;
+    let mut fields: Vec<&str> = accepted
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    fields.sort();
+    assert_eq!(fields, ["job_id", "poll_url", "status"]);
+}
+
+#[tokio::test]
+async fn every_known_model_id_is_served_and_any_other_is_sent_as_it_is() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::Normal).await;
+    for model in ["stt-1b-en_fr", "kyutai/stt-1b-en_fr", "cohere-transcribe"] {
+        let engine = pinned(
+            &server,
+            PolarGridOptions {
+                model: model.into(),
+                ..mode(PolarGridMode::Sync)
+            },
+        );
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        assert_timed_transcript(&run);
+        let last = server.requests().pop().unwrap();
+        assert_eq!(last.query_value("model"), Some(model));
+    }
+    let (status, route) = get_by_hand(&server, "/v1/route?model=stt-1b-en_fr").await;
+    assert_eq!((status, route["region"].as_str()), (200, Some("yto-01")));
+}
+
+#[tokio::test]
+async fn a_file_name_with_a_local_path_is_refused_by_the_fake() {
+    let server = fake(Scenario::Normal).await;
+    let path = "/v1/audio/transcriptions?model=whisper-1&sync=true";
+    assert_local_paths_refused(&server, path, "file", "/detail").await;
 }
 
 #[tokio::test]
@@ -293,11 +393,17 @@ async fn prompt_temperature_and_punctuation_go_in_the_query() {
 }
 
 #[tokio::test]
-async fn stream_with_whole_hypothesis_deltas_replaces_the_live_text() {
+async fn stream_deltas_whole_or_incremental_with_or_without_named_events_replace_the_live_text() {
     let Some(jfk) = testdata("speech/jfk.wav") else {
         return;
     };
-    for scenario in [Scenario::Normal, Scenario::DeltaReplace, Scenario::Slow] {
+    for scenario in [
+        Scenario::Normal,
+        Scenario::DeltaReplace,
+        Scenario::Slow,
+        Scenario::DeltaIncrement,
+        Scenario::NamedEvents,
+    ] {
         let server = fake(scenario).await;
         let engine = pinned(&server, mode(PolarGridMode::Stream));
         let run = run(engine.as_ref(), &jfk, &english()).await;
@@ -316,26 +422,6 @@ async fn stream_with_whole_hypothesis_deltas_replaces_the_live_text() {
         assert_eq!(request.query_value("stream"), Some("true"));
         assert_eq!(request.query_value("response_format"), None);
     }
-}
-
-#[tokio::test]
-async fn stream_with_incremental_deltas_and_named_events_renders_the_same() {
-    let Some(jfk) = testdata("speech/jfk.wav") else {
-        return;
-    };
-    let server = fake(Scenario::DeltaIncrement).await;
-    let engine = pinned(&server, mode(PolarGridMode::Stream));
-    let run = run(engine.as_ref(), &jfk, &english()).await;
-    assert_single_final_segment(&run);
-    let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
-    assert_eq!(
-        run.hypotheses(),
-        [
-            phrases[..1].join(" "),
-            phrases[..2].join(" "),
-            phrases.join(" ")
-        ]
-    );
 }
 
 #[tokio::test]

@@ -7,9 +7,9 @@ mod cloud_support;
 use cloud_support::*;
 use std::sync::Arc;
 use std::time::Duration;
-use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario};
+use verbatim::dev::fakes::{FakeServer, JFK_PHRASES, Scenario, UploadFormat};
 use verbatim::engine::cloud::sixtydb::LOW_SNR_MESSAGE;
-use verbatim::engine::cloud::upload::{AudioFormat, PassThroughOnly, Transcoder};
+use verbatim::engine::cloud::upload::{PassThroughOnly, Transcoder};
 use verbatim::engine::cloud::{CloudOptions, CloudService, NetworkOptions, SixtyDbOptions};
 use verbatim::engine::{Engine, EngineError, TranscribeOptions};
 use verbatim::events::EngineEvent;
@@ -88,7 +88,7 @@ async fn a_plain_request_sends_the_file_and_word_timestamps_and_gets_timed_words
     let file = request.part("file").unwrap();
     assert_eq!(file.file_name.as_deref(), Some("jfk.wav"));
     assert_eq!(file.content_type.as_deref(), Some("audio/wav"));
-    assert_eq!(file.sniffed_format, Some(AudioFormat::PcmWav));
+    assert_eq!(file.sniffed_format, Some(UploadFormat::PcmWav));
     assert_eq!(
         file.size_bytes as u64,
         std::fs::metadata(&jfk).unwrap().len()
@@ -183,6 +183,76 @@ async fn diarization_labels_speakers_in_order_of_first_appearance_and_every_opti
     );
     assert_eq!(request.field("keywords"), Some("Americans:5,country"));
     assert_eq!(request.field("script_correction"), Some("true"));
+}
+
+#[tokio::test]
+async fn a_body_wrapped_in_success_and_data_is_read_like_a_flat_one() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::Wrapped).await;
+    let engine = engine_for(&server, diarized());
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert_eq!(
+        run.transcript.segments.len(),
+        4,
+        "three phrases, the last split by speaker"
+    );
+    assert!(
+        run.transcript
+            .segments
+            .iter()
+            .all(|segment| segment.speaker.is_some())
+    );
+    let data = std::fs::read(&jfk).unwrap();
+    let (status, body) = post_file_by_hand(&server, "/stt", "file", "jfk.wav", data).await;
+    assert_eq!((status, &body["success"]), (200, &serde_json::json!(true)));
+    assert_eq!(body["data"]["text"], verbatim::dev::fakes::jfk_text());
+}
+
+#[tokio::test]
+async fn an_endpoint_that_wants_the_file_in_audio_gets_it_there_after_one_refusal() {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let server = fake(Scenario::AudioField).await;
+    for run_index in 0..2 {
+        let engine = engine_for(&server, SixtyDbOptions::default());
+        let run = run(engine.as_ref(), &jfk, &english()).await;
+        assert!(run.result.is_ok(), "run {run_index}: {:?}", run.result);
+        assert_jfk_phrases(&run);
+    }
+    let fields: Vec<Vec<String>> = server
+        .requests()
+        .iter()
+        .map(|request| {
+            request
+                .multipart
+                .iter()
+                .filter(|part| part.file_name.is_some())
+                .map(|part| part.name.clone())
+                .collect()
+        })
+        .collect();
+    // The first run: `file`, refused, then `audio`; the second remembers the endpoint.
+    assert_eq!(fields, [["file"], ["audio"], ["audio"]]);
+    let audio = server.requests()[1].part("audio").cloned().unwrap();
+    assert_eq!(audio.file_name.as_deref(), Some("jfk.wav"));
+    assert_eq!(audio.sniffed_format, Some(UploadFormat::PcmWav));
+
+    // What is remembered is this endpoint's wish: another one gets `file` first.
+    let other = fake(Scenario::Normal).await;
+    let engine = engine_for(&other, SixtyDbOptions::default());
+    let run = run(engine.as_ref(), &jfk, &english()).await;
+    assert!(run.result.is_ok(), "{:?}", run.result);
+    assert!(other.requests()[0].part("file").is_some());
+}
+
+#[tokio::test]
+async fn a_file_name_with_a_local_path_is_refused_by_the_fake() {
+    let server = fake(Scenario::Normal).await;
+    assert_local_paths_refused(&server, "/stt", "audio", "/message").await;
 }
 
 #[tokio::test]
@@ -406,7 +476,7 @@ async fn a_file_over_an_hour_is_split_and_the_parts_stitched_at_their_offsets() 
             Some(format!("jfk.part{}.ogg", index + 1).as_str())
         );
         assert_eq!(file.content_type.as_deref(), Some("audio/ogg"));
-        assert_eq!(file.sniffed_format, Some(AudioFormat::OggOpus));
+        assert_eq!(file.sniffed_format, Some(UploadFormat::OggOpus));
     }
     let segments = &run.transcript.segments;
     assert_eq!(segments.len(), 8);

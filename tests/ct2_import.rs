@@ -7,6 +7,8 @@
 //! `$HOME/.cache/verbatim/ct2-tiny.en`. Without it the model tests are skipped, except under
 //! `CI=true`, where they fail.
 
+mod common;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -20,10 +22,6 @@ const JFK_WAV: &str = concat!(
     "/../shared/testdata/speech/jfk.wav"
 );
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value == "true")
-}
-
 /// The CTranslate2 tiny.en directory, or `None` (skip) outside CI when it is absent.
 fn ct2_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("VERBATIM_TEST_CT2_DIR")
@@ -35,8 +33,7 @@ fn ct2_dir() -> Option<PathBuf> {
             let message = format!(
                 "CTranslate2 test model not found at {other:?}; set VERBATIM_TEST_CT2_DIR to a faster-whisper tiny.en folder"
             );
-            assert!(!in_ci(), "{message}");
-            eprintln!("skipping: {message}");
+            common::missing(&message);
             None
         }
     }

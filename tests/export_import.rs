@@ -1,6 +1,8 @@
 //! Subtitle import against every real-world file in `shared/testdata/subtitles`, each with
 //! an explicit expected outcome, and round trips through our own exports.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use verbatim::events::Segment;
 use verbatim::export::import::read_subtitles;
@@ -11,18 +13,7 @@ use verbatim::export::{
 use verbatim::transcript::Transcript;
 
 fn subtitles_dir() -> Option<PathBuf> {
-    let dir = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/testdata/subtitles"
-    ));
-    if dir.is_dir() {
-        return Some(dir.to_path_buf());
-    }
-    if std::env::var("CI").is_ok_and(|value| value == "true") {
-        panic!("test data missing: {} (required in CI)", dir.display());
-    }
-    eprintln!("skipping: {} not found", dir.display());
-    None
+    common::testdata("subtitles")
 }
 
 /// What importing a file must give.

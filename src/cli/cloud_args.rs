@@ -8,7 +8,7 @@
 use crate::dev::fakes::{FakeConfig, FakeServer, Scenario, default_key};
 use crate::engine::Engine;
 use crate::engine::cloud::keys::{ApiKey, KeyStores, describe_saved, key_status, resolve_key};
-use crate::engine::cloud::options::PolarGridRegion;
+use crate::engine::cloud::options::{POLARGRID_MODELS, PolarGridRegion};
 use crate::engine::cloud::polargrid_router::ROUTER_URL_ENV_VAR;
 use crate::engine::cloud::{
     CloudOptions, CloudService, PolarGridMode, PolarGridResponseFormat, build_engine,
@@ -429,6 +429,18 @@ pub fn run_auth_command_with(
     Ok(())
 }
 
+/// The long help of `verbatim transcribe --model`, which offers PolarGrid's known model ids.
+pub fn model_long_help() -> String {
+    format!(
+        "Local: an installed model name (see `verbatim models list`) or a ggml file path \
+         (default tiny.en). Cloud: the service's model id, sent as it is: Gradium's model \
+         (default `default`), PolarGrid's model (default {}; known ids: {}), LLM Stats' \
+         model_id (default whisper-1).",
+        POLARGRID_MODELS[0],
+        POLARGRID_MODELS.join(", ")
+    )
+}
+
 /// `verbatim dev`: tools for working without the real services.
 #[derive(Debug, Clone, PartialEq, Subcommand)]
 pub enum DevCommand {
@@ -562,6 +574,20 @@ mod tests {
         TranscribeLike::try_parse_from(std::iter::once("verbatim").chain(args.iter().copied()))
             .unwrap()
             .cloud
+    }
+
+    #[test]
+    fn any_polargrid_model_id_is_taken_and_the_known_ones_are_offered() {
+        for model in ["stt-1b-en_fr", "an-edge-only/model-9"] {
+            let mut args = parse(&[]);
+            args.model = Some(model.into());
+            let options = args.to_options(CloudService::PolarGrid).unwrap();
+            assert_eq!(options.polargrid.model, model);
+        }
+        let help = model_long_help();
+        for known in POLARGRID_MODELS {
+            assert!(help.contains(known), "{known} in {help}");
+        }
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub struct TranscribeArgs {
     /// Local: an installed model name (see `verbatim models list`) or a ggml file path
     /// (default tiny.en). Cloud: the service's model (Gradium model, PolarGrid model, LLM
     /// Stats model_id).
-    #[arg(long)]
+    #[arg(long, long_help = super::cloud_args::model_long_help())]
     pub model: Option<String>,
     /// Spoken language as a two-letter code, or `auto` to detect it.
     #[arg(long, default_value = "auto")]

@@ -2,6 +2,9 @@
 //! decoded audio (alignment, correlation, loudness).
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::path::{Path, PathBuf};
 
 pub const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
@@ -9,17 +12,7 @@ pub const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testd
 /// A file under the shared test data. Missing data fails under CI (`CI=true`) and skips
 /// (returns `None`) elsewhere.
 pub fn testdata(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(TESTDATA).join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "test data missing under CI: {}",
-        path.display()
-    );
-    eprintln!("skipping: test data not found at {}", path.display());
-    None
+    common::testdata(relative)
 }
 
 /// Whether an external tool is installed. Under CI a missing tool fails the test.
@@ -31,11 +24,7 @@ pub fn tool_available(name: &str) -> bool {
         .status()
         .is_ok();
     if !found {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "`{name}` is needed under CI (scripts/setup installs it)"
-        );
-        eprintln!("skipping the `{name}` check: not installed");
+        common::missing(&format!("the `{name}` check: `{name}` is not installed"));
     }
     found
 }

@@ -3,7 +3,7 @@
 //! transcript they build, and the checks every service's tests make the same way.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -17,20 +17,11 @@ use verbatim::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions, ru
 use verbatim::events::{EngineEvent, EventSink};
 use verbatim::transcript::Transcript;
 
-/// A file from `shared/testdata`; `None` (and the test skips) only outside CI.
-pub fn testdata(relative: &str) -> Option<PathBuf> {
-    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")).join(relative);
-    if path.exists() {
-        Some(path)
-    } else {
-        assert!(
-            std::env::var("CI").is_err(),
-            "test data missing in CI: {}",
-            path.display()
-        );
-        None
-    }
-}
+#[path = "../common/mod.rs"]
+mod common;
+
+/// A file from `shared/testdata`; `None` (and the test says it skipped) only outside CI.
+pub use common::testdata;
 
 /// Short timeouts and retry delays so failure scenarios run in milliseconds.
 pub fn fast_network() -> NetworkOptions {
@@ -291,10 +282,12 @@ impl FakeOpusTranscoder {
     }
 }
 
-/// The first bytes of an Ogg Opus stream: an Ogg page whose packet is `OpusHead`.
+/// The first bytes of an Ogg Opus stream: an Ogg page (version 0, first page, granule,
+/// serial, sequence and CRC zero) with one segment, the 19-byte `OpusHead` packet.
 pub fn fake_ogg_opus_bytes(size_bytes: usize) -> Vec<u8> {
     let mut bytes = b"OggS\0\x02".to_vec();
-    bytes.extend_from_slice(&[0; 22]);
+    bytes.extend_from_slice(&[0; 20]);
+    bytes.extend_from_slice(&[1, 19]);
     bytes.extend_from_slice(b"OpusHead\x01\x01\x38\x01\x80\xbb\0\0\0\0\0");
     bytes.resize(size_bytes.max(bytes.len()), 0);
     bytes
@@ -361,5 +354,68 @@ pub fn assert_key_never_shown(run: &Run, key: &str) {
     if let Err(error) = &run.result {
         assert!(!error.to_string().contains(key));
         assert!(!format!("{error:?}").contains(key));
+    }
+}
+
+/// Posts `data` to `server` (`path_and_query` on its base URL) as the multipart file part
+/// `field` named `file_name`, with the server's key as a bearer token — a request made by
+/// hand, to see what the fake answers any client. Returns the status and the body.
+pub async fn post_file_by_hand(
+    server: &FakeServer,
+    path_and_query: &str,
+    field: &str,
+    file_name: &str,
+    data: Vec<u8>,
+) -> (u16, serde_json::Value) {
+    let part = reqwest::multipart::Part::bytes(data).file_name(file_name.to_string());
+    let request = reqwest::Client::new()
+        .post(format!("{}{path_and_query}", server.base_url()))
+        .multipart(reqwest::multipart::Form::new().part(field.to_string(), part));
+    answer_by_hand(server, request).await
+}
+
+/// A GET by hand with the server's key: the status and the body.
+pub async fn get_by_hand(server: &FakeServer, path_and_query: &str) -> (u16, serde_json::Value) {
+    let request = reqwest::Client::new().get(format!("{}{path_and_query}", server.base_url()));
+    answer_by_hand(server, request).await
+}
+
+/// Sends `request` with the server's key: the status and the body (JSON, else a string).
+async fn answer_by_hand(
+    server: &FakeServer,
+    request: reqwest::RequestBuilder,
+) -> (u16, serde_json::Value) {
+    let response = request
+        .bearer_auth(server.key())
+        .send()
+        .await
+        .expect("the fake answers");
+    let status = response.status().as_u16();
+    let body = response.text().await.expect("the body arrives");
+    let value = serde_json::from_str(&body).unwrap_or(serde_json::Value::String(body));
+    (status, value)
+}
+
+/// The fake refuses, with a 400 whose message (at the JSON `message_pointer`) names the local
+/// path, a file part whose name carries a Unix or a Windows path — as the 60db SDK sends it.
+pub async fn assert_local_paths_refused(
+    server: &FakeServer,
+    path_and_query: &str,
+    field: &str,
+    message_pointer: &str,
+) {
+    let Some(jfk) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let data = std::fs::read(&jfk).expect("the clip reads");
+    for name in ["/home/someone/jfk.wav", "C:\\Users\\someone\\jfk.wav"] {
+        let (status, body) =
+            post_file_by_hand(server, path_and_query, field, name, data.clone()).await;
+        assert_eq!(status, 400, "{name}: {body}");
+        let message = body.pointer(message_pointer).and_then(|m| m.as_str());
+        assert!(
+            message.is_some_and(|m| m.contains("local path")),
+            "{name}: {body}"
+        );
     }
 }

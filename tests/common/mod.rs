@@ -6,7 +6,8 @@ use std::path::PathBuf;
 /// A file under `../shared/testdata`. Outside CI a missing file skips the calling test (by
 /// returning `None`); in CI (`CI=true`) it fails, as the test data README requires.
 pub fn testdata(relative: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")).join(relative);
+    let path =
+        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")).join(relative);
     present_or_fail(path, "test data")
 }
 
@@ -23,22 +24,36 @@ fn present_or_fail(path: PathBuf, what: &str) -> Option<PathBuf> {
     if path.exists() {
         return Some(path);
     }
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("{what} missing in CI: {} (run scripts/setup)", path.display());
-    }
-    eprintln!("skipping: {what} missing: {} (run scripts/setup)", path.display());
+    missing(&format!("{what} missing: {}", path.display()));
     None
 }
 
+/// Whether the tests run in CI (`CI=true`).
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value == "true")
+}
+
+/// The one rule for something a test needs that this machine lacks (test data, a model, a
+/// tool): in CI (`CI=true`) the test fails; elsewhere it says it skipped. The caller returns
+/// after this.
+#[track_caller]
+pub fn missing(what: &str) {
+    if in_ci() {
+        panic!("{what} — required in CI (run scripts/setup)");
+    }
+    eprintln!("skipping: {what} (run scripts/setup)");
+}
+
 /// Reference transcripts from `../shared/testdata/README.md`.
-pub const JFK_REFERENCE: &str =
-    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
+pub const JFK_REFERENCE: &str = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
 pub const TWO_CITIES_REFERENCE: &str = "It was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity, it was the season of Light, it was the season of Darkness, it was the spring of hope, it was the winter of despair, we had everything before us, we had nothing before us, we were all going direct to Heaven, we were all going direct the other way – in short, the period was so far like the present period, that some of its noisiest authorities insisted on its being received, for good or for evil, in the superlative degree of comparison only.";
 
 /// The `verbatim` binary the local engine's worker runs from (`VERBATIM_EXE` overrides the
 /// one Cargo built for this test run).
 pub fn verbatim_exe() -> PathBuf {
-    std::env::var_os("VERBATIM_EXE").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_verbatim")))
+    std::env::var_os("VERBATIM_EXE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_verbatim")))
 }
 
 /// Ten readings of `two_cities.wav` in a row, written to `dir`: long enough that a run cannot

@@ -128,6 +128,39 @@ fn combo<T: PartialEq + Clone>(
         .response
 }
 
+/// An id typed freely, with a menu of the known ones beside it (`choices`, the default first).
+/// The field is the returned response; the menu is named `menu_name` for screen readers.
+fn text_with_choices(
+    ui: &mut egui::Ui,
+    menu_name: &str,
+    width: f32,
+    value: &mut String,
+    choices: &[&str],
+) -> egui::Response {
+    ui.horizontal(|ui| {
+        let menu_width = ui.spacing().interact_size.y;
+        let field_width = (width - menu_width - ui.spacing().item_spacing.x).max(40.0);
+        let field = ui.add(
+            egui::TextEdit::singleline(value)
+                .desired_width(field_width)
+                .hint_text(choices.first().copied().unwrap_or_default()),
+        );
+        let menu = egui::ComboBox::from_id_salt(menu_name)
+            .width(menu_width)
+            .selected_text("")
+            .show_ui(ui, |ui| {
+                for choice in choices {
+                    ui.selectable_value(value, choice.to_string(), *choice);
+                }
+            })
+            .response;
+        menu.widget_info(|| egui::WidgetInfo::labeled(egui::Role::ComboBox, true, menu_name));
+        menu.on_hover_text(menu_name);
+        field
+    })
+    .inner
+}
+
 /// The chosen service's options, as rows of the side panel's options grid.
 pub fn service_options(
     ui: &mut egui::Ui,
@@ -185,16 +218,20 @@ pub fn service_options(
         }
         CloudService::PolarGrid => {
             let polargrid = &mut options.polargrid;
-            let mut models: Vec<(String, String)> = POLARGRID_MODELS
-                .iter()
-                .map(|model| (model.to_string(), model.to_string()))
-                .collect();
-            if !models.iter().any(|(model, _)| *model == polargrid.model) {
-                models.push((polargrid.model.clone(), polargrid.model.clone()));
-            }
-            row(ui, "Model", "The model PolarGrid runs", |ui| {
-                combo(ui, "polargrid_model", width, &mut polargrid.model, &models)
-            });
+            row(
+                ui,
+                "Model",
+                "The model PolarGrid runs: a known one from the menu, or any id its edge serves",
+                |ui| {
+                    text_with_choices(
+                        ui,
+                        "Known PolarGrid models",
+                        width,
+                        &mut polargrid.model,
+                        &POLARGRID_MODELS,
+                    )
+                },
+            );
             let modes = [
                 (PolarGridMode::Async, "Job, with timestamps".to_string()),
                 (PolarGridMode::Sync, "One request".to_string()),

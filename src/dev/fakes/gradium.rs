@@ -3,15 +3,17 @@
 //! service, NDJSON back; failures before the stream as plain-text HTTP 500.
 
 use super::{
-    Captured, Ending, FakeState, JFK_PHRASES, Scenario, endless_filler, respond, streamed_body,
-    with_retry_after,
+    Captured, Ending, FakeState, JFK_PHRASES, Scenario, UploadFormat, endless_filler, respond,
+    streamed_body, with_retry_after,
 };
-use crate::engine::cloud::options::{GRADIUM_DELAY_FRAMES, GRADIUM_LANGUAGES};
-use crate::engine::cloud::upload::AudioFormat;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 const NDJSON: &str = "application/x-ndjson";
+/// The languages `json_config` may name.
+const LANGUAGES: [&str; 5] = ["en", "fr", "de", "es", "pt"];
+/// The `delay_in_frames` values allowed.
+const DELAY_FRAMES: [u64; 11] = [7, 8, 10, 12, 14, 16, 20, 24, 32, 36, 48];
 
 fn server_error(text: impl Into<String>) -> Response {
     respond(
@@ -62,8 +64,8 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
     }
     let sniffed = record.body_format;
     let body_matches = match declared {
-        "wav" => sniffed == Some(AudioFormat::PcmWav),
-        "opus" => sniffed == Some(AudioFormat::OggOpus),
+        "wav" => sniffed == Some(UploadFormat::PcmWav),
+        "opus" => sniffed == Some(UploadFormat::OggOpus),
         _ => request.body.len() % 2 == 0 && !request.body.is_empty(),
     };
     if !body_matches {
@@ -130,22 +132,28 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
         _ => {}
     }
 
-    let lines = script_lines();
+    let lines = script_lines(scenario == Scenario::StepLines);
+    // The lines of the first phrase: the results sent before a scripted failure.
+    let first = 2;
     let (pieces, ending, byte_delay) = match scenario {
         Scenario::Slow => (lines, Ending::Close, Some(state.config.byte_delay)),
         Scenario::ErrorMidStream => {
-            let mut pieces = lines[..3].to_vec();
+            let mut pieces = lines[..first].to_vec();
             pieces.push(b"{\"type\":\"error\",\"message\":\"worker crashed\"}\n".to_vec());
             (pieces, Ending::Close, None)
         }
-        Scenario::DropMidStream => (lines[..3].to_vec(), Ending::Drop, None),
+        Scenario::DropMidStream => (lines[..first].to_vec(), Ending::Drop, None),
         Scenario::MalformedLine => {
-            let mut pieces = lines[..3].to_vec();
+            let mut pieces = lines[..first].to_vec();
             pieces.push(b"{\"type\":\"text\",\"text\":\"broken\n".to_vec());
-            pieces.extend_from_slice(&lines[3..]);
+            pieces.extend_from_slice(&lines[first..]);
             (pieces, Ending::Close, None)
         }
-        Scenario::Stall => (lines[..3].to_vec(), Ending::Stall(state.config.stall), None),
+        Scenario::Stall => (
+            lines[..first].to_vec(),
+            Ending::Stall(state.config.stall),
+            None,
+        ),
         _ => (lines, Ending::Close, None),
     };
     respond(
@@ -155,16 +163,18 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
     )
 }
 
-/// The scripted NDJSON: a `text` and an `end_text` per phrase, with `step` messages between
-/// (which a client must ignore).
-fn script_lines() -> Vec<Vec<u8>> {
+/// The scripted NDJSON: a `text` and an `end_text` per phrase, as the REST docs have it; with
+/// `steps`, a `step` message with an empty `vad` between them (which a client must ignore).
+fn script_lines(steps: bool) -> Vec<Vec<u8>> {
     let mut lines = Vec::new();
     for (index, phrase) in JFK_PHRASES.iter().enumerate() {
         let text = serde_json::json!({"type": "text", "text": phrase.text, "start_s": phrase.start_s, "stream_id": 0});
         let end = serde_json::json!({"type": "end_text", "stop_s": phrase.end_s, "stream_id": 0});
-        let step = serde_json::json!({"type": "step", "vad": [], "step_idx": index, "step_duration_s": 0.08, "total_duration_s": phrase.end_s});
         lines.push(format!("{text}\n").into_bytes());
-        lines.push(format!("{step}\n").into_bytes());
+        if steps {
+            let step = serde_json::json!({"type": "step", "vad": [], "step_idx": index, "step_duration_s": 0.08, "total_duration_s": phrase.end_s});
+            lines.push(format!("{step}\n").into_bytes());
+        }
         lines.push(format!("{end}\n").into_bytes());
     }
     lines
@@ -179,7 +189,7 @@ fn check_json_config(config: &str) -> Result<(), String> {
         .ok_or("json_config is not a JSON object")?;
     if let Some(language) = object.get("language") {
         let language = language.as_str().ok_or("language must be a string")?;
-        if !GRADIUM_LANGUAGES.contains(&language) {
+        if !LANGUAGES.contains(&language) {
             return Err(format!("unsupported language '{language}'"));
         }
     }
@@ -199,10 +209,7 @@ fn check_json_config(config: &str) -> Result<(), String> {
         let frames = frames
             .as_u64()
             .ok_or("delay_in_frames must be an integer")?;
-        if !GRADIUM_DELAY_FRAMES
-            .iter()
-            .any(|&allowed| u64::from(allowed) == frames)
-        {
+        if !DELAY_FRAMES.contains(&frames) {
             return Err(format!("delay_in_frames {frames} is not allowed"));
         }
     }

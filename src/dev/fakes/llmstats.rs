@@ -3,11 +3,10 @@
 //! words for models that have none), errors in the gateway's envelope.
 
 use super::{
-    Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, jfk_text, json,
-    phrase_words, respond, with_retry_after,
+    COMMON_FORMATS, Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer,
+    file_name_problem, jfk_text, json, language_code_problem, phrase_words, respond,
+    with_retry_after,
 };
-use crate::engine::cloud::options::validate_language_code;
-use crate::engine::cloud::upload::AudioFormat;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
@@ -61,21 +60,17 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
             Some("audio"),
         );
     };
-    let supported = [
-        AudioFormat::PcmWav,
-        AudioFormat::OtherWav,
-        AudioFormat::Mp3,
-        AudioFormat::M4a,
-        AudioFormat::Mp4,
-        AudioFormat::OggOpus,
-        AudioFormat::OggVorbis,
-        AudioFormat::Flac,
-        AudioFormat::WebM,
-    ];
-    if audio.file_name.is_none()
-        || !audio
-            .sniffed_format
-            .is_some_and(|format| supported.contains(&format))
+    if let Some(problem) = file_name_problem(audio) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "invalid_input",
+            &problem,
+            Some("audio"),
+        );
+    }
+    if !audio
+        .sniffed_format
+        .is_some_and(|format| COMMON_FORMATS.contains(&format))
     {
         return error(
             StatusCode::BAD_REQUEST,
@@ -109,7 +104,7 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
         );
     }
     if let Some(language) = record.field("language")
-        && validate_language_code(language).is_err()
+        && language_code_problem(language).is_some()
     {
         return error(
             StatusCode::BAD_REQUEST,

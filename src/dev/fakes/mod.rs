@@ -19,9 +19,9 @@ pub mod sixtydb;
 pub mod sixtydb_ws;
 
 pub use live::LiveSessionRecord;
+pub mod sniff;
 
 use crate::engine::cloud::CloudService;
-use crate::engine::cloud::upload::{AudioFormat, sniff_bytes};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -31,6 +31,8 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use sniff::{UploadFormat, sniff_upload};
+
 /// A scripted behaviour. Not every scenario applies to every service
 /// ([`Scenario::applies_to`]); one that does not behaves like `normal`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
@@ -39,8 +41,12 @@ pub enum Scenario {
     Normal,
     /// PolarGrid SSE: each delta carries the whole hypothesis so far (the seed's reading).
     DeltaReplace,
-    /// PolarGrid SSE: each delta is an increment (the SDK's reading).
+    /// PolarGrid SSE: each delta is an increment (the SDK's reading), in data-only frames.
     DeltaIncrement,
+    /// PolarGrid SSE: increments in named events (`event:` lines) and no `[DONE]`, as other
+    /// OpenAI-style servers send them (the SDK skips such frames and keeps only the final
+    /// text).
+    NamedEvents,
     /// PolarGrid SSE: whole-hypothesis deltas where a later one revises earlier words.
     DeltaRevise,
     /// The response body arrives one byte at a time.
@@ -69,6 +75,17 @@ pub enum Scenario {
     SlowJob,
     /// PolarGrid async: the job fails (400 on the poll).
     JobFailed,
+    /// PolarGrid async: only the documented job fields (`job_id`, `status`, `poll_url`,
+    /// `poll_interval_ms`), none of the extra ones the SDK requires.
+    BareJob,
+    /// Gradium REST: `step` lines with an empty `vad` between the results (as the WebSocket
+    /// sends them; the REST docs have none).
+    StepLines,
+    /// 60db: the body wrapped as the SDK's README reads it, `{"success": true, "data": {…}}`.
+    Wrapped,
+    /// 60db: the file must come in `audio` (as the SDK names it); `file` is refused with a
+    /// 422 that names the missing field.
+    AudioField,
     /// 60db: success with empty text and `no_speech_detected`.
     NoSpeech,
     /// 60db: success with empty text and `low_snr_dropped`.
@@ -105,14 +122,15 @@ impl Scenario {
         match self {
             Normal | RateLimited | UnavailableTwice | Unauthorized | TooLarge | Oversized
             | Stall | PaymentRequired => true,
-            DeltaReplace | DeltaIncrement | DeltaRevise | SlowJob | JobFailed | PollMuchLater => {
-                service == PolarGrid
-            }
+            DeltaReplace | DeltaIncrement | NamedEvents | DeltaRevise | SlowJob | JobFailed
+            | BareJob | PollMuchLater => service == PolarGrid,
             RetryMuchLater => matches!(service, PolarGrid | SixtyDb),
             Slow | ErrorMidStream | MalformedLine => matches!(service, Gradium | PolarGrid),
             DropMidStream => matches!(service, Gradium | PolarGrid | SixtyDb),
-            PlainTextError => service == Gradium,
-            NoSpeech | LowSnr | ConcurrencyLimit | HandshakeConnectedFirst => service == SixtyDb,
+            PlainTextError | StepLines => service == Gradium,
+            NoSpeech | LowSnr | ConcurrencyLimit | HandshakeConnectedFirst | Wrapped | AudioField => {
+                service == SixtyDb
+            }
         }
     }
 }
@@ -177,8 +195,8 @@ pub struct RecordedPart {
     pub size_bytes: usize,
     /// The text of a field without a file name (first 4 KiB).
     pub value: Option<String>,
-    /// The audio format of a file field, told from its content.
-    pub sniffed_format: Option<AudioFormat>,
+    /// The audio format of a file field, told from its content by the fakes' own sniffer.
+    pub sniffed_format: Option<UploadFormat>,
 }
 
 /// One request as received.
@@ -190,8 +208,8 @@ pub struct RecordedRequest {
     /// Header names in lower case.
     pub headers: Vec<(String, String)>,
     pub body_size_bytes: usize,
-    /// The audio format of a raw body, told from its content.
-    pub body_format: Option<AudioFormat>,
+    /// The audio format of a raw body, told from its content by the fakes' own sniffer.
+    pub body_format: Option<UploadFormat>,
     pub multipart: Vec<RecordedPart>,
 }
 
@@ -279,6 +297,8 @@ impl Captured {
 pub(crate) struct JobRecord {
     pub polls: usize,
     pub response_format: String,
+    /// When it was submitted, in seconds since the Unix epoch.
+    pub created_unix_s: u64,
 }
 
 /// What every handler shares: the setup, the log of requests, counters and PolarGrid jobs.
@@ -452,8 +472,7 @@ async fn handle(State(state): State<Arc<FakeState>>, request: Request) -> Respon
     } else {
         (Vec::new(), None)
     };
-    let body_format =
-        (!is_multipart && !body.is_empty()).then(|| sniff_bytes(&body[..body.len().min(4096)], ""));
+    let body_format = (!is_multipart && !body.is_empty()).then(|| sniff_upload(&body));
     let record = RecordedRequest {
         method: parts.method.to_string(),
         path: parts.uri.path().to_string(),
@@ -512,9 +531,7 @@ async fn parse_multipart(
         let value = file_name
             .is_none()
             .then(|| String::from_utf8_lossy(&data[..data.len().min(4096)]).into_owned());
-        let sniffed_format = file_name
-            .is_some()
-            .then(|| sniff_bytes(&data[..data.len().min(4096)], ""));
+        let sniffed_format = file_name.is_some().then(|| sniff_upload(&data));
         fields.push((
             RecordedPart {
                 name,
@@ -614,6 +631,39 @@ pub fn with_retry_after_text(mut response: Response, value: &str) -> Response {
         response.headers_mut().insert(header::RETRY_AFTER, value);
     }
     response
+}
+
+/// What LLM Stats and 60db take: every common audio format (MP4 video included).
+pub(crate) const COMMON_FORMATS: [UploadFormat; 9] = [
+    UploadFormat::PcmWav,
+    UploadFormat::OtherWav,
+    UploadFormat::Mp3,
+    UploadFormat::M4a,
+    UploadFormat::Mp4,
+    UploadFormat::OggOpus,
+    UploadFormat::OggVorbis,
+    UploadFormat::Flac,
+    UploadFormat::WebM,
+];
+
+/// Why a multipart file part's name would be refused: a client must send a name, and the
+/// file's name only — a local path (`/home/…/jfk.wav`, as the 60db SDK sends) tells the
+/// service about the sender's folders.
+pub fn file_name_problem(part: &RecordedPart) -> Option<String> {
+    match part.file_name.as_deref() {
+        None | Some("") => Some("the file part has no file name".into()),
+        Some(name) if name.contains('/') || name.contains('\\') => Some(format!(
+            "the file name '{name}' carries a local path; send the file's name only"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Why a language field would be refused: the services take ISO 639 codes, two or three
+/// lower-case letters.
+pub fn language_code_problem(code: &str) -> Option<String> {
+    let is_code = (2..=3).contains(&code.len()) && code.bytes().all(|b| b.is_ascii_lowercase());
+    (!is_code).then(|| format!("'{code}' is not an ISO 639 language code"))
 }
 
 /// The bearer token of a request, if it sent one.

@@ -4,16 +4,39 @@
 //! documented result formats and SSE framing.
 
 use super::{
-    Captured, Ending, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, endless_filler,
-    jfk_text, json, respond, streamed_body, with_retry_after, with_retry_after_text,
+    Captured, Ending, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, UploadFormat, bearer,
+    endless_filler, file_name_problem, jfk_text, json, respond, streamed_body, with_retry_after,
+    with_retry_after_text,
 };
-use crate::engine::cloud::options::{POLARGRID_MODELS, POLARGRID_REGIONS};
-use crate::engine::cloud::upload::AudioFormat;
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde_json::json;
+use serde_json::{Value, json};
 
 const FORMATS: [&str; 5] = ["json", "text", "srt", "vtt", "verbose_json"];
+/// The models the service serves: the documented two and the SDK's other ids (its default
+/// is `stt-1b-en_fr`).
+const MODELS: [&str; 7] = [
+    "whisper-large-v3-turbo",
+    "openai/whisper-large-v3-turbo",
+    "stt-1b-en_fr",
+    "kyutai/stt-1b-en_fr",
+    "whisper-1",
+    "cohere-transcribe-03-2026",
+    "cohere-transcribe",
+];
+/// The region the autorouter names.
+const REGION: (&str, &str) = ("yto-01", "Toronto");
+/// MP3, WAV, M4A, OGG, FLAC and WebM, as documented.
+const ACCEPTED: [UploadFormat; 8] = [
+    UploadFormat::PcmWav,
+    UploadFormat::OtherWav,
+    UploadFormat::Mp3,
+    UploadFormat::M4a,
+    UploadFormat::OggOpus,
+    UploadFormat::OggVorbis,
+    UploadFormat::Flac,
+    UploadFormat::WebM,
+];
 
 pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
     let record = &request.record;
@@ -36,7 +59,7 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
 /// The autorouter: names this very server as the edge.
 fn route(state: &FakeState, request: &Captured) -> Response {
     if let Some(model) = request.record.query_value("model")
-        && !POLARGRID_MODELS.contains(&model)
+        && !MODELS.contains(&model)
     {
         return json(
             StatusCode::NOT_FOUND,
@@ -45,7 +68,7 @@ fn route(state: &FakeState, request: &Captured) -> Response {
     }
     json(
         StatusCode::OK,
-        json!({"region": POLARGRID_REGIONS[0], "name": "Toronto", "endpoint": state.base_url, "ttl": 86400}),
+        json!({"region": REGION.0, "name": REGION.1, "endpoint": state.base_url, "ttl": 86400}),
     )
 }
 
@@ -90,20 +113,12 @@ fn transcribe(state: &FakeState, request: &Captured) -> Response {
     let Some((file, _)) = request.field_data("file") else {
         return bad_request("file is required (multipart field 'file')");
     };
-    let accepted = [
-        AudioFormat::PcmWav,
-        AudioFormat::OtherWav,
-        AudioFormat::Mp3,
-        AudioFormat::M4a,
-        AudioFormat::OggOpus,
-        AudioFormat::OggVorbis,
-        AudioFormat::Flac,
-        AudioFormat::WebM,
-    ];
-    if file.file_name.is_none()
-        || !file
-            .sniffed_format
-            .is_some_and(|format| accepted.contains(&format))
+    if let Some(problem) = file_name_problem(file) {
+        return bad_request(problem);
+    }
+    if !file
+        .sniffed_format
+        .is_some_and(|format| ACCEPTED.contains(&format))
     {
         return bad_request("Unsupported audio format; use MP3, WAV, M4A, OGG, FLAC or WebM");
     }
@@ -113,7 +128,7 @@ fn transcribe(state: &FakeState, request: &Captured) -> Response {
             json!({"detail": "model is required"}),
         );
     };
-    if !POLARGRID_MODELS.contains(&model) {
+    if !MODELS.contains(&model) {
         return json(
             StatusCode::NOT_FOUND,
             json!({"detail": format!("Model '{model}' is not loaded")}),
@@ -194,6 +209,7 @@ fn transcribe(state: &FakeState, request: &Captured) -> Response {
         return result(state, format, None);
     }
     let job_id = format!("job_transcription_{:012x}", state.bump("job"));
+    let created_unix_s = unix_now_s();
     state
         .jobs
         .lock()
@@ -203,15 +219,24 @@ fn transcribe(state: &FakeState, request: &Captured) -> Response {
             super::JobRecord {
                 polls: 0,
                 response_format: format.to_string(),
+                created_unix_s,
             },
         );
-    let mut accepted = json!({
-        "job_id": job_id,
-        "status": "accepted",
-        "poll_url": format!("/v1/audio/transcriptions?job_id={job_id}"),
-        "message": "Transcription job accepted",
-        "metadata": {"filename": file.file_name, "file_size_mb": file.size_bytes as f64 / 1e6, "audio_format": format!("{:?}", file.sniffed_format), "estimated_duration_seconds": JFK_DURATION_S, "model": model}
-    });
+    let poll_url = format!("/v1/audio/transcriptions?job_id={job_id}");
+    let mut accepted = json!({"job_id": job_id, "status": "accepted", "poll_url": poll_url});
+    if scenario != Scenario::BareJob {
+        // What the SDK's model of the answer requires besides the documented fields.
+        let format_name = file.sniffed_format.map_or("unknown", UploadFormat::name);
+        let extra = json!({
+            "message": "Transcription job accepted",
+            "metadata": {
+                "filename": file.file_name, "file_size_mb": file.size_bytes as f64 / 1e6,
+                "audio_format": format_name, "estimated_duration_seconds": JFK_DURATION_S, "model": model
+            },
+            "result_url": poll_url,
+        });
+        merge(&mut accepted, extra);
+    }
     if scenario == Scenario::PollMuchLater {
         accepted["poll_interval_ms"] = json!(POLL_MUCH_LATER_MS);
     }
@@ -228,7 +253,7 @@ fn poll(state: &FakeState, request: &Captured) -> Response {
     let Some(job_id) = request.record.query_value("job_id") else {
         return bad_request("job_id is required");
     };
-    let (polls, format) = {
+    let (polls, job) = {
         let mut jobs = state
             .jobs
             .lock()
@@ -237,33 +262,92 @@ fn poll(state: &FakeState, request: &Captured) -> Response {
             return json(StatusCode::NOT_FOUND, json!({"detail": "Job not found"}));
         };
         job.polls += 1;
-        (job.polls, job.response_format.clone())
+        (job.polls, job.clone())
     };
-    let needed = if state.config.scenario == Scenario::SlowJob {
-        4
-    } else {
-        1
+    let scenario = state.config.scenario;
+    let needed = if scenario == Scenario::SlowJob { 4 } else { 1 };
+    let status = match polls {
+        _ if polls >= needed && scenario == Scenario::JobFailed => "failed",
+        _ if polls >= needed => "completed",
+        1 => "accepted",
+        _ => "processing",
     };
-    let much_later = state.config.scenario == Scenario::PollMuchLater;
-    if polls < needed || much_later {
-        let status = if polls == 1 { "accepted" } else { "processing" };
-        let interval_ms = if much_later { POLL_MUCH_LATER_MS } else { 10 };
-        return json(
-            StatusCode::ACCEPTED,
-            json!({"job_id": job_id, "status": status, "poll_interval_ms": interval_ms}),
-        );
+    let mut answer = json!({"job_id": job_id, "status": status});
+    if scenario != Scenario::BareJob {
+        // Every poll answer, the completed one too, carries the job's times (the SDK requires
+        // `created_at` and `updated_at`).
+        let created = iso8601(job.created_unix_s);
+        let mut times = json!({"type": "transcription", "created_at": created, "updated_at": iso8601(unix_now_s())});
+        if polls > 1 || status != "accepted" {
+            times["started_at"] = json!(created);
+        }
+        if status == "completed" || status == "failed" {
+            times["completed_at"] = json!(iso8601(unix_now_s()));
+        }
+        merge(&mut answer, times);
     }
-    if state.config.scenario == Scenario::JobFailed {
-        return json(
-            StatusCode::BAD_REQUEST,
-            json!({"job_id": job_id, "status": "failed", "error": "audio could not be decoded"}),
-        );
+    if scenario == Scenario::PollMuchLater {
+        // Never done: every answer asks to be polled again after some 317 million years.
+        merge(&mut answer, json!({"status": if polls == 1 { "accepted" } else { "processing" }, "poll_interval_ms": POLL_MUCH_LATER_MS}));
+        return json(StatusCode::ACCEPTED, answer);
     }
-    result(state, &format, Some(job_id))
+    match status {
+        "accepted" | "processing" => {
+            merge(&mut answer, json!({"poll_interval_ms": 10}));
+            json(StatusCode::ACCEPTED, answer)
+        }
+        "failed" => {
+            let error =
+                json!({"error": "audio could not be decoded", "error_code": "decode_failed"});
+            merge(&mut answer, error);
+            json(StatusCode::BAD_REQUEST, answer)
+        }
+        _ => result(state, &job.response_format, Some(answer)),
+    }
 }
 
-/// The finished transcript in `format`; JSON bodies of a job carry its id and status.
-fn result(state: &FakeState, format: &str, job_id: Option<&str>) -> Response {
+/// Adds the fields of `extra` (an object) to `value` (an object).
+fn merge(value: &mut Value, extra: Value) {
+    if let (Some(object), Value::Object(extra)) = (value.as_object_mut(), extra) {
+        object.extend(extra);
+    }
+}
+
+fn unix_now_s() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_secs())
+}
+
+/// `2026-01-31T12:00:00Z` for a time in seconds since the Unix epoch.
+fn iso8601(unix_s: u64) -> String {
+    // Days to a civil date (Howard Hinnant's algorithm), for the proleptic Gregorian calendar.
+    let days = (unix_s / 86_400) as i64 + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let seconds = unix_s % 86_400;
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        seconds / 3600,
+        seconds / 60 % 60,
+        seconds % 60
+    )
+}
+
+/// The finished transcript in `format`; JSON bodies of a job also carry `job` (its id, status
+/// and times).
+fn result(state: &FakeState, format: &str, job: Option<Value>) -> Response {
     if state.config.scenario == Scenario::Oversized {
         let body = format!(
             "{{\"text\":\"{}\"}}",
@@ -294,9 +378,8 @@ fn result(state: &FakeState, format: &str, job_id: Option<&str>) -> Response {
         }
         _ => return respond(StatusCode::OK, "text/vtt; charset=utf-8", subtitles(true)),
     };
-    if let (Some(job_id), Some(object)) = (job_id, body.as_object_mut()) {
-        object.insert("job_id".into(), job_id.into());
-        object.insert("status".into(), "completed".into());
+    if let Some(job) = job {
+        merge(&mut body, job);
     }
     json(StatusCode::OK, body)
 }
@@ -348,7 +431,7 @@ fn sse(state: &FakeState) -> Response {
     }
     let phrases: Vec<&str> = JFK_PHRASES.iter().map(|phrase| phrase.text).collect();
     let deltas: Vec<String> = match scenario {
-        Scenario::DeltaIncrement => phrases
+        Scenario::DeltaIncrement | Scenario::NamedEvents => phrases
             .iter()
             .enumerate()
             .map(|(i, p)| {
@@ -371,7 +454,7 @@ fn sse(state: &FakeState) -> Response {
     };
     let delta_frame = |delta: &str| {
         let data = json!({"type": "transcript.text.delta", "delta": delta});
-        if scenario == Scenario::DeltaIncrement {
+        if scenario == Scenario::NamedEvents {
             // Named events and no [DONE]: what other OpenAI-style servers send.
             format!("event: transcript.text.delta\ndata: {data}\n\n").into_bytes()
         } else {
@@ -404,7 +487,7 @@ fn sse(state: &FakeState) -> Response {
         _ => {
             let done = json!({"type": "transcript.text.done", "text": jfk_text(), "duration": JFK_DURATION_S, "language": "en"});
             frames.push(format!("data: {done}\n\n").into_bytes());
-            if scenario != Scenario::DeltaIncrement {
+            if scenario != Scenario::NamedEvents {
                 frames.push(b"data: [DONE]\n\n".to_vec());
             }
         }
@@ -415,4 +498,17 @@ fn sse(state: &FakeState) -> Response {
         "text/event-stream",
         streamed_body(frames, byte_delay, ending),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_times_are_iso_8601_in_utc() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(iso8601(1_767_225_599), "2025-12-31T23:59:59Z");
+        assert_eq!(iso8601(4_107_542_400), "2100-03-01T00:00:00Z");
+    }
 }

@@ -3,16 +3,18 @@
 //! with segments, words, speakers and warnings; errors in 60db's envelope.
 
 use super::{
-    Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer, jfk_text, json,
-    phrase_words, respond, with_retry_after, with_retry_after_text,
+    COMMON_FORMATS, Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer,
+    file_name_problem, jfk_text, json, language_code_problem, phrase_words, respond,
+    with_retry_after, with_retry_after_text,
 };
-use crate::engine::cloud::options::{validate_keywords, validate_language_code};
-use crate::engine::cloud::upload::AudioFormat;
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+/// The documented upload limit.
 const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+/// The largest weight of a boosted keyword.
+const MAX_KEYWORD_WEIGHT: f64 = 10.0;
 
 fn error(status: StatusCode, code: &str, message: &str) -> Response {
     json(
@@ -57,27 +59,22 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
     if let Some(problem) = &request.multipart_error {
         return invalid(format!("invalid multipart body: {problem}"));
     }
-    let Some((file, _)) = request
-        .field_data("file")
-        .or_else(|| request.field_data("audio"))
-    else {
-        return invalid("an audio file is required (field 'file')");
+    let file = if scenario == Scenario::AudioField {
+        request.field_data("audio")
+    } else {
+        request
+            .field_data("file")
+            .or_else(|| request.field_data("audio"))
     };
-    let supported = [
-        AudioFormat::PcmWav,
-        AudioFormat::OtherWav,
-        AudioFormat::Mp3,
-        AudioFormat::M4a,
-        AudioFormat::Mp4,
-        AudioFormat::OggOpus,
-        AudioFormat::OggVorbis,
-        AudioFormat::Flac,
-        AudioFormat::WebM,
-    ];
-    if file.file_name.is_none()
-        || !file
-            .sniffed_format
-            .is_some_and(|format| supported.contains(&format))
+    let Some((file, _)) = file else {
+        return missing_file(scenario);
+    };
+    if let Some(problem) = file_name_problem(file) {
+        return invalid(problem);
+    }
+    if !file
+        .sniffed_format
+        .is_some_and(|format| COMMON_FORMATS.contains(&format))
     {
         return invalid("Unsupported audio format");
     }
@@ -92,11 +89,12 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
         if let Some(language) = record.field("language")
             && language != "auto"
         {
-            validate_language_code(language).map_err(invalid)?;
+            language_code_problem(language).map_or(Ok(()), |problem| Err(invalid(problem)))?;
         }
         if let Some(languages) = record.field("languages") {
             for language in languages.split(',') {
-                validate_language_code(language.trim()).map_err(invalid)?;
+                language_code_problem(language.trim())
+                    .map_or(Ok(()), |problem| Err(invalid(problem)))?;
             }
         }
         let diarize = boolean(&request, "diarize")?;
@@ -119,7 +117,7 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
         let confidence = boolean(&request, "include_confidence")?;
         boolean(&request, "script_correction")?;
         if let Some(keywords) = record.field("keywords") {
-            validate_keywords(keywords).map_err(invalid)?;
+            keywords_problem(keywords).map_or(Ok(()), |problem| Err(invalid(problem)))?;
         }
         Ok((diarize, word_times, confidence))
     })();
@@ -196,6 +194,9 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
             json!(["llm_refinement_not_in_plan"]),
         );
     }
+    if scenario == Scenario::Wrapped {
+        body = json!({"success": true, "data": body});
+    }
     let mut response = json(StatusCode::OK, body);
     for (name, value) in [
         ("x-ratelimit-limit", "60"),
@@ -207,6 +208,35 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
             .insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+/// No file part: the envelope, or (when the file must be in `audio`) the 422 of a form
+/// validator that names the field.
+fn missing_file(scenario: Scenario) -> Response {
+    if scenario == Scenario::AudioField {
+        return json(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            json!({"detail": [{"type": "missing", "loc": ["body", "audio"], "msg": "Field required"}]}),
+        );
+    }
+    invalid("an audio file is required (field 'file')")
+}
+
+/// Why a `keywords` field would be refused: comma-separated terms, each optionally
+/// `:weight` with a weight above 0 and at most 10.
+fn keywords_problem(keywords: &str) -> Option<String> {
+    keywords.split(',').map(str::trim).find_map(|entry| {
+        let (term, weight) = match entry.rsplit_once(':') {
+            Some((term, weight)) => (term.trim(), Some(weight.trim())),
+            None => (entry, None),
+        };
+        let weight_ok = weight.is_none_or(|weight| {
+            weight
+                .parse::<f64>()
+                .is_ok_and(|w| w > 0.0 && w <= MAX_KEYWORD_WEIGHT)
+        });
+        (term.is_empty() || !weight_ok).then(|| format!("invalid keyword entry '{entry}'"))
+    })
 }
 
 /// The JFK transcript. With diarization the first phrase is SPEAKER_01's, the second

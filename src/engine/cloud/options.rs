@@ -314,8 +314,17 @@ pub const POLARGRID_REGIONS: [&str; 10] = [
 pub const POLARGRID_FALLBACK_REGION: &str = "yto-01";
 /// PolarGrid's `temperature` range.
 pub const POLARGRID_TEMPERATURE_RANGE: RangeInclusive<f64> = 0.0..=1.0;
-/// PolarGrid's models.
-pub const POLARGRID_MODELS: [&str; 2] = ["whisper-large-v3-turbo", "cohere-transcribe-03-2026"];
+/// The PolarGrid model ids known to its documentation and SDK, the default first. Any other id
+/// is sent as it is (an edge may serve models this list does not know).
+pub const POLARGRID_MODELS: [&str; 7] = [
+    "whisper-large-v3-turbo",
+    "openai/whisper-large-v3-turbo",
+    "stt-1b-en_fr",
+    "kyutai/stt-1b-en_fr",
+    "whisper-1",
+    "cohere-transcribe-03-2026",
+    "cohere-transcribe",
+];
 
 /// Which PolarGrid edge to use.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -387,8 +396,8 @@ impl PolarGridOptions {
     pub fn validate(&self) -> Result<(), String> {
         if self.model.trim().is_empty() {
             return Err(format!(
-                "PolarGrid needs a model; use --model {} or {}",
-                POLARGRID_MODELS[0], POLARGRID_MODELS[1]
+                "PolarGrid needs a model; use --model with one of {} (or any other id its edge serves)",
+                POLARGRID_MODELS.join(", ")
             ));
         }
         if let Some(temperature) = self.temperature

@@ -216,12 +216,18 @@ impl PolarGridEngine {
             return self.read_result(response, part, cancel).await;
         }
         let body = self.http.read_body(response, cancel).await?;
-        let job: JobStatus = serde_json::from_slice(&body).map_err(|_| {
+        let no_job = || {
             EngineError::Service(
-                "PolarGrid accepted the job but its answer has no job id; try again".into(),
+                "PolarGrid accepted the job but its answer names neither a job id nor a poll URL; try again".into(),
             )
-        })?;
-        let poll_url = self.poll_url(base, &job)?;
+        };
+        let job: JobStatus = serde_json::from_slice(&body).map_err(|_| no_job())?;
+        let poll_url = job_poll_url(base, &job)?.ok_or_else(no_job)?;
+        let job_name = job
+            .job_id
+            .as_deref()
+            .map(|id| format!(" {id}"))
+            .unwrap_or_default();
         let started = Instant::now();
         let max_wait = Duration::from_secs_f64(self.http.network.max_job_wait_s);
         let mut interval = self.poll_interval(job.poll_interval_ms)?;
@@ -242,8 +248,7 @@ impl PolarGridEngine {
                 interval = self.poll_interval(status.and_then(|status| status.poll_interval_ms))?;
                 if started.elapsed() + interval > max_wait {
                     return Err(EngineError::Service(format!(
-                        "the PolarGrid job {} was not finished after {}; try again later or allow a longer job wait (--max-job-wait)",
-                        job.job_id,
+                        "the PolarGrid job{job_name} was not finished after {}; try again later or allow a longer job wait (--max-job-wait)",
                         super::retry::describe_duration(max_wait)
                     )));
                 }
@@ -261,28 +266,6 @@ impl PolarGridEngine {
             None => Ok(floor),
             Some(ms) => Ok(self.http.server_wait(ms / 1000.0, "", "poll again")?.max(floor)),
         }
-    }
-
-    /// Where to poll: the server's `poll_url` (on the same origin only: the key goes there),
-    /// else the documented `?job_id=` form.
-    fn poll_url(&self, base: &Url, job: &JobStatus) -> Result<Url, EngineError> {
-        if let Some(poll_url) = job.poll_url.as_deref().filter(|url| !url.trim().is_empty()) {
-            let url = base.join(poll_url.trim()).map_err(|_| {
-                EngineError::Service(
-                    "PolarGrid answered with a poll URL that cannot be read; try again".into(),
-                )
-            })?;
-            if !same_origin(base, &url) {
-                return Err(EngineError::Service(
-                    "PolarGrid pointed the job at another host; refusing to send the key there"
-                        .into(),
-                ));
-            }
-            return Ok(url);
-        }
-        let mut url = join_path(base, TRANSCRIPTIONS_PATH);
-        url.query_pairs_mut().append_pair("job_id", &job.job_id);
-        Ok(url)
     }
 
     async fn read_result(
@@ -496,15 +479,42 @@ impl Engine for PolarGridEngine {
     }
 }
 
+/// The fields of a job answer the client uses; everything else the service sends (`message`,
+/// `metadata`, `result_url`, `created_at`…) is ignored.
 #[derive(Debug, Deserialize)]
 struct JobStatus {
-    job_id: String,
+    #[serde(default)]
+    job_id: Option<String>,
     #[serde(default)]
     poll_url: Option<String>,
     /// Read as any JSON number: a server's absurd value is refused with a message, not as
     /// an unreadable answer.
     #[serde(default)]
     poll_interval_ms: Option<f64>,
+}
+
+/// Where to poll: the server's `poll_url` (on the same origin only: the key goes there),
+/// else the documented `?job_id=` form; `None` when the answer has neither.
+fn job_poll_url(base: &Url, job: &JobStatus) -> Result<Option<Url>, EngineError> {
+    if let Some(poll_url) = job.poll_url.as_deref().filter(|url| !url.trim().is_empty()) {
+        let url = base.join(poll_url.trim()).map_err(|_| {
+            EngineError::Service(
+                "PolarGrid answered with a poll URL that cannot be read; try again".into(),
+            )
+        })?;
+        if !same_origin(base, &url) {
+            return Err(EngineError::Service(
+                "PolarGrid pointed the job at another host; refusing to send the key there".into(),
+            ));
+        }
+        return Ok(Some(url));
+    }
+    let Some(job_id) = job.job_id.as_deref().filter(|id| !id.trim().is_empty()) else {
+        return Ok(None);
+    };
+    let mut url = join_path(base, TRANSCRIPTIONS_PATH);
+    url.query_pairs_mut().append_pair("job_id", job_id);
+    Ok(Some(url))
 }
 
 /// The message a PolarGrid error body carries: JSON `message` / `detail` / `error` (with
@@ -571,6 +581,23 @@ fn poll_verdict(http: &ServiceHttp, failure: &FailedResponse) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_job_is_polled_at_its_poll_url_or_by_its_id() {
+        let base = Url::parse("http://127.0.0.1:9/").unwrap();
+        let job = |text: &str| serde_json::from_str::<JobStatus>(text).unwrap();
+        let url = |text: &str| job_poll_url(&base, &job(text)).unwrap().map(String::from);
+        assert_eq!(
+            url(r#"{"poll_url": "/v1/audio/transcriptions?job_id=a"}"#).as_deref(),
+            Some("http://127.0.0.1:9/v1/audio/transcriptions?job_id=a")
+        );
+        assert_eq!(
+            url(r#"{"job_id": "b", "status": "accepted"}"#).as_deref(),
+            Some("http://127.0.0.1:9/v1/audio/transcriptions?job_id=b")
+        );
+        assert_eq!(url(r#"{"status": "accepted"}"#), None);
+        assert!(job_poll_url(&base, &job(r#"{"poll_url": "http://elsewhere/x"}"#)).is_err());
+    }
 
     #[test]
     fn error_bodies_are_read_in_every_documented_shape() {

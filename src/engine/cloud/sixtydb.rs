@@ -19,10 +19,19 @@ use crate::events::{EventSink, Segment, Word};
 use async_trait::async_trait;
 use serde::Deserialize;
 use serde_json::Value;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
 
 const STT_PATH: &str = "/stt";
+/// The file part's name in the API reference.
+const FILE_FIELD: &str = "file";
+/// The file part's name in the official SDK, tried when an endpoint says `file` is missing.
+const SDK_FILE_FIELD: &str = "audio";
+/// Endpoints that asked for the file under [`SDK_FILE_FIELD`]: remembered for the rest of the
+/// process, so only the first upload to each pays for the second request.
+static ENDPOINTS_WANTING_SDK_FIELD: Mutex<Vec<String>> = Mutex::new(Vec::new());
 /// The message the service's documentation asks clients to show for `low_snr_dropped`.
 pub const LOW_SNR_MESSAGE: &str = "Audio too noisy — try recording in a quieter environment";
 
@@ -90,6 +99,9 @@ impl SixtyDbEngine {
         fields
     }
 
+    /// Sends a part with the file under `file`, the documented name; if the endpoint answers
+    /// that the file field is missing, once more under `audio` (the SDK's name), which is then
+    /// used for this endpoint from now on.
     async fn send_part(
         &self,
         part: &UploadPart,
@@ -97,17 +109,62 @@ impl SixtyDbEngine {
         output: &mut PartOutput<'_>,
         cancel: &CancellationToken,
     ) -> Result<SttResponse, EngineError> {
+        let endpoint = self.url.as_str();
+        let remembered = |list: &[String]| list.iter().any(|known| known == endpoint);
+        let wants_sdk_field = remembered(&lock(&ENDPOINTS_WANTING_SDK_FIELD));
+        let first_field = if wants_sdk_field {
+            SDK_FILE_FIELD
+        } else {
+            FILE_FIELD
+        };
+        let (result, field_missing) = self
+            .send_part_as(part, fields, first_field, output, cancel)
+            .await;
+        if !(field_missing && first_field == FILE_FIELD) {
+            return result;
+        }
+        let (result, still_missing) = self
+            .send_part_as(part, fields, SDK_FILE_FIELD, output, cancel)
+            .await;
+        if !still_missing {
+            let mut endpoints = lock(&ENDPOINTS_WANTING_SDK_FIELD);
+            if !remembered(&endpoints) {
+                endpoints.push(endpoint.to_string());
+            }
+        }
+        result
+    }
+
+    /// One upload of a part with the file under `file_field`; also says whether a refusal
+    /// named a missing file field.
+    async fn send_part_as(
+        &self,
+        part: &UploadPart,
+        fields: &[(&'static str, String)],
+        file_field: &'static str,
+        output: &mut PartOutput<'_>,
+        cancel: &CancellationToken,
+    ) -> (Result<SttResponse, EngineError>, bool) {
         let upload = MultipartUpload {
             url: self.url.clone(),
             query: Vec::new(),
             part,
-            file_field: "file",
+            file_field,
             fields: fields.to_vec(),
         };
-        let judge = |failure: &FailedResponse| sixtydb_verdict(&self.http, failure);
-        self.http
-            .send_multipart_for_json(upload, &judge, output.sink(), cancel)
+        let field_missing = AtomicBool::new(false);
+        let judge = |failure: &FailedResponse| {
+            if names_missing_file_field(failure) {
+                field_missing.store(true, Ordering::Relaxed);
+            }
+            sixtydb_verdict(&self.http, failure)
+        };
+        let result = self
+            .http
+            .send_multipart_for_json::<SttBody>(upload, &judge, output.sink(), cancel)
             .await
+            .map(SttBody::into_response);
+        (result, field_missing.load(Ordering::Relaxed))
     }
 }
 
@@ -155,6 +212,43 @@ impl PartService for SixtyDbEngine {
             segments: response.into_segments(duration_s),
             duration_s,
         })
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Whether a refusal says the file part is missing (a 400 or 422 naming the file or audio
+/// field as missing or required).
+fn names_missing_file_field(failure: &FailedResponse) -> bool {
+    if !matches!(failure.status.as_u16(), 400 | 422) {
+        return false;
+    }
+    let body = failure.body.to_ascii_lowercase();
+    let names_field = body.contains("file") || body.contains("audio");
+    let says_missing = ["missing", "required", "not provided", "no file", "no audio"]
+        .iter()
+        .any(|phrase| body.contains(phrase));
+    names_field && says_missing
+}
+
+/// 60db's answer as it comes (what the SDK's code returns), or wrapped as the SDK's README
+/// reads it: `{"success": true, "data": {…}}`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum SttBody {
+    Wrapped { data: SttResponse },
+    Flat(SttResponse),
+}
+
+impl SttBody {
+    fn into_response(self) -> SttResponse {
+        match self {
+            SttBody::Wrapped { data } | SttBody::Flat(data) => data,
+        }
     }
 }
 
