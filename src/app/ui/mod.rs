@@ -193,20 +193,8 @@ fn status_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     });
 }
 
-/// `m:ss` or `h:mm:ss`.
-pub fn format_clock(seconds: f64) -> String {
-    let total = if seconds.is_finite() && seconds > 0.0 {
-        seconds.floor() as u64
-    } else {
-        0
-    };
-    let (hours, minutes, secs) = (total / 3600, (total / 60) % 60, total % 60);
-    if hours > 0 {
-        format!("{hours}:{minutes:02}:{secs:02}")
-    } else {
-        format!("{minutes}:{secs:02}")
-    }
-}
+/// `m:ss` or `h:mm:ss` (one formatter for the window and the recorder).
+pub use crate::record::format_clock;
 
 /// A byte count for people (MB / GB).
 pub fn format_bytes(size_bytes: u64) -> String {
