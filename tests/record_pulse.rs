@@ -55,15 +55,24 @@ impl PulseServer {
         command
     }
 
-    /// Writes 16 kHz mono samples into the microphone, at once. (The pipe source delivers
-    /// what it is given and then nothing: a stall the recorder reports after 2 s.)
-    fn speak(&self, samples: &[i16]) {
-        let mut fifo = std::fs::OpenOptions::new().write(true).open(self.dir.path().join("mic.fifo")).unwrap();
-        let bytes: Vec<u8> = samples.iter().flat_map(|sample| sample.to_le_bytes()).collect();
-        fifo.write_all(&bytes).unwrap();
+    /// Waits until `count` record streams are connected (the monitor only hears what plays
+    /// after its stream exists).
+    fn wait_for_record_streams(&self, count: usize, recording: &Recording) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let listed = self.command("pactl").args(["list", "short", "source-outputs"]).output().unwrap();
+            if String::from_utf8_lossy(&listed.stdout).lines().count() >= count {
+                return;
+            }
+            assert!(Instant::now() < deadline, "the recorder did not connect {count} streams: {}", recording.stderr());
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
-    /// Like `speak`, at real-time pace in 100 ms pieces, as a microphone delivers.
+    /// Writes 16 kHz mono samples into the microphone at real-time pace in 100 ms pieces, as
+    /// a microphone delivers them. (Written all at once, the server pushes them faster than a
+    /// loaded machine reads and drops some; and after the last piece the pipe source delivers
+    /// nothing, a stall the recorder reports after 2 s.)
     fn speak_in_real_time(&self, samples: Vec<i16>) -> std::thread::JoinHandle<()> {
         let fifo_path = self.dir.path().join("mic.fifo");
         std::thread::spawn(move || {
@@ -168,22 +177,29 @@ fn the_device_list_names_the_microphone_and_the_monitor() {
 fn a_pulseaudio_microphone_is_recorded_sample_for_sample() {
     let (Some(pulse), Some(speech)) = (PulseServer::start(), jfk()) else { return };
     let recording = Recording::start(&pulse, &[]);
-    std::thread::sleep(Duration::from_millis(300));
-    pulse.speak(&speech);
-    recording.wait_for_audio_s(11.0, 1);
+    pulse.wait_for_record_streams(1, &recording);
+    // 3 s of speech, then silence: the pipe source holds back a last partial block until more comes.
+    pulse.speak_in_real_time([&speech[..48_000], &[0; 8_000][..]].concat()).join().unwrap();
+    recording.wait_for_audio_s(3.0, 1);
     let (success, stderr, wav) = recording.interrupt();
     assert!(success, "{stderr}");
     assert!(stderr.contains(&format!("recording to {}", wav.display())), "{stderr}");
     let (channels, recorded) = strict_samples(&wav);
     assert_eq!(channels, 1);
-    assert!(find_run(&recorded, &speech).is_some(), "all 11 s of speech, exactly, in {} samples", recorded.len());
+    assert!(find_run(&recorded, &speech[..48_000]).is_some(), "all 3 s of speech, exactly, in {} samples", recorded.len());
 }
 
 #[test]
 fn with_monitor_the_output_is_the_second_channel() {
     let (Some(pulse), Some(speech)) = (PulseServer::start(), jfk()) else { return };
     let recording = Recording::start(&pulse, &["--monitor"]);
-    std::thread::sleep(Duration::from_millis(300));
+    pulse.wait_for_record_streams(1, &recording);
+    // The server connects the monitor's stream once the microphone's delivers (a pipe source
+    // delivers only what it is fed; a real microphone delivers from the start).
+    let speaking = pulse.speak_in_real_time([&speech[..48_000], &[0; 48_000][..]].concat());
+    pulse.wait_for_record_streams(2, &recording);
+    // A monitor stream just connected captures nothing for a moment (measured: under 1 s).
+    std::thread::sleep(Duration::from_millis(1000));
     let mut player = pulse
         .command("pacat")
         .args(["--playback", "--raw", "--format=s16le", "--rate=16000", "--channels=1", "--device=speaker"])
@@ -191,7 +207,6 @@ fn with_monitor_the_output_is_the_second_channel() {
         .spawn()
         .unwrap();
     let played: Vec<u8> = (0..32_000).flat_map(|n| ((((n as f64) * 0.1).sin() * 8000.0) as i16).to_le_bytes()).collect();
-    let speaking = pulse.speak_in_real_time(speech[..48_000].to_vec());
     player.stdin.take().unwrap().write_all(&played).unwrap();
     player.wait().unwrap();
     speaking.join().unwrap();
@@ -210,8 +225,8 @@ fn with_monitor_the_output_is_the_second_channel() {
 fn a_sound_server_that_dies_stops_the_recording_and_keeps_the_file() {
     let (Some(mut pulse), Some(speech)) = (PulseServer::start(), jfk()) else { return };
     let recording = Recording::start(&pulse, &[]);
-    std::thread::sleep(Duration::from_millis(300));
-    pulse.speak(&speech[..32_000]);
+    pulse.wait_for_record_streams(1, &recording);
+    pulse.speak_in_real_time([&speech[..32_000], &[0; 8_000][..]].concat()).join().unwrap();
     recording.wait_for_audio_s(2.0, 1);
     pulse.server.kill().unwrap();
     let mut recording = recording;

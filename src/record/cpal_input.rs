@@ -97,19 +97,33 @@ impl CpalSource {
     /// Opens the device `selector` names (its id, its id without the host, or a unique part of
     /// its name, ignoring case), or the default input.
     pub fn open(selector: Option<&str>) -> Result<CpalSource, RecordError> {
+        CpalSource::open_in(&hosts(), selector)
+    }
+
+    /// The device `selector` names and the monitor of the default output, through one
+    /// connection to the sound server.
+    pub fn open_with_monitor(selector: Option<&str>) -> Result<(CpalSource, CpalSource), RecordError> {
+        let hosts = hosts();
+        Ok((CpalSource::open_in(&hosts, selector)?, CpalSource::open_monitor_in(&hosts)?))
+    }
+
+    fn open_in(hosts: &[cpal::Host], selector: Option<&str>) -> Result<CpalSource, RecordError> {
         let device = match selector {
-            None => hosts()
+            None => hosts
                 .iter()
                 .find_map(|host| host.default_input_device())
                 .ok_or_else(|| RecordError::NoDevice(String::new()))?,
-            Some(selector) => find_device(selector)?,
+            Some(selector) => find_device(hosts, selector)?,
         };
         CpalSource::from_device(device)
     }
 
     /// Opens the monitor of the default output (PulseAudio or PipeWire only).
     pub fn open_default_monitor() -> Result<CpalSource, RecordError> {
-        let hosts = hosts();
+        CpalSource::open_monitor_in(&hosts())
+    }
+
+    fn open_monitor_in(hosts: &[cpal::Host]) -> Result<CpalSource, RecordError> {
         let Some(host) = hosts.iter().find(|host| host.id().name() == "PulseAudio") else {
             return Err(RecordError::NoMonitor(
                 "recording the output needs a PulseAudio or PipeWire sound server (ALSA alone has no monitor sources); record without --monitor".into(),
@@ -150,10 +164,10 @@ fn is_convertible(format: SampleFormat) -> bool {
     matches!(format, SampleFormat::I8 | SampleFormat::I16 | SampleFormat::I32 | SampleFormat::U8 | SampleFormat::U16 | SampleFormat::F32 | SampleFormat::F64)
 }
 
-fn find_device(selector: &str) -> Result<cpal::Device, RecordError> {
+fn find_device(hosts: &[cpal::Host], selector: &str) -> Result<cpal::Device, RecordError> {
     let wanted = selector.to_lowercase();
     let mut partial = Vec::new();
-    for host in hosts() {
+    for host in hosts {
         let Ok(devices) = host.input_devices() else { continue };
         for device in devices {
             let id = device_id(&device);

@@ -121,14 +121,16 @@ pub fn open_source(
     with_monitor: bool,
     file_speed: f64,
 ) -> Result<Box<dyn CaptureSource>, RecordError> {
-    let main: Box<dyn CaptureSource> = match device.and_then(|name| name.strip_prefix(FILE_DEVICE_PREFIX)) {
-        Some(path) => Box::new(file_input::FileSource::open(Path::new(path), file_speed)?),
-        None => Box::new(cpal_input::CpalSource::open(device)?),
+    let file = device.and_then(|name| name.strip_prefix(FILE_DEVICE_PREFIX)).map(Path::new);
+    let (main, monitor): (Box<dyn CaptureSource>, _) = match (file, with_monitor) {
+        (Some(path), false) => return Ok(Box::new(file_input::FileSource::open(path, file_speed)?)),
+        (None, false) => return Ok(Box::new(cpal_input::CpalSource::open(device)?)),
+        (Some(path), true) => (Box::new(file_input::FileSource::open(path, file_speed)?), cpal_input::CpalSource::open_default_monitor()?),
+        (None, true) => {
+            let (microphone, monitor) = cpal_input::CpalSource::open_with_monitor(device)?;
+            (Box::new(microphone), monitor)
+        }
     };
-    if !with_monitor {
-        return Ok(main);
-    }
-    let monitor = cpal_input::CpalSource::open_default_monitor()?;
     Ok(Box::new(mix::MixSource::new(main, Box::new(monitor))?))
 }
 
