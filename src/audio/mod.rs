@@ -25,8 +25,11 @@ mod wav;
 
 pub use encode::{transcode_to_ogg_opus, transcode_to_wav, write_ogg_opus_range};
 pub use error::AudioError;
+/// The recorder plays files at their own rate (its virtual microphone) and resamples its live
+/// tap to 16 kHz with the same machinery.
+pub(crate) use pipeline::Pipeline;
+pub(crate) use resample::StreamResampler;
 
-use pipeline::Pipeline;
 use std::path::Path;
 
 /// The sample rate every engine receives.

@@ -1,4 +1,4 @@
-//! The command line: `verbatim transcribe`, `verbatim models`, and (with no arguments) the
+//! The command line: `verbatim transcribe`, `verbatim record`, `verbatim models`, and (with no arguments) the
 //! window. Parsing lives here; each command has its own module.
 
 mod choice;
@@ -7,6 +7,7 @@ mod export_args;
 mod live_display;
 pub mod models;
 mod output;
+mod record;
 mod transcribe;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +24,9 @@ pub struct Cli {
 pub enum Command {
     /// Transcribe audio files (WAV, MP3, M4A/AAC, FLAC, Ogg Vorbis/Opus, video soundtracks).
     Transcribe(transcribe::TranscribeArgs),
+    /// Record from a microphone (or a file played as one) into a crash-safe WAV; optionally
+    /// transcribe it when it ends.
+    Record(record::RecordArgs),
     /// Manage local models: list, download, import a faster-whisper model, remove.
     Models {
         #[command(subcommand)]
@@ -64,6 +68,7 @@ pub fn main() -> ExitCode {
     };
     let result = match command {
         Command::Transcribe(args) => return runtime.block_on(transcribe::run(args)),
+        Command::Record(args) => return runtime.block_on(record::run(args)),
         Command::Models { command } => runtime.block_on(models::run_models_command(command)),
         Command::Auth { command } => cloud_args::run_auth_command(command),
         Command::Dev { command } => cloud_args::run_dev_command(command),
