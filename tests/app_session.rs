@@ -21,6 +21,7 @@ const EARLIER_TEXT: &str = "Kept from the last run.";
 fn earlier_session(dir: &Path) {
     let mut transcript = Transcript::new();
     transcript.apply(&EngineEvent::Segment(Segment {
+        revision_key: None,
         start_s: 0.0,
         end_s: 2.0,
         text: EARLIER_TEXT.into(),
