@@ -138,8 +138,14 @@ fn text_with_choices(
     choices: &[&str],
 ) -> egui::Response {
     ui.horizontal(|ui| {
-        let menu_width = ui.spacing().interact_size.y;
-        let field_width = (width - menu_width - ui.spacing().item_spacing.x).max(40.0);
+        // The menu button is its text width plus the arrow icon and the button's padding; the
+        // field gets what is left, so the row never asks for more than `width` (a row wider
+        // than the grid's column would widen the side panel frame after frame).
+        let spacing = ui.spacing();
+        let menu_width = spacing.interact_size.y;
+        let menu_outer_width = menu_width + spacing.icon_width + spacing.icon_spacing + 2.0 * spacing.button_padding.x;
+        let text_margin = 16.0; // the theme's frame margin and stroke on both sides of the field
+        let field_width = (width - menu_outer_width - text_margin - 2.0 * spacing.item_spacing.x).max(40.0);
         let field = ui.add(
             egui::TextEdit::singleline(value)
                 .desired_width(field_width)
