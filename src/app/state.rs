@@ -685,6 +685,21 @@ mod tests {
     }
 
     #[test]
+    fn a_revised_segment_is_counted_once() {
+        let mut state = AppState::new();
+        let id = state.add_job(PathBuf::from("/tmp/a.wav"));
+        state.on_job_started(id, "60db".into(), Instant::now());
+        let revised = |text: &str| match segment(text) {
+            EngineEvent::Segment(segment) => EngineEvent::Segment(Segment { revision_key: Some("60db:1".into()), ..segment }),
+            other => other,
+        };
+        state.on_engine_event(id, &revised("one two"));
+        state.on_engine_event(id, &segment("three"));
+        state.on_engine_event(id, &revised("One, two, too."));
+        assert_eq!(state.job(id).map(|job| job.word_count), Some(4));
+    }
+
+    #[test]
     fn a_failed_job_notifies_with_retry_and_retry_starts_afresh() {
         let mut state = AppState::new();
         let id = state.add_job(PathBuf::from("/tmp/a.wav"));

@@ -163,7 +163,7 @@ impl GradiumEngine {
                     one_line_excerpt(&self.http.scrub(&detail))
                 )));
             }
-            Message::Other => {}
+            Message::Ready { .. } | Message::Step { .. } | Message::Flushed | Message::EndOfStream | Message::Other => {}
         }
         Ok(())
     }
@@ -273,13 +273,22 @@ pub fn parse_server_error(body: &str) -> Option<(i64, &str)> {
     Some((code.trim().parse().ok()?, reason.trim()))
 }
 
+/// What Gradium sends, on REST (`text`, `end_text`, `error`) and on the WebSocket (all).
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum Message {
+pub(crate) enum Message {
+    /// The WebSocket's first answer.
+    Ready {
+        #[serde(default)]
+        sample_rate: Option<f64>,
+        #[serde(default)]
+        frame_size: Option<f64>,
+    },
     Text {
         text: String,
         #[serde(default)]
         start_s: Option<f64>,
+        /// `null` on the WebSocket; an integer in the Rust SDK.
         #[serde(default)]
         stream_id: Option<i64>,
     },
@@ -288,6 +297,17 @@ enum Message {
         #[serde(default)]
         stream_id: Option<i64>,
     },
+    /// Every 80 ms of WebSocket audio: the voice activity outlook.
+    Step {
+        #[serde(default)]
+        vad: Vec<VadHorizon>,
+        #[serde(default)]
+        total_duration_s: Option<f64>,
+    },
+    /// A flush was done; its `flush_id` is an integer or, in an older example, a string: not
+    /// read.
+    Flushed,
+    EndOfStream,
     Error {
         #[serde(default)]
         message: Option<String>,
@@ -296,6 +316,12 @@ enum Message {
     },
     #[serde(other)]
     Other,
+}
+
+/// One horizon of a `step`'s `vad`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct VadHorizon {
+    pub inactivity_prob: f64,
 }
 
 /// Pairs each `text` with the `end_text` that follows it on the same stream (REST and

@@ -10,16 +10,14 @@
 //! times are moved onto the recording's by its own [`Timeline`], and the new session's text is
 //! held back until the old one has finished, so segments stay in time order.
 
-use super::gradium::{Assembler, json_config, mentions_key};
+use super::gradium::{Assembler, Message, json_config, mentions_key};
 use super::http::one_line_excerpt;
-use super::live_socket::{Incoming, LiveSocket, socket_url};
-use super::{ApiKey, CloudOptions, CloudService, GradiumOptions, NetworkOptions, language_to_request};
+use super::live_socket::{Incoming, LiveServiceEngine, LiveSocket};
+use super::{ApiKey, CloudOptions, CloudService, GradiumOptions, language_to_request};
 use crate::engine::live::{FeedItem, LiveAudio, LiveEngine, LiveFeed, LiveOptions, LiveResampler, Timeline, pcm16_base64};
 use crate::engine::{EngineError, EngineOutcome, TranscribeOptions};
 use crate::events::{EventSink, Segment};
 use async_trait::async_trait;
-use reqwest::Url;
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 use tokio::time::Instant;
@@ -32,29 +30,14 @@ pub const GRADIUM_LIVE_RATE_HZ: u32 = 24_000;
 pub const GRADIUM_FRAME_SAMPLES: usize = 1920;
 
 /// Gradium, live.
-pub struct GradiumLiveEngine {
-    url: Url,
-    key: ApiKey,
-    network: NetworkOptions,
-    gradium: GradiumOptions,
-    live: LiveOptions,
-}
+pub type GradiumLiveEngine = LiveServiceEngine<GradiumOptions>;
 
 impl GradiumLiveEngine {
     /// The engine with the file engine's settings (model, `json_config`, endpoint) and the
     /// live ones. Fails with a one-line message when one is not valid.
     pub fn new(cloud: &CloudOptions, live: &LiveOptions, key: ApiKey) -> Result<GradiumLiveEngine, EngineError> {
-        cloud.network.validate().map_err(EngineError::Service)?;
-        cloud.gradium.validate().map_err(EngineError::Service)?;
-        live.validate().map_err(EngineError::Service)?;
-        let (base, _) = super::endpoint::service_base_url(CloudService::Gradium, cloud.gradium.endpoint.as_deref())?;
-        Ok(GradiumLiveEngine {
-            url: socket_url(&base, WS_PATH),
-            key,
-            network: cloud.network.clone(),
-            gradium: cloud.gradium.clone(),
-            live: live.clone(),
-        })
+        let own = (&cloud.gradium, cloud.gradium.validate());
+        LiveServiceEngine::build(CloudService::Gradium, cloud, own, cloud.gradium.endpoint.as_deref(), WS_PATH, live, key)
     }
 
     /// Opens session `number`: connects, sends `setup` and waits for `ready`.
@@ -77,8 +60,8 @@ impl GradiumLiveEngine {
                 )));
             }
             Ok(Incoming::Text(text)) => match parse(&text)? {
-                ServerMessage::Ready { sample_rate, frame_size } => ready_frame(sample_rate, frame_size)?,
-                ServerMessage::Error { message, code } => return Err(session_failure(code, message.as_deref())),
+                Message::Ready { sample_rate, frame_size } => ready_frame(sample_rate, frame_size)?,
+                Message::Error { message, code } => return Err(session_failure(code, message.as_deref())),
                 _ => {
                     return Err(EngineError::Service(format!(
                         "Gradium answered the setup with something else than `ready` ({}); try again",
@@ -118,7 +101,7 @@ impl LiveEngine for GradiumLiveEngine {
     ) -> Result<EngineOutcome, EngineError> {
         let language = language_to_request(CloudService::Gradium, options)?;
         GradiumOptions::validate_language(language.as_deref()).map_err(EngineError::Service)?;
-        let setup = setup_message(&self.gradium, language.as_deref());
+        let setup = setup_message(&self.options, language.as_deref());
         let mut feed = LiveFeed::new(audio, &self.live);
         let current = self.open_session(&setup, 1, cancel).await?;
         let mut run = Run {
@@ -427,11 +410,11 @@ impl Run<'_> {
         }
     }
 
-    async fn on_message(&mut self, which: Which, message: ServerMessage) -> Result<(), EngineError> {
+    async fn on_message(&mut self, which: Which, message: Message) -> Result<(), EngineError> {
         let holding = which == Which::Current && self.draining.is_some();
         let Some(session) = self.session_mut(which) else { return Ok(()) };
         match message {
-            ServerMessage::Text { text, start_s, stream_id } => {
+            Message::Text { text, start_s, stream_id } => {
                 let start_s = start_s.unwrap_or(session.assembler.last_time_s);
                 let closed = session.assembler.on_text(stream_id.unwrap_or(0), &text, start_s);
                 session.in_turn = true;
@@ -442,12 +425,12 @@ impl Run<'_> {
                     self.sink.hypothesis(text.trim(), Some(shown_s));
                 }
             }
-            ServerMessage::EndText { stop_s, stream_id } => {
+            Message::EndText { stop_s, stream_id } => {
                 let closed = session.assembler.on_end(stream_id.unwrap_or(0), stop_s);
                 let closed: Vec<Segment> = closed.into_iter().map(|piece| session.on_recording(piece)).collect();
                 self.deliver(closed, holding);
             }
-            ServerMessage::Step { vad, total_duration_s } => {
+            Message::Step { vad, total_duration_s } => {
                 // How far the service has heard: where a piece it never closes ends.
                 if let Some(heard_s) = total_duration_s {
                     session.assembler.last_time_s = session.assembler.last_time_s.max(heard_s);
@@ -458,9 +441,9 @@ impl Run<'_> {
                     self.send_flush().await?;
                 }
             }
-            ServerMessage::EndOfStream => self.end_session(which),
-            ServerMessage::Error { message, code } => return Err(session_failure(code, message.as_deref())),
-            ServerMessage::Ready { .. } | ServerMessage::Flushed | ServerMessage::Other => {}
+            Message::EndOfStream => self.end_session(which),
+            Message::Error { message, code } => return Err(session_failure(code, message.as_deref())),
+            Message::Ready { .. } | Message::Flushed | Message::Other => {}
         }
         Ok(())
     }
@@ -523,54 +506,7 @@ impl Run<'_> {
     }
 }
 
-/// What Gradium sends on the socket.
-#[derive(Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum ServerMessage {
-    Ready {
-        #[serde(default)]
-        sample_rate: Option<f64>,
-        #[serde(default)]
-        frame_size: Option<f64>,
-    },
-    Text {
-        text: String,
-        #[serde(default)]
-        start_s: Option<f64>,
-        /// `null` on the WebSocket; an integer in the Rust SDK.
-        #[serde(default)]
-        stream_id: Option<i64>,
-    },
-    EndText {
-        stop_s: f64,
-        #[serde(default)]
-        stream_id: Option<i64>,
-    },
-    Step {
-        #[serde(default)]
-        vad: Vec<VadHorizon>,
-        #[serde(default)]
-        total_duration_s: Option<f64>,
-    },
-    /// Its `flush_id` is an integer or, in an older example, a string: not read.
-    Flushed,
-    EndOfStream,
-    Error {
-        #[serde(default)]
-        message: Option<String>,
-        #[serde(default)]
-        code: Option<i64>,
-    },
-    #[serde(other)]
-    Other,
-}
-
-#[derive(Debug, Deserialize)]
-struct VadHorizon {
-    inactivity_prob: f64,
-}
-
-fn parse(text: &str) -> Result<ServerMessage, EngineError> {
+fn parse(text: &str) -> Result<Message, EngineError> {
     serde_json::from_str(text).map_err(|_| {
         EngineError::Service(format!(
             "Gradium sent a message that is not valid ({}); the text so far is kept",
@@ -609,20 +545,20 @@ mod tests {
     #[test]
     fn every_documented_variant_of_the_messages_parses() {
         let text = parse(r#"{"type":"text","text":"Hi","start_s":0.5,"stream_id":null}"#).unwrap();
-        assert!(matches!(text, ServerMessage::Text { stream_id: None, .. }));
+        assert!(matches!(text, Message::Text { stream_id: None, .. }));
         let text = parse(r#"{"type":"text","text":"Hi","start_s":0.5,"stream_id":0}"#).unwrap();
-        assert!(matches!(text, ServerMessage::Text { stream_id: Some(0), .. }));
-        assert!(matches!(parse(r#"{"type":"flushed","flush_id":1}"#).unwrap(), ServerMessage::Flushed));
-        assert!(matches!(parse(r#"{"type":"flushed","flush_id":"1"}"#).unwrap(), ServerMessage::Flushed));
+        assert!(matches!(text, Message::Text { stream_id: Some(0), .. }));
+        assert!(matches!(parse(r#"{"type":"flushed","flush_id":1}"#).unwrap(), Message::Flushed));
+        assert!(matches!(parse(r#"{"type":"flushed","flush_id":"1"}"#).unwrap(), Message::Flushed));
         let ready = parse(r#"{"type":"ready","request_id":"r","model_name":"default","sample_rate":24000,"frame_size":1920,"delay_in_frames":7.0,"text_stream_names":[]}"#).unwrap();
-        let ServerMessage::Ready { sample_rate, frame_size } = ready else { panic!("ready") };
+        let Message::Ready { sample_rate, frame_size } = ready else { panic!("ready") };
         assert_eq!(ready_frame(sample_rate, frame_size).unwrap(), 1920);
         assert!(ready_frame(Some(16000.0), None).is_err());
         let step = parse(r#"{"type":"step","vad":[{"horizon_s":0.5,"inactivity_prob":0.9}],"step_idx":1}"#).unwrap();
         // Fewer horizons than documented: no end of turn, no panic.
-        let ServerMessage::Step { vad, .. } = step else { panic!("step") };
+        let Message::Step { vad, .. } = step else { panic!("step") };
         assert!(vad.get(2).is_none());
-        assert!(matches!(parse(r#"{"type":"something_new"}"#).unwrap(), ServerMessage::Other));
+        assert!(matches!(parse(r#"{"type":"something_new"}"#).unwrap(), Message::Other));
         assert!(parse("not json").is_err());
     }
 

@@ -6,8 +6,9 @@
 
 use super::endpoint::join_path;
 use super::http::one_line_excerpt;
-use super::{ApiKey, CloudService, NetworkOptions};
+use super::{ApiKey, CloudOptions, CloudService, NetworkOptions};
 use crate::engine::EngineError;
+use crate::engine::live::LiveOptions;
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use reqwest::Url;
@@ -37,6 +38,44 @@ pub(crate) struct LiveSocket {
     writer: SplitSink<Socket, Message>,
     reader: SplitStream<Socket>,
     key: ApiKey,
+}
+
+/// A live engine of one service, with that service's settings `O`: its socket address, key,
+/// network and live settings. Each service's module names its engine as this type and
+/// implements the protocol on it; building it is the same for both.
+pub struct LiveServiceEngine<O> {
+    pub(crate) url: Url,
+    pub(crate) key: ApiKey,
+    pub(crate) network: NetworkOptions,
+    pub(crate) live: LiveOptions,
+    pub(crate) options: O,
+}
+
+impl<O: Clone> LiveServiceEngine<O> {
+    /// The engine for `service` with its settings `own` (and their check's verdict), reached at
+    /// `path` below its base URL (`endpoint`, else `VERBATIM_<SERVICE>_URL`, else its default).
+    /// Fails with a one-line message when a setting is not valid.
+    pub(crate) fn build(
+        service: CloudService,
+        cloud: &CloudOptions,
+        (own, own_check): (&O, Result<(), String>),
+        endpoint: Option<&str>,
+        path: &str,
+        live: &LiveOptions,
+        key: ApiKey,
+    ) -> Result<LiveServiceEngine<O>, EngineError> {
+        cloud.network.validate().map_err(EngineError::Service)?;
+        own_check.map_err(EngineError::Service)?;
+        live.validate().map_err(EngineError::Service)?;
+        let (base, _) = super::endpoint::service_base_url(service, endpoint)?;
+        Ok(LiveServiceEngine {
+            url: socket_url(&base, path),
+            key,
+            network: cloud.network.clone(),
+            live: live.clone(),
+            options: own.clone(),
+        })
+    }
 }
 
 /// `base` + `path` as a WebSocket address: `https` becomes `wss`, `http` (allowed only to

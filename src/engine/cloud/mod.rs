@@ -14,7 +14,7 @@ pub mod gradium;
 pub mod gradium_ws;
 pub mod http;
 pub mod keys;
-pub(crate) mod live_socket;
+pub mod live_socket;
 pub mod llmstats;
 pub mod options;
 pub mod output;

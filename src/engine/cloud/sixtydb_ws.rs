@@ -13,9 +13,9 @@
 //! less the `utterance_end_ms` of silence that ended it.
 
 use super::http::one_line_excerpt;
-use super::live_socket::{Incoming, LiveSocket, socket_url};
+use super::live_socket::{Incoming, LiveServiceEngine, LiveSocket};
 use super::options::validate_language_code;
-use super::{ApiKey, CloudOptions, CloudService, NetworkOptions, SixtyDbOptions, language_to_request};
+use super::{ApiKey, CloudOptions, CloudService, SixtyDbOptions, language_to_request};
 use crate::engine::live::{
     AudioPiece, FeedItem, LiveAudio, LiveEngine, LiveFeed, LiveOptions, LiveResampler, SIXTYDB_MAX_LANGUAGES, Timeline,
     pcm16_base64,
@@ -32,41 +32,25 @@ use tokio_util::sync::CancellationToken;
 
 const WS_PATH: &str = "/ws/stt";
 
-/// 60db, live.
-pub struct SixtyDbLiveEngine {
-    /// The socket address without the key (the key is added only when connecting).
-    url: Url,
-    key: ApiKey,
-    network: NetworkOptions,
-    sixtydb: SixtyDbOptions,
-    live: LiveOptions,
-}
+/// 60db, live. Its `url` is the socket address without the key, added only when connecting.
+pub type SixtyDbLiveEngine = LiveServiceEngine<SixtyDbOptions>;
 
 impl SixtyDbLiveEngine {
     /// The engine with the file engine's settings (languages, context, keywords, diarize,
     /// endpoint) and the live ones. Fails with a one-line message when one is not valid.
     pub fn new(cloud: &CloudOptions, live: &LiveOptions, key: ApiKey) -> Result<SixtyDbLiveEngine, EngineError> {
-        cloud.network.validate().map_err(EngineError::Service)?;
-        cloud.sixtydb.validate().map_err(EngineError::Service)?;
-        live.validate().map_err(EngineError::Service)?;
-        let (base, _) = super::endpoint::service_base_url(CloudService::SixtyDb, cloud.sixtydb.endpoint.as_deref())?;
-        Ok(SixtyDbLiveEngine {
-            url: socket_url(&base, WS_PATH),
-            key,
-            network: cloud.network.clone(),
-            sixtydb: cloud.sixtydb.clone(),
-            live: live.clone(),
-        })
+        let own = (&cloud.sixtydb, cloud.sixtydb.validate());
+        LiveServiceEngine::build(CloudService::SixtyDb, cloud, own, cloud.sixtydb.endpoint.as_deref(), WS_PATH, live, key)
     }
 
     /// The `start` message, after the checks 60db would make (at most five languages, each
     /// a code; the rate and `utterance_end_ms` are checked with the live options).
     fn start_message(&self, options: &TranscribeOptions) -> Result<Value, EngineError> {
         let language = language_to_request(CloudService::SixtyDb, options)?;
-        let languages: Vec<String> = if self.sixtydb.languages.is_empty() {
+        let languages: Vec<String> = if self.options.languages.is_empty() {
             language.into_iter().collect()
         } else {
-            self.sixtydb.languages.clone()
+            self.options.languages.clone()
         };
         if languages.len() > SIXTYDB_MAX_LANGUAGES {
             return Err(EngineError::Service(format!(
@@ -84,7 +68,7 @@ impl SixtyDbLiveEngine {
                 "sample_rate": self.live.sixtydb_sample_rate_hz,
                 "utterance_end_ms": self.live.sixtydb_utterance_end_ms,
                 "continuous_mode": true,
-                "diarize": self.sixtydb.diarize,
+                "diarize": self.options.diarize,
             }
         });
         if !languages.is_empty() {
@@ -99,9 +83,9 @@ impl SixtyDbLiveEngine {
     /// `context`: the session's description (or the shared prompt) as `text`, the boosted
     /// keywords (without their weights) as `terms`; `None` when there is neither.
     fn context(&self, options: &TranscribeOptions) -> Option<Value> {
-        let text = self.sixtydb.context.clone().or_else(|| options.prompt.clone()).filter(|text| !text.trim().is_empty());
+        let text = self.options.context.clone().or_else(|| options.prompt.clone()).filter(|text| !text.trim().is_empty());
         let terms: Vec<String> = self
-            .sixtydb
+            .options
             .keywords
             .iter()
             .flat_map(|keywords| keywords.split(','))
