@@ -12,6 +12,7 @@ pub mod events;
 pub mod export;
 pub mod files;
 pub mod models;
+pub mod net;
 pub mod record;
 pub mod speakers;
 pub mod transcript;

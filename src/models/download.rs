@@ -33,7 +33,7 @@
 
 use super::catalog;
 use super::store::{ModelError, ModelStore};
-use crate::engine::cloud::endpoint::is_loopback;
+use crate::net::is_loopback;
 use futures_util::StreamExt;
 use reqwest::header::{self, HeaderMap};
 use reqwest::{StatusCode, Url};

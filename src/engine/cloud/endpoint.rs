@@ -6,7 +6,6 @@
 
 use super::CloudService;
 use reqwest::Url;
-use std::net::IpAddr;
 
 /// Why an endpoint cannot be used.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -121,20 +120,8 @@ pub fn parse_base_url(text: &str, what: &str) -> Result<Url, EndpointError> {
     }
 }
 
-/// Whether the URL's host is this machine (127.0.0.0/8, ::1 or `localhost`).
-pub fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(address)) => address.is_loopback(),
-        Some(url::Host::Ipv6(address)) => address.is_loopback(),
-        Some(url::Host::Domain(name)) => {
-            name.eq_ignore_ascii_case("localhost")
-                || name
-                    .parse::<IpAddr>()
-                    .is_ok_and(|address| address.is_loopback())
-        }
-        None => false,
-    }
-}
+/// Whether the URL's host is this machine (a leaf helper the model downloader shares).
+pub use crate::net::is_loopback;
 
 /// `base` with `path` appended to whatever path it already has (`http://h/prefix` +
 /// `/stt` = `http://h/prefix/stt`); the query is cleared.
