@@ -84,6 +84,34 @@ pub fn cloud_engine(
         .map_err(|error| engine_error_message(&error))
 }
 
+/// The live engine of a cloud service for a recording, with the user's key (looked up as
+/// for [`cloud_engine`]). Blocking while the keyring is read.
+pub fn cloud_live_engine(
+    service: CloudService,
+    options: &CloudOptions,
+    live: &crate::engine::LiveOptions,
+    stores: &KeyStores,
+) -> Result<Box<dyn crate::engine::LiveEngine>, EngineError> {
+    let (key, _source) =
+        resolve_key_with(stores, service).map_err(|error| EngineError::Service(key_error_message(&error)))?;
+    crate::engine::build_live_engine(crate::engine::EngineKind::Cloud(service), options, live, Some(key))
+}
+
+/// A recording problem in window wording (the recorder's own messages name command-line
+/// flags where the window has pickers).
+pub fn record_error_message(error: &crate::record::RecordError) -> String {
+    use crate::record::RecordError;
+    match error {
+        RecordError::NoDevice(detail) => format!(
+            "no microphone found{detail}; connect one, or start Verbatim with `verbatim open --input-device file:PATH` to record from a file"
+        ),
+        RecordError::UnknownDevice(name) => {
+            format!("the input device \"{name}\" is not connected; pick another one in the recording options")
+        }
+        other => other.to_string(),
+    }
+}
+
 /// A key problem in window wording.
 pub fn key_error_message(error: &KeyError) -> String {
     match error {

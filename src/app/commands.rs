@@ -9,6 +9,7 @@ use super::VerbatimApp;
 use super::runtime::{AUDIO_EXTENSIONS, ExportRequest, JobRequest, RuntimeRequest};
 use super::settings::LastExport;
 use crate::export::ExportFormat;
+use super::record_commands::RecordingCommand;
 use super::state::{JobId, NoticeAction, NoticeLevel};
 use crate::engine::cloud::{ApiKey, CloudService};
 use std::path::{Path, PathBuf};
@@ -97,6 +98,8 @@ pub enum AppCommand {
     },
     /// Forget a cloud service's stored key.
     RemoveKey(CloudService),
+    /// Record, pause, stop, choose the input; open or transcribe a recovered recording.
+    Recording(RecordingCommand),
 }
 
 impl AppCommand {
@@ -109,6 +112,9 @@ impl AppCommand {
                 | AppCommand::EditSegmentText { .. }
                 | AppCommand::RemoveJob(_)
                 | AppCommand::RetryJob(_)
+                | AppCommand::Recording(
+                    RecordingCommand::Open(_) | RecordingCommand::Transcribe(_)
+                )
         )
     }
 }
@@ -210,15 +216,25 @@ impl VerbatimApp {
         }
     }
 
-    fn enqueue(&mut self, job: JobId) {
+    pub(crate) fn enqueue(&mut self, job: JobId) {
+        self.enqueue_with(job, self.engine_spec(), self.transcribe_options());
+    }
+
+    /// Queues `job`'s file with `engine` (a recording: the engine chosen when it started).
+    pub(crate) fn enqueue_with(
+        &mut self,
+        job: JobId,
+        engine: super::runtime::EngineSpec,
+        options: crate::engine::TranscribeOptions,
+    ) {
         let Some(path) = self.state.job(job).map(|job| job.path.clone()) else {
             return;
         };
         let request = JobRequest {
             job,
             path,
-            engine: self.engine_spec(),
-            options: self.transcribe_options(),
+            engine,
+            options,
         };
         self.request(RuntimeRequest::Enqueue(request));
     }
@@ -243,6 +259,13 @@ impl VerbatimApp {
                 if self.state.retry(job) {
                     self.enqueue(job);
                 }
+            }
+            AppCommand::RemoveJob(job) if self.state.recording.is_recording_job(job) => {
+                self.state.notify(
+                    NoticeLevel::Info,
+                    "stop the recording first; its file stays in the list",
+                    None,
+                );
             }
             AppCommand::RemoveJob(job) => {
                 if self.state.remove(job) == Some(true) {
@@ -294,6 +317,7 @@ impl VerbatimApp {
                 self.state.keys.busy.push(service);
                 self.request(RuntimeRequest::RemoveKey(service));
             }
+            AppCommand::Recording(command) => self.handle_recording_command(command),
         }
     }
 

@@ -54,7 +54,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The worker and the window need no runtime of the CLI's (the window starts its own).
     let command = match cli.command {
-        None => return crate::app::run_open(crate::app::OpenArgs { files: Vec::new() }),
+        None => return crate::app::run_open(crate::app::OpenArgs::default()),
         Some(Command::Open(args)) => return crate::app::run_open(args),
         Some(Command::Worker) => return crate::engine::local::worker::worker_main(),
         Some(command) => command,
