@@ -478,6 +478,7 @@ fn settings_survive_a_restart() {
             verbatim::app::AppOptions {
                 engine_factory: Arc::new(FixedFactory(engine)),
                 session: None,
+                recordings_dir: None,
                 ..Default::default()
             },
         )

@@ -298,20 +298,35 @@ fn window_keeping(
     settings: Settings,
     session: Option<verbatim::app::session::SessionStore>,
 ) -> Harness<'static, VerbatimApp> {
+    window_with_options(test_options(factory, settings, session))
+}
+
+/// What the test windows start with: `factory`'s engines, `settings`, the session in
+/// `session` (or none), no signals handled, and no recordings folder (so a test never looks
+/// at the recordings of the machine it runs on).
+pub fn test_options(
+    factory: Arc<dyn EngineFactory>,
+    settings: Settings,
+    session: Option<verbatim::app::session::SessionStore>,
+) -> AppOptions {
+    AppOptions {
+        engine_factory: factory,
+        settings: Some(settings),
+        files: Vec::new(),
+        session,
+        close_on_signals: false,
+        recordings_dir: None,
+        input_device: None,
+        input_speed: 1.0,
+        record_at_start: false,
+    }
+}
+
+/// The real window at a desktop size, started with `options`.
+pub fn window_with_options(options: AppOptions) -> Harness<'static, VerbatimApp> {
     Harness::builder()
         .with_size(egui::vec2(1200.0, 800.0))
-        .build_eframe(move |cc| {
-            VerbatimApp::with_options(
-                cc,
-                AppOptions {
-                    engine_factory: factory,
-                    settings: Some(settings),
-                    files: Vec::new(),
-                    session,
-                    close_on_signals: false,
-                },
-            )
-        })
+        .build_eframe(move |cc| VerbatimApp::with_options(cc, options))
 }
 
 /// The status of the first file in the queue.
