@@ -77,12 +77,7 @@ pub fn build_live_engine(
 ) -> Result<Box<dyn LiveEngine>, EngineError> {
     live.validate().map_err(EngineError::Service)?;
     match spec {
-        EngineSpec::Local { .. } => {
-            let _ = worker_exe;
-            Err(EngineError::Model(
-                "live transcription with the local engine is not available yet; choose Gradium or 60db, or transcribe the recording when it stops".into(),
-            ))
-        }
+        EngineSpec::Local { model, beam_size } => Ok(Box::new(local_engine(model, *beam_size, worker_exe)?)),
         EngineSpec::Cloud { service, options } => {
             super::live::refuse_without_live_transport(*service)?;
             let (key, _source) = resolve_key_with(&stores()?, *service)?;
