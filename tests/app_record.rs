@@ -279,3 +279,34 @@ fn a_recording_killed_mid_way_is_offered_at_the_next_start_with_open_and_transcr
     }
     assert!(!shows(&later, "Recovered recording"), "a repaired recording is not offered again");
 }
+
+#[test]
+fn live_local_text_on_jfk_with_tiny_en_shows_drafts_and_ends_as_a_finished_file() {
+    let source = testdata("speech/jfk.wav");
+    if common::model("tiny.en").is_none() {
+        return;
+    }
+    let scratch = Scratch::new();
+    let mut settings = Settings::default();
+    settings.local.model = "tiny.en".into();
+    settings.options.language = Some("en".into());
+    settings.recording.live = Some(EngineKind::Local);
+    let factory: Arc<dyn EngineFactory> = Arc::new(DefaultEngineFactory::with_worker_exe(common::verbatim_exe()));
+    let mut harness = recording_window(&scratch, factory, settings, &source, 1.0);
+    press_record(&mut harness);
+    let mut hypotheses: Vec<String> = Vec::new();
+    run_until(&mut harness, "the recording to end with its live text", Duration::from_secs(120), |h| {
+        if let Some(hypothesis) = recording_job(h).and_then(|job| job.transcript.hypothesis).filter(|h| !h.text.is_empty())
+            && hypotheses.last() != Some(&hypothesis.text)
+        {
+            hypotheses.push(hypothesis.text);
+        }
+        status_of(h) == Some(JobStatus::Done)
+    });
+    let job = recording_job(&harness).unwrap_or_else(|| panic!("no recording job"));
+    let text: Vec<&str> = job.transcript.segments.iter().map(|s| s.text.as_str()).collect();
+    let text = text.join(" ").to_lowercase();
+    assert!(!hypotheses.is_empty(), "a draft of the open phrase was shown");
+    assert!(text.contains("ask not what your country can do for you"), "{text}");
+    assert_eq!(strict_samples(&job.path), strict_samples(&source));
+}

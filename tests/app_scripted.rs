@@ -150,14 +150,14 @@ fn a_factory_error_fails_the_job_visibly() {
         fn engine_for(
             &self,
             _spec: &verbatim::app::runtime::EngineSpec,
-        ) -> Result<Arc<dyn verbatim::engine::Engine>, String> {
-            Err("model 'huge' is not installed; open Models › Manage models to download it".into())
+        ) -> Result<Arc<dyn verbatim::engine::Engine>, verbatim::engine::EngineError> {
+            Err(verbatim::models::ModelError::NotInstalled { name: "huge".into() }.into())
         }
     }
     let mut harness = window(Arc::new(Broken), Settings::default());
     drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
     run_until(&mut harness, "the failure notice", TIMEOUT, |h| {
-        shows(h, "is not installed")
+        shows(h, "model 'huge' is not installed; open Models › Manage models to download it")
     });
     assert!(matches!(
         status_of(&harness, 0),

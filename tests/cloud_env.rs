@@ -5,10 +5,16 @@
 mod cloud_support;
 
 use cloud_support::*;
-use verbatim::cli::cloud_args::{CloudArgs, build_cloud_engine};
+use verbatim::cli::cloud_args::{CloudArgs, build_engine};
+use verbatim::engine::EngineKind;
 use verbatim::dev::fakes::{FakeConfig, FakeServer, Scenario};
 use verbatim::engine::TranscribeOptions;
 use verbatim::engine::cloud::CloudService;
+
+/// The engine `verbatim transcribe --engine SERVICE` builds with these flags.
+fn build_cloud_engine(service: CloudService, args: &CloudArgs) -> anyhow::Result<std::sync::Arc<dyn verbatim::engine::Engine>> {
+    build_engine(EngineKind::Cloud(service), None, 1, args)
+}
 
 #[tokio::test]
 async fn keys_and_endpoints_come_from_the_environment() {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 use verbatim::dev::fakes::{LiveSessionRecord, Scenario};
 use verbatim::engine::cloud::{CloudService, SixtyDbOptions};
-use verbatim::engine::{EngineError, EngineKind, LiveOptions, build_live_engine};
+use verbatim::engine::{EngineError, LiveOptions, cloud_live_engine};
 use verbatim::events::{EngineEvent, Segment};
 
 const SIXTYDB: CloudService = CloudService::SixtyDb;
@@ -166,12 +166,12 @@ async fn a_pause_sends_the_silence_that_ends_the_sentence() {
 async fn limits_are_checked_before_connecting() {
     let server = start_fake(SIXTYDB, Scenario::Normal, None).await;
     let cloud = cloud_options(SIXTYDB, &server);
-    let key = || Some(verbatim::engine::cloud::ApiKey::new(KEY).unwrap());
+    let key = || verbatim::engine::cloud::ApiKey::new(KEY).unwrap();
     for (live, expected) in [
         (LiveOptions { sixtydb_utterance_end_ms: 200, ..live_options() }, "at least 300"),
         (LiveOptions { sixtydb_sample_rate_hz: 22_050, ..live_options() }, "44100"),
     ] {
-        let error = build_live_engine(EngineKind::Cloud(SIXTYDB), &cloud, &live, key()).err().expect("refused");
+        let error = cloud_live_engine(SIXTYDB, &cloud, &live, key()).err().expect("refused");
         assert!(error.to_string().contains(expected), "{error}");
     }
     let mut six = cloud.clone();

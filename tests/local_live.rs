@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use verbatim::engine::local::{LocalEngine, LocalEngineConfig, WorkerPool};
-use verbatim::engine::{EngineError, EngineOutcome, TranscribeOptions, emit_outcome, run_engine};
+use verbatim::engine::{EngineError, EngineOutcome, EngineSpec, LiveEngine, LiveOptions, TranscribeOptions, build_live_engine, emit_outcome, run_engine};
 use verbatim::events::{EngineEvent, EventSink};
 use verbatim::transcript::Transcript;
 use verbatim::wer::word_error_rate;
@@ -46,7 +46,7 @@ impl LiveRun {
 
 /// Feeds `path` into a live session at `speed` times real time; the stream ends with
 /// `Done`/`Error` as the live runner's does.
-fn run_live(engine: &LocalEngine, path: &Path, speed: f64) -> LiveRun {
+fn run_live(engine: &dyn LiveEngine, path: &Path, speed: f64) -> LiveRun {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         let (audio_sender, audio) = tokio::sync::mpsc::unbounded_channel();
@@ -118,6 +118,22 @@ fn live_text_is_within_two_points_of_the_file_mode() {
         assert!(matches!(run.events.last().map(|s| &s.event), Some(EngineEvent::Done { .. })));
     }
     assert_eq!(pool.spawned_worker_ids().len(), 1, "one worker for file and live jobs alike");
+}
+
+#[test]
+fn the_front_ends_builder_gives_a_local_live_engine() {
+    let Some(model) = common::model("tiny.en") else { return };
+    let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
+    let spec = EngineSpec::Local { model: model.display().to_string(), beam_size: 1 };
+    let no_keys = || -> Result<verbatim::engine::cloud::keys::KeyStores, verbatim::engine::cloud::keys::KeyError> {
+        panic!("the local engine needs no key")
+    };
+    let engine = build_live_engine(&spec, &LiveOptions::default(), &no_keys, Some(&common::verbatim_exe())).expect("builds");
+    assert_eq!(engine.name(), "local");
+    let run = run_live(engine.as_ref(), &jfk, f64::INFINITY);
+    run.result.as_ref().expect("the live run succeeds");
+    let text = run.transcript().plain_text();
+    assert!(word_error_rate(common::JFK_REFERENCE, &text) <= 0.10, "{text}");
 }
 
 #[test]

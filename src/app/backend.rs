@@ -1,18 +1,16 @@
 //! The window's only door to the rest of the crate's work: the model store, the exporters and
-//! the local engine. Everything here runs on the background runtime, never on the UI thread,
+//! the engines' failures in window wording (engines themselves come from `crate::engine::build`). Everything here runs on the background runtime, never on the UI thread,
 //! and every failure comes back as one line of text the window can show as it is (with
 //! window wording: "open Models › Manage models", not a command line to type).
 
 use super::settings::ExportSettings;
-use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStores, describe_saved, resolve_key_with};
-use crate::engine::cloud::{CloudOptions, CloudService};
-use crate::engine::{Engine, EngineError};
-use crate::engine::local::{LocalEngine, LocalEngineConfig};
+use crate::engine::EngineError;
+use crate::engine::cloud::CloudService;
+use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStores, describe_saved};
 use crate::export::{ExportFormat, ExportOptions};
 use crate::models::{ModelError, ModelStore};
 use crate::transcript::Transcript;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 /// The model new installations use.
@@ -37,7 +35,7 @@ fn store() -> Result<ModelStore, String> {
     ModelStore::from_env().map_err(|error| error.to_string())
 }
 
-fn model_message(error: ModelError) -> String {
+fn model_message(error: &ModelError) -> String {
     match error {
         ModelError::NotInstalled { name } => {
             format!("model '{name}' is not installed; open Models › Manage models to download it")
@@ -46,56 +44,8 @@ fn model_message(error: ModelError) -> String {
     }
 }
 
-/// The local engine for an installed model name (or a ggml file path). Inference runs in a
-/// `verbatim worker` child process: this program, or `worker_exe` when given (tests run from a
-/// test harness, which cannot be the worker).
-pub fn local_engine(
-    model: &str,
-    beam_size: u32,
-    worker_exe: Option<&Path>,
-) -> Result<Arc<dyn Engine>, String> {
-    let model_path = store()?.resolve(model).map_err(model_message)?;
-    // Everything the window does not set (flash attention…) keeps the engine's defaults.
-    let config = LocalEngineConfig {
-        model_path,
-        beam_size: beam_size.max(1),
-        ..LocalEngineConfig::default()
-    };
-    Ok(match worker_exe {
-        Some(exe) => Arc::new(LocalEngine::with_worker(config, exe.to_path_buf())),
-        None => Arc::new(LocalEngine::new(config)),
-    })
-}
-
 /// Where the window lets people enter a key, for messages.
 pub const KEY_ENTRY_PLACE: &str = "Settings › Cloud services";
-
-/// The engine for a cloud service with the window's options and the user's key (its
-/// environment variable, the keyring, or the private key file — as the CLI does). Blocking
-/// while the keyring is read. The engine checks the options itself.
-pub fn cloud_engine(
-    service: CloudService,
-    options: &CloudOptions,
-    stores: &KeyStores,
-) -> Result<Arc<dyn Engine>, String> {
-    let (key, _source) = resolve_key_with(stores, service).map_err(|error| key_error_message(&error))?;
-    crate::engine::cloud::build_engine(service, options, key)
-        .map(Arc::from)
-        .map_err(|error| engine_error_message(&error))
-}
-
-/// The live engine of a cloud service for a recording, with the user's key (looked up as
-/// for [`cloud_engine`]). Blocking while the keyring is read.
-pub fn cloud_live_engine(
-    service: CloudService,
-    options: &CloudOptions,
-    live: &crate::engine::LiveOptions,
-    stores: &KeyStores,
-) -> Result<Box<dyn crate::engine::LiveEngine>, EngineError> {
-    let (key, _source) =
-        resolve_key_with(stores, service).map_err(|error| EngineError::Service(key_error_message(&error)))?;
-    crate::engine::build_live_engine(crate::engine::EngineKind::Cloud(service), options, live, Some(key))
-}
 
 /// A recording problem in window wording (the recorder's own messages name command-line
 /// flags where the window has pickers).
@@ -132,6 +82,8 @@ pub fn engine_error_message(error: &EngineError) -> String {
             "the {} key was rejected ({detail}); enter a new one in {KEY_ENTRY_PLACE}",
             service.display_name()
         ),
+        EngineError::Key(error) => key_error_message(error),
+        EngineError::ModelStore(error) => model_message(error),
         other => other.to_string(),
     }
 }
@@ -169,7 +121,7 @@ pub fn change_key(
 /// The model directory and what is installed in it.
 pub fn list_models() -> Result<(PathBuf, Vec<InstalledModelInfo>), String> {
     let store = store()?;
-    let installed = store.list().map_err(model_message)?;
+    let installed = store.list().map_err(|error| model_message(&error))?;
     let installed = installed
         .into_iter()
         .map(|model| InstalledModelInfo {
@@ -214,7 +166,7 @@ pub async fn import_model(dir: &Path) -> Result<String, String> {
     let store = store()?;
     let name = crate::cli::models::import_model_name(dir, None, None)
         .map_err(|error| format!("{error:#}"))?;
-    store.ensure_dir().map_err(model_message)?;
+    store.ensure_dir().map_err(|error| model_message(&error))?;
     let output = store.path_for(&name);
     let dir = dir.to_path_buf();
     tokio::task::spawn_blocking(move || {
@@ -233,7 +185,7 @@ pub async fn import_model(dir: &Path) -> Result<String, String> {
 
 /// Removes an installed model.
 pub fn remove_model(name: &str) -> Result<(), String> {
-    store()?.remove(name).map_err(model_message)
+    store()?.remove(name).map_err(|error| model_message(&error))
 }
 
 /// The transcript rendered in one export format, with the user's preferences.

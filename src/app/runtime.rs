@@ -20,7 +20,7 @@ use crate::export::ExportFormat;
 use super::session::{RestoredJob, SessionSnapshot, SessionStore};
 use super::state::JobId;
 use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStatus, KeyStores};
-use crate::engine::cloud::{CloudOptions, CloudService};
+use crate::engine::cloud::CloudService;
 use crate::engine::{Engine, EngineError, LiveEngine, LiveOptions, TranscribeOptions, run_engine};
 use crate::events::{EngineEvent, EventSink};
 use crate::transcript::Transcript;
@@ -34,47 +34,18 @@ use tokio_util::sync::CancellationToken;
 /// Called after every event so the window wakes up and drains it.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
-/// Which engine, configured how: everything needed to build it, and nothing secret (keys are
-/// looked up by the factory, never carried in requests).
-#[derive(Debug, Clone, PartialEq)]
-pub enum EngineSpec {
-    /// whisper.cpp with an installed model name or a ggml file path.
-    Local { model: String, beam_size: u32 },
-    /// A cloud service with the options the window shows for it.
-    Cloud {
-        service: CloudService,
-        options: Box<CloudOptions>,
-    },
-}
-
-impl EngineSpec {
-    /// Short description for the queue and the status bar ("local · tiny.en",
-    /// "PolarGrid · whisper-large-v3-turbo").
-    pub fn label(&self) -> String {
-        match self {
-            EngineSpec::Local { model, .. } => format!("local · {model}"),
-            EngineSpec::Cloud { service, options } => match options.model_for(*service) {
-                Some(model) => format!("{} · {model}", service.display_name()),
-                None => service.display_name().to_string(),
-            },
-        }
-    }
-}
+/// Which engine, configured how (built by [`crate::engine::build`], shared with the CLI).
+pub use crate::engine::EngineSpec;
 
 /// Builds the engine for a job. Called on a blocking thread, so it may read files and the
 /// keyring.
 pub trait EngineFactory: Send + Sync {
-    fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, String>;
+    fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, EngineError>;
 
-    /// Builds the live engine that transcribes a recording while it is made (the local
-    /// engine, Gradium, 60db). Called on a blocking thread. A factory without live engines
-    /// says so, and the recording goes on without live text.
-    fn live_engine_for(&self, spec: &EngineSpec, live: &LiveOptions) -> Result<Box<dyn LiveEngine>, EngineError> {
-        let _ = live;
-        Err(EngineError::Service(format!(
-            "{} cannot transcribe live here; the recording can be transcribed when it stops",
-            spec.label()
-        )))
+    /// The engine that transcribes a recording while it is made. A factory that builds no
+    /// live engines (a test's scripted one) says so.
+    fn live_engine_for(&self, spec: &EngineSpec, _live: &LiveOptions) -> Result<Box<dyn LiveEngine>, EngineError> {
+        Err(EngineError::Service(format!("live transcription with {} is not available here", spec.label())))
     }
 
     /// Where the cloud services' keys are kept: the keyring (or the private key file). The
@@ -113,26 +84,12 @@ impl DefaultEngineFactory {
 }
 
 impl EngineFactory for DefaultEngineFactory {
-    fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, String> {
-        match spec {
-            EngineSpec::Local { model, beam_size } => {
-                backend::local_engine(model, *beam_size, self.worker_exe.as_deref())
-            }
-            EngineSpec::Cloud { service, options } => {
-                let stores = self.key_stores().map_err(|error| error.to_string())?;
-                backend::cloud_engine(*service, options, &stores)
-            }
-        }
+    fn engine_for(&self, spec: &EngineSpec) -> Result<Arc<dyn Engine>, EngineError> {
+        crate::engine::build_file_engine(spec, &|| self.key_stores(), self.worker_exe.as_deref())
     }
 
     fn live_engine_for(&self, spec: &EngineSpec, live: &LiveOptions) -> Result<Box<dyn LiveEngine>, EngineError> {
-        match spec {
-            EngineSpec::Local { .. } => crate::engine::build_live_engine(crate::engine::EngineKind::Local, &CloudOptions::default(), live, None),
-            EngineSpec::Cloud { service, options } => {
-                let stores = self.key_stores().map_err(|error| EngineError::Service(error.to_string()))?;
-                backend::cloud_live_engine(*service, options, live, &stores)
-            }
-        }
+        crate::engine::build_live_engine(spec, live, &|| self.key_stores(), self.worker_exe.as_deref())
     }
 
     fn key_stores(&self) -> Result<KeyStores, KeyError> {
@@ -762,7 +719,7 @@ async fn run_job(
         let spec = spec.clone();
         match tokio::task::spawn_blocking(move || factory.engine_for(&spec)).await {
             Ok(Ok(engine)) => engine,
-            Ok(Err(reason)) => return JobOutcome::Failed { reason },
+            Ok(Err(error)) => return JobOutcome::Failed { reason: backend::engine_error_message(&error) },
             Err(_) => {
                 return JobOutcome::Failed {
                     reason: "the engine could not be set up (it crashed); try another model".into(),

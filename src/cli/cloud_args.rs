@@ -6,16 +6,15 @@
 //! `crate::engine::cloud`, so the window can offer the same settings without the CLI.
 
 use crate::dev::fakes::{FakeConfig, FakeServer, Scenario, default_key};
-use crate::engine::Engine;
-use crate::engine::cloud::keys::{ApiKey, KeyStores, describe_saved, key_status, resolve_key};
+use crate::engine::cloud::keys::{ApiKey, KeyStores, describe_saved, key_status};
 use crate::engine::cloud::options::{POLARGRID_MODELS, PolarGridRegion};
 use crate::engine::cloud::polargrid_router::ROUTER_URL_ENV_VAR;
-use crate::engine::cloud::{
-    CloudOptions, CloudService, PolarGridMode, PolarGridResponseFormat, build_engine,
-};
+use crate::engine::cloud::{CloudOptions, CloudService, PolarGridMode, PolarGridResponseFormat};
+use crate::engine::{Engine, EngineKind, EngineSpec, build_file_engine};
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use std::io::{BufRead, Write};
+use std::sync::Arc;
 
 /// Settings for the cloud engines (`--engine gradium|polargrid|llmstats|60db`). Each flag
 /// applies to the services named in its help; unset flags keep the saved or default value.
@@ -306,16 +305,27 @@ fn set_some<T>(target: &mut Option<T>, value: Option<T>) {
     }
 }
 
-/// The engine for `service` with these flags and the user's key (environment, keyring or
-/// key file). Blocking while the keyring is read: call it before entering the async runtime
-/// or from `spawn_blocking`. This is the one call `verbatim transcribe --engine …` needs.
-pub fn build_cloud_engine(
-    service: CloudService,
-    args: &CloudArgs,
-) -> anyhow::Result<Box<dyn Engine>> {
-    let options = args.to_options(service)?;
-    let (key, _source) = resolve_key(service)?;
-    Ok(build_engine(service, &options, key)?)
+/// What `--engine`, `--model`, `--beam-size` and the cloud flags ask for. A cloud service's
+/// model is `model`, else the one in `args`.
+pub fn engine_spec(kind: EngineKind, model: Option<&str>, beam_size: u32, args: &CloudArgs) -> anyhow::Result<EngineSpec> {
+    Ok(match kind {
+        EngineKind::Local => EngineSpec::Local {
+            model: model.unwrap_or(crate::models::DEFAULT_MODEL).to_string(),
+            beam_size,
+        },
+        EngineKind::Cloud(service) => {
+            let args = CloudArgs { model: model.map(String::from).or_else(|| args.model.clone()), ..args.clone() };
+            EngineSpec::Cloud { service, options: Box::new(args.to_options(service)?) }
+        }
+    })
+}
+
+/// The file engine for these flags, with the user's key (environment, keyring or key file).
+/// Blocking while the keyring is read: call it from `block_in_place` or `spawn_blocking`. This
+/// is the one call `verbatim transcribe --engine …` needs.
+pub fn build_engine(kind: EngineKind, model: Option<&str>, beam_size: u32, args: &CloudArgs) -> anyhow::Result<Arc<dyn Engine>> {
+    let spec = engine_spec(kind, model, beam_size, args)?;
+    Ok(build_file_engine(&spec, &KeyStores::platform, None)?)
 }
 
 /// `verbatim auth`: manage the cloud services' API keys.

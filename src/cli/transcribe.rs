@@ -4,7 +4,6 @@
 
 use super::live_display::LiveDisplay;
 use super::output::{OutputTarget, partial_path, write_atomically};
-use crate::engine::local::{LocalEngine, LocalEngineConfig};
 use crate::engine::{Engine, EngineError, EngineKind, SpeakerMode, TranscribeOptions, run_engine};
 use crate::events::EventSink;
 use crate::export::{ExportFormat, ExportOptions};
@@ -13,6 +12,7 @@ use anyhow::Context;
 use clap::Args;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, Args)]
@@ -153,7 +153,7 @@ async fn second_interrupt(mut presses: tokio::sync::mpsc::UnboundedReceiver<()>,
     presses.recv().await.is_some()
 }
 
-fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
+fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Arc<dyn Engine>> {
     if args.speakers == SpeakerMode::Stereo && !args.engine.splits_stereo_channels() {
         anyhow::bail!(
             "--speakers stereo works with the local engine only; drop it{}",
@@ -164,19 +164,10 @@ fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Box<dyn Engine>> {
             }
         );
     }
-    match args.engine {
-        EngineKind::Local => {
-            let store = crate::models::ModelStore::from_env()?;
-            let model_path = store.resolve(args.model.as_deref().unwrap_or(crate::models::DEFAULT_MODEL))?;
-            Ok(Box::new(LocalEngine::new(LocalEngineConfig { model_path, beam_size: args.beam_size.max(1), ..LocalEngineConfig::default() })))
-        }
-        EngineKind::Cloud(service) => {
-            let mut cloud = args.cloud.clone();
-            cloud.model = args.model.clone();
-            // Reading the keyring blocks.
-            tokio::task::block_in_place(|| super::cloud_args::build_cloud_engine(service, &cloud))
-        }
-    }
+    // Reading the keyring blocks.
+    tokio::task::block_in_place(|| {
+        super::cloud_args::build_engine(args.engine, args.model.as_deref(), args.beam_size, &args.cloud)
+    })
 }
 
 /// Runs the engine on one file, applying events to a transcript and showing them as they

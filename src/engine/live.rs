@@ -131,41 +131,32 @@ impl LiveOptions {
     }
 }
 
-/// Builds the live engine for `kind` from the options and key the file engines take (the
-/// front end resolves the key as it does for them; `None` for the local engine). Fails with
-/// a one-line message when the engine cannot stream or an option is not valid.
-pub fn build_live_engine(
-    kind: EngineKind,
+/// Refuses, with a one-line message, a service that documents no live transport.
+pub(crate) fn refuse_without_live_transport(service: CloudService) -> Result<(), EngineError> {
+    if EngineKind::Cloud(service).streams_live() {
+        return Ok(());
+    }
+    Err(EngineError::Service(format!(
+        "{} has no live transport; the recording is transcribed from the file when it stops",
+        service.display_name()
+    )))
+}
+
+/// The live engine of a cloud service with its options and a key already found (tests pass a
+/// fake's key; front ends go through [`super::build::build_live_engine`], which looks the key
+/// up). Fails with a one-line message when the service cannot stream or an option is not valid.
+pub fn cloud_live_engine(
+    service: CloudService,
     cloud: &CloudOptions,
     live: &LiveOptions,
-    key: Option<ApiKey>,
+    key: ApiKey,
 ) -> Result<Box<dyn LiveEngine>, EngineError> {
     live.validate().map_err(EngineError::Service)?;
-    let service = match kind {
-        EngineKind::Local => {
-            return Err(EngineError::Model(
-                "live transcription with the local engine is not available yet; choose Gradium or 60db, or transcribe the recording when it stops".into(),
-            ));
-        }
-        EngineKind::Cloud(service) if !kind.streams_live() => {
-            return Err(EngineError::Service(format!(
-                "{} has no live transport; the recording is transcribed from the file when it stops",
-                service.display_name()
-            )));
-        }
-        EngineKind::Cloud(service) => service,
-    };
-    let key = key.ok_or_else(|| {
-        EngineError::Service(format!(
-            "no {} API key; set one with `verbatim auth set {}`",
-            service.display_name(),
-            service.id()
-        ))
-    })?;
+    refuse_without_live_transport(service)?;
     Ok(match service {
         CloudService::Gradium => Box::new(super::cloud::gradium_ws::GradiumLiveEngine::new(cloud, live, key)?),
         CloudService::SixtyDb => Box::new(super::cloud::sixtydb_ws::SixtyDbLiveEngine::new(cloud, live, key)?),
-        CloudService::PolarGrid | CloudService::LlmStats => unreachable!("checked by streams_live"),
+        CloudService::PolarGrid | CloudService::LlmStats => unreachable!("refused above"),
     })
 }
 

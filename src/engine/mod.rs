@@ -1,14 +1,17 @@
 //! Engines: what turns an audio file into [`EngineEvent`]s.
 //!
 //! Every engine — local whisper.cpp or a cloud service — implements [`Engine`]. The CLI and
-//! the window pick one from [`EngineKind`] and never look inside it. Engines that can hear a
+//! the window pick one from [`EngineKind`], describe it as an [`EngineSpec`] and build it with
+//! [`build_file_engine`] / [`build_live_engine`]; they never look inside it. Engines that can hear a
 //! recording while it is made also implement [`live::LiveEngine`].
 
+pub mod build;
 pub mod cloud;
 pub mod live;
 pub mod local;
 
-pub use live::{LiveAudio, LiveEngine, LiveOptions, build_live_engine, run_live_engine};
+pub use build::{EngineSpec, build_file_engine, build_live_engine};
+pub use live::{LiveAudio, LiveEngine, LiveOptions, cloud_live_engine, run_live_engine};
 
 use crate::events::EventSink;
 use async_trait::async_trait;
@@ -98,6 +101,13 @@ pub enum EngineError {
     Inference(String),
     #[error("{0}")]
     Service(String),
+    /// No key for a cloud service could be found or read; the front end says where to enter one.
+    #[error(transparent)]
+    Key(#[from] cloud::keys::KeyError),
+    /// The model asked for is not in the model store (or the store cannot be used); the front
+    /// end says how to install it.
+    #[error(transparent)]
+    ModelStore(#[from] crate::models::ModelError),
     /// The cloud service refused the API key; the front end says how to give a new one.
     #[error(
         "the {name} key was rejected ({detail}); set a new one with `verbatim auth set {id}`",

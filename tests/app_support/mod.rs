@@ -243,7 +243,7 @@ impl Engine for ScriptedEngine {
 pub struct FixedFactory(pub Arc<dyn Engine>);
 
 impl EngineFactory for FixedFactory {
-    fn engine_for(&self, _spec: &EngineSpec) -> Result<Arc<dyn Engine>, String> {
+    fn engine_for(&self, _spec: &EngineSpec) -> Result<Arc<dyn Engine>, verbatim::engine::EngineError> {
         Ok(self.0.clone())
     }
 }

@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use verbatim::audio::AudioBlock;
 use verbatim::dev::fakes::{FakeConfig, FakeServer, Scenario};
 use verbatim::engine::cloud::{ApiKey, CloudOptions, CloudService, NetworkOptions};
-use verbatim::engine::{EngineError, EngineKind, EngineOutcome, LiveEngine, LiveOptions, TranscribeOptions, build_live_engine, run_live_engine};
+use verbatim::engine::{EngineError, EngineOutcome, LiveEngine, LiveOptions, TranscribeOptions, cloud_live_engine, run_live_engine};
 use verbatim::events::{EngineEvent, EventSink};
 use verbatim::transcript::Transcript;
 
@@ -68,9 +68,9 @@ pub fn english() -> TranscribeOptions {
     TranscribeOptions { language: Some("en".into()), ..TranscribeOptions::default() }
 }
 
-/// The live engine for `service`, built as the front ends build it.
+/// The live engine for `service`, built as the front ends build it once they have the key.
 pub fn engine(service: CloudService, cloud: &CloudOptions, live: &LiveOptions, key: &str) -> Box<dyn LiveEngine> {
-    build_live_engine(EngineKind::Cloud(service), cloud, live, Some(ApiKey::new(key).unwrap())).expect("live engine builds")
+    cloud_live_engine(service, cloud, live, ApiKey::new(key).unwrap()).expect("live engine builds")
 }
 
 /// A live engine running on its own task, fed by the test.

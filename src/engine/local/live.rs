@@ -13,10 +13,10 @@ pub use super::phrases::CutSettings;
 use super::phrases::{Phrase, PhraseCutter};
 use super::worker::{WorkerMessage, WorkerRequest};
 use crate::audio::{AudioBlock, ENGINE_SAMPLE_RATE_HZ};
-use crate::engine::{EngineError, EngineOutcome, SpeakerMode, TranscribeOptions};
+use crate::engine::{EngineError, EngineOutcome, LiveAudio, LiveEngine, SpeakerMode, TranscribeOptions};
+use async_trait::async_trait;
 use crate::events::{EngineEvent, EventSink, Segment};
 use std::collections::{HashSet, VecDeque};
-use tokio::sync::mpsc::UnboundedReceiver;
 use tokio_util::sync::CancellationToken;
 
 /// How live audio is cut and decoded.
@@ -72,15 +72,20 @@ const MAX_PROMPT_CHARS: usize = 400;
 /// How often, in seconds of audio, the lag is reported.
 const LAG_REPORT_EVERY_S: f64 = 1.0;
 
-impl LocalEngine {
+#[async_trait]
+impl LiveEngine for LocalEngine {
+    fn name(&self) -> &str {
+        "local"
+    }
+
     /// Transcribes live audio until `audio` closes (the recording stopped; the open phrase
     /// is decoded before returning) or `cancel`. `audio` carries contiguous 16 kHz blocks,
     /// every channel (they are mixed); segment times are positions in the recording. Like
     /// `transcribe_file`, it sends neither `Done` nor `Error`; segments sent stay valid
     /// whatever the outcome. A worker crash ends the session with an error.
-    pub async fn transcribe_live(
+    async fn transcribe_live(
         &self,
-        mut audio: UnboundedReceiver<AudioBlock>,
+        mut audio: LiveAudio,
         options: &TranscribeOptions,
         sink: &EventSink,
         cancel: &CancellationToken,
