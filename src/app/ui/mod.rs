@@ -181,7 +181,7 @@ fn status_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                 .map(|fraction| format!(" {:.0}%", fraction * 100.0))
                 .unwrap_or_default();
             ui.label(egui::RichText::new(format!("Transcribing {}{progress}", job.name)).small());
-        } else {
+        } else if app.state.recording.is_idle() {
             ui.label(egui::RichText::new("Idle").small().weak());
         }
         if queued > 0 {
