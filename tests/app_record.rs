@@ -32,16 +32,6 @@ use verbatim::engine::cloud::{CloudOptions, CloudService, NetworkOptions};
 const TIMEOUT: Duration = Duration::from_secs(40);
 const GRADIUM: CloudService = CloudService::Gradium;
 
-/// Every sample of a 16-bit WAV, read by hound (strict: a header that claims more than the
-/// file holds is an error).
-fn strict_samples(path: &Path) -> Vec<i16> {
-    hound::WavReader::open(path)
-        .unwrap_or_else(|error| panic!("{} does not open: {error}", path.display()))
-        .into_samples()
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|error| panic!("{} does not read to its end: {error}", path.display()))
-}
-
 /// The fake Gradium on a runtime of its own (kept alive with it).
 struct Fake {
     server: FakeServer,
@@ -165,8 +155,8 @@ fn record_shows_the_meter_and_live_text_and_stop_makes_an_ordinary_file_kept_by_
     assert!(finished.transcript.hypothesis.is_none());
     assert!(finished.transcript.segments.len() >= recording.transcript.segments.len());
     assert!(harness.state().state().recording.is_idle());
-    let samples = strict_samples(&finished.path);
-    let expected = strict_samples(&source);
+    let samples = common::strict_samples(&finished.path);
+    let expected = common::strict_samples(&source);
     assert!(samples.len() >= 3 * 16_000 && samples.len() < expected.len(), "{} samples recorded", samples.len());
     assert_eq!(samples, expected[..samples.len()], "the file holds the source's first samples exactly");
 
@@ -202,7 +192,7 @@ fn a_live_engine_that_drops_its_connection_is_shown_failed_and_the_recording_goe
     assert!(job.done_s > recorded_at_failure_s + 1.0, "recorded {:.1} s, {recorded_at_failure_s:.1} s at the failure", job.done_s);
     let live_warning = |warning: &String| warning.starts_with("live transcription (Gradium") && warning.contains("stopped");
     assert!(job.warnings.iter().any(live_warning), "{:?}", job.warnings);
-    assert_eq!(strict_samples(&job.path), strict_samples(&source), "the whole source is in the file");
+    assert_eq!(common::strict_samples(&job.path), common::strict_samples(&source), "the whole source is in the file");
     run_until(&mut harness, "the card to say what happened", TIMEOUT, |h| shows(h, "live text stopped early"));
 }
 
@@ -220,7 +210,7 @@ fn without_live_text_the_recording_is_transcribed_from_its_file_when_it_stops() 
     assert_eq!(job.transcript.segments[0].text, "Transcribed from the file.");
     let paths = engine.paths.lock().map(|paths| paths.clone()).unwrap_or_default();
     assert_eq!(paths, vec![job.path.clone()], "the engine got the finished recording");
-    assert_eq!(strict_samples(&job.path), strict_samples(&source));
+    assert_eq!(common::strict_samples(&job.path), common::strict_samples(&source));
 }
 
 #[test]
@@ -254,9 +244,9 @@ fn a_recording_killed_mid_way_is_offered_at_the_next_start_with_open_and_transcr
     let name = wav.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
     run_until(&mut harness, "the recovery notice", TIMEOUT, |h| shows(h, &format!("Recovered recording {name} (0:0")));
     assert!(shows(&harness, "Transcribe"), "the notice offers Transcribe");
-    let repaired = strict_samples(&wav);
+    let repaired = common::strict_samples(&wav);
     assert!(repaired.len() >= 16_000, "the repaired file holds {} samples", repaired.len());
-    assert_eq!(repaired, strict_samples(&source)[..repaired.len()]);
+    assert_eq!(repaired, common::strict_samples(&source)[..repaired.len()]);
 
     harness.get_by_label("Open").click();
     run_until(&mut harness, "the recording in the queue", TIMEOUT, |h| {
@@ -308,5 +298,5 @@ fn live_local_text_on_jfk_with_tiny_en_shows_drafts_and_ends_as_a_finished_file(
     let text = text.join(" ").to_lowercase();
     assert!(!hypotheses.is_empty(), "a draft of the open phrase was shown");
     assert!(text.contains("ask not what your country can do for you"), "{text}");
-    assert_eq!(strict_samples(&job.path), strict_samples(&source));
+    assert_eq!(common::strict_samples(&job.path), common::strict_samples(&source));
 }

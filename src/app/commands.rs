@@ -260,18 +260,7 @@ impl VerbatimApp {
                     self.enqueue(job);
                 }
             }
-            AppCommand::RemoveJob(job) if self.state.recording.is_recording_job(job) => {
-                self.state.notify(
-                    NoticeLevel::Info,
-                    "stop the recording first; its file stays in the list",
-                    None,
-                );
-            }
-            AppCommand::RemoveJob(job) => {
-                if self.state.remove(job) == Some(true) {
-                    self.request(RuntimeRequest::Cancel(job));
-                }
-            }
+            AppCommand::RemoveJob(job) => self.remove_job(job),
             AppCommand::SelectJob(job) => self.state.select(job, true),
             AppCommand::RenameSpeaker {
                 job,
@@ -318,6 +307,19 @@ impl VerbatimApp {
                 self.request(RuntimeRequest::RemoveKey(service));
             }
             AppCommand::Recording(command) => self.handle_recording_command(command),
+        }
+    }
+
+    /// Takes a file off the list, cancelling it if it runs; a recording is stopped first.
+    fn remove_job(&mut self, job: JobId) {
+        if self.state.recording.is_recording_job(job) {
+            self.state.notify(
+                NoticeLevel::Info,
+                "stop the recording first; its file stays in the list",
+                None,
+            );
+        } else if self.state.remove(job) == Some(true) {
+            self.request(RuntimeRequest::Cancel(job));
         }
     }
 

@@ -730,15 +730,7 @@ async fn run_job(
     if cancel.is_cancelled() {
         return JobOutcome::Cancelled;
     }
-    let (sink, mut engine_events) = EventSink::channel();
-    let forwarder = {
-        let outbox = outbox.clone();
-        tokio::spawn(async move {
-            while let Some(event) = engine_events.recv().await {
-                outbox.send(BackgroundEvent::Engine { job, event });
-            }
-        })
-    };
+    let (sink, forwarder) = engine_sink(job, outbox);
     let run = {
         let cancel = cancel.clone();
         tokio::spawn(async move {
@@ -759,6 +751,19 @@ async fn run_job(
             reason: "the engine crashed on this file; segments so far are kept — try another model or convert the file to WAV".into(),
         },
     }
+}
+
+/// A sink for `job`'s engine and the task that sends its events on as `Engine` events, in
+/// order; the task ends after the last event once the sink is dropped.
+fn engine_sink(job: JobId, outbox: &Outbox) -> (EventSink, tokio::task::JoinHandle<()>) {
+    let (sink, mut events) = EventSink::channel();
+    let outbox = outbox.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            outbox.send(BackgroundEvent::Engine { job, event });
+        }
+    });
+    (sink, forwarder)
 }
 
 /// The audio and video files the open dialog offers.

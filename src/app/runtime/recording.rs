@@ -12,7 +12,6 @@
 use super::{BackgroundEvent, EngineFactory, EngineSpec, Outbox};
 use crate::app::state::JobId;
 use crate::engine::{LiveOptions, TranscribeOptions, run_live_engine};
-use crate::events::EventSink;
 use crate::record::cpal_input::InputDevice;
 use crate::record::recovery::RepairedRecording;
 use crate::record::{LiveTapReceiver, Recorder, RecorderConfig, RecorderEvent, RecorderStatus, RecordingSummary};
@@ -292,15 +291,7 @@ async fn transcribe_live(
         .await
         .map_err(|_| "the live engine could not be set up (it crashed)".to_string())?
         .map_err(|error| crate::app::backend::engine_error_message(&error))?;
-    let (sink, mut events) = EventSink::channel();
-    let forwarder = {
-        let outbox = outbox.clone();
-        tokio::spawn(async move {
-            while let Some(event) = events.recv().await {
-                outbox.send(BackgroundEvent::Engine { job, event });
-            }
-        })
-    };
+    let (sink, forwarder) = super::engine_sink(job, outbox);
     let run = tokio::spawn(async move {
         let result = run_live_engine(engine.as_ref(), tap, &options, &sink, &cancel).await;
         drop(sink);
