@@ -300,3 +300,38 @@ fn live_local_text_on_jfk_with_tiny_en_shows_drafts_and_ends_as_a_finished_file(
     assert!(text.contains("ask not what your country can do for you"), "{text}");
     assert_eq!(common::strict_samples(&job.path), common::strict_samples(&source));
 }
+
+#[test]
+fn pause_holds_the_clock_and_resume_goes_on_in_the_same_file() {
+    use verbatim::record::RecorderState;
+    let source = testdata("speech/jfk.wav");
+    let scratch = Scratch::new();
+    let mut settings = Settings::default();
+    settings.recording.live = None;
+    let engine = ScriptedEngine::new(vec![vec![]]);
+    let mut harness = recording_window(&scratch, Arc::new(FixedFactory(engine)), settings, &source, 1.0);
+    press_record(&mut harness);
+    let state_of = |h: &Harness<'static, VerbatimApp>| h.state().state().recording.status.as_ref().map(|s| (s.state, s.recorded_s));
+    run_until(&mut harness, "audio to arrive", TIMEOUT, |h| state_of(h).is_some_and(|(state, s)| state == RecorderState::Recording && s > 0.5));
+    harness.get_by_label("Pause recording").click();
+    run_until(&mut harness, "the pause", TIMEOUT, |h| state_of(h).is_some_and(|(state, _)| state == RecorderState::Paused));
+    let paused_at_s = state_of(&harness).map_or(0.0, |(_, s)| s);
+    for _ in 0..40 {
+        harness.step();
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert_eq!(state_of(&harness).map(|(_, s)| s), Some(paused_at_s), "no audio is recorded while paused");
+    harness.get_by_label("Resume recording").click();
+    run_until(&mut harness, "recording again", TIMEOUT, |h| state_of(h).is_some_and(|(state, s)| state == RecorderState::Recording && s > paused_at_s + 0.5));
+    harness.get_by_label("Stop recording").click();
+    run_until(&mut harness, "the file to be finished", TIMEOUT, |h| status_of(h) == Some(JobStatus::Done));
+    let job = recording_job(&harness).unwrap_or_else(|| panic!("no recording job"));
+    let samples = common::strict_samples(&job.path);
+    let expected = common::strict_samples(&source);
+    // The file is the source up to the pause, then the source from where it was on resume:
+    // what played during the pause is not in it.
+    let paused_frames = (paused_at_s * 16_000.0).round() as usize;
+    assert!(samples.len() > paused_frames + 8_000);
+    assert_eq!(samples[..paused_frames], expected[..paused_frames]);
+    assert_ne!(samples[paused_frames..], expected[paused_frames..samples.len()], "the paused audio was left out");
+}
