@@ -531,21 +531,3 @@ pub fn run_app_with_files(files: Vec<PathBuf>) -> anyhow::Result<()> {
     )
     .map_err(|error| anyhow::anyhow!("cannot open the window ({error}); on a machine without a display, use `verbatim transcribe FILE`"))
 }
-
-/// `verbatim open FILE...`: the window with files queued.
-#[derive(Debug, Clone, clap::Args)]
-pub struct OpenArgs {
-    /// Audio or video files to transcribe in the window.
-    pub files: Vec<PathBuf>,
-}
-
-/// Runs `verbatim open` (or, with no files, plain `verbatim`) and returns the exit status.
-pub fn run_open(args: OpenArgs) -> std::process::ExitCode {
-    match run_app_with_files(args.files) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
-}

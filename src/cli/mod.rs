@@ -43,10 +43,25 @@ pub enum Command {
         command: cloud_args::DevCommand,
     },
     /// Open the window with files queued for transcription.
-    Open(crate::app::OpenArgs),
+    Open(OpenArgs),
     /// Internal: the local engine's worker process (reads a job on stdin).
     #[command(hide = true)]
     Worker,
+}
+
+/// `verbatim open FILE...`: the window with files queued.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OpenArgs {
+    /// Audio or video files to transcribe in the window.
+    pub files: Vec<std::path::PathBuf>,
+}
+
+/// Runs `verbatim open` (or, with no files, plain `verbatim`) and returns the exit status.
+fn open_window(files: Vec<std::path::PathBuf>) -> ExitCode {
+    match crate::app::run_app_with_files(files) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
 }
 
 /// Entry point of the binary. Returns the process exit status.
@@ -54,8 +69,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The worker and the window need no runtime of the CLI's (the window starts its own).
     let command = match cli.command {
-        None => return crate::app::run_open(crate::app::OpenArgs { files: Vec::new() }),
-        Some(Command::Open(args)) => return crate::app::run_open(args),
+        None => return open_window(Vec::new()),
+        Some(Command::Open(args)) => return open_window(args.files),
         Some(Command::Worker) => return crate::engine::local::worker::worker_main(),
         Some(command) => command,
     };
