@@ -515,19 +515,7 @@ mod tests {
 
     /// All samples of a test file, interleaved, as integers at the given bit depth.
     fn samples_of(file: &str, bits: u32) -> Option<Vec<i64>> {
-        let path = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/testdata/wav-edge"
-        ))
-        .join(file);
-        if !path.exists() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "test data missing: {}",
-                path.display()
-            );
-            return None;
-        }
+        let path = crate::dev::testdata::testdata(&format!("wav-edge/{file}"))?;
         let WavContents::Pcm(mut source) = WavSource::open(&path).unwrap() else {
             panic!("{file} is PCM")
         };
