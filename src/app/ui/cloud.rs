@@ -9,11 +9,9 @@ use super::super::commands::AppCommand;
 use super::settings_window::row;
 use crate::engine::cloud::keys::{ApiKey, KeySource, KeyStatus};
 use crate::engine::cloud::options::{
-    GRADIUM_DELAY_FRAMES, GRADIUM_PADDING_BONUS_RANGE, GRADIUM_TEMP_RANGE, POLARGRID_MODELS,
-    POLARGRID_REGIONS, POLARGRID_TEMPERATURE_RANGE,
-};
-use crate::engine::cloud::options::{
-    GradiumOptions, LlmStatsOptions, NetworkOptions, PolarGridOptions, SixtyDbOptions,
+    GRADIUM_DELAY_FRAMES, GRADIUM_PADDING_BONUS_RANGE, GRADIUM_TEMP_RANGE, GradiumOptions,
+    LlmStatsOptions, NetworkOptions, POLARGRID_MODELS, POLARGRID_REGIONS,
+    POLARGRID_TEMPERATURE_RANGE, PolarGridOptions, SixtyDbOptions,
 };
 use crate::engine::cloud::{
     CloudOptions, CloudService, PolarGridMode, PolarGridRegion, PolarGridResponseFormat,
