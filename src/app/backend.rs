@@ -164,8 +164,8 @@ pub async fn download_model(
 /// returns the installed name.
 pub async fn import_model(dir: &Path) -> Result<String, String> {
     let store = store()?;
-    let name = crate::cli::models::import_model_name(dir, None, None)
-        .map_err(|error| format!("{error:#}"))?;
+    let name = crate::models::store::import_name(dir, None, crate::models::ct2::Quantization::F16)
+        .map_err(|error| model_message(&error))?;
     store.ensure_dir().map_err(|error| model_message(&error))?;
     let output = store.path_for(&name);
     let dir = dir.to_path_buf();

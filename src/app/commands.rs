@@ -6,7 +6,8 @@
 //! state (a rename, a reassignment) or hands slow work to the background runtime.
 
 use super::VerbatimApp;
-use super::runtime::{AUDIO_EXTENSIONS, ExportRequest, JobRequest, RuntimeRequest};
+use super::runtime::{ExportRequest, JobRequest, RuntimeRequest};
+use crate::audio::discover::AUDIO_EXTENSIONS;
 use super::settings::LastExport;
 use crate::export::ExportFormat;
 use super::record_commands::RecordingCommand;
@@ -117,46 +118,6 @@ impl AppCommand {
                 )
         )
     }
-}
-
-/// Whether a path looks like a file the decoder can read (by extension, case-insensitive).
-pub fn is_audio_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|extension| extension.to_str())
-        .is_some_and(|extension| {
-            AUDIO_EXTENSIONS
-                .iter()
-                .any(|known| known.eq_ignore_ascii_case(extension))
-        })
-}
-
-/// Splits dropped or chosen paths into audio files (folders expanded one level, sorted) and
-/// paths that were skipped.
-pub fn collect_audio_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let mut audio = Vec::new();
-    let mut skipped = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
-                .map(|entries| {
-                    entries
-                        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                        .filter(|p| p.is_file() && is_audio_path(p))
-                        .collect()
-                })
-                .unwrap_or_default();
-            inside.sort();
-            if inside.is_empty() {
-                skipped.push(path.clone());
-            }
-            audio.extend(inside);
-        } else if is_audio_path(path) {
-            audio.push(path.clone());
-        } else {
-            skipped.push(path.clone());
-        }
-    }
-    (audio, skipped)
 }
 
 impl VerbatimApp {
@@ -498,30 +459,5 @@ impl VerbatimApp {
             format!("Export failed: {message}"),
             Some(retry),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn audio_paths_are_recognised_by_extension_and_folders_are_expanded() {
-        assert!(is_audio_path(Path::new("talk.WAV")));
-        assert!(is_audio_path(Path::new("/a/b/c.opus")));
-        assert!(!is_audio_path(Path::new("notes.txt")));
-        assert!(!is_audio_path(Path::new("noextension")));
-        let speech = PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/testdata/speech"
-        ));
-        let (audio, skipped) = collect_audio_files(&[speech.clone(), PathBuf::from("readme.md")]);
-        assert!(
-            audio.iter().any(|path| path.ends_with("jfk.wav")),
-            "jfk.wav not found in {}",
-            speech.display()
-        );
-        assert!(audio.windows(2).all(|pair| pair[0] <= pair[1]));
-        assert_eq!(skipped, vec![PathBuf::from("readme.md")]);
     }
 }

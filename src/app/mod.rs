@@ -404,11 +404,11 @@ impl eframe::App for VerbatimApp {
 
 /// Opens the window (blocks until it is closed). `verbatim` with no arguments.
 pub fn run_app() -> anyhow::Result<()> {
-    run_app_with(OpenArgs::default())
+    run_app_with(WindowStart::default())
 }
 
 /// Opens the window as `verbatim open` was asked to: files queued, maybe recording at once.
-pub fn run_app_with(args: OpenArgs) -> anyhow::Result<()> {
+pub fn run_app_with(args: WindowStart) -> anyhow::Result<()> {
     let files: Vec<PathBuf> = args
         .files
         .into_iter()
@@ -453,29 +453,15 @@ pub fn run_app_with(args: OpenArgs) -> anyhow::Result<()> {
     .map_err(|error| anyhow::anyhow!("cannot open the window ({error}); on a machine without a display, use `verbatim transcribe FILE`"))
 }
 
-/// `verbatim open FILE...`: the window with files queued.
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct OpenArgs {
+/// How `verbatim open` asked for the window: files queued, maybe a recording at once. Plain
+/// data: the command line's parsing lives in `cli`.
+#[derive(Debug, Clone, Default)]
+pub struct WindowStart {
     /// Audio or video files to transcribe in the window.
     pub files: Vec<PathBuf>,
-    /// The input device the recording panel offers first and records from: a device name or
-    /// id (`verbatim record --list-devices` lists them), or file:PATH to play an audio file as
-    /// a virtual microphone at real-time pace (demos, screenshots and tests on machines
-    /// without a sound card; the recording ends when the file does).
-    #[arg(long, value_name = "DEVICE")]
+    /// The input device the recording panel offers first: a device name or id, or file:PATH
+    /// (an audio file played as a virtual microphone at real-time pace).
     pub input_device: Option<String>,
     /// Start recording as soon as the window is open, with the live engine chosen last time.
-    #[arg(long)]
     pub record: bool,
-}
-
-/// Runs `verbatim open` (or, with no files, plain `verbatim`) and returns the exit status.
-pub fn run_open(args: OpenArgs) -> std::process::ExitCode {
-    match run_app_with(args) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
 }

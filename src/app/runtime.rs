@@ -766,15 +766,10 @@ fn engine_sink(job: JobId, outbox: &Outbox) -> (EventSink, tokio::task::JoinHand
     (sink, forwarder)
 }
 
-/// The audio and video files the open dialog offers.
-pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "mp3", "m4a", "aac", "mp4", "flac", "ogg", "opus", "oga", "webm", "mkv", "mov",
-];
-
 async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
     let mut dialog = rfd::AsyncFileDialog::new()
         .set_title("Open audio or video files")
-        .add_filter("Audio and video", AUDIO_EXTENSIONS)
+        .add_filter("Audio and video", crate::audio::discover::AUDIO_EXTENSIONS)
         .add_filter("All files", &["*"]);
     if let Some(dir) = start_dir {
         dialog = dialog.set_directory(dir);
@@ -797,7 +792,7 @@ async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
 /// Lists folders and checks extensions on a blocking thread (a dropped folder on a slow or
 /// network drive must not stall a frame).
 async fn list_audio(paths: Vec<PathBuf>, outbox: Outbox) {
-    let listed = tokio::task::spawn_blocking(move || super::commands::collect_audio_files(&paths)).await;
+    let listed = tokio::task::spawn_blocking(move || crate::audio::discover::collect_audio_files(&paths)).await;
     let (audio, skipped) = listed.unwrap_or_default();
     outbox.send(BackgroundEvent::AudioListed { audio, skipped });
 }

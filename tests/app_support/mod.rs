@@ -21,17 +21,9 @@ use verbatim::app::{AppOptions, VerbatimApp};
 use verbatim::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use verbatim::events::{EngineEvent, EventSink, Hypothesis, Segment};
 
-/// A file from the shared test data; in CI a missing file fails the test.
-pub fn testdata(relative: &str) -> PathBuf {
-    let path =
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/")).join(relative);
-    assert!(
-        path.is_file(),
-        "test data {} is missing; it comes with the shared test data (see /work/shared/testdata/README.md)",
-        path.display()
-    );
-    path
-}
+/// A file from the shared test data: `None` (the test skips) outside CI, a failure under
+/// `CI=true` — the one rule of `verbatim::dev::testdata`.
+pub use verbatim::dev::testdata::testdata;
 
 /// One step of a scripted run.
 #[derive(Debug, Clone)]
