@@ -24,16 +24,19 @@ pub enum SpeakerMode {
     None,
     /// One speaker per channel of a stereo recording, decided by channel energy.
     Stereo,
+    /// Voices told apart by the local engine's speaker model (see [`crate::diarize`]).
+    Auto,
 }
 
 impl SpeakerMode {
-    pub const ALL: [SpeakerMode; 2] = [SpeakerMode::None, SpeakerMode::Stereo];
+    pub const ALL: [SpeakerMode; 3] = [SpeakerMode::None, SpeakerMode::Stereo, SpeakerMode::Auto];
 
     /// The id on the command line and in settings.
     pub fn id(self) -> &'static str {
         match self {
             SpeakerMode::None => "none",
             SpeakerMode::Stereo => "stereo",
+            SpeakerMode::Auto => "auto",
         }
     }
 
@@ -42,6 +45,7 @@ impl SpeakerMode {
         match self {
             SpeakerMode::None => "No speaker labels",
             SpeakerMode::Stereo => "One speaker per channel of a stereo recording",
+            SpeakerMode::Auto => "Speakers told apart by voice (local engine, offline)",
         }
     }
 }
@@ -60,6 +64,8 @@ pub struct TranscribeOptions {
     /// CPU threads for local inference.
     pub threads: usize,
     pub speakers: SpeakerMode,
+    /// Fewest and most speakers expected with [`SpeakerMode::Auto`].
+    pub speaker_bounds: crate::diarize::SpeakerBounds,
     /// Ask for word timestamps (used to split subtitle cues at word boundaries).
     pub word_timestamps: bool,
 }
@@ -72,6 +78,7 @@ impl Default for TranscribeOptions {
             prompt: None,
             threads: default_thread_count(),
             speakers: SpeakerMode::None,
+            speaker_bounds: crate::diarize::SpeakerBounds::default(),
             word_timestamps: true,
         }
     }
