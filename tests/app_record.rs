@@ -115,7 +115,7 @@ fn press_record(harness: &mut Harness<'static, VerbatimApp>) {
 
 #[test]
 fn record_shows_the_meter_and_live_text_and_stop_makes_an_ordinary_file_kept_by_the_session() {
-    let source = testdata("speech/jfk.wav");
+    let Some(source) = testdata("speech/jfk.wav") else { return };
     let fake = start_gradium(Scenario::Normal);
     let scratch = Scratch::new();
     let mut harness = recording_window(&scratch, scratch.factory(), live_gradium_settings(&fake), &source, 1.0);
@@ -174,7 +174,7 @@ fn record_shows_the_meter_and_live_text_and_stop_makes_an_ordinary_file_kept_by_
 
 #[test]
 fn a_live_engine_that_drops_its_connection_is_shown_failed_and_the_recording_goes_on_to_a_complete_file() {
-    let source = testdata("speech/jfk.wav");
+    let Some(source) = testdata("speech/jfk.wav") else { return };
     let fake = start_gradium(Scenario::DropMidStream);
     let scratch = Scratch::new();
     let mut harness = recording_window(&scratch, scratch.factory(), live_gradium_settings(&fake), &source, 2.0);
@@ -198,7 +198,7 @@ fn a_live_engine_that_drops_its_connection_is_shown_failed_and_the_recording_goe
 
 #[test]
 fn without_live_text_the_recording_is_transcribed_from_its_file_when_it_stops() {
-    let source = testdata("speech/jfk.wav");
+    let Some(source) = testdata("speech/jfk.wav") else { return };
     let scratch = Scratch::new();
     let engine = ScriptedEngine::new(vec![vec![segment("Transcribed from the file.", 0.0, None)]]);
     let mut settings = Settings::default();
@@ -215,7 +215,7 @@ fn without_live_text_the_recording_is_transcribed_from_its_file_when_it_stops() 
 
 #[test]
 fn a_recording_killed_mid_way_is_offered_at_the_next_start_with_open_and_transcribe() {
-    let source = testdata("speech/jfk.wav");
+    let Some(source) = testdata("speech/jfk.wav") else { return };
     let scratch = Scratch::new();
     let recordings = scratch.path("recordings");
     let mut child = std::process::Command::new(common::verbatim_exe())
@@ -272,7 +272,7 @@ fn a_recording_killed_mid_way_is_offered_at_the_next_start_with_open_and_transcr
 
 #[test]
 fn live_local_text_on_jfk_with_tiny_en_shows_drafts_and_ends_as_a_finished_file() {
-    let source = testdata("speech/jfk.wav");
+    let Some(source) = testdata("speech/jfk.wav") else { return };
     if common::model("tiny.en").is_none() {
         return;
     }
@@ -304,7 +304,7 @@ fn live_local_text_on_jfk_with_tiny_en_shows_drafts_and_ends_as_a_finished_file(
 #[test]
 fn pause_holds_the_clock_and_resume_goes_on_in_the_same_file() {
     use verbatim::record::RecorderState;
-    let source = testdata("speech/jfk.wav");
+    let Some(source) = testdata("speech/jfk.wav") else { return };
     let scratch = Scratch::new();
     let mut settings = Settings::default();
     settings.recording.live = None;
