@@ -8,6 +8,7 @@ mod live_display;
 pub mod models;
 mod output;
 mod record;
+mod record_live;
 mod transcribe;
 
 use clap::{Parser, Subcommand};
