@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::strict_samples;
+
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -15,16 +17,6 @@ use verbatim::record::recovery::{find_unfinished, recover_unfinished};
 use verbatim::record::source::{CaptureSource, RingWriter, RunningSource, SourceEvent, SourceEvents, SourceFormat};
 use verbatim::record::wav_writer::RecordingFile;
 use verbatim::record::{RecordError, Recorder, RecorderConfig, RecorderEvent, RecordingSummary, StopReason};
-
-/// Every sample of a 16-bit WAV, read by hound (strict: a header that claims more than the
-/// file holds is an error).
-fn strict_samples(path: &Path) -> Vec<i16> {
-    hound::WavReader::open(path)
-        .unwrap_or_else(|error| panic!("{} does not open: {error}", path.display()))
-        .into_samples()
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|error| panic!("{} does not read to its end: {error}", path.display()))
-}
 
 fn config(dir: &Path, name: &str) -> RecorderConfig {
     let mut config = RecorderConfig::new(dir.join(name));

@@ -6,20 +6,13 @@
 
 mod common;
 
+use common::strict_samples;
+
 use std::path::Path;
 use std::process::Output;
 use verbatim::dev::fakes::{FakeConfig, FakeServer, Scenario};
 use verbatim::engine::cloud::CloudService;
 use verbatim::export::parse_srt;
-
-/// Every sample of a 16-bit WAV, read strictly.
-fn strict_samples(path: &Path) -> Vec<i16> {
-    hound::WavReader::open(path)
-        .unwrap_or_else(|error| panic!("{} does not open: {error}", path.display()))
-        .into_samples()
-        .collect::<Result<_, _>>()
-        .unwrap_or_else(|error| panic!("{} does not read to its end: {error}", path.display()))
-}
 
 /// Runs `verbatim record` on `source` into `dir/rec.wav` with `extra` arguments; keys and config
 /// stay in `dir`.

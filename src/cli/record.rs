@@ -7,6 +7,7 @@
 
 use super::record_live::{LiveChoice, LiveSession};
 use crate::engine::{EngineKind, LiveEngine, TranscribeOptions};
+use crate::export::ExportFormat;
 use crate::record::cpal_input::{InputDevice, list_input_devices};
 use crate::record::recovery::recover_unfinished;
 use crate::record::{Recorder, RecorderConfig, RecorderEvent, RecorderStatus, RecordingSummary, StopReason};
@@ -14,7 +15,6 @@ use anyhow::Context;
 use clap::{Args, FromArgMatches};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
-use crate::export::ExportFormat;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -107,7 +107,7 @@ async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
             Some((LiveSession::start(engine, tap, options, std::io::stderr().is_terminal()), formats))
         }
         (Transcription::AfterStop(transcribe_args), _) => {
-            return finish_then_transcribe(follow(recorder, None).await, Some(*transcribe_args)).await;
+            return Ok(finish_then_transcribe(follow(recorder, None).await, *transcribe_args).await);
         }
         _ => None,
     };
@@ -129,17 +129,13 @@ fn report_recording(summary: &RecordingSummary) -> ExitCode {
     if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
 }
 
-async fn finish_then_transcribe(summary: RecordingSummary, transcribe_args: Option<super::transcribe::TranscribeArgs>) -> anyhow::Result<ExitCode> {
-    let mut code = report_recording(&summary);
-    if let Some(transcribe_args) = transcribe_args
-        && summary.recorded_s > 0.0
-    {
-        let transcribed = super::transcribe::run(transcribe_args).await;
-        if transcribed != ExitCode::SUCCESS && code == ExitCode::SUCCESS {
-            code = ExitCode::from(TRANSCRIPTION_FAILED_EXIT_STATUS);
-        }
+/// Says how the recording ended, then transcribes the file if it holds any audio.
+async fn finish_then_transcribe(summary: RecordingSummary, transcribe_args: super::transcribe::TranscribeArgs) -> ExitCode {
+    let code = report_recording(&summary);
+    if summary.recorded_s > 0.0 && super::transcribe::run(transcribe_args).await != ExitCode::SUCCESS && code == ExitCode::SUCCESS {
+        return ExitCode::from(TRANSCRIPTION_FAILED_EXIT_STATUS);
     }
-    Ok(code)
+    code
 }
 
 fn language_option(language: &str) -> Option<String> {

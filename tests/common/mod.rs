@@ -71,3 +71,13 @@ pub fn long_recording(dir: &std::path::Path) -> Option<PathBuf> {
     writer.finalize().unwrap();
     Some(long)
 }
+
+/// Every sample of a 16-bit WAV, read by hound (strict: a header that claims more than the
+/// file holds is an error).
+pub fn strict_samples(path: &std::path::Path) -> Vec<i16> {
+    hound::WavReader::open(path)
+        .unwrap_or_else(|error| panic!("{} does not open: {error}", path.display()))
+        .into_samples()
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|error| panic!("{} does not read to its end: {error}", path.display()))
+}
