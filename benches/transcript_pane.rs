@@ -242,6 +242,8 @@ fn main() {
             files: Vec::new(),
             session: Some(verbatim::app::session::SessionStore::at(&session_dir)),
             close_on_signals: false,
+            recordings_dir: None,
+            ..AppOptions::default()
         },
     );
     let mut window = Window {

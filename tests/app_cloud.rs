@@ -181,7 +181,8 @@ fn a_key_typed_in_settings_is_saved_unseen_and_gradium_segments_are_appended_as_
     );
 
     // Drop a file: Gradium's NDJSON streams in byte by byte and each phrase is appended.
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     let mut counts_seen = Vec::new();
     run_until(&mut harness, "the Gradium transcript", TIMEOUT, |h| {
         let count = segment_texts(h).len();
@@ -229,7 +230,9 @@ fn polargrid_live_text_is_replaced_in_place_until_the_final_text_lands() {
     setup.settings.cloud.polargrid.mode = PolarGridMode::Stream;
     let mut harness = setup.window();
 
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+
+    drop_files(&mut harness, &[recording]);
     let mut live_texts: Vec<String> = Vec::new();
     let mut most_live_rows = 0;
     run_until(&mut harness, "the PolarGrid stream", TIMEOUT, |h| {
@@ -299,7 +302,9 @@ fn a_polargrid_model_is_picked_from_the_known_ids_or_typed_freely() {
         "stt-1b-en_fr"
     );
 
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the PolarGrid transcript", TIMEOUT, |h| {
         job_status(h) == Some(JobStatus::Done)
     });
@@ -341,7 +346,9 @@ fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
     harness.run_steps(2);
     assert!(harness.state().settings().cloud.sixtydb.diarize);
 
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the 60db transcript", TIMEOUT, |h| {
         job_status(h) == Some(JobStatus::Done)
     });
@@ -374,7 +381,9 @@ fn refused_key_is_shown(service: CloudService, expected_reason: &str, service_wo
     );
     let mut harness = setup.window();
 
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the failure", TIMEOUT, |h| {
         matches!(job_status(h), Some(JobStatus::Failed { .. }))
     });
@@ -430,7 +439,8 @@ fn a_missing_key_fails_before_any_upload_and_says_where_to_enter_one() {
         None,
     );
     let mut harness = setup.window();
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the failure", TIMEOUT, |h| {
         matches!(job_status(h), Some(JobStatus::Failed { .. }))
     });

@@ -53,7 +53,8 @@ fn status(
 #[test]
 fn a_dropped_recording_is_transcribed_into_the_pane() {
     let mut harness = real_window(tiny_en_settings());
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     let took = run_until(
         &mut harness,
         "the JFK quote in the pane",
@@ -82,7 +83,8 @@ fn a_dropped_recording_is_transcribed_into_the_pane() {
 fn cancelling_a_running_file_stops_it_and_the_window_keeps_drawing() {
     let mut harness = real_window(tiny_en_settings());
     // 44 s of speech: long enough to still be running when the cancel arrives.
-    drop_files(&mut harness, &[testdata("speech/two_cities.wav")]);
+    let Some(recording) = testdata("speech/two_cities.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the file to start", TRANSCRIBE_TIMEOUT, |h| {
         status(h) == Some(JobStatus::Running)
     });
@@ -124,7 +126,8 @@ fn a_renamed_speaker_is_in_the_exported_srt() {
     let mut settings = tiny_en_settings();
     settings.options.speakers = SpeakerMode::Stereo;
     let mut harness = real_window(settings);
-    drop_files(&mut harness, &[testdata("stereo/stereo_diarization.wav")]);
+    let Some(recording) = testdata("stereo/stereo_diarization.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     run_until(
         &mut harness,
         "the stereo file to finish",

@@ -9,13 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn testdata(relative: &str) -> PathBuf {
-    let path =
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/")).join(relative);
-    assert!(path.is_file(), "test data {} is missing", path.display());
-    path
-}
-
 fn have(tool: &str) -> bool {
     Command::new("sh")
         .args(["-c", &format!("command -v {tool}")])
@@ -30,6 +23,7 @@ fn sigterm_closes_the_window_and_the_session_keeps_the_transcript() {
         common::missing("xvfb-run is not installed");
         return;
     }
+    let Some(recording) = common::testdata("speech/jfk.wav") else { return };
     let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
     // The models stay where the machine has them; settings and the session go to scratch.
     let models = std::env::var_os("VERBATIM_MODELS_DIR")
@@ -41,7 +35,7 @@ fn sigterm_closes_the_window_and_the_session_keeps_the_transcript() {
         .args(["-a", "-s", "-screen 0 1280x800x24", "sh", "-c"])
         .arg(r#""$0" open "$1" & echo $! > "$2"; wait $!"#)
         .arg(env!("CARGO_BIN_EXE_verbatim"))
-        .arg(testdata("speech/jfk.wav"))
+        .arg(&recording)
         .arg(&pid_file)
         .env("XDG_DATA_HOME", scratch.path().join("data"))
         .env("XDG_CONFIG_HOME", scratch.path().join("config"))

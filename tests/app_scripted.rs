@@ -48,7 +48,9 @@ fn hypothesis_is_replaced_in_place_and_segments_are_appended() {
         "the empty window invites a drop"
     );
 
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the first hypothesis", TIMEOUT, |h| {
         shows(h, "Live: ask not")
     });
@@ -114,7 +116,8 @@ fn an_engine_error_is_shown_with_a_retry_that_works() {
         vec![segment("Second attempt worked.", 0.0, None)],
     ]);
     let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the error notification", TIMEOUT, |h| {
         shows(h, "check the API key")
     });
@@ -155,7 +158,8 @@ fn a_factory_error_fails_the_job_visibly() {
         }
     }
     let mut harness = window(Arc::new(Broken), Settings::default());
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the failure notice", TIMEOUT, |h| {
         shows(h, "model 'huge' is not installed; open Models › Manage models to download it")
     });
@@ -173,7 +177,8 @@ fn escape_cancels_the_running_file_and_the_window_stays_responsive() {
         Step::WaitForCancel,
     ]]);
     let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the first segment", TIMEOUT, |h| {
         shows(h, "Heard before the cancel.")
     });
@@ -209,11 +214,12 @@ fn escape_cancels_the_running_file_and_the_window_stays_responsive() {
 fn files_run_one_at_a_time_in_order_and_a_queued_file_can_be_cancelled() {
     let engine = ScriptedEngine::new(vec![vec![segment("one file", 0.0, None), Step::Gate]]);
     let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
-    let files = [
-        testdata("speech/jfk.wav"),
-        testdata("speech/jfk.flac"),
-        testdata("speech/jfk.mp3"),
-    ];
+    let (Some(wav), Some(flac), Some(mp3)) =
+        (testdata("speech/jfk.wav"), testdata("speech/jfk.flac"), testdata("speech/jfk.mp3"))
+    else {
+        return;
+    };
+    let files = [wav, flac, mp3];
     drop_files(&mut harness, &files);
     run_until(&mut harness, "the first file to start", TIMEOUT, |h| {
         status_of(h, 0) == Some(JobStatus::Running)
@@ -265,7 +271,8 @@ fn a_flood_of_segments_is_drained_within_the_frame_budget_and_only_visible_rows_
         Step::Gate,
     ]]);
     let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     let mut slowest_while_streaming = Duration::ZERO;
     let mut frames = 0;
     run_until(
@@ -327,7 +334,8 @@ fn scrolling_up_stops_following_and_jump_to_live_resumes() {
         Step::Gate,
     ]]);
     let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "400 segments", TIMEOUT, |h| {
         h.state()
             .state()
@@ -394,7 +402,8 @@ fn a_speaker_is_renamed_from_its_label_and_a_segment_edited_in_place() {
         segment("The horizon seems extremely distant.", 0.4, Some("right")),
     ]]);
     let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
-    drop_files(&mut harness, &[testdata("stereo/stereo_diarization.wav")]);
+    let Some(recording) = testdata("stereo/stereo_diarization.wav") else { return };
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the job to finish", TIMEOUT, |h| {
         status_of(h, 0) == Some(JobStatus::Done)
     });
@@ -447,7 +456,8 @@ fn a_speaker_is_renamed_from_its_label_and_a_segment_edited_in_place() {
 fn a_dropped_file_that_is_not_audio_is_reported_not_queued() {
     let engine = ScriptedEngine::new(vec![vec![]]);
     let mut harness = window(Arc::new(FixedFactory(engine)), Settings::default());
-    drop_files(&mut harness, &[testdata("README.md")]);
+    let Some(readme) = testdata("README.md") else { return };
+    drop_files(&mut harness, &[readme]);
     run_until(&mut harness, "the refusal", TIMEOUT, |h| {
         shows(h, "is not an audio or video file")
     });
@@ -478,6 +488,7 @@ fn settings_survive_a_restart() {
             verbatim::app::AppOptions {
                 engine_factory: Arc::new(FixedFactory(engine)),
                 session: None,
+                recordings_dir: None,
                 ..Default::default()
             },
         )
@@ -514,8 +525,9 @@ fn files_dragged_over_the_window_show_the_drop_overlay() {
     let mut harness = window(Arc::new(FixedFactory(engine)), Settings::default());
     harness.step();
     assert!(!shows(&harness, "Drop to transcribe"));
+    let Some(recording) = testdata("speech/jfk.wav") else { return };
     harness.input_mut().hovered_files.push(egui::HoveredFile {
-        path: Some(testdata("speech/jfk.wav")),
+        path: Some(recording),
         mime: String::new(),
     });
     // A new area is laid out invisibly in its first frame.
@@ -538,13 +550,10 @@ fn every_widget_has_an_accessible_name() {
     let mut harness = window(Arc::new(FixedFactory(engine.clone())), Settings::default());
     harness.step();
     harness.check_accessibility();
-    drop_files(
-        &mut harness,
-        &[
-            testdata("stereo/stereo_diarization.wav"),
-            testdata("speech/jfk.wav"),
-        ],
-    );
+    let (Some(stereo), Some(jfk)) = (testdata("stereo/stereo_diarization.wav"), testdata("speech/jfk.wav")) else {
+        return;
+    };
+    drop_files(&mut harness, &[stereo, jfk]);
     run_until(&mut harness, "the live hypothesis", TIMEOUT, |h| {
         shows(h, "Live: still talking")
     });
@@ -607,10 +616,10 @@ fn the_session_is_saved_as_it_changes_and_comes_back_after_a_restart() {
         Settings::default(),
         &session_dir,
     );
-    drop_files(
-        &mut harness,
-        &[testdata("stereo/stereo_diarization.wav"), testdata("speech/jfk.wav")],
-    );
+    let (Some(stereo), Some(jfk)) = (testdata("stereo/stereo_diarization.wav"), testdata("speech/jfk.wav")) else {
+        return;
+    };
+    drop_files(&mut harness, &[stereo, jfk]);
     run_until(&mut harness, "the second file to run", TIMEOUT, |h| {
         status_of(h, 1) == Some(JobStatus::Running)
             && h.state().state().jobs[1].transcript.segments.len() == 1

@@ -5,7 +5,7 @@
 mod app_support;
 
 use app_support::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use verbatim::app::session::{SavedJob, SavedStatus, SessionSnapshot, SessionStore};
@@ -17,8 +17,8 @@ use verbatim::transcript::Transcript;
 const TIMEOUT: Duration = Duration::from_secs(20);
 const EARLIER_TEXT: &str = "Kept from the last run.";
 
-/// A session on disk with one finished file, as an earlier window left it.
-fn earlier_session(dir: &Path) {
+/// A session on disk with one finished file (`recording`), as an earlier window left it.
+fn earlier_session(dir: &Path, recording: PathBuf) {
     let mut transcript = Transcript::new();
     transcript.apply(&EngineEvent::Segment(Segment {
         revision_key: None,
@@ -31,7 +31,7 @@ fn earlier_session(dir: &Path) {
     let snapshot = SessionSnapshot {
         jobs: vec![SavedJob {
             key: "earlier".into(),
-            path: testdata("speech/two_cities.wav"),
+            path: recording,
             status: SavedStatus::Done,
             engine: Some("local · tiny.en".into()),
             warnings: vec![],
@@ -44,10 +44,11 @@ fn earlier_session(dir: &Path) {
         .unwrap_or_else(|error| panic!("cannot write the earlier session: {error}"));
 }
 
-/// A window whose session load takes `delay`, with a file that fails at once dropped on it.
+/// A window whose session load takes `delay`, with `recording` dropped on it; it fails at once.
 fn window_with_a_failed_file(
     session_dir: &Path,
     delay: Duration,
+    recording: PathBuf,
 ) -> egui_kittest::Harness<'static, verbatim::app::VerbatimApp> {
     let engine = ScriptedEngine::new(vec![vec![Step::Fail("the service is down".into())]]);
     let mut harness = window_with_session_store(
@@ -55,7 +56,7 @@ fn window_with_a_failed_file(
         Settings::default(),
         SessionStore::at(session_dir).delaying_load(delay),
     );
-    drop_files(&mut harness, &[testdata("speech/jfk.wav")]);
+    drop_files(&mut harness, &[recording]);
     run_until(&mut harness, "the new file to fail", TIMEOUT, |h| {
         h.state()
             .state()
@@ -87,8 +88,11 @@ fn saved_keys_and_texts(session_dir: &Path) -> Vec<(String, Vec<String>)> {
 fn a_file_ending_before_the_session_is_read_deletes_nothing() {
     let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
     let session_dir = scratch.path().join("session");
-    earlier_session(&session_dir);
-    let mut harness = window_with_a_failed_file(&session_dir, Duration::from_secs(3));
+    let (Some(earlier), Some(recording)) = (testdata("speech/two_cities.wav"), testdata("speech/jfk.wav")) else {
+        return;
+    };
+    earlier_session(&session_dir, earlier);
+    let mut harness = window_with_a_failed_file(&session_dir, Duration::from_secs(3), recording);
     // The load is still held back; the window goes on drawing (and would save) meanwhile.
     let held = Instant::now();
     while held.elapsed() < Duration::from_millis(1500) {
@@ -127,8 +131,11 @@ fn a_file_ending_before_the_session_is_read_deletes_nothing() {
 fn a_window_closed_before_the_session_is_read_keeps_both_the_earlier_and_the_new_files() {
     let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
     let session_dir = scratch.path().join("session");
-    earlier_session(&session_dir);
-    let mut harness = window_with_a_failed_file(&session_dir, Duration::from_secs(30));
+    let (Some(earlier), Some(recording)) = (testdata("speech/two_cities.wav"), testdata("speech/jfk.wav")) else {
+        return;
+    };
+    earlier_session(&session_dir, earlier);
+    let mut harness = window_with_a_failed_file(&session_dir, Duration::from_secs(30), recording);
     let new_key = harness.state().state().jobs[0].session_key.clone();
     eframe::App::on_exit(harness.state_mut(), None);
     drop(harness);

@@ -138,13 +138,7 @@ fn stereo_speakers_reach_the_subtitles() {
 
 #[test]
 fn models_can_be_listed_and_imported_into_an_empty_store() {
-    let ct2 = std::env::var_os("VERBATIM_TEST_CT2_DIR")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".cache/verbatim/ct2-tiny.en"));
-    if !ct2.join("model.bin").exists() {
-        common::missing(&format!("CT2 model missing: {}", ct2.display()));
-        return;
-    }
+    let Some(ct2) = common::ct2_tiny_model() else { return };
     let models = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         Command::new(common::verbatim_exe()).args(args).env("VERBATIM_MODELS_DIR", models.path()).output().unwrap()

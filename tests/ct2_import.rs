@@ -17,41 +17,21 @@ use verbatim::models::ct2::{ImportSummary, Quantization, import_ct2_model};
 use verbatim::models::quantize;
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters};
 
-const JFK_WAV: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../shared/testdata/speech/jfk.wav"
-);
-
-/// The CTranslate2 tiny.en directory, or `None` (skip) outside CI when it is absent.
-fn ct2_dir() -> Option<PathBuf> {
-    let dir = std::env::var_os("VERBATIM_TEST_CT2_DIR")
-        .map(PathBuf::from)
-        .or_else(|| dirs::home_dir().map(|home| home.join(".cache/verbatim/ct2-tiny.en")));
-    match dir {
-        Some(dir) if dir.join("model.bin").is_file() => Some(dir),
-        other => {
-            let message = format!(
-                "CTranslate2 test model not found at {other:?}; set VERBATIM_TEST_CT2_DIR to a faster-whisper tiny.en folder"
-            );
-            common::missing(&message);
-            None
-        }
-    }
-}
-
 /// The JFK clip as 16 kHz mono f32 in [-1, 1].
-fn jfk_samples() -> Vec<f32> {
-    let reader = hound::WavReader::open(JFK_WAV)
-        .unwrap_or_else(|error| panic!("test data {JFK_WAV} missing or unreadable: {error}"));
+fn jfk_samples() -> Option<Vec<f32>> {
+    let path = common::testdata("speech/jfk.wav")?;
+    let reader = hound::WavReader::open(&path)
+        .unwrap_or_else(|error| panic!("{} is unreadable: {error}", path.display()));
     let spec = reader.spec();
     assert_eq!(
         (spec.sample_rate, spec.channels, spec.bits_per_sample),
         (16_000, 1, 16)
     );
-    reader
+    let samples = reader
         .into_samples::<i16>()
         .map(|sample| f32::from(sample.unwrap_or_else(|e| panic!("bad sample: {e}"))) / 32768.0)
-        .collect()
+        .collect();
+    Some(samples)
 }
 
 /// Lower case, punctuation removed, whitespace collapsed.
@@ -125,8 +105,8 @@ fn read_hparams(path: &Path) -> Vec<i32> {
 
 #[test]
 fn converts_real_tiny_en_and_whisper_cpp_transcribes_it() {
-    let Some(dir) = ct2_dir() else { return };
-    let samples = jfk_samples();
+    let Some(dir) = common::ct2_tiny_model() else { return };
+    let Some(samples) = jfk_samples() else { return };
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
     let mut results: Vec<(Quantization, ImportSummary)> = Vec::new();
 
@@ -218,7 +198,7 @@ fn converts_real_tiny_en_and_whisper_cpp_transcribes_it() {
 
 #[test]
 fn vocabulary_and_mel_filters_land_in_the_file() {
-    let Some(dir) = ct2_dir() else { return };
+    let Some(dir) = common::ct2_tiny_model() else { return };
     let out = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
     let output = out.path().join("ggml-tiny.en.bin");
     import_ct2_model(&dir, &output, Quantization::Q5_0, &mut |_| {})
@@ -254,7 +234,7 @@ fn vocabulary_and_mel_filters_land_in_the_file() {
 
 #[test]
 fn truncated_or_misplaced_models_fail_with_one_line_errors() {
-    let Some(dir) = ct2_dir() else { return };
+    let Some(dir) = common::ct2_tiny_model() else { return };
     let model = fs::read(dir.join("model.bin")).unwrap_or_default();
     let broken = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
     for file in ["config.json", "tokenizer.json"] {
@@ -296,11 +276,10 @@ fn multilingual_model_detects_language_and_transcribes() {
     assert!(summary.multilingual);
     println!("{summary:?}");
 
-    let german_wav = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/testdata/multilingual/test_de.wav"
-    );
-    let reader = hound::WavReader::open(german_wav).unwrap_or_else(|e| panic!("{german_wav}: {e}"));
+    let (Some(german_wav), Some(jfk)) = (common::testdata("multilingual/test_de.wav"), jfk_samples()) else {
+        return;
+    };
+    let reader = hound::WavReader::open(&german_wav).unwrap_or_else(|e| panic!("{}: {e}", german_wav.display()));
     let german: Vec<f32> = reader
         .into_samples::<i16>()
         .map(|sample| f32::from(sample.unwrap_or_default()) / 32768.0)
@@ -310,7 +289,7 @@ fn multilingual_model_detects_language_and_transcribes() {
     assert_eq!(language, "de");
     assert!(normalize(&text).contains("werbung"), "{text}");
 
-    let (text, _, seconds) = transcribe_in(&output, &jfk_samples(), Some("en"));
+    let (text, _, seconds) = transcribe_in(&output, &jfk, Some("en"));
     println!("en ({seconds:.2} s): {}", text.trim());
     assert!(
         normalize(&text).contains("ask what you can do for your country"),

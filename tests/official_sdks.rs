@@ -30,12 +30,16 @@ fn the_official_sdks_read_every_answer_of_the_fakes() {
         output.status.success() && last.ends_with(" passed, 0 failed"),
         "the official SDKs disagree with the fakes:\n{stdout}\n{stderr}"
     );
-    // Every mode the SDKs have: PolarGrid's async, sync and stream; 60db's REST call.
+    // Every mode the SDKs have: PolarGrid's async, sync and stream; 60db's REST call;
+    // Gradium's WebSocket STT, buffered, streamed and as a realtime session.
     for check in [
         "ok polargrid: async job",
         "ok polargrid: sync",
         "ok polargrid: stream",
         "ok 60db: speech_to_text",
+        "ok gradium: stt of 24 kHz samples",
+        "ok gradium: stt_stream",
+        "ok gradium: stt_realtime",
     ] {
         assert!(stdout.contains(check), "no `{check}` line:\n{stdout}");
     }

@@ -47,7 +47,7 @@ fn record_to_end(recorder: Recorder) -> (Vec<RecorderEvent>, RecordingSummary) {
 #[test]
 fn sigkill_mid_recording_keeps_all_but_the_last_second_and_recovery_repairs_it() {
     let Some(source) = common::testdata("speech/two_cities.wav") else { return };
-    let expected = strict_samples(&source);
+    let expected = common::strict_samples(&source);
     let dir = tempfile::tempdir().unwrap();
     let wav = dir.path().join("killed.wav");
     let mut child = Command::new(common::verbatim_exe())
@@ -66,7 +66,7 @@ fn sigkill_mid_recording_keeps_all_but_the_last_second_and_recovery_repairs_it()
     let killed_after_s = started.elapsed().as_secs_f64();
     child.wait().unwrap();
 
-    let samples = strict_samples(&wav);
+    let samples = common::strict_samples(&wav);
     assert_eq!(samples, expected[..samples.len()], "the file holds the source's first samples exactly");
     let kept_s = samples.len() as f64 / 48_000.0;
     assert!(kept_s >= killed_after_s - 1.0, "kept {kept_s:.2} s of {killed_after_s:.2} s");
@@ -75,7 +75,7 @@ fn sigkill_mid_recording_keeps_all_but_the_last_second_and_recovery_repairs_it()
     assert_eq!(found.len(), 1, "the killed recording is found");
     assert_eq!(found[0].path, wav);
     let repaired = recover_unfinished(dir.path()).remove(0).unwrap();
-    let after = strict_samples(&wav);
+    let after = common::strict_samples(&wav);
     assert!(after.len() >= samples.len());
     assert_eq!(after, expected[..after.len()]);
     assert!((repaired.duration_s - after.len() as f64 / 48_000.0).abs() < 1e-6);
@@ -103,8 +103,8 @@ fn the_cli_reports_a_recovered_recording_and_finishes_a_file_source() {
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.contains(&format!("recovered an unfinished recording: {} (0:01", left.display())), "{stderr}");
     assert!(stderr.contains("recording to "), "{stderr}");
-    assert_eq!(strict_samples(&left), vec![7; 16_000]);
-    assert_eq!(strict_samples(&dir.path().join("new.wav")), strict_samples(&source));
+    assert_eq!(common::strict_samples(&left), vec![7; 16_000]);
+    assert_eq!(common::strict_samples(&dir.path().join("new.wav")), common::strict_samples(&source));
 }
 
 /// A file that takes `capacity` bytes, then fails with ENOSPC (the crossing write is partial).
@@ -144,7 +144,7 @@ impl RecordingFile for FullDisk {
 #[test]
 fn a_full_disk_stops_the_recording_and_keeps_every_whole_frame() {
     let Some(source) = common::testdata("speech/jfk.wav") else { return };
-    let expected = strict_samples(&source);
+    let expected = common::strict_samples(&source);
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "full.wav");
     let path = config.path.clone();
@@ -159,7 +159,7 @@ fn a_full_disk_stops_the_recording_and_keeps_every_whole_frame() {
     });
     let failure = failure.expect("a failure event");
     assert!(failure.contains("the disk is full") && failure.contains(path.to_str().unwrap()), "{failure}");
-    let samples = strict_samples(&path);
+    let samples = common::strict_samples(&path);
     assert_eq!(samples.len(), (100_001 - 80) / 2, "every whole frame that reached the disk");
     assert_eq!(samples, expected[..samples.len()]);
     assert!(find_unfinished(dir.path()).is_empty(), "a salvaged file needs no repair");
@@ -187,12 +187,12 @@ fn a_full_tmpfs_stops_the_cli_recording_cleanly() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let samples = strict_samples(&wav);
+    let samples = common::strict_samples(&wav);
     let _ = Command::new("umount").arg(mount_point.path()).status();
     assert!(!output.status.success());
     assert!(stderr.contains("error: recording stopped: the disk is full"), "{stderr}");
     assert!(samples.len() > 50_000, "most of 256 KiB is kept: {} samples", samples.len());
-    assert_eq!(samples, strict_samples(&source)[..samples.len()]);
+    assert_eq!(samples, common::strict_samples(&source)[..samples.len()]);
 }
 
 /// A device that delivers `frames` of a file, then disappears.
@@ -231,7 +231,7 @@ impl CaptureSource for VanishingDevice {
 #[test]
 fn a_device_that_disappears_keeps_what_it_delivered() {
     let Some(source) = common::testdata("speech/jfk.wav") else { return };
-    let expected = strict_samples(&source);
+    let expected = common::strict_samples(&source);
     let delivered: Vec<f32> = expected[..70_000].iter().map(|&s| f32::from(s) / 32_768.0).collect();
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "vanished.wav");
@@ -240,7 +240,7 @@ fn a_device_that_disappears_keeps_what_it_delivered() {
     let (events, summary) = record_to_end(recorder);
     assert!(matches!(summary.reason, StopReason::SourceFailed(_)), "{:?}", summary.reason);
     assert!(events.iter().any(|event| matches!(event, RecorderEvent::Failed(message) if message.contains("disappeared") && message.contains("kept in"))));
-    assert_eq!(strict_samples(&path), expected[..70_000]);
+    assert_eq!(common::strict_samples(&path), expected[..70_000]);
     assert!(find_unfinished(dir.path()).is_empty());
 }
 
@@ -333,7 +333,7 @@ fn five_seconds_of_digital_silence_warn_once_and_four_do_not() {
 #[test]
 fn pause_and_resume_leave_no_gap_and_no_duplicate() {
     let Some(source) = common::testdata("speech/jfk.wav") else { return };
-    let expected = strict_samples(&source);
+    let expected = common::strict_samples(&source);
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "paused.wav");
     let path = config.path.clone();
@@ -345,7 +345,7 @@ fn pause_and_resume_leave_no_gap_and_no_duplicate() {
     recorder.resume();
     let (_, summary) = record_to_end(recorder);
     assert_eq!(summary.reason, StopReason::SourceEnded);
-    let recorded = strict_samples(&path);
+    let recorded = common::strict_samples(&path);
     // The file is the source up to the pause, then the source from the resume to its end.
     let before = recorded.iter().zip(&expected).take_while(|(a, b)| a == b).count();
     let after = recorded.len() - before;
@@ -370,13 +370,13 @@ fn the_mix_puts_the_microphone_left_and_the_monitor_right() {
     recorder.stop();
     let (_, summary) = record_to_end(recorder);
     assert_eq!(summary.reason, StopReason::Requested);
-    let recorded = strict_samples(&path);
+    let recorded = common::strict_samples(&path);
     let microphone: Vec<i16> = recorded.iter().step_by(2).copied().collect();
     let monitor: Vec<i16> = recorded.iter().skip(1).step_by(2).copied().collect();
     assert!(microphone.len() > 30_000, "{} frames", microphone.len());
-    assert_eq!(microphone, strict_samples(&left)[..microphone.len()], "the microphone is channel 1, sample for sample");
+    assert_eq!(microphone, common::strict_samples(&left)[..microphone.len()], "the microphone is channel 1, sample for sample");
     // The monitor's own mono mix, found in channel 2 within the allowed drift.
-    let stereo_samples = strict_samples(&stereo);
+    let stereo_samples = common::strict_samples(&stereo);
     let monitor_mono: Vec<i16> = stereo_samples.chunks(2).map(|pair| ((i32::from(pair[0]) + i32::from(pair[1])) / 2) as i16).collect();
     let probe = &monitor_mono[8_000..8_400];
     let found = (0..monitor.len() - probe.len()).find(|&at| {

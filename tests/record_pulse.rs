@@ -21,10 +21,7 @@ struct PulseServer {
 impl PulseServer {
     fn start() -> Option<PulseServer> {
         if Command::new("pulseaudio").arg("--version").output().is_err() {
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
-                panic!("pulseaudio missing in CI (run scripts/setup)");
-            }
-            eprintln!("skipping: pulseaudio is not installed (run scripts/setup)");
+            common::missing("pulseaudio is not installed");
             return None;
         }
         let dir = tempfile::tempdir().unwrap();

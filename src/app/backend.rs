@@ -47,6 +47,21 @@ fn model_message(error: &ModelError) -> String {
 /// Where the window lets people enter a key, for messages.
 pub const KEY_ENTRY_PLACE: &str = "Settings › Cloud services";
 
+/// A recording problem in window wording (the recorder's own messages name command-line
+/// flags where the window has pickers).
+pub fn record_error_message(error: &crate::record::RecordError) -> String {
+    use crate::record::RecordError;
+    match error {
+        RecordError::NoDevice(detail) => format!(
+            "no microphone found{detail}; connect one, or start Verbatim with `verbatim open --input-device file:PATH` to record from a file"
+        ),
+        RecordError::UnknownDevice(name) => {
+            format!("the input device \"{name}\" is not connected; pick another one in the recording options")
+        }
+        other => other.to_string(),
+    }
+}
+
 /// A key problem in window wording.
 pub fn key_error_message(error: &KeyError) -> String {
     match error {
@@ -149,8 +164,8 @@ pub async fn download_model(
 /// returns the installed name.
 pub async fn import_model(dir: &Path) -> Result<String, String> {
     let store = store()?;
-    let name = crate::cli::models::import_model_name(dir, None, None)
-        .map_err(|error| format!("{error:#}"))?;
+    let name = crate::models::store::import_name(dir, None, crate::models::ct2::Quantization::F16)
+        .map_err(|error| model_message(&error))?;
     store.ensure_dir().map_err(|error| model_message(&error))?;
     let output = store.path_for(&name);
     let dir = dir.to_path_buf();

@@ -6,9 +6,11 @@
 //! state (a rename, a reassignment) or hands slow work to the background runtime.
 
 use super::VerbatimApp;
-use super::runtime::{AUDIO_EXTENSIONS, ExportRequest, JobRequest, RuntimeRequest};
+use super::runtime::{ExportRequest, JobRequest, RuntimeRequest};
+use crate::audio::discover::AUDIO_EXTENSIONS;
 use super::settings::LastExport;
 use crate::export::ExportFormat;
+use super::record_commands::RecordingCommand;
 use super::state::{JobId, NoticeAction, NoticeLevel};
 use crate::engine::cloud::{ApiKey, CloudService};
 use std::path::{Path, PathBuf};
@@ -97,6 +99,8 @@ pub enum AppCommand {
     },
     /// Forget a cloud service's stored key.
     RemoveKey(CloudService),
+    /// Record, pause, stop, choose the input; open or transcribe a recovered recording.
+    Recording(RecordingCommand),
 }
 
 impl AppCommand {
@@ -109,48 +113,11 @@ impl AppCommand {
                 | AppCommand::EditSegmentText { .. }
                 | AppCommand::RemoveJob(_)
                 | AppCommand::RetryJob(_)
+                | AppCommand::Recording(
+                    RecordingCommand::Open(_) | RecordingCommand::Transcribe(_)
+                )
         )
     }
-}
-
-/// Whether a path looks like a file the decoder can read (by extension, case-insensitive).
-pub fn is_audio_path(path: &Path) -> bool {
-    path.extension()
-        .and_then(|extension| extension.to_str())
-        .is_some_and(|extension| {
-            AUDIO_EXTENSIONS
-                .iter()
-                .any(|known| known.eq_ignore_ascii_case(extension))
-        })
-}
-
-/// Splits dropped or chosen paths into audio files (folders expanded one level, sorted) and
-/// paths that were skipped.
-pub fn collect_audio_files(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<PathBuf>) {
-    let mut audio = Vec::new();
-    let mut skipped = Vec::new();
-    for path in paths {
-        if path.is_dir() {
-            let mut inside: Vec<PathBuf> = std::fs::read_dir(path)
-                .map(|entries| {
-                    entries
-                        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                        .filter(|p| p.is_file() && is_audio_path(p))
-                        .collect()
-                })
-                .unwrap_or_default();
-            inside.sort();
-            if inside.is_empty() {
-                skipped.push(path.clone());
-            }
-            audio.extend(inside);
-        } else if is_audio_path(path) {
-            audio.push(path.clone());
-        } else {
-            skipped.push(path.clone());
-        }
-    }
-    (audio, skipped)
 }
 
 impl VerbatimApp {
@@ -210,15 +177,25 @@ impl VerbatimApp {
         }
     }
 
-    fn enqueue(&mut self, job: JobId) {
+    pub(crate) fn enqueue(&mut self, job: JobId) {
+        self.enqueue_with(job, self.engine_spec(), self.transcribe_options());
+    }
+
+    /// Queues `job`'s file with `engine` (a recording: the engine chosen when it started).
+    pub(crate) fn enqueue_with(
+        &mut self,
+        job: JobId,
+        engine: super::runtime::EngineSpec,
+        options: crate::engine::TranscribeOptions,
+    ) {
         let Some(path) = self.state.job(job).map(|job| job.path.clone()) else {
             return;
         };
         let request = JobRequest {
             job,
             path,
-            engine: self.engine_spec(),
-            options: self.transcribe_options(),
+            engine,
+            options,
         };
         self.request(RuntimeRequest::Enqueue(request));
     }
@@ -244,11 +221,7 @@ impl VerbatimApp {
                     self.enqueue(job);
                 }
             }
-            AppCommand::RemoveJob(job) => {
-                if self.state.remove(job) == Some(true) {
-                    self.request(RuntimeRequest::Cancel(job));
-                }
-            }
+            AppCommand::RemoveJob(job) => self.remove_job(job),
             AppCommand::SelectJob(job) => self.state.select(job, true),
             AppCommand::RenameSpeaker {
                 job,
@@ -294,6 +267,20 @@ impl VerbatimApp {
                 self.state.keys.busy.push(service);
                 self.request(RuntimeRequest::RemoveKey(service));
             }
+            AppCommand::Recording(command) => self.handle_recording_command(command),
+        }
+    }
+
+    /// Takes a file off the list, cancelling it if it runs; a recording is stopped first.
+    fn remove_job(&mut self, job: JobId) {
+        if self.state.recording.is_recording_job(job) {
+            self.state.notify(
+                NoticeLevel::Info,
+                "stop the recording first; its file stays in the list",
+                None,
+            );
+        } else if self.state.remove(job) == Some(true) {
+            self.request(RuntimeRequest::Cancel(job));
         }
     }
 
@@ -472,30 +459,5 @@ impl VerbatimApp {
             format!("Export failed: {message}"),
             Some(retry),
         );
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn audio_paths_are_recognised_by_extension_and_folders_are_expanded() {
-        assert!(is_audio_path(Path::new("talk.WAV")));
-        assert!(is_audio_path(Path::new("/a/b/c.opus")));
-        assert!(!is_audio_path(Path::new("notes.txt")));
-        assert!(!is_audio_path(Path::new("noextension")));
-        let speech = PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/testdata/speech"
-        ));
-        let (audio, skipped) = collect_audio_files(&[speech.clone(), PathBuf::from("readme.md")]);
-        assert!(
-            audio.iter().any(|path| path.ends_with("jfk.wav")),
-            "jfk.wav not found in {}",
-            speech.display()
-        );
-        assert!(audio.windows(2).all(|pair| pair[0] <= pair[1]));
-        assert_eq!(skipped, vec![PathBuf::from("readme.md")]);
     }
 }

@@ -6,11 +6,15 @@
 //! runtime on its own thread ([`runtime`]) does every slow thing and sends back
 //! [`runtime::BackgroundEvent`]s, which the window drains at the start of each frame within a
 //! time budget. Split as in rerun's viewer: this file is the `eframe::App`, `state.rs` the plain
-//! data, `commands.rs` the command enum and its handling, `runtime.rs` the background, `ui/`
+//! data (`recording.rs` the recording panel's), `commands.rs` the command enum and its
+//! handling, `logic.rs` what the background's events do, `runtime.rs` the background, `ui/`
 //! the drawing, `settings.rs` what persists.
 
 pub mod backend;
 pub mod commands;
+mod logic;
+mod record_commands;
+pub mod recording;
 pub mod runtime;
 pub mod session;
 pub mod settings;
@@ -18,13 +22,10 @@ pub mod state;
 pub mod ui;
 
 use commands::AppCommand;
-use runtime::{
-    AppRuntime, BackgroundEvent, DefaultEngineFactory, EngineFactory, EngineSpec, JobOutcome,
-    ModelOperation, ModelOperationResult,
-};
+use runtime::{AppRuntime, DefaultEngineFactory, EngineFactory, EngineSpec};
 use crate::engine::EngineKind;
 use settings::{Settings, ThemeChoice};
-use state::{AppState, NoticeAction, NoticeLevel};
+use state::{AppState, NoticeLevel};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -47,6 +48,17 @@ pub struct AppOptions {
     /// Close the window cleanly (saving the session) on SIGTERM, SIGHUP or SIGINT: what
     /// `verbatim` does; tests leave the signals alone.
     pub close_on_signals: bool,
+    /// Where recordings go, and where unfinished ones are looked for at start; `None` records
+    /// nowhere. `Default` uses the recordings folder (`VERBATIM_RECORDINGS_DIR` or the data
+    /// folder).
+    pub recordings_dir: Option<PathBuf>,
+    /// An input device to offer first and use (`--input-device`): `file:PATH` plays a file as
+    /// a virtual microphone.
+    pub input_device: Option<String>,
+    /// Pace of a `file:PATH` input device: 1 is real time.
+    pub input_speed: f64,
+    /// Start recording as soon as the window is up (`--record`).
+    pub record_at_start: bool,
 }
 
 impl Default for AppOptions {
@@ -57,6 +69,10 @@ impl Default for AppOptions {
             files: Vec::new(),
             session: session::SessionStore::platform(),
             close_on_signals: false,
+            recordings_dir: crate::record::recordings_dir().ok(),
+            input_device: None,
+            input_speed: 1.0,
+            record_at_start: false,
         }
     }
 }
@@ -109,6 +125,10 @@ pub struct VerbatimApp {
     window_title: String,
     /// Events applied in the last frame, and whether the budget cut the drain short.
     last_drain: (usize, bool),
+    /// Where recordings go (`None`: the window cannot record).
+    pub(crate) recordings_dir: Option<PathBuf>,
+    /// Pace of a `file:PATH` input device.
+    pub(crate) input_speed: f64,
 }
 
 impl VerbatimApp {
@@ -132,6 +152,8 @@ impl VerbatimApp {
             .unwrap_or_default();
         let waker: runtime::Waker = Arc::new(move || ctx.request_repaint());
         let mut state = AppState::new();
+        state.recording.use_command_line_device = options.input_device.is_some();
+        state.recording.command_line_device = options.input_device;
         let session_enabled = options.session.is_some();
         let runtime = match AppRuntime::start(
             options.engine_factory,
@@ -170,13 +192,21 @@ impl VerbatimApp {
             applied_theme: None,
             window_title: String::new(),
             last_drain: (0, false),
+            recordings_dir: options.recordings_dir,
+            input_speed: options.input_speed,
         };
         app.send(AppCommand::RefreshModels);
         if session_enabled {
             app.request(runtime::RuntimeRequest::LoadSession);
         }
+        if let Some(dir) = app.recordings_dir.clone() {
+            app.request(runtime::RuntimeRequest::RecoverRecordings(dir));
+        }
         if !options.files.is_empty() {
             app.send(AppCommand::AddFiles(options.files));
+        }
+        if options.record_at_start {
+            app.send(AppCommand::Recording(record_commands::RecordingCommand::Start));
         }
         app
     }
@@ -210,7 +240,12 @@ impl VerbatimApp {
 
     /// The engine new files use, from the settings.
     pub fn engine_spec(&self) -> EngineSpec {
-        match self.settings.engine {
+        self.engine_spec_for(self.settings.engine)
+    }
+
+    /// `engine` with the settings' model and options.
+    pub fn engine_spec_for(&self, engine: EngineKind) -> EngineSpec {
+        match engine {
             EngineKind::Local => EngineSpec::Local {
                 model: self.settings.local.model.clone(),
                 beam_size: self.settings.local.beam_size.max(1),
@@ -225,7 +260,11 @@ impl VerbatimApp {
     /// The shared options new files use: what the engine cannot do (translate, split stereo
     /// channels) the window does not offer for it, and does not send.
     pub fn transcribe_options(&self) -> crate::engine::TranscribeOptions {
-        let engine = self.settings.engine;
+        self.transcribe_options_for(self.settings.engine)
+    }
+
+    /// The shared options as `engine` takes them.
+    pub fn transcribe_options_for(&self, engine: EngineKind) -> crate::engine::TranscribeOptions {
         let mut options = self.settings.options.clone();
         options.translate &= engine.translates();
         if !engine.splits_stereo_channels() {
@@ -309,135 +348,6 @@ impl VerbatimApp {
         self.last_drain = (applied, cut_short);
     }
 
-    fn on_background_event(&mut self, ctx: &eframe::egui::Context, event: BackgroundEvent) {
-        let now = Instant::now();
-        match event {
-            BackgroundEvent::JobStarted { job, engine } => {
-                self.state.on_job_started(job, engine, now)
-            }
-            BackgroundEvent::Engine { job, event } => self.state.on_engine_event(job, &event),
-            BackgroundEvent::JobFinished { job, outcome } => {
-                // One line per finished file on stderr, for people and scripts watching a run.
-                if let Some(found) = self.state.job(job) {
-                    let how = match &outcome {
-                        JobOutcome::Done => {
-                            format!("done, {} segments", found.transcript.segments.len())
-                        }
-                        JobOutcome::Cancelled => "cancelled".to_string(),
-                        JobOutcome::Failed { reason } => format!("failed: {reason}"),
-                    };
-                    eprintln!("verbatim: {}: {how}", found.path.display());
-                }
-                self.session.urgent = true;
-                self.state.on_job_finished(job, outcome, now)
-            }
-            BackgroundEvent::CloseRequested => {
-                ctx.send_viewport_cmd(eframe::egui::ViewportCommand::Close)
-            }
-            BackgroundEvent::AudioListed { audio, skipped } => self.queue_files(audio, skipped),
-            BackgroundEvent::Exported { kind, path, .. } => self.on_exported(kind, path),
-            BackgroundEvent::ExportFailed {
-                job,
-                kind,
-                path,
-                message,
-            } => self.on_export_failed(job, kind, path, message),
-            BackgroundEvent::DialogUnavailable(kind) => {
-                let instead = match kind {
-                    runtime::DialogKind::OpenFiles => {
-                        "drag files onto the window, or start it with `verbatim open FILE...`"
-                    }
-                    runtime::DialogKind::ImportFolder => {
-                        "import from a terminal with `verbatim models import DIR`"
-                    }
-                };
-                self.state.models.importing = false;
-                self.state.notify(
-                    NoticeLevel::Warning,
-                    format!("no file dialog is available on this system (it needs xdg-desktop-portal or zenity); {instead}"),
-                    None,
-                );
-            }
-            BackgroundEvent::SessionLoaded(Ok(restored)) => {
-                // What was read is on disk already: only later changes are written again, and
-                // those made while it was being read are written now, beside it.
-                self.session.loaded = true;
-                self.session.urgent = true;
-                for id in self.state.restore(restored) {
-                    if let Some(job) = self.state.job(id) {
-                        self.session
-                            .saved_revisions
-                            .insert(job.session_key.clone(), job.revision);
-                    }
-                }
-            }
-            BackgroundEvent::SessionLoaded(Err(message)) => {
-                // Never write over a session that could not be read, or another window's.
-                self.session.enabled = false;
-                self.state.notify(NoticeLevel::Warning, message, None);
-            }
-            BackgroundEvent::SessionSaveFailed(message) => {
-                // Write everything again next time, not only what changes from now on.
-                self.session.saved_revisions.clear();
-                self.session.saved_jobs.clear();
-                self.state.notify(NoticeLevel::Warning, message, None)
-            }
-            BackgroundEvent::KeysListed(Ok(snapshot)) => {
-                self.state.keys.snapshot = Some(snapshot);
-                self.state.keys.error = None;
-            }
-            BackgroundEvent::KeysListed(Err(message)) => self.state.keys.error = Some(message),
-            BackgroundEvent::KeyOperationEnded { service, result } => {
-                self.state.keys.busy.retain(|busy| *busy != service);
-                match result {
-                    Ok(message) => self.state.notify(NoticeLevel::Info, message, None),
-                    Err(reason) => self.state.notify(NoticeLevel::Error, reason, None),
-                }
-            }
-            BackgroundEvent::ModelsListed(Ok(snapshot)) => {
-                self.state.models.snapshot = Some(snapshot);
-                self.state.models.error = None;
-            }
-            BackgroundEvent::ModelsListed(Err(message)) => self.state.models.error = Some(message),
-            BackgroundEvent::DownloadProgress {
-                name,
-                downloaded_bytes,
-                total_bytes,
-            } => {
-                if let Some(download) = self.state.models.downloads.get_mut(&name) {
-                    download.downloaded_bytes = downloaded_bytes;
-                    download.total_bytes = total_bytes;
-                }
-            }
-            BackgroundEvent::ModelOperationEnded { operation, result } => {
-                let retry = match &operation {
-                    ModelOperation::Download(name) => {
-                        self.state.models.downloads.remove(name);
-                        Some(AppCommand::DownloadModel(name.clone()))
-                    }
-                    ModelOperation::Import => {
-                        self.state.models.importing = false;
-                        Some(AppCommand::ImportModel)
-                    }
-                    ModelOperation::Remove(name) => Some(AppCommand::RemoveModel(name.clone())),
-                };
-                match result {
-                    ModelOperationResult::Succeeded(message) => {
-                        self.state.notify(NoticeLevel::Info, message, None)
-                    }
-                    ModelOperationResult::Cancelled => {}
-                    ModelOperationResult::Failed(reason) => {
-                        let action = retry.map(|command| NoticeAction {
-                            label: "Retry".into(),
-                            command,
-                        });
-                        self.state.notify(NoticeLevel::Error, reason, action);
-                    }
-                }
-            }
-        }
-    }
-
     /// Keeps the theme and the window title in step with the settings and the selection.
     fn sync_viewport(&mut self, ctx: &eframe::egui::Context) {
         if self.applied_theme != Some(self.settings.theme) {
@@ -494,15 +404,24 @@ impl eframe::App for VerbatimApp {
 
 /// Opens the window (blocks until it is closed). `verbatim` with no arguments.
 pub fn run_app() -> anyhow::Result<()> {
-    run_app_with_files(Vec::new())
+    run_app_with(WindowStart::default())
 }
 
-/// Opens the window with `files` already queued (`verbatim open FILE...`).
-pub fn run_app_with_files(files: Vec<PathBuf>) -> anyhow::Result<()> {
-    let files: Vec<PathBuf> = files
+/// Opens the window as `verbatim open` was asked to: files queued, maybe recording at once.
+pub fn run_app_with(args: WindowStart) -> anyhow::Result<()> {
+    let files: Vec<PathBuf> = args
+        .files
         .into_iter()
         .map(|path| std::path::absolute(&path).unwrap_or(path))
         .collect();
+    let input_device = args.input_device.map(|device| match device.strip_prefix(crate::record::FILE_DEVICE_PREFIX) {
+        Some(path) => {
+            let path = PathBuf::from(path);
+            let path = std::path::absolute(&path).unwrap_or(path);
+            format!("{}{}", crate::record::FILE_DEVICE_PREFIX, path.display())
+        }
+        None => device,
+    });
     let viewport = eframe::egui::ViewportBuilder::default()
         .with_title("Verbatim")
         .with_app_id("verbatim")
@@ -524,6 +443,8 @@ pub fn run_app_with_files(files: Vec<PathBuf>) -> anyhow::Result<()> {
                 AppOptions {
                     files,
                     close_on_signals: true,
+                    input_device,
+                    record_at_start: args.record,
                     ..AppOptions::default()
                 },
             )))
@@ -532,20 +453,15 @@ pub fn run_app_with_files(files: Vec<PathBuf>) -> anyhow::Result<()> {
     .map_err(|error| anyhow::anyhow!("cannot open the window ({error}); on a machine without a display, use `verbatim transcribe FILE`"))
 }
 
-/// `verbatim open FILE...`: the window with files queued.
-#[derive(Debug, Clone, clap::Args)]
-pub struct OpenArgs {
+/// How `verbatim open` asked for the window: files queued, maybe a recording at once. Plain
+/// data: the command line's parsing lives in `cli`.
+#[derive(Debug, Clone, Default)]
+pub struct WindowStart {
     /// Audio or video files to transcribe in the window.
     pub files: Vec<PathBuf>,
-}
-
-/// Runs `verbatim open` (or, with no files, plain `verbatim`) and returns the exit status.
-pub fn run_open(args: OpenArgs) -> std::process::ExitCode {
-    match run_app_with_files(args.files) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("error: {error:#}");
-            std::process::ExitCode::FAILURE
-        }
-    }
+    /// The input device the recording panel offers first: a device name or id, or file:PATH
+    /// (an audio file played as a virtual microphone at real-time pace).
+    pub input_device: Option<String>,
+    /// Start recording as soon as the window is open, with the live engine chosen last time.
+    pub record: bool,
 }

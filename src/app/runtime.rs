@@ -9,7 +9,10 @@
 //! even while the window is minimised and not drawing.
 //!
 //! Engines come from an [`EngineFactory`], so a test can swap whisper.cpp for a scripted engine
-//! and the cloud services slot in as new [`EngineSpec`] variants.
+//! and the cloud services slot in as new [`EngineSpec`] variants. The one recording runs
+//! beside the file queue ([`recording`]).
+
+pub mod recording;
 
 use super::backend::{self, InstalledModelInfo};
 use super::settings::ExportSettings;
@@ -158,6 +161,16 @@ pub enum RuntimeRequest {
     /// Write the session; saves happen one after the other, in order. Failures are answered
     /// by `SessionSaveFailed`.
     SaveSession(Box<SessionSnapshot>),
+    /// List the input devices (answered by `Recording(Devices)`).
+    ListInputDevices,
+    /// Start recording (answered by `Recording(Started)` or `Recording(FailedToStart)`, then
+    /// status and events until `Recording(Finished)`).
+    StartRecording(Box<recording::RecordingRequest>),
+    /// Pause, resume or stop the running recording.
+    ControlRecording(recording::RecordingControl),
+    /// Repair the recordings a crash left unfinished in this folder (answered by
+    /// `Recording(Recovered)` when there were any).
+    RecoverRecordings(PathBuf),
 }
 
 /// How a job ended.
@@ -255,6 +268,9 @@ pub enum BackgroundEvent {
         service: CloudService,
         result: Result<String, String>,
     },
+    /// The recording: its devices, start, status, warnings and end (its live text comes as
+    /// `Engine` events of its job).
+    Recording(recording::RecordingUpdate),
 }
 
 /// Where the cloud keys are, for the window.
@@ -435,6 +451,7 @@ async fn save_session(store: SessionStore, snapshot: Box<SessionSnapshot>, outbo
 enum Internal {
     JobEnded(JobId),
     DownloadEnded(String),
+    RecordingEnded(JobId),
 }
 
 struct Running {
@@ -487,24 +504,6 @@ fn cancel_job(
     }
 }
 
-/// A task of the runtime's own ended: it is no longer running or downloading.
-fn forget_ended(
-    message: Internal,
-    running: &mut Option<Running>,
-    downloads: &mut HashMap<String, CancellationToken>,
-) {
-    match message {
-        Internal::JobEnded(job) => {
-            if running.as_ref().is_some_and(|current| current.job == job) {
-                *running = None;
-            }
-        }
-        Internal::DownloadEnded(name) => {
-            downloads.remove(&name);
-        }
-    }
-}
-
 /// Starts downloading model `name`, unless it is downloading already.
 fn start_download(
     name: String,
@@ -527,11 +526,6 @@ async fn serve(
     session: Option<SessionStore>,
 ) {
     let (internal_sender, mut internal) = mpsc::unbounded_channel::<Internal>();
-    let mut queue: VecDeque<JobRequest> = VecDeque::new();
-    let mut running: Option<Running> = None;
-    let mut downloads: HashMap<String, CancellationToken> = HashMap::new();
-    let mut listing: Option<tokio::task::JoinHandle<()>> = None;
-    let mut saving: Option<tokio::task::JoinHandle<()>> = None;
     // The session is this window's only while it holds the lock (kept until the loop ends).
     let (session, _session_lock) = match session.map(|store| store.lock().map(|lock| (store, lock))) {
         Some(Ok((store, lock))) => (Some(store), Some(lock)),
@@ -541,88 +535,165 @@ async fn serve(
         }
         None => (None, None),
     };
+    let mut serving = Serving {
+        outbox,
+        factory,
+        session,
+        internal: internal_sender,
+        queue: VecDeque::new(),
+        running: None,
+        downloads: HashMap::new(),
+        recording: None,
+        listing: None,
+        saving: None,
+    };
     loop {
         tokio::select! {
             request = requests.recv() => {
                 let Some(request) = request else { break };
-                match request {
-                    RuntimeRequest::Enqueue(job) => queue.push_back(job),
-                    RuntimeRequest::Cancel(job) => cancel_job(job, running.as_ref(), &mut queue, &outbox),
-                    RuntimeRequest::ChooseFiles { start_dir } => {
-                        tokio::spawn(choose_files(start_dir, outbox.clone()));
-                    }
-                    RuntimeRequest::Export(export) => {
-                        tokio::spawn(write_export(*export, outbox.clone()));
-                    }
-                    RuntimeRequest::ListModels => {
-                        tokio::spawn(list_models(outbox.clone()));
-                    }
-                    RuntimeRequest::DownloadModel(name) => {
-                        start_download(name, &mut downloads, &outbox, &internal_sender);
-                    }
-                    RuntimeRequest::CancelDownload(name) => {
-                        if let Some(cancel) = downloads.get(&name) {
-                            cancel.cancel();
-                        }
-                    }
-                    RuntimeRequest::ImportModel => {
-                        tokio::spawn(import_model(outbox.clone()));
-                    }
-                    RuntimeRequest::RemoveModel(name) => {
-                        tokio::spawn(remove_model(name, outbox.clone()));
-                    }
-                    RuntimeRequest::ListAudio(paths) => {
-                        // Each listing waits for the one before, so files queue in the order
-                        // they were dropped even when a folder takes a while to list.
-                        listing = Some(after(listing.take(), list_audio(paths, outbox.clone())));
-                    }
-                    RuntimeRequest::LoadSession => {
-                        let store = session.clone();
-                        let outbox = outbox.clone();
-                        tokio::spawn(async move {
-                            let loaded = match store {
-                                Some(store) => tokio::task::spawn_blocking(move || store.load())
-                                    .await
-                                    .unwrap_or_else(|_| Err("reading the last session crashed".into())),
-                                None => Ok(Vec::new()),
-                            };
-                            outbox.send(BackgroundEvent::SessionLoaded(loaded));
-                        });
-                    }
-                    RuntimeRequest::SaveSession(snapshot) => {
-                        if let Some(store) = session.clone() {
-                            saving = Some(after(saving.take(), save_session(store, snapshot, outbox.clone())));
-                        }
-                    }
-                    RuntimeRequest::ListKeys => {
-                        tokio::spawn(list_keys(factory.clone(), outbox.clone()));
-                    }
-                    RuntimeRequest::SaveKey { service, key } => {
-                        tokio::spawn(change_key(factory.clone(), service, Some(key), outbox.clone()));
-                    }
-                    RuntimeRequest::RemoveKey(service) => {
-                        tokio::spawn(change_key(factory.clone(), service, None, outbox.clone()));
-                    }
+                serving.handle(request);
+            }
+            Some(message) = internal.recv() => serving.forget_ended(message),
+        }
+        serving.start_next_job();
+    }
+    serving.shut_down().await;
+}
+
+/// What the runtime's loop keeps between requests.
+struct Serving {
+    outbox: Outbox,
+    factory: Arc<dyn EngineFactory>,
+    session: Option<SessionStore>,
+    /// Where the runtime's own tasks report their end.
+    internal: mpsc::UnboundedSender<Internal>,
+    queue: VecDeque<JobRequest>,
+    running: Option<Running>,
+    downloads: HashMap<String, CancellationToken>,
+    recording: Option<recording::RecordingHandle>,
+    /// The last folder listing and the last session save: the next of each waits for it.
+    listing: Option<tokio::task::JoinHandle<()>>,
+    saving: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Serving {
+    fn handle(&mut self, request: RuntimeRequest) {
+        let outbox = self.outbox.clone();
+        match request {
+            RuntimeRequest::Enqueue(job) => self.queue.push_back(job),
+            RuntimeRequest::Cancel(job) => cancel_job(job, self.running.as_ref(), &mut self.queue, &outbox),
+            RuntimeRequest::ChooseFiles { start_dir } => detach(choose_files(start_dir, outbox)),
+            RuntimeRequest::Export(export) => detach(write_export(*export, outbox)),
+            RuntimeRequest::ListModels => detach(list_models(outbox)),
+            RuntimeRequest::DownloadModel(name) => start_download(name, &mut self.downloads, &outbox, &self.internal),
+            RuntimeRequest::CancelDownload(name) => {
+                if let Some(cancel) = self.downloads.get(&name) {
+                    cancel.cancel();
                 }
             }
-            Some(message) = internal.recv() => forget_ended(message, &mut running, &mut downloads),
+            RuntimeRequest::ImportModel => detach(import_model(outbox)),
+            RuntimeRequest::RemoveModel(name) => detach(remove_model(name, outbox)),
+            // Each listing waits for the one before, so files queue in the order they were
+            // dropped even when a folder takes a while to list.
+            RuntimeRequest::ListAudio(paths) => self.listing = Some(after(self.listing.take(), list_audio(paths, outbox))),
+            RuntimeRequest::LoadSession => detach(load_session(self.session.clone(), outbox)),
+            RuntimeRequest::SaveSession(snapshot) => {
+                if let Some(store) = self.session.clone() {
+                    self.saving = Some(after(self.saving.take(), save_session(store, snapshot, outbox)));
+                }
+            }
+            RuntimeRequest::ListKeys => detach(list_keys(self.factory.clone(), outbox)),
+            RuntimeRequest::SaveKey { service, key } => {
+                detach(change_key(self.factory.clone(), service, Some(key), outbox));
+            }
+            RuntimeRequest::RemoveKey(service) => detach(change_key(self.factory.clone(), service, None, outbox)),
+            RuntimeRequest::ListInputDevices => detach(recording::list_devices(outbox)),
+            RuntimeRequest::RecoverRecordings(dir) => detach(recording::recover(dir, outbox)),
+            RuntimeRequest::StartRecording(request) => self.start_recording(*request),
+            RuntimeRequest::ControlRecording(control) => {
+                if let Some(recording) = &self.recording {
+                    recording.control(control);
+                }
+            }
         }
-        if running.is_none()
-            && let Some(next) = queue.pop_front()
+    }
+
+    /// Starts a recording, unless one runs already (the window allows one at a time).
+    fn start_recording(&mut self, request: recording::RecordingRequest) {
+        if let Some(current) = &self.recording {
+            let message = "a recording is running already; stop it first".to_string();
+            let update = recording::RecordingUpdate::FailedToStart { job: request.job, message };
+            self.outbox.send(BackgroundEvent::Recording(update));
+            debug_assert_ne!(current.job, request.job);
+            return;
+        }
+        let internal = self.internal.clone();
+        let job = request.job;
+        self.recording = Some(recording::start(request, self.factory.clone(), self.outbox.clone(), move || {
+            let _ = internal.send(Internal::RecordingEnded(job));
+        }));
+    }
+
+    /// The next queued file starts when none is running.
+    fn start_next_job(&mut self) {
+        if self.running.is_none()
+            && let Some(next) = self.queue.pop_front()
         {
-            running = Some(Running::start(next, &factory, &outbox, &internal_sender));
+            self.running = Some(Running::start(next, &self.factory, &self.outbox, &self.internal));
         }
     }
-    // The window is gone: stop everything, but let the session saves reach the disk.
-    if let Some(current) = running {
-        current.cancel.cancel();
+
+    /// A task of the runtime's own ended: it is no longer running, downloading or recording.
+    fn forget_ended(&mut self, message: Internal) {
+        match message {
+            Internal::JobEnded(job) => {
+                if self.running.as_ref().is_some_and(|current| current.job == job) {
+                    self.running = None;
+                }
+            }
+            Internal::DownloadEnded(name) => {
+                self.downloads.remove(&name);
+            }
+            Internal::RecordingEnded(job) => {
+                if self.recording.as_ref().is_some_and(|current| current.job == job) {
+                    self.recording = None;
+                }
+            }
+        }
     }
-    for cancel in downloads.values() {
-        cancel.cancel();
+
+    /// The window is gone: stop everything, but let the recording's file and the session
+    /// saves reach the disk.
+    async fn shut_down(self) {
+        if let Some(current) = self.running {
+            current.cancel.cancel();
+        }
+        for cancel in self.downloads.values() {
+            cancel.cancel();
+        }
+        if let Some(recording) = self.recording {
+            recording.stop_for_exit().await;
+        }
+        if let Some(saving) = self.saving {
+            let _ = saving.await;
+        }
     }
-    if let Some(saving) = saving {
-        let _ = saving.await;
-    }
+}
+
+/// Runs `task` on its own; it reports through the outbox.
+fn detach(task: impl std::future::Future<Output = ()> + Send + 'static) {
+    tokio::spawn(task);
+}
+
+/// Reads the last session on a blocking thread and reports it.
+async fn load_session(store: Option<SessionStore>, outbox: Outbox) {
+    let loaded = match store {
+        Some(store) => tokio::task::spawn_blocking(move || store.load())
+            .await
+            .unwrap_or_else(|_| Err("reading the last session crashed".into())),
+        None => Ok(Vec::new()),
+    };
+    outbox.send(BackgroundEvent::SessionLoaded(loaded));
 }
 
 /// Runs one job and says how it ended. The engine runs in its own task, so even a panic in it
@@ -659,15 +730,7 @@ async fn run_job(
     if cancel.is_cancelled() {
         return JobOutcome::Cancelled;
     }
-    let (sink, mut engine_events) = EventSink::channel();
-    let forwarder = {
-        let outbox = outbox.clone();
-        tokio::spawn(async move {
-            while let Some(event) = engine_events.recv().await {
-                outbox.send(BackgroundEvent::Engine { job, event });
-            }
-        })
-    };
+    let (sink, forwarder) = engine_sink(job, outbox);
     let run = {
         let cancel = cancel.clone();
         tokio::spawn(async move {
@@ -689,15 +752,23 @@ async fn run_job(
     }
 }
 
-/// The audio and video files the open dialog offers.
-pub const AUDIO_EXTENSIONS: &[&str] = &[
-    "wav", "mp3", "m4a", "aac", "mp4", "flac", "ogg", "opus", "oga", "webm", "mkv", "mov",
-];
+/// A sink for `job`'s engine and the task that sends its events on as `Engine` events, in
+/// order; the task ends after the last event once the sink is dropped.
+fn engine_sink(job: JobId, outbox: &Outbox) -> (EventSink, tokio::task::JoinHandle<()>) {
+    let (sink, mut events) = EventSink::channel();
+    let outbox = outbox.clone();
+    let forwarder = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            outbox.send(BackgroundEvent::Engine { job, event });
+        }
+    });
+    (sink, forwarder)
+}
 
 async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
     let mut dialog = rfd::AsyncFileDialog::new()
         .set_title("Open audio or video files")
-        .add_filter("Audio and video", AUDIO_EXTENSIONS)
+        .add_filter("Audio and video", crate::audio::discover::AUDIO_EXTENSIONS)
         .add_filter("All files", &["*"]);
     if let Some(dir) = start_dir {
         dialog = dialog.set_directory(dir);
@@ -720,7 +791,7 @@ async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
 /// Lists folders and checks extensions on a blocking thread (a dropped folder on a slow or
 /// network drive must not stall a frame).
 async fn list_audio(paths: Vec<PathBuf>, outbox: Outbox) {
-    let listed = tokio::task::spawn_blocking(move || super::commands::collect_audio_files(&paths)).await;
+    let listed = tokio::task::spawn_blocking(move || crate::audio::discover::collect_audio_files(&paths)).await;
     let (audio, skipped) = listed.unwrap_or_default();
     outbox.send(BackgroundEvent::AudioListed { audio, skipped });
 }

@@ -32,6 +32,8 @@ pub enum SavedStatus {
     Cancelled,
     /// Still queued or running when the session was saved.
     Interrupted,
+    /// A recording whose transcript is incomplete or missing (see `JobStatus::Recorded`).
+    Recorded,
 }
 
 /// One file of the session, as listed in `session.json`.

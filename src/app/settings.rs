@@ -33,6 +33,8 @@ pub struct Settings {
     pub show_side_panel: bool,
     /// Where the open dialog starts.
     pub last_open_dir: Option<PathBuf>,
+    /// The recording panel's choices: device, monitor, live engine.
+    pub recording: RecordingSettings,
 }
 
 impl Default for Settings {
@@ -46,7 +48,53 @@ impl Default for Settings {
             theme: ThemeChoice::System,
             show_side_panel: true,
             last_open_dir: None,
+            recording: RecordingSettings::default(),
         }
+    }
+}
+
+/// What the recording panel remembers: chosen before a recording starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RecordingSettings {
+    /// The input device's id (`InputDevice::id`); `None` records from the system's default
+    /// input. A device that is not connected any more falls back to the default.
+    pub device: Option<String>,
+    /// Also record the monitor of the sound output as channel 2: "Me" / "Them" for calls.
+    pub with_monitor: bool,
+    /// The engine that transcribes while recording, by id (`None`: off). One that cannot
+    /// stream (PolarGrid, LLM Stats) transcribes the file when the recording stops.
+    #[serde(with = "live_engine_id")]
+    pub live: Option<EngineKind>,
+    /// Live transcription's own settings (pauses, Gradium's session length, 60db's rate).
+    pub live_options: crate::engine::LiveOptions,
+}
+
+impl Default for RecordingSettings {
+    fn default() -> Self {
+        RecordingSettings {
+            device: None,
+            with_monitor: false,
+            live: Some(EngineKind::Local),
+            live_options: crate::engine::LiveOptions::default(),
+        }
+    }
+}
+
+/// The live engine is stored as `off` or the engine's id, as [`engine_id`] stores engines.
+mod live_engine_id {
+    use crate::engine::EngineKind;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub const OFF: &str = "off";
+
+    pub fn serialize<S: Serializer>(live: &Option<EngineKind>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(live.map_or(OFF, EngineKind::id))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<EngineKind>, D::Error> {
+        let id = String::deserialize(deserializer)?;
+        Ok(if id == OFF { None } else { id.parse().ok() })
     }
 }
 

@@ -34,14 +34,21 @@ pub enum JobStatus {
     Cancelled,
     /// Verbatim was closed before the file was finished (restored from the last session).
     Interrupted,
+    /// The microphone is being recorded into this file; live text, if any, arrives as it is
+    /// spoken. The recording panel stops it; the file queue does not run it.
+    Recording,
+    /// Recorded and complete, but without a full transcript: live transcription was not
+    /// asked for or stopped early, or the file was recovered after a crash. Transcribe
+    /// (Retry) runs it.
+    Recorded,
 }
 
 impl JobStatus {
-    /// Queued, running or cancelling: the runtime still owns it.
+    /// Queued, running, cancelling or recording: the runtime still owns it.
     pub fn is_active(&self) -> bool {
         matches!(
             self,
-            JobStatus::Queued | JobStatus::Running | JobStatus::Cancelling
+            JobStatus::Queued | JobStatus::Running | JobStatus::Cancelling | JobStatus::Recording
         )
     }
 
@@ -59,6 +66,8 @@ impl JobStatus {
             JobStatus::Failed { .. } => "Failed",
             JobStatus::Cancelled => "Cancelled",
             JobStatus::Interrupted => "Interrupted",
+            JobStatus::Recording => "Recording…",
+            JobStatus::Recorded => "Recorded",
         }
     }
 }
@@ -181,18 +190,27 @@ pub struct Notification {
     pub id: u64,
     pub level: NoticeLevel,
     pub message: String,
-    pub action: Option<NoticeAction>,
+    /// Its buttons besides Dismiss, first drawn nearest to it.
+    pub actions: Vec<NoticeAction>,
+    /// Stays until dismissed or acted on, whatever its level (a recovered recording).
+    pub sticky: bool,
     pub created_at: Instant,
 }
 
 impl Notification {
-    /// How long it stays: errors stay until dismissed, so none is missed.
+    /// How long it stays: errors (and sticky notices) stay until dismissed, so none is missed.
     pub fn lifetime(&self) -> Option<Duration> {
         match self.level {
+            _ if self.sticky => None,
             NoticeLevel::Info => Some(Duration::from_secs(5)),
             NoticeLevel::Warning => Some(Duration::from_secs(10)),
             NoticeLevel::Error => None,
         }
+    }
+
+    /// Whether one of its buttons sends `command`.
+    pub fn offers(&self, command: &AppCommand) -> bool {
+        self.actions.iter().any(|action| action.command == *command)
     }
 }
 
@@ -284,6 +302,8 @@ pub struct AppState {
     pub selection_pinned: bool,
     pub models: ModelsState,
     pub keys: KeysState,
+    /// The recording panel: devices, choices, and the recording the runtime is making.
+    pub recording: super::recording::RecordingView,
     pub notifications: Vec<Notification>,
     next_job_id: u64,
     next_notification_id: u64,
@@ -305,15 +325,33 @@ impl AppState {
 
     /// Adds a queued job for `path` and returns its id.
     pub fn add_job(&mut self, path: PathBuf) -> JobId {
+        let id = self.reserve_job_id();
+        self.insert_job(id, path, JobStatus::Queued);
+        id
+    }
+
+    /// An id for a job added later with [`AppState::insert_job`] (a recording: its file is
+    /// named by the runtime, and its events carry the id from the start).
+    pub fn reserve_job_id(&mut self) -> JobId {
         self.next_job_id += 1;
-        let id = JobId(self.next_job_id);
-        let key = format!("{}-{}", self.session_prefix, self.next_job_id);
-        self.jobs.push(Job::new(id, path, key));
+        JobId(self.next_job_id)
+    }
+
+    /// Adds the job `id` (from [`AppState::reserve_job_id`]) for `path` with `status`.
+    pub fn insert_job(&mut self, id: JobId, path: PathBuf, status: JobStatus) {
+        let key = format!("{}-{}", self.session_prefix, id.0);
+        let mut job = Job::new(id, path, key);
+        job.status = status;
+        self.jobs.push(job);
         if self.selected.is_none() {
             self.selected = Some(id);
             self.selection_pinned = false;
         }
-        id
+    }
+
+    /// The job of `path`, if the list has one.
+    pub fn job_for_path(&self, path: &Path) -> Option<&Job> {
+        self.jobs.iter().find(|job| job.path == path)
     }
 
     pub fn job(&self, id: JobId) -> Option<&Job> {
@@ -354,7 +392,11 @@ impl AppState {
         job.engine_name = Some(engine_name);
         let follow = match self.selected_job() {
             None => true,
-            Some(selected) => !self.selection_pinned && !selected.status.is_running(),
+            Some(selected) => {
+                !self.selection_pinned
+                    && !selected.status.is_running()
+                    && selected.status != JobStatus::Recording
+            }
         };
         if follow {
             self.selected = Some(id);
@@ -462,6 +504,7 @@ impl AppState {
                 SavedStatus::Failed { reason } => JobStatus::Failed { reason },
                 SavedStatus::Cancelled => JobStatus::Cancelled,
                 SavedStatus::Interrupted => JobStatus::Interrupted,
+                SavedStatus::Recorded => JobStatus::Recorded,
             };
             job.word_count = transcript_word_count(&transcript);
             job.progress = (job.status == JobStatus::Done).then_some(1.0);
@@ -505,9 +548,11 @@ impl AppState {
                         reason: reason.clone(),
                     },
                     JobStatus::Cancelled => SavedStatus::Cancelled,
+                    JobStatus::Recorded => SavedStatus::Recorded,
                     JobStatus::Queued
                     | JobStatus::Running
                     | JobStatus::Cancelling
+                    | JobStatus::Recording
                     | JobStatus::Interrupted => SavedStatus::Interrupted,
                 },
                 engine: job.engine_name.clone(),
@@ -556,12 +601,8 @@ impl AppState {
             Some(job) if !job.status.is_active() => {
                 job.reset_for_retry();
                 // Its failure notice has done its job.
-                self.notifications.retain(|notice| {
-                    notice
-                        .action
-                        .as_ref()
-                        .is_none_or(|action| action.command != AppCommand::RetryJob(id))
-                });
+                self.notifications
+                    .retain(|notice| !notice.offers(&AppCommand::RetryJob(id)));
                 true
             }
             _ => false,
@@ -580,12 +621,8 @@ impl AppState {
                 .map(|job| job.id);
             self.selection_pinned = false;
         }
-        self.notifications.retain(|notice| {
-            notice
-                .action
-                .as_ref()
-                .is_none_or(|action| action.command != AppCommand::RetryJob(id))
-        });
+        self.notifications
+            .retain(|notice| !notice.offers(&AppCommand::RetryJob(id)));
         Some(removed.status.is_active())
     }
 
@@ -615,6 +652,17 @@ impl AppState {
         message: impl Into<String>,
         action: Option<NoticeAction>,
     ) {
+        self.notify_with(level, message, action.into_iter().collect(), false);
+    }
+
+    /// Shows a notification with several buttons; a `sticky` one stays until dismissed.
+    pub fn notify_with(
+        &mut self,
+        level: NoticeLevel,
+        message: impl Into<String>,
+        actions: Vec<NoticeAction>,
+        sticky: bool,
+    ) {
         let message = message.into();
         let now = Instant::now();
         if let Some(existing) = self
@@ -623,7 +671,8 @@ impl AppState {
             .find(|notice| notice.message == message && notice.level == level)
         {
             existing.created_at = now;
-            existing.action = action;
+            existing.actions = actions;
+            existing.sticky |= sticky;
             return;
         }
         self.next_notification_id += 1;
@@ -631,15 +680,16 @@ impl AppState {
             id: self.next_notification_id,
             level,
             message,
-            action,
+            actions,
+            sticky,
             created_at: now,
         });
-        // Keep the stack short: the oldest non-errors go first.
+        // Keep the stack short: the oldest that would fade anyway go first.
         while self.notifications.len() > 6 {
             let oldest = self
                 .notifications
                 .iter()
-                .position(|notice| notice.level != NoticeLevel::Error)
+                .position(|notice| notice.lifetime().is_some())
                 .unwrap_or(0);
             self.notifications.remove(oldest);
         }
@@ -726,7 +776,7 @@ mod tests {
             )
         );
         assert_eq!(
-            notice.and_then(|n| n.action).map(|a| a.command),
+            notice.and_then(|n| n.actions.first().cloned()).map(|a| a.command),
             Some(AppCommand::RetryJob(id))
         );
         assert!(state.retry(id));

@@ -8,10 +8,13 @@
 //! for are checked first (`container_check`); its panics are caught. A multi-hour file is
 //! never held whole: the stream holds at most one block plus one packet.
 //!
-//! Pipeline: `source` (a decoder, packets at the file's rate) → `resample` (to the output
-//! rate, delay-compensated) → `pipeline` (time ranges) → `AudioStream` blocks or `encode`.
+//! Pipeline: `source` (a decoder, packets at the file's rate; `dispatch` picks it) →
+//! `resample` (to the output rate, delay-compensated) → `pipeline` (time ranges) →
+//! `AudioStream` blocks or `encode`.
 
 mod container_check;
+pub mod discover;
+mod dispatch;
 pub mod encode;
 mod error;
 mod mp4_edit;

@@ -3,7 +3,8 @@
 
 use super::error::AudioError;
 use super::resample::StreamResampler;
-use super::source::{Frames, Source, SourceFormat, open_source};
+use super::dispatch::open_source;
+use super::source::{Frames, Source, SourceFormat};
 use std::path::{Path, PathBuf};
 
 /// Frames of a file at `output_rate_hz`, from `start_s` to `end_s`.

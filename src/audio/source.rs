@@ -1,11 +1,9 @@
 //! The decoders behind one interface. A `Source` hands out planar `f32` frames at the file's
 //! own sample rate, one packet at a time, so nothing above it ever holds a whole file. This
-//! module also picks the decoder for a file and holds the limits that keep header fields from
-//! sizing allocations.
+//! module also holds the limits that keep header fields from sizing allocations, and what
+//! every decoder shares; `dispatch` picks the decoder for a file.
 
 use super::error::AudioError;
-use super::{container_check, ogg_opus, symphonia_source, wav};
-use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
@@ -19,8 +17,6 @@ pub(crate) const MAX_CHANNELS: usize = 32;
 /// Largest packet, in frames, that a decoder may announce (FLAC's limit is 65 535, ADPCM's
 /// about 130 000): decoders allocate this many frames per channel up front.
 pub(crate) const MAX_FRAMES_PER_PACKET: u64 = 1 << 18;
-/// WAV format tags symphonia decodes: Microsoft and IMA ADPCM, A-law, µ-law.
-const SYMPHONIA_WAV_CODECS: [u16; 4] = [0x0002, 0x0011, 0x0006, 0x0007];
 /// Undecodable packets in a row after which a file counts as damaged rather than glitchy.
 pub(crate) const MAX_BAD_PACKETS_IN_A_ROW: usize = 64;
 
@@ -49,75 +45,6 @@ pub(crate) trait Source: Send {
     fn seek_to_frame(&mut self, _frame: u64) -> Result<Option<u64>, AudioError> {
         Ok(None)
     }
-}
-
-/// Opens the right decoder for `path`: our own reader for PCM/float WAV and for Ogg Opus,
-/// symphonia for everything else (MP3, AAC/M4A, FLAC, Vorbis, ADPCM WAV, video containers).
-pub(crate) fn open_source(path: &Path) -> Result<Box<dyn Source>, AudioError> {
-    let mut file = File::open(path).map_err(|error| AudioError::open(path, error))?;
-    let metadata = file
-        .metadata()
-        .map_err(|error| AudioError::open(path, error))?;
-    if metadata.is_dir() {
-        return Err(AudioError::open(path, "it is a folder, not a file"));
-    }
-    if metadata.len() == 0 {
-        return Err(AudioError::no_audio(path, "the file is empty"));
-    }
-    let mut magic = [0_u8; 12];
-    let magic_len =
-        read_up_to(&mut file, &mut magic).map_err(|error| AudioError::open(path, error))?;
-    let magic = magic.get(..magic_len).unwrap_or_default();
-    drop(file);
-
-    let is_wav = magic.len() >= 12
-        && (magic.starts_with(b"RIFF") || magic.starts_with(b"RF64"))
-        && magic.get(8..12) == Some(b"WAVE".as_slice());
-    if is_wav {
-        match wav::WavSource::open(path)? {
-            wav::WavContents::Pcm(source) => return Ok(Box::new(source)),
-            // MP3 in a WAV wrapper: the data chunk is a plain MP3 stream.
-            wav::WavContents::Compressed {
-                format_tag: 0x0050 | 0x0055,
-                data_start,
-                data_end,
-            } => {
-                // symphonia probes the data chunk as a file of its own.
-                container_check::check_part(path, data_start, data_end)
-                    .map_err(|reason| AudioError::unsupported(path, reason))?;
-                let part = symphonia_source::FilePart {
-                    start: data_start,
-                    end: data_end,
-                    extension: Some("mp3"),
-                };
-                return Ok(Box::new(symphonia_source::SymphoniaSource::open_part(
-                    path,
-                    Some(part),
-                )?));
-            }
-            wav::WavContents::Compressed { format_tag, .. }
-                if !SYMPHONIA_WAV_CODECS.contains(&format_tag) =>
-            {
-                return Err(AudioError::unsupported(
-                    path,
-                    format!(
-                        "a WAV in {} (format 0x{format_tag:04X}), which Verbatim cannot decode",
-                        wav::format_tag_name(format_tag)
-                    ),
-                ));
-            }
-            wav::WavContents::Compressed { .. } => {}
-        }
-    }
-    if magic.starts_with(b"OggS")
-        && let Some(source) = ogg_opus::OggOpusSource::open(path)?
-    {
-        return Ok(Box::new(source));
-    }
-    container_check::check(path).map_err(|reason| AudioError::unsupported(path, reason))?;
-    Ok(Box::new(symphonia_source::SymphoniaSource::open_part(
-        path, None,
-    )?))
 }
 
 /// Rejects formats that are broken or that would make buffers absurdly large.

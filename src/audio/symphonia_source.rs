@@ -70,24 +70,9 @@ impl SymphoniaSource {
         path: &Path,
         part: Option<FilePart>,
     ) -> Result<SymphoniaSource, AudioError> {
-        let part = match (part, container_check::id3v2_end(path)) {
-            (None, Some(tag_end)) => {
-                let file_len = std::fs::metadata(path)
-                    .map_err(|error| AudioError::open(path, error))?
-                    .len();
-                if tag_end >= file_len {
-                    return Err(AudioError::unsupported(
-                        path,
-                        "the file ends inside its ID3 tag, before any audio",
-                    ));
-                }
-                Some(FilePart {
-                    start: tag_end,
-                    end: file_len,
-                    extension: None,
-                })
-            }
-            (part, _) => part,
+        let part = match part {
+            None => after_id3v2_tag(path)?,
+            part => part,
         };
         let reader = probe_format(path, part)?;
         let (track_id, decoder, params) = choose_track(path, reader.as_ref())?;
@@ -141,29 +126,37 @@ impl SymphoniaSource {
         {
             source.format.duration_s = Some(duration_s);
         }
-        // The first decoded packet says what the audio really is (AAC with SBR, for one,
-        // decodes to a different rate and channel count than its container declares).
+        source.decode_first_audio()?;
+        Ok(source)
+    }
+
+    /// Decodes up to the first packet with audio and keeps it pending: it says what the audio
+    /// really is (AAC with SBR, for one, decodes to a different rate and channel count than
+    /// its container declares).
+    fn decode_first_audio(&mut self) -> Result<(), AudioError> {
+        let path = self.path.clone();
+        let path = path.as_path();
         let mut attempts: u64 = 0;
         let mut last_problem: Option<String> = None;
         loop {
             attempts += 1;
-            let ours = attempts - source.other_track_packets;
+            let ours = attempts - self.other_track_packets;
             if ours > MAX_PACKETS_TO_FIRST_AUDIO as u64 {
                 let reason =
                     last_problem.unwrap_or_else(|| "no audio in the first packets".to_string());
                 return Err(AudioError::unsupported(path, reason));
             }
-            match source.read_and_decode() {
+            match self.read_and_decode() {
                 Ok(Some((frames, rate))) => {
-                    if source.format.sample_rate_hz == 0 {
+                    if self.format.sample_rate_hz == 0 {
                         check_format(path, rate, frames.len())?;
-                        source.format.sample_rate_hz = rate;
-                        source.format.channel_count = frames.len();
-                        source.apply_edit(rate);
+                        self.format.sample_rate_hz = rate;
+                        self.format.channel_count = frames.len();
+                        self.apply_edit(rate);
                     }
-                    let frames = source.trim(fit_channels(frames, source.format.channel_count));
+                    let frames = self.trim(fit_channels(frames, self.format.channel_count));
                     if frames.first().is_none_or(Vec::is_empty) {
-                        if source.finished {
+                        if self.finished {
                             return Err(AudioError::no_audio(
                                 path,
                                 "the edit list leaves no audio",
@@ -171,11 +164,11 @@ impl SymphoniaSource {
                         }
                         continue;
                     }
-                    source.frames_out = frames.first().map_or(0, Vec::len) as u64;
-                    source.pending = Some(frames);
-                    return Ok(source);
+                    self.frames_out = frames.first().map_or(0, Vec::len) as u64;
+                    self.pending = Some(frames);
+                    return Ok(());
                 }
-                Ok(None) if source.finished => {
+                Ok(None) if self.finished => {
                     return Err(match last_problem {
                         Some(reason) => AudioError::unsupported(path, reason),
                         None => AudioError::no_audio(path, "no audio packets"),
@@ -450,6 +443,27 @@ impl MediaSource for FileRange {
     fn byte_len(&self) -> Option<u64> {
         Some(self.part.end - self.part.start)
     }
+}
+
+/// The file after a leading ID3v2 tag, when it has one (`None`: the whole file).
+fn after_id3v2_tag(path: &Path) -> Result<Option<FilePart>, AudioError> {
+    let Some(tag_end) = container_check::id3v2_end(path) else {
+        return Ok(None);
+    };
+    let file_len = std::fs::metadata(path)
+        .map_err(|error| AudioError::open(path, error))?
+        .len();
+    if tag_end >= file_len {
+        return Err(AudioError::unsupported(
+            path,
+            "the file ends inside its ID3 tag, before any audio",
+        ));
+    }
+    Ok(Some(FilePart {
+        start: tag_end,
+        end: file_len,
+        extension: None,
+    }))
 }
 
 /// Finds the container format of a file (or part of one) and opens its reader.

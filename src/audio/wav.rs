@@ -167,100 +167,14 @@ impl WavSource {
             .map_err(|error| AudioError::open(path, error))?
             .len();
         let mut reader = BufReader::new(file);
-        let damaged = |reason: &str| AudioError::unsupported(path, reason);
-
-        let mut riff_header = [0_u8; 12];
-        let read = read_up_to(&mut reader, &mut riff_header)
-            .map_err(|error| AudioError::open(path, error))?;
-        if read < 12 {
-            return Err(damaged("the WAV header is cut short"));
-        }
-        let is_rf64 = riff_header.starts_with(b"RF64");
-
-        let mut position: u64 = 12;
-        let mut fmt: Option<FmtChunk> = None;
-        let mut ds64_data_len: Option<u64> = None;
-        let (data_start, declared_data_len) = loop {
-            let mut chunk_header = [0_u8; 8];
-            let read = read_up_to(&mut reader, &mut chunk_header)
-                .map_err(|error| AudioError::open(path, error))?;
-            if read < 8 {
-                return Err(if fmt.is_some() {
-                    AudioError::no_audio(path, "the WAV has no data chunk")
-                } else {
-                    damaged("the WAV has no fmt chunk")
-                });
-            }
-            position += 8;
-            let [a, b, c, d, l0, l1, l2, l3] = chunk_header;
-            let chunk_id = [a, b, c, d];
-            let chunk_len = u64::from(u32::from_le_bytes([l0, l1, l2, l3]));
-            match &chunk_id {
-                b"data" => break (position, chunk_len),
-                b"fmt " => {
-                    let mut body = [0_u8; 40];
-                    let wanted = usize::try_from(chunk_len.min(40)).unwrap_or(40);
-                    let slot = body.get_mut(..wanted).unwrap_or_default();
-                    let read = read_up_to(&mut reader, slot)
-                        .map_err(|error| AudioError::open(path, error))?;
-                    if read < wanted {
-                        return Err(damaged("the WAV fmt chunk is cut short"));
-                    }
-                    fmt = Some(parse_fmt(&body, wanted).map_err(|reason| damaged(&reason))?);
-                    position += wanted as u64;
-                    let rest = chunk_len - wanted as u64 + (chunk_len & 1);
-                    skip(&mut reader, &mut position, rest, file_len)
-                        .map_err(|()| damaged("the WAV fmt chunk runs past the end of the file"))?;
-                }
-                b"ds64" => {
-                    let mut body = [0_u8; 16];
-                    let wanted = usize::try_from(chunk_len.min(16)).unwrap_or(16);
-                    let slot = body.get_mut(..wanted).unwrap_or_default();
-                    let read = read_up_to(&mut reader, slot)
-                        .map_err(|error| AudioError::open(path, error))?;
-                    if read == 16 {
-                        let [_, _, _, _, _, _, _, _, d0, d1, d2, d3, d4, d5, d6, d7] = body;
-                        ds64_data_len = Some(u64::from_le_bytes([d0, d1, d2, d3, d4, d5, d6, d7]));
-                    }
-                    position += read as u64;
-                    let rest = chunk_len.saturating_sub(read as u64) + (chunk_len & 1);
-                    skip(&mut reader, &mut position, rest, file_len).map_err(|()| {
-                        damaged("the RF64 ds64 chunk runs past the end of the file")
-                    })?;
-                }
-                _ => {
-                    if skip(
-                        &mut reader,
-                        &mut position,
-                        chunk_len + (chunk_len & 1),
-                        file_len,
-                    )
-                    .is_err()
-                    {
-                        return Err(if fmt.is_some() {
-                            AudioError::no_audio(path, "the WAV has no data chunk")
-                        } else {
-                            damaged("the WAV has no fmt chunk")
-                        });
-                    }
-                }
-            }
-        };
-        let Some(fmt) = fmt else {
-            return Err(damaged("the WAV data chunk comes before its fmt chunk"));
-        };
-        let available = file_len.saturating_sub(data_start);
-        let declared = match (is_rf64, declared_data_len, ds64_data_len) {
-            (true, 0xFFFF_FFFF, Some(length)) => length,
-            _ => declared_data_len,
-        };
-        let format_tag = fmt.format_tag;
+        let layout = read_layout(&mut reader, path, file_len)?;
+        let available = file_len.saturating_sub(layout.data_start);
+        let declared = layout.declared_data_len;
+        let untrusted_length = declared == 0 || declared == 0xFFFF_FFFF || declared > available;
+        let format_tag = layout.fmt.format_tag;
         if format_tag != FORMAT_PCM && format_tag != FORMAT_IEEE_FLOAT {
-            let data_end = if declared == 0 || declared == 0xFFFF_FFFF || declared > available {
-                file_len
-            } else {
-                data_start + declared
-            };
+            let data_start = layout.data_start;
+            let data_end = if untrusted_length { file_len } else { data_start + declared };
             if data_end <= data_start {
                 return Err(AudioError::no_audio(path, "the WAV data chunk is empty"));
             }
@@ -270,22 +184,33 @@ impl WavSource {
                 data_end,
             });
         }
+        let data_end = (!untrusted_length).then(|| layout.data_start + declared);
+        WavSource::open_pcm(path, reader, &layout, data_end, available).map(WavContents::Pcm)
+    }
+
+    /// The PCM or float samples from `layout.data_start` to `data_end` (`None`: to the end of
+    /// the file, `available` bytes).
+    fn open_pcm(
+        path: &Path,
+        mut reader: BufReader<File>,
+        layout: &WavLayout,
+        data_end: Option<u64>,
+        available: u64,
+    ) -> Result<WavSource, AudioError> {
+        let fmt = &layout.fmt;
+        let data_start = layout.data_start;
         check_format(path, fmt.sample_rate_hz, usize::from(fmt.channel_count))?;
         let channel_count = usize::from(fmt.channel_count);
-        let mut encoding = sample_encoding(&fmt).map_err(|reason| damaged(&reason))?;
+        let mut encoding =
+            sample_encoding(fmt).map_err(|reason| AudioError::unsupported(path, reason))?;
         let block_align = encoding.bytes() * channel_count;
-
-        let data_end = if declared == 0 || declared == 0xFFFF_FFFF || declared > available {
-            if available >= block_align as u64 {
-                log::warn!(
-                    "{}: the WAV header gives {declared} bytes of audio but {available} follow; reading to the end of the file",
-                    path.display()
-                );
-            }
-            None
-        } else {
-            Some(data_start + declared)
-        };
+        if data_end.is_none() && available >= block_align as u64 {
+            log::warn!(
+                "{}: the WAV header gives {} bytes of audio but {available} follow; reading to the end of the file",
+                path.display(),
+                layout.declared_data_len
+            );
+        }
         let data_len = data_end.map_or(available, |end| end - data_start);
         let frame_count = data_len / block_align as u64;
         if frame_count == 0 {
@@ -310,7 +235,7 @@ impl WavSource {
             duration_s: Some(frame_count as f64 / f64::from(fmt.sample_rate_hz)),
             codec: encoding.name().to_string(),
         };
-        Ok(WavContents::Pcm(WavSource {
+        Ok(WavSource {
             path: path.to_path_buf(),
             reader,
             format,
@@ -320,8 +245,132 @@ impl WavSource {
             data_end,
             position: data_start,
             bytes: Vec::new(),
-        }))
+        })
     }
+}
+
+/// What a WAV header says: the fmt chunk, where the samples start, and how many bytes of them
+/// it declares (RF64's ds64 size in place of the 32-bit one).
+struct WavLayout {
+    fmt: FmtChunk,
+    data_start: u64,
+    declared_data_len: u64,
+}
+
+/// Reads the RIFF/RF64 header and the chunks up to `data`, leaving `reader` at the samples.
+fn read_layout(
+    reader: &mut BufReader<File>,
+    path: &Path,
+    file_len: u64,
+) -> Result<WavLayout, AudioError> {
+    let mut riff_header = [0_u8; 12];
+    let read =
+        read_up_to(reader, &mut riff_header).map_err(|error| AudioError::open(path, error))?;
+    if read < 12 {
+        return Err(AudioError::unsupported(path, "the WAV header is cut short"));
+    }
+    let is_rf64 = riff_header.starts_with(b"RF64");
+
+    let mut position: u64 = 12;
+    let mut fmt: Option<FmtChunk> = None;
+    let mut ds64_data_len: Option<u64> = None;
+    let (data_start, declared_data_len) = loop {
+        let mut chunk_header = [0_u8; 8];
+        let read =
+            read_up_to(reader, &mut chunk_header).map_err(|error| AudioError::open(path, error))?;
+        if read < 8 {
+            return Err(no_data_chunk(path, fmt.is_some()));
+        }
+        position += 8;
+        let [a, b, c, d, l0, l1, l2, l3] = chunk_header;
+        let chunk_len = u64::from(u32::from_le_bytes([l0, l1, l2, l3]));
+        match &[a, b, c, d] {
+            b"data" => break (position, chunk_len),
+            b"fmt " => fmt = Some(read_fmt_chunk(reader, path, &mut position, chunk_len, file_len)?),
+            b"ds64" => {
+                if let Some(length) = read_ds64_chunk(reader, path, &mut position, chunk_len, file_len)? {
+                    ds64_data_len = Some(length);
+                }
+            }
+            _ => {
+                if skip(reader, &mut position, chunk_len + (chunk_len & 1), file_len).is_err() {
+                    return Err(no_data_chunk(path, fmt.is_some()));
+                }
+            }
+        }
+    };
+    let Some(fmt) = fmt else {
+        return Err(AudioError::unsupported(
+            path,
+            "the WAV data chunk comes before its fmt chunk",
+        ));
+    };
+    let declared_data_len = match (is_rf64, declared_data_len, ds64_data_len) {
+        (true, 0xFFFF_FFFF, Some(length)) => length,
+        _ => declared_data_len,
+    };
+    Ok(WavLayout {
+        fmt,
+        data_start,
+        declared_data_len,
+    })
+}
+
+/// The chunks ran out before `data`: a file without audio, or (no fmt either) not a WAV.
+fn no_data_chunk(path: &Path, have_fmt: bool) -> AudioError {
+    if have_fmt {
+        AudioError::no_audio(path, "the WAV has no data chunk")
+    } else {
+        AudioError::unsupported(path, "the WAV has no fmt chunk")
+    }
+}
+
+/// The `fmt ` chunk's body (its first 40 bytes; the rest is skipped).
+fn read_fmt_chunk(
+    reader: &mut BufReader<File>,
+    path: &Path,
+    position: &mut u64,
+    chunk_len: u64,
+    file_len: u64,
+) -> Result<FmtChunk, AudioError> {
+    let damaged = |reason: &str| AudioError::unsupported(path, reason);
+    let mut body = [0_u8; 40];
+    let wanted = usize::try_from(chunk_len.min(40)).unwrap_or(40);
+    let slot = body.get_mut(..wanted).unwrap_or_default();
+    let read = read_up_to(reader, slot).map_err(|error| AudioError::open(path, error))?;
+    if read < wanted {
+        return Err(damaged("the WAV fmt chunk is cut short"));
+    }
+    let fmt = parse_fmt(&body, wanted).map_err(|reason| damaged(&reason))?;
+    *position += wanted as u64;
+    let rest = chunk_len - wanted as u64 + (chunk_len & 1);
+    skip(reader, position, rest, file_len)
+        .map_err(|()| damaged("the WAV fmt chunk runs past the end of the file"))?;
+    Ok(fmt)
+}
+
+/// RF64's `ds64` chunk: the 64-bit data length, when the chunk is whole.
+fn read_ds64_chunk(
+    reader: &mut BufReader<File>,
+    path: &Path,
+    position: &mut u64,
+    chunk_len: u64,
+    file_len: u64,
+) -> Result<Option<u64>, AudioError> {
+    let mut body = [0_u8; 16];
+    let wanted = usize::try_from(chunk_len.min(16)).unwrap_or(16);
+    let slot = body.get_mut(..wanted).unwrap_or_default();
+    let read = read_up_to(reader, slot).map_err(|error| AudioError::open(path, error))?;
+    let data_len = (read == 16).then(|| {
+        let [_, _, _, _, _, _, _, _, d0, d1, d2, d3, d4, d5, d6, d7] = body;
+        u64::from_le_bytes([d0, d1, d2, d3, d4, d5, d6, d7])
+    });
+    *position += read as u64;
+    let rest = chunk_len.saturating_sub(read as u64) + (chunk_len & 1);
+    skip(reader, position, rest, file_len).map_err(|()| {
+        AudioError::unsupported(path, "the RF64 ds64 chunk runs past the end of the file")
+    })?;
+    Ok(data_len)
 }
 
 impl Source for WavSource {
@@ -515,19 +564,7 @@ mod tests {
 
     /// All samples of a test file, interleaved, as integers at the given bit depth.
     fn samples_of(file: &str, bits: u32) -> Option<Vec<i64>> {
-        let path = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../shared/testdata/wav-edge"
-        ))
-        .join(file);
-        if !path.exists() {
-            assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
-                "test data missing: {}",
-                path.display()
-            );
-            return None;
-        }
+        let path = crate::dev::testdata::testdata(&format!("wav-edge/{file}"))?;
         let WavContents::Pcm(mut source) = WavSource::open(&path).unwrap() else {
             panic!("{file} is PCM")
         };

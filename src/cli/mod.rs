@@ -45,10 +45,35 @@ pub enum Command {
         command: dev::DevCommand,
     },
     /// Open the window with files queued for transcription.
-    Open(crate::app::OpenArgs),
+    Open(OpenArgs),
     /// Internal: the local engine's worker process (reads a job on stdin).
     #[command(hide = true)]
     Worker,
+}
+
+/// `verbatim open FILE...`: the window with files queued.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct OpenArgs {
+    /// Audio or video files to transcribe in the window.
+    pub files: Vec<std::path::PathBuf>,
+    /// The input device the recording panel offers first and records from: a device name or
+    /// id (`verbatim record --list-devices` lists them), or file:PATH to play an audio file as
+    /// a virtual microphone at real-time pace (demos, screenshots and tests on machines
+    /// without a sound card; the recording ends when the file does).
+    #[arg(long, value_name = "DEVICE")]
+    pub input_device: Option<String>,
+    /// Start recording as soon as the window is open, with the live engine chosen last time.
+    #[arg(long)]
+    pub record: bool,
+}
+
+/// Runs `verbatim open` (or, with no files, plain `verbatim`) and returns the exit status.
+fn open_window(args: OpenArgs) -> ExitCode {
+    let start = crate::app::WindowStart { files: args.files, input_device: args.input_device, record: args.record };
+    match crate::app::run_app_with(start) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
 }
 
 /// Entry point of the binary. Returns the process exit status.
@@ -56,8 +81,8 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The worker and the window need no runtime of the CLI's (the window starts its own).
     let command = match cli.command {
-        None => return crate::app::run_open(crate::app::OpenArgs { files: Vec::new() }),
-        Some(Command::Open(args)) => return crate::app::run_open(args),
+        None => return open_window(OpenArgs::default()),
+        Some(Command::Open(args)) => return open_window(args),
         Some(Command::Worker) => return crate::engine::local::worker::worker_main(),
         Some(command) => command,
     };

@@ -67,13 +67,13 @@ pub async fn run_models_command(cmd: ModelsCommand) -> anyhow::Result<()> {
             name,
             quantize,
         } => {
-            let name = import_model_name(&dir, name.as_deref(), quantize.as_deref())?;
+            let quantization: Quantization = quantize.as_deref().unwrap_or("f16").parse()?;
+            let name = store::import_name(&dir, name.as_deref(), quantization)?;
             if store.is_installed(&name) {
                 anyhow::bail!(
                     "a model named '{name}' is already installed; pass --name NEW_NAME or run `verbatim models remove {name}` first"
                 );
             }
-            let quantization: Quantization = quantize.as_deref().unwrap_or("f16").parse()?;
             import(&store, &dir, &name, quantization).await
         }
         ModelsCommand::Remove { name } => {
@@ -81,43 +81,6 @@ pub async fn run_models_command(cmd: ModelsCommand) -> anyhow::Result<()> {
             Ok(())
         }
     }
-}
-
-const QUANTIZATIONS: [&str; 4] = ["f16", "q8_0", "q5_0", "q5_1"];
-
-/// The store name for an imported model: `--name`, else the folder's name (made valid; or
-/// `imported` when nothing usable is left), plus `-q8_0` etc. for quantized weights.
-pub fn import_model_name(
-    dir: &Path,
-    name: Option<&str>,
-    quantize: Option<&str>,
-) -> anyhow::Result<String> {
-    if let Some(quantize) = quantize
-        && !QUANTIZATIONS.contains(&quantize)
-    {
-        anyhow::bail!("unknown quantization '{quantize}'; use f16, q8_0, q5_0 or q5_1");
-    }
-    let base = match name {
-        Some(name) => {
-            store::validate_name(name)?;
-            name.to_string()
-        }
-        None => {
-            let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
-            dir.file_name()
-                .and_then(|n| n.to_str())
-                .and_then(store::sanitize_name)
-                .unwrap_or_else(|| "imported".to_string())
-        }
-    };
-    let name = match quantize {
-        Some(quantize) if quantize != "f16" && !base.ends_with(&format!("-{quantize}")) => {
-            format!("{base}-{quantize}")
-        }
-        _ => base,
-    };
-    store::validate_name(&name)?;
-    Ok(name)
 }
 
 /// The `models list` text: installed models (name, size, path), then the catalog models that
@@ -384,34 +347,6 @@ mod tests {
                 name: "tiny".into()
             }
         );
-    }
-
-    #[test]
-    fn import_names_come_from_the_folder_and_quantization() {
-        let dir = Path::new("/nonexistent/faster-whisper small.en");
-        assert_eq!(
-            import_model_name(dir, None, None).expect("name"),
-            "faster-whisper-small.en"
-        );
-        assert_eq!(
-            import_model_name(dir, None, Some("q8_0")).expect("name"),
-            "faster-whisper-small.en-q8_0"
-        );
-        assert_eq!(
-            import_model_name(dir, Some("mine"), Some("f16")).expect("name"),
-            "mine"
-        );
-        assert_eq!(
-            import_model_name(dir, Some("mine-q5_1"), Some("q5_1")).expect("name"),
-            "mine-q5_1"
-        );
-        assert_eq!(
-            import_model_name(Path::new("/"), None, None).expect("name"),
-            "imported"
-        );
-        assert!(import_model_name(dir, Some("../x"), None).is_err());
-        let err = import_model_name(dir, None, Some("q4")).expect_err("bad quantization");
-        assert!(err.to_string().contains("q8_0"), "{err}");
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Tools for working on Verbatim without the real services: local fake servers that speak
 //! each cloud service's protocol (`verbatim dev fake-server`, and the `tests/cloud_*.rs`
-//! tests). The command line only parses `verbatim dev`; serving and the banner are here.
+//! tests), and the tests' access to the shared test recordings. The command line only parses
+//! `verbatim dev`; serving and the banner are here.
 
 pub mod fakes;
+pub mod testdata;
 
 use crate::engine::cloud::CloudService;
 use crate::engine::cloud::polargrid_router::ROUTER_URL_ENV_VAR;

@@ -18,6 +18,7 @@ use super::timecode::{ms_to_seconds, seconds_to_ms};
 use super::tokens::{Punctuation, TimedToken, segment_span, segment_tokens};
 use crate::transcript::Transcript;
 use serde::{Deserialize, Serialize};
+use std::ops::Range;
 
 /// How subtitles are cut. Every limit is configurable; the defaults follow common broadcast
 /// guidelines.
@@ -263,9 +264,7 @@ struct Draft {
 
 /// Cuts one run into cues (see the module documentation) and appends them to `drafts`.
 fn cut_run(run: &Run, rules: &SubtitleRules, label: SpeakerLabel, drafts: &mut Vec<Draft>) {
-    let tokens = &run.tokens;
-    let count = tokens.len();
-    if count == 0 {
+    if run.tokens.is_empty() {
         return;
     }
     let prefix = match (&run.speaker, label) {
@@ -273,40 +272,18 @@ fn cut_run(run: &Run, rules: &SubtitleRules, label: SpeakerLabel, drafts: &mut V
         _ => None,
     };
     let prefix_width = prefix.as_ref().map(|p| p.chars().count());
-    let capacity = (rules.max_chars_per_line * rules.max_lines_per_cue) as f64;
-    let cue_cost = |start: usize, end: usize, chars: usize| -> f64 {
-        let (Some(first), Some(last)) = (tokens.get(start), tokens.get(end - 1)) else {
-            return f64::INFINITY;
-        };
-        let span_s = last.end_s - first.start_s;
-        let mut cost = CUE_COST;
-        if end < count {
-            let pause_s = tokens
-                .get(end)
-                .map(|next| next.start_s - last.end_s)
-                .unwrap_or(0.0);
-            let segment_end = run.segment_end_after.get(end - 1).copied().unwrap_or(false);
-            cost += if segment_end || pause_s >= GOOD_BREAK_PAUSE_S {
-                0.0
-            } else {
-                match last.punctuation {
-                    Punctuation::Sentence => 0.0,
-                    Punctuation::Clause => 5.0,
-                    Punctuation::None => 50.0,
-                }
-            };
+    for range in best_cuts(run, rules, prefix_width) {
+        if let Some(draft) = draft_cue(run, rules, range, prefix.as_deref()) {
+            drafts.push(draft);
         }
-        let slack = (capacity - (chars as f64).min(capacity)) / capacity;
-        cost += 30.0 * slack * slack;
-        if span_s < rules.min_cue_duration_s && rules.min_cue_duration_s > 0.0 {
-            cost += 40.0 * (1.0 - span_s / rules.min_cue_duration_s);
-        }
-        if let Some(max_cps) = rules.max_chars_per_second {
-            let readable = max_cps * span_s.max(rules.min_cue_duration_s);
-            cost += 5.0 * (chars as f64 - readable).max(0.0);
-        }
-        cost
-    };
+    }
+}
+
+/// The cheapest way to cut the run's tokens into cues that fit the rules, as token ranges in
+/// order (dynamic programming over where the last cue starts).
+fn best_cuts(run: &Run, rules: &SubtitleRules, prefix_width: Option<usize>) -> Vec<Range<usize>> {
+    let tokens = &run.tokens;
+    let count = tokens.len();
     // best[end] = (cost, start of the last cue) for tokens 0..end.
     let mut best: Vec<(f64, usize)> = vec![(f64::INFINITY, 0); count + 1];
     if let Some(first) = best.first_mut() {
@@ -342,7 +319,7 @@ fn cut_run(run: &Run, rules: &SubtitleRules, label: SpeakerLabel, drafts: &mut V
                 break;
             }
             let before = best.get(start).map(|b| b.0).unwrap_or(f64::INFINITY);
-            let cost = before + cue_cost(start, end, chars);
+            let cost = before + cue_cost(run, rules, start, end, chars);
             if cost < cell.0 {
                 cell = (cost, start);
             }
@@ -359,43 +336,86 @@ fn cut_run(run: &Run, rules: &SubtitleRules, label: SpeakerLabel, drafts: &mut V
         end = start;
     }
     bounds.reverse();
-    for range in bounds {
-        let Some(cue_tokens) = tokens.get(range) else {
-            continue;
+    bounds
+}
+
+/// How bad a cue of tokens `start..end` (`chars` on screen) is: a break away from a pause or
+/// punctuation, room left unused, too short a time, too fast to read.
+fn cue_cost(run: &Run, rules: &SubtitleRules, start: usize, end: usize, chars: usize) -> f64 {
+    let tokens = &run.tokens;
+    let (Some(first), Some(last)) = (tokens.get(start), tokens.get(end - 1)) else {
+        return f64::INFINITY;
+    };
+    let capacity = (rules.max_chars_per_line * rules.max_lines_per_cue) as f64;
+    let span_s = last.end_s - first.start_s;
+    let mut cost = CUE_COST;
+    if end < tokens.len() {
+        let pause_s = tokens
+            .get(end)
+            .map(|next| next.start_s - last.end_s)
+            .unwrap_or(0.0);
+        let segment_end = run.segment_end_after.get(end - 1).copied().unwrap_or(false);
+        cost += if segment_end || pause_s >= GOOD_BREAK_PAUSE_S {
+            0.0
+        } else {
+            match last.punctuation {
+                Punctuation::Sentence => 0.0,
+                Punctuation::Clause => 5.0,
+                Punctuation::None => 50.0,
+            }
         };
-        let (Some(first), Some(last)) = (cue_tokens.first(), cue_tokens.last()) else {
-            continue;
-        };
-        let mut pieces: Vec<Piece> = Vec::with_capacity(cue_tokens.len() + 1);
-        let mut texts: Vec<&str> = Vec::with_capacity(cue_tokens.len() + 1);
-        if let (Some(prefix), Some(width)) = (&prefix, prefix_width) {
-            pieces.push(Piece {
-                width,
-                punctuation: Punctuation::None,
-            });
-            texts.push(prefix);
-        }
-        for token in cue_tokens {
-            pieces.push(Piece {
-                width: token.width,
-                punctuation: token.punctuation,
-            });
-            texts.push(&token.text);
-        }
-        let lines: Vec<String> =
-            balanced_lines(&pieces, rules.max_chars_per_line, rules.max_lines_per_cue)
-                .into_iter()
-                .filter_map(|line| texts.get(line).map(|words| words.join(" ")))
-                .collect();
-        let chars = lines.iter().map(|line| line.chars().count()).sum();
-        drafts.push(Draft {
-            start_ms: seconds_to_ms(first.start_s),
-            end_ms: seconds_to_ms(last.end_s),
-            lines,
-            speaker: run.speaker.clone(),
-            chars,
-        });
     }
+    let slack = (capacity - (chars as f64).min(capacity)) / capacity;
+    cost += 30.0 * slack * slack;
+    if span_s < rules.min_cue_duration_s && rules.min_cue_duration_s > 0.0 {
+        cost += 40.0 * (1.0 - span_s / rules.min_cue_duration_s);
+    }
+    if let Some(max_cps) = rules.max_chars_per_second {
+        let readable = max_cps * span_s.max(rules.min_cue_duration_s);
+        cost += 5.0 * (chars as f64 - readable).max(0.0);
+    }
+    cost
+}
+
+/// The cue for tokens `range`: its lines balanced (after the speaker prefix, if any) and its
+/// times.
+fn draft_cue(
+    run: &Run,
+    rules: &SubtitleRules,
+    range: Range<usize>,
+    prefix: Option<&str>,
+) -> Option<Draft> {
+    let cue_tokens = run.tokens.get(range)?;
+    let (first, last) = (cue_tokens.first()?, cue_tokens.last()?);
+    let mut pieces: Vec<Piece> = Vec::with_capacity(cue_tokens.len() + 1);
+    let mut texts: Vec<&str> = Vec::with_capacity(cue_tokens.len() + 1);
+    if let Some(prefix) = prefix {
+        pieces.push(Piece {
+            width: prefix.chars().count(),
+            punctuation: Punctuation::None,
+        });
+        texts.push(prefix);
+    }
+    for token in cue_tokens {
+        pieces.push(Piece {
+            width: token.width,
+            punctuation: token.punctuation,
+        });
+        texts.push(&token.text);
+    }
+    let lines: Vec<String> =
+        balanced_lines(&pieces, rules.max_chars_per_line, rules.max_lines_per_cue)
+            .into_iter()
+            .filter_map(|line| texts.get(line).map(|words| words.join(" ")))
+            .collect();
+    let chars = lines.iter().map(|line| line.chars().count()).sum();
+    Some(Draft {
+        start_ms: seconds_to_ms(first.start_s),
+        end_ms: seconds_to_ms(last.end_s),
+        lines,
+        speaker: run.speaker.clone(),
+        chars,
+    })
 }
 
 /// Sorts the cues and settles their times in whole milliseconds (step 3 of the module

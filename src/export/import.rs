@@ -323,9 +323,40 @@ fn read_vtt(lines: &[&str], header_index: usize) -> Result<(Vec<Cue>, Option<Str
             ),
         ));
     }
-    // Header metadata runs to the first blank line.
+    let (language, mut index) = vtt_header_language(lines, header_index + 1);
+    let mut cues = Vec::new();
+    loop {
+        while lines.get(index).is_some_and(|line| is_blank(line)) {
+            index += 1;
+        }
+        if index >= lines.len() {
+            break;
+        }
+        let timing_index = match vtt_timing_index(lines, index, cues.is_empty())? {
+            VttBlock::Cue { timing_index } => timing_index,
+            VttBlock::Skip { end } => {
+                index = end;
+                continue;
+            }
+        };
+        let timing_line = lines.get(timing_index).copied().unwrap_or("");
+        let (start_ms, end_ms) = lenient_timing(timing_line, timing_index + 1)?;
+        let end = vtt_cue_text_end(lines, timing_index)?;
+        cues.push(cue_from(
+            start_ms,
+            end_ms,
+            lines.get(timing_index + 1..end).unwrap_or(&[]),
+        ));
+        index = end;
+    }
+    Ok((cues, language))
+}
+
+/// The `Language:` of the header metadata (which runs to the first blank line or cue), and
+/// the line after the metadata.
+fn vtt_header_language(lines: &[&str], from: usize) -> (Option<String>, usize) {
     let mut language = None;
-    let mut index = header_index + 1;
+    let mut index = from;
     while let Some(line) = lines.get(index) {
         if is_blank(line) || line.contains("-->") {
             break;
@@ -341,74 +372,75 @@ fn read_vtt(lines: &[&str], header_index: usize) -> Result<(Vec<Cue>, Option<Str
         }
         index += 1;
     }
-    let mut cues = Vec::new();
-    loop {
-        while lines.get(index).is_some_and(|line| is_blank(line)) {
-            index += 1;
-        }
-        let Some(first) = lines.get(index) else { break };
-        let keyword = first.trim().split([' ', '\t']).next().unwrap_or("");
-        let block_end = |from: usize| {
-            let mut end = from;
-            while lines.get(end).is_some_and(|line| !is_blank(line)) {
-                end += 1;
-            }
-            end
-        };
-        if matches!(keyword, "NOTE" | "STYLE" | "REGION") && !first.contains("-->") {
-            index = block_end(index);
-            continue;
-        }
-        let timing_index = if first.contains("-->") {
-            index
-        } else if lines
-            .get(index + 1)
-            .is_some_and(|next| next.contains("-->"))
-        {
-            index + 1
-        } else if cues.is_empty() {
-            // Before the first cue: legacy header blocks such as `Region:` lines.
-            index = block_end(index);
-            continue;
-        } else {
-            return Err(ParseError::at(
-                index + 1,
-                format!(
-                    "cue text {} has no timing line; add one like 00:00:01.000 --> 00:00:02.000",
-                    quoted(first)
-                ),
-            ));
-        };
-        let timing_line = lines.get(timing_index).copied().unwrap_or("");
-        let (start_ms, end_ms) = lenient_timing(timing_line, timing_index + 1)?;
-        let mut end = timing_index + 1;
-        while let Some(text) = lines.get(end) {
-            if is_blank(text) {
-                break;
-            }
-            if text.contains("-->") {
-                if end == timing_index + 1 {
-                    return Err(ParseError::at(
-                        end + 1,
-                        format!(
-                            "a second timing line right after the one on line {}; put the cue text between them or remove one",
-                            timing_index + 1
-                        ),
-                    ));
-                }
-                // A cue that starts without a blank line before it (files from youtube-dl).
-                break;
-            }
+    (language, index)
+}
+
+/// What the block starting at a non-blank line is.
+enum VttBlock {
+    /// A cue whose timing line is `timing_index` (the first line, or the one after its id).
+    Cue { timing_index: usize },
+    /// A block without cues (NOTE, STYLE, REGION, legacy header lines) that ends at `end`.
+    Skip { end: usize },
+}
+
+fn vtt_timing_index(lines: &[&str], index: usize, before_first_cue: bool) -> Result<VttBlock, ParseError> {
+    let first = lines.get(index).copied().unwrap_or("");
+    let keyword = first.trim().split([' ', '\t']).next().unwrap_or("");
+    let block_end = || {
+        let mut end = index;
+        while lines.get(end).is_some_and(|line| !is_blank(line)) {
             end += 1;
         }
-        cues.push(cue_from(
-            start_ms,
-            end_ms,
-            lines.get(timing_index + 1..end).unwrap_or(&[]),
-        ));
-        index = end;
+        end
+    };
+    if matches!(keyword, "NOTE" | "STYLE" | "REGION") && !first.contains("-->") {
+        return Ok(VttBlock::Skip { end: block_end() });
     }
-    Ok((cues, language))
+    if first.contains("-->") {
+        Ok(VttBlock::Cue { timing_index: index })
+    } else if lines
+        .get(index + 1)
+        .is_some_and(|next| next.contains("-->"))
+    {
+        Ok(VttBlock::Cue { timing_index: index + 1 })
+    } else if before_first_cue {
+        // Before the first cue: legacy header blocks such as `Region:` lines.
+        Ok(VttBlock::Skip { end: block_end() })
+    } else {
+        Err(ParseError::at(
+            index + 1,
+            format!(
+                "cue text {} has no timing line; add one like 00:00:01.000 --> 00:00:02.000",
+                quoted(first)
+            ),
+        ))
+    }
+}
+
+/// Where the text of the cue timed on `timing_index` ends: a blank line, the end, or (files
+/// from youtube-dl) the next cue's timing line.
+fn vtt_cue_text_end(lines: &[&str], timing_index: usize) -> Result<usize, ParseError> {
+    let mut end = timing_index + 1;
+    while let Some(text) = lines.get(end) {
+        if is_blank(text) {
+            break;
+        }
+        if text.contains("-->") {
+            if end == timing_index + 1 {
+                return Err(ParseError::at(
+                    end + 1,
+                    format!(
+                        "a second timing line right after the one on line {}; put the cue text between them or remove one",
+                        timing_index + 1
+                    ),
+                ));
+            }
+            // A cue that starts without a blank line before it (files from youtube-dl).
+            break;
+        }
+        end += 1;
+    }
+    Ok(end)
 }
 
 #[cfg(test)]

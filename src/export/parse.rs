@@ -329,6 +329,34 @@ pub fn parse_vtt_with_limit(text: &str, max_lines: usize) -> Result<Vec<Cue>, Pa
         return Err(ParseError::Empty);
     }
     let lines = checked_lines(text)?;
+    let mut cues: Vec<Cue> = Vec::new();
+    let mut previous_end_ms = None;
+    let Some(mut index) = strict_vtt_header(&lines)? else {
+        return Ok(cues);
+    };
+    loop {
+        let first = lines.get(index).copied().unwrap_or("");
+        let keyword = first.split([' ', '\t']).next().unwrap_or("");
+        let after = if keyword == "NOTE"
+            || ((keyword == "STYLE" || keyword == "REGION") && cues.is_empty())
+        {
+            strict_vtt_block_end(&lines, index, keyword)?
+        } else {
+            let (cue, end_ms, after) = strict_vtt_cue(&lines, index, max_lines, previous_end_ms)?;
+            cues.push(cue);
+            previous_end_ms = Some(end_ms);
+            after
+        };
+        match next_block(&lines, after)? {
+            Some(next) => index = next,
+            None => return Ok(cues),
+        }
+    }
+}
+
+/// Checks the `WEBVTT` line and the blank line after it; the line of the first block, or
+/// `None` for a file that is only the header.
+fn strict_vtt_header(lines: &[&str]) -> Result<Option<usize>, ParseError> {
     let header = lines.first().copied().unwrap_or("");
     let header_ok = header == "WEBVTT"
         || header
@@ -343,93 +371,88 @@ pub fn parse_vtt_with_limit(text: &str, max_lines: usize) -> Result<Vec<Cue>, Pa
             ),
         ));
     }
-    let mut cues = Vec::new();
-    let mut previous_end_ms = None;
-    let mut index = match lines.get(1) {
-        None => return Ok(cues),
+    match lines.get(1) {
+        None => Ok(None),
         Some(line) if line.is_empty() => match lines.get(2) {
-            None => return Err(ParseError::at(2, "blank line at the end of the file")),
-            Some(line) if line.is_empty() => {
-                return Err(ParseError::at(3, "two blank lines in a row"));
-            }
-            Some(_) => 2,
+            None => Err(ParseError::at(2, "blank line at the end of the file")),
+            Some(line) if line.is_empty() => Err(ParseError::at(3, "two blank lines in a row")),
+            Some(_) => Ok(Some(2)),
         },
-        Some(_) => {
+        Some(_) => Err(ParseError::at(
+            2,
+            "a blank line must follow the WEBVTT header",
+        )),
+    }
+}
+
+/// The end of a NOTE, STYLE or REGION block starting on line `index`.
+fn strict_vtt_block_end(lines: &[&str], index: usize, keyword: &str) -> Result<usize, ParseError> {
+    let first = lines.get(index).copied().unwrap_or("");
+    if (keyword == "STYLE" || keyword == "REGION") && first != keyword {
+        return Err(ParseError::at(
+            index + 1,
+            format!("{keyword} must be alone on its line"),
+        ));
+    }
+    let mut end = index;
+    while let Some(line) = lines.get(end) {
+        if line.is_empty() {
+            break;
+        }
+        if line.contains("-->") {
             return Err(ParseError::at(
-                2,
-                "a blank line must follow the WEBVTT header",
+                end + 1,
+                format!("{keyword} block contains \"-->\""),
             ));
         }
-    };
-    loop {
-        let first = lines.get(index).copied().unwrap_or("");
-        let keyword = first.split([' ', '\t']).next().unwrap_or("");
-        let after = if keyword == "NOTE"
-            || ((keyword == "STYLE" || keyword == "REGION") && cues.is_empty())
-        {
-            if (keyword == "STYLE" || keyword == "REGION") && first != keyword {
-                return Err(ParseError::at(
-                    index + 1,
-                    format!("{keyword} must be alone on its line"),
-                ));
-            }
-            let mut end = index;
-            while let Some(line) = lines.get(end) {
-                if line.is_empty() {
-                    break;
-                }
-                if line.contains("-->") {
-                    return Err(ParseError::at(
-                        end + 1,
-                        format!("{keyword} block contains \"-->\""),
-                    ));
-                }
-                end += 1;
-            }
-            end
-        } else {
-            let timing_index = if first.contains("-->") {
-                index
-            } else {
-                index + 1
-            };
-            let timing_line = lines.get(timing_index).copied().unwrap_or("");
-            if !timing_line.contains("-->") {
-                return Err(ParseError::at(
-                    timing_index + 1,
-                    format!(
-                        "expected a timing line like 00:00:01.000 --> 00:00:02.500, found {}",
-                        quoted(timing_line)
-                    ),
-                ));
-            }
-            let (start_ms, end_ms) = strict_timing(timing_line, timing_index + 1, true)?;
-            check_order(previous_end_ms, start_ms, timing_index + 1)?;
-            let (text_lines, after) =
-                cue_text_lines(&lines, timing_index + 1, max_lines, timing_index + 1)?;
-            let mut speaker = None;
-            let mut plain_lines = Vec::with_capacity(text_lines.len());
-            for (offset, line) in text_lines.iter().enumerate() {
-                plain_lines.push(strict_vtt_text(
-                    line,
-                    timing_index + 2 + offset,
-                    &mut speaker,
-                )?);
-            }
-            cues.push(Cue {
-                start_s: ms_to_seconds(start_ms),
-                end_s: ms_to_seconds(end_ms),
-                lines: plain_lines,
-                speaker,
-            });
-            previous_end_ms = Some(end_ms);
-            after
-        };
-        match next_block(&lines, after)? {
-            Some(next) => index = next,
-            None => return Ok(cues),
-        }
+        end += 1;
     }
+    Ok(end)
+}
+
+/// The cue starting on line `index` (its id, or its timing line), which must not start before
+/// the previous cue ended; its end in ms, and the line after it.
+fn strict_vtt_cue(
+    lines: &[&str],
+    index: usize,
+    max_lines: usize,
+    previous_end_ms: Option<i64>,
+) -> Result<(Cue, i64, usize), ParseError> {
+    let first = lines.get(index).copied().unwrap_or("");
+    let timing_index = if first.contains("-->") {
+        index
+    } else {
+        index + 1
+    };
+    let timing_line = lines.get(timing_index).copied().unwrap_or("");
+    if !timing_line.contains("-->") {
+        return Err(ParseError::at(
+            timing_index + 1,
+            format!(
+                "expected a timing line like 00:00:01.000 --> 00:00:02.500, found {}",
+                quoted(timing_line)
+            ),
+        ));
+    }
+    let (start_ms, end_ms) = strict_timing(timing_line, timing_index + 1, true)?;
+    check_order(previous_end_ms, start_ms, timing_index + 1)?;
+    let (text_lines, after) = cue_text_lines(lines, timing_index + 1, max_lines, timing_index + 1)?;
+    let mut speaker = None;
+    let mut plain_lines = Vec::with_capacity(text_lines.len());
+    for (offset, line) in text_lines.iter().enumerate() {
+        plain_lines.push(strict_vtt_text(
+            line,
+            timing_index + 2 + offset,
+            &mut speaker,
+        )?);
+    }
+    let cue = Cue {
+        start_s: ms_to_seconds(start_ms),
+        end_s: ms_to_seconds(end_ms),
+        lines: plain_lines,
+        speaker,
+    };
+    Ok((cue, end_ms, after))
 }
 
 #[cfg(test)]

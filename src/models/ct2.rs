@@ -173,8 +173,40 @@ pub fn import_ct2_model(
         return Err(ImportError::NotAModelDirectory(dir.to_path_buf()));
     }
     progress(0.0);
+    let mut model = open_whisper_model(model_path)?;
+    let shapes = ModelShapes::read(&mut model)?;
+    check_configuration(dir, &shapes)?;
+    let vocabulary = gpt2_vocab::read_text_vocabulary(dir, checked_u32(&model, shapes.n_vocab)?)?;
+    let multilingual = shapes.n_vocab >= MULTILINGUAL_MIN_VOCAB;
+    check_end_of_text(&model, &vocabulary, multilingual)?;
 
-    let mut model = Ct2ModelFile::open(&model_path)?;
+    let plan = plan_tensors(&model, &shapes, quantization)?;
+    let hparams = shapes.hparams(&model, quantization)?;
+    let filters = mel::slaney_mel_filterbank(SAMPLE_RATE_HZ, N_FFT, shapes.n_mels as usize);
+    let preamble = |writer: &mut BufWriter<&mut AtomicFile>| {
+        ggml::write_preamble(writer, &hparams, &filters, &vocabulary.tokens)
+    };
+    let (exact, size_bytes) = write_ggml_file(output, preamble, &mut model, &plan, progress)?;
+    let integer_source = plan.iter().any(|tensor| tensor.source.is_integer());
+    let generated = plan
+        .iter()
+        .any(|tensor| matches!(tensor.source, TensorSource::Sinusoids { .. }));
+    progress(1.0);
+
+    Ok(ImportSummary {
+        output: output.to_path_buf(),
+        size_bytes,
+        n_vocab: hparams.n_vocab as u32,
+        n_text_layer: hparams.n_text_layer as u32,
+        multilingual,
+        quantization,
+        lossless: exact && !integer_source && !generated,
+    })
+}
+
+/// A CTranslate2 `model.bin`, which must hold a `WhisperSpec`.
+fn open_whisper_model(model_path: PathBuf) -> Result<Ct2ModelFile, ImportError> {
+    let model = Ct2ModelFile::open(&model_path)?;
     if model.spec_name != "WhisperSpec" {
         let spec = if model.spec_name.is_empty() {
             "unnamed (pre-2.0)".to_owned()
@@ -186,33 +218,45 @@ pub fn import_ct2_model(
             spec,
         });
     }
+    Ok(model)
+}
 
-    let shapes = ModelShapes::read(&mut model)?;
-    check_configuration(dir, &shapes)?;
-    let vocabulary = gpt2_vocab::read_text_vocabulary(dir, checked_u32(&model, shapes.n_vocab)?)?;
-    let multilingual = shapes.n_vocab >= MULTILINGUAL_MIN_VOCAB;
+/// whisper.cpp finds its special tokens from `<|endoftext|>`'s id, which differs between
+/// English-only and multilingual vocabularies.
+fn check_end_of_text(
+    model: &Ct2ModelFile,
+    vocabulary: &gpt2_vocab::TextVocabulary,
+    multilingual: bool,
+) -> Result<(), ImportError> {
     let expected_end_of_text = ENGLISH_END_OF_TEXT_ID + u32::from(multilingual);
-    if vocabulary.end_of_text_id != expected_end_of_text {
-        return Err(unsupported(
-            &model,
-            format!(
-                "{} puts <|endoftext|> at id {} but whisper.cpp expects {} for a {} vocabulary",
-                vocabulary.source.display(),
-                vocabulary.end_of_text_id,
-                expected_end_of_text,
-                if multilingual {
-                    "multilingual"
-                } else {
-                    "English-only"
-                }
-            ),
-        ));
+    if vocabulary.end_of_text_id == expected_end_of_text {
+        return Ok(());
     }
+    Err(unsupported(
+        model,
+        format!(
+            "{} puts <|endoftext|> at id {} but whisper.cpp expects {} for a {} vocabulary",
+            vocabulary.source.display(),
+            vocabulary.end_of_text_id,
+            expected_end_of_text,
+            if multilingual {
+                "multilingual"
+            } else {
+                "English-only"
+            }
+        ),
+    ))
+}
 
-    let plan = plan_tensors(&model, &shapes, quantization)?;
-    let hparams = shapes.hparams(&model, quantization)?;
-    let filters = mel::slaney_mel_filterbank(SAMPLE_RATE_HZ, N_FFT, shapes.n_mels as usize);
-
+/// Writes the ggml file atomically: the `preamble` (hyperparameters, mel filters, vocabulary),
+/// then every planned tensor. Returns whether all numbers were stored exactly, and the size.
+fn write_ggml_file(
+    output: &Path,
+    preamble: impl FnOnce(&mut BufWriter<&mut AtomicFile>) -> io::Result<()>,
+    model: &mut Ct2ModelFile,
+    plan: &[PlannedTensor],
+    progress: &mut dyn FnMut(f64),
+) -> Result<(bool, u64), ImportError> {
     if output.file_name().is_none() {
         return Err(ImportError::Write {
             path: output.to_path_buf(),
@@ -235,35 +279,14 @@ pub fn import_ct2_model(
     // Dropped on any error before `commit`, which removes the temporary file.
     let mut file = AtomicFile::create(output).map_err(write_error)?;
     let mut writer = BufWriter::with_capacity(1 << 20, &mut file);
-    ggml::write_preamble(&mut writer, &hparams, &filters, &vocabulary.tokens)
-        .map_err(write_error)?;
-    let exact = write_tensors(&mut model, &plan, &mut writer, output, progress)?;
+    preamble(&mut writer).map_err(write_error)?;
+    let exact = write_tensors(model, plan, &mut writer, output, progress)?;
     writer
         .into_inner()
         .map_err(|error| write_error(error.into_error()))?;
     file.commit().map_err(write_error)?;
-
-    let size_bytes = fs::metadata(output)
-        .map_err(|source| ImportError::Write {
-            path: output.to_path_buf(),
-            source,
-        })?
-        .len();
-    let integer_source = plan.iter().any(|tensor| tensor.source.is_integer());
-    let generated = plan
-        .iter()
-        .any(|tensor| matches!(tensor.source, TensorSource::Sinusoids { .. }));
-    progress(1.0);
-
-    Ok(ImportSummary {
-        output: output.to_path_buf(),
-        size_bytes,
-        n_vocab: hparams.n_vocab as u32,
-        n_text_layer: hparams.n_text_layer as u32,
-        multilingual,
-        quantization,
-        lossless: exact && !integer_source && !generated,
-    })
+    let size_bytes = fs::metadata(output).map_err(write_error)?.len();
+    Ok((exact, size_bytes))
 }
 
 fn unsupported(model: &Ct2ModelFile, detail: String) -> ImportError {
@@ -711,122 +734,22 @@ fn plan_tensors(
     shapes: &ModelShapes,
     quantization: Quantization,
 ) -> Result<Vec<PlannedTensor>, ImportError> {
-    let n = shapes.n_state;
     let mut planner = Planner {
         model,
         matrix_type: quantization.matrix_type(),
         tensors: Vec::new(),
         used: HashSet::new(),
     };
-    let f32 = GgmlType::F32;
-    // Conv kernels stay f16 even in quantized files (whisper.cpp's `vtype`).
-    let conv = GgmlType::F16;
+    planner.encoder(shapes)?;
+    planner.decoder(shapes)?;
+    check_every_variable_used(model, &planner.used)?;
+    Ok(planner.tensors)
+}
 
-    // Encoder.
-    if model
-        .variable("encoder/position_encodings/encodings")
-        .is_some()
-    {
-        planner.add(
-            "encoder/position_encodings/encodings",
-            &[shapes.n_audio_ctx, n],
-            None,
-            "encoder.positional_embedding".into(),
-            f32,
-            vec![shapes.n_audio_ctx, n],
-        )?;
-    } else {
-        planner.tensors.push(PlannedTensor {
-            name: "encoder.positional_embedding".into(),
-            ggml_type: f32,
-            dims: vec![shapes.n_audio_ctx, n],
-            source: TensorSource::Sinusoids {
-                length: shapes.n_audio_ctx,
-                channels: n,
-            },
-        });
-    }
-    for (index, in_channels) in [(1, shapes.n_mels), (2, n)] {
-        let ct2 = format!("encoder/conv{index}");
-        let ggml = format!("encoder.conv{index}");
-        planner.add(
-            &format!("{ct2}/weight"),
-            &[n, in_channels, 3],
-            None,
-            format!("{ggml}.weight"),
-            conv,
-            vec![n, in_channels, 3],
-        )?;
-        // whisper.cpp wants the bias as an [n, 1] matrix to broadcast over time.
-        planner.add(
-            &format!("{ct2}/bias"),
-            &[n],
-            None,
-            format!("{ggml}.bias"),
-            f32,
-            vec![n, 1],
-        )?;
-    }
-    for layer in 0..shapes.n_audio_layer {
-        let ct2 = format!("encoder/layer_{layer}");
-        let ggml = format!("encoder.blocks.{layer}");
-        planner.mlp(&ct2, &ggml, n)?;
-        planner.self_attention(&ct2, &ggml, n)?;
-    }
-    planner.layer_norm("encoder/layer_norm", "encoder.ln_post", n)?;
-
-    // Decoder.
-    planner.add(
-        "decoder/position_encodings/encodings",
-        &[shapes.n_text_ctx, n],
-        None,
-        "decoder.positional_embedding".into(),
-        f32,
-        vec![shapes.n_text_ctx, n],
-    )?;
-    let matrix = planner.matrix_type;
-    planner.add(
-        "decoder/embeddings/weight",
-        &[shapes.n_vocab, n],
-        None,
-        "decoder.token_embedding.weight".into(),
-        matrix,
-        vec![shapes.n_vocab, n],
-    )?;
-    for layer in 0..shapes.n_text_layer {
-        let ct2 = format!("decoder/layer_{layer}");
-        let ggml = format!("decoder.blocks.{layer}");
-        planner.mlp(&ct2, &ggml, n)?;
-        planner.self_attention(&ct2, &ggml, n)?;
-        let cross = format!("{ct2}/attention");
-        planner.layer_norm(
-            &format!("{cross}/layer_norm"),
-            &format!("{ggml}.cross_attn_ln"),
-            n,
-        )?;
-        planner.linear(
-            &format!("{cross}/linear_0"),
-            &format!("{ggml}.cross_attn.query"),
-            n,
-            n,
-        )?;
-        let parts = [
-            (format!("{ggml}.cross_attn.key"), false),
-            (format!("{ggml}.cross_attn.value"), true),
-        ];
-        planner.fused(&format!("{cross}/linear_1"), &parts, n)?;
-        planner.linear(
-            &format!("{cross}/linear_2"),
-            &format!("{ggml}.cross_attn.out"),
-            n,
-            n,
-        )?;
-    }
-    planner.layer_norm("decoder/layer_norm", "decoder.ln", n)?;
-
-    // whisper.cpp computes logits with the token embedding, so the output projection must be
-    // the same matrix (CTranslate2 then stores it as an alias, not as data).
-    let used = planner.used;
+/// whisper.cpp computes logits with the token embedding, so the output projection must be
+/// the same matrix (CTranslate2 then stores it as an alias, not as data); any other variable
+/// left over is a model this converter does not know.
+fn check_every_variable_used(model: &Ct2ModelFile, used: &HashSet<String>) -> Result<(), ImportError> {
     for variable in model.variables() {
         if variable.shape.is_empty() || used.contains(&variable.name) {
             continue;
@@ -841,7 +764,122 @@ fn plan_tensors(
         };
         return Err(unsupported(model, detail));
     }
-    Ok(planner.tensors)
+    Ok(())
+}
+
+impl Planner<'_> {
+    /// The encoder: positional embedding (generated when the model has none), the two
+    /// convolutions, the blocks and the final layer norm.
+    fn encoder(&mut self, shapes: &ModelShapes) -> Result<(), ImportError> {
+        let n = shapes.n_state;
+        let f32 = GgmlType::F32;
+        // Conv kernels stay f16 even in quantized files (whisper.cpp's `vtype`).
+        let conv = GgmlType::F16;
+        if self.model.variable("encoder/position_encodings/encodings").is_some() {
+            self.add(
+                "encoder/position_encodings/encodings",
+                &[shapes.n_audio_ctx, n],
+                None,
+                "encoder.positional_embedding".into(),
+                f32,
+                vec![shapes.n_audio_ctx, n],
+            )?;
+        } else {
+            self.tensors.push(PlannedTensor {
+                name: "encoder.positional_embedding".into(),
+                ggml_type: f32,
+                dims: vec![shapes.n_audio_ctx, n],
+                source: TensorSource::Sinusoids {
+                    length: shapes.n_audio_ctx,
+                    channels: n,
+                },
+            });
+        }
+        for (index, in_channels) in [(1, shapes.n_mels), (2, n)] {
+            let ct2 = format!("encoder/conv{index}");
+            let ggml = format!("encoder.conv{index}");
+            self.add(
+                &format!("{ct2}/weight"),
+                &[n, in_channels, 3],
+                None,
+                format!("{ggml}.weight"),
+                conv,
+                vec![n, in_channels, 3],
+            )?;
+            // whisper.cpp wants the bias as an [n, 1] matrix to broadcast over time.
+            self.add(
+                &format!("{ct2}/bias"),
+                &[n],
+                None,
+                format!("{ggml}.bias"),
+                f32,
+                vec![n, 1],
+            )?;
+        }
+        for layer in 0..shapes.n_audio_layer {
+            let ct2 = format!("encoder/layer_{layer}");
+            let ggml = format!("encoder.blocks.{layer}");
+            self.mlp(&ct2, &ggml, n)?;
+            self.self_attention(&ct2, &ggml, n)?;
+        }
+        self.layer_norm("encoder/layer_norm", "encoder.ln_post", n)?;
+        Ok(())
+    }
+
+    /// The decoder: positional and token embeddings, the blocks with their cross-attention,
+    /// and the final layer norm.
+    fn decoder(&mut self, shapes: &ModelShapes) -> Result<(), ImportError> {
+        let n = shapes.n_state;
+        let f32 = GgmlType::F32;
+        self.add(
+            "decoder/position_encodings/encodings",
+            &[shapes.n_text_ctx, n],
+            None,
+            "decoder.positional_embedding".into(),
+            f32,
+            vec![shapes.n_text_ctx, n],
+        )?;
+        let matrix = self.matrix_type;
+        self.add(
+            "decoder/embeddings/weight",
+            &[shapes.n_vocab, n],
+            None,
+            "decoder.token_embedding.weight".into(),
+            matrix,
+            vec![shapes.n_vocab, n],
+        )?;
+        for layer in 0..shapes.n_text_layer {
+            let ct2 = format!("decoder/layer_{layer}");
+            let ggml = format!("decoder.blocks.{layer}");
+            self.mlp(&ct2, &ggml, n)?;
+            self.self_attention(&ct2, &ggml, n)?;
+            let cross = format!("{ct2}/attention");
+            self.layer_norm(
+                &format!("{cross}/layer_norm"),
+                &format!("{ggml}.cross_attn_ln"),
+                n,
+            )?;
+            self.linear(
+                &format!("{cross}/linear_0"),
+                &format!("{ggml}.cross_attn.query"),
+                n,
+                n,
+            )?;
+            let parts = [
+                (format!("{ggml}.cross_attn.key"), false),
+                (format!("{ggml}.cross_attn.value"), true),
+            ];
+            self.fused(&format!("{cross}/linear_1"), &parts, n)?;
+            self.linear(
+                &format!("{cross}/linear_2"),
+                &format!("{ggml}.cross_attn.out"),
+                n,
+                n,
+            )?;
+        }
+        self.layer_norm("decoder/layer_norm", "decoder.ln", n)?;
+        Ok(())
+    }
 }
 
 /// Streams every planned tensor into `out`. Returns true when all numbers were stored exactly.

@@ -226,6 +226,51 @@ impl HeaderReader<'_> {
         self.position += len;
         Ok(())
     }
+
+    /// One variable's header (name, shape, dtype, data size); its data is skipped unread,
+    /// after checking that the size matches the shape.
+    fn variable(&mut self, context: &str, binary_version: u32) -> Result<Ct2Variable, Ct2Error> {
+        let name = self.string(context)?;
+        let context = format!("variable '{name}'");
+        let rank = usize::from(self.u8(&context)?);
+        if rank > MAX_RANK {
+            return Err(self.malformed(format!("{context} has rank {rank}")));
+        }
+        let mut shape = Vec::with_capacity(rank);
+        for _ in 0..rank {
+            shape.push(u64::from(self.u32(&context)?));
+        }
+        let (dtype, data_len_bytes) = if binary_version >= 4 {
+            let id = self.u8(&context)?;
+            let dtype = Ct2Dtype::from_id(id)
+                .ok_or_else(|| self.malformed(format!("{context} has dtype id {id}")))?;
+            (dtype, u64::from(self.u32(&context)?))
+        } else {
+            let item_size = self.u8(&context)?;
+            let dtype = Ct2Dtype::from_item_size(item_size)
+                .ok_or_else(|| self.malformed(format!("{context} has item size {item_size}")))?;
+            let count = u64::from(self.u32(&context)?);
+            (dtype, count * u64::from(item_size))
+        };
+        let expected_len = shape
+            .iter()
+            .try_fold(dtype.item_size_bytes(), |acc, &dim| acc.checked_mul(dim));
+        if expected_len != Some(data_len_bytes) {
+            return Err(self.malformed(format!(
+                "{context} has {data_len_bytes} bytes of data for shape {shape:?} ({})",
+                dtype.name()
+            )));
+        }
+        let data_offset = self.position;
+        self.skip(data_len_bytes, &context)?;
+        Ok(Ct2Variable {
+            name,
+            shape,
+            dtype,
+            data_offset,
+            data_len_bytes,
+        })
+    }
 }
 
 impl Ct2ModelFile {
@@ -266,50 +311,8 @@ impl Ct2ModelFile {
         let mut variables = HashMap::new();
         for index in 0..variable_count {
             let context = format!("variable {index} of {variable_count}");
-            let name = header.string(&context)?;
-            let context = format!("variable '{name}'");
-            let rank = usize::from(header.u8(&context)?);
-            if rank > MAX_RANK {
-                return Err(header.malformed(format!("{context} has rank {rank}")));
-            }
-            let mut shape = Vec::with_capacity(rank);
-            for _ in 0..rank {
-                shape.push(u64::from(header.u32(&context)?));
-            }
-            let (dtype, data_len_bytes) = if binary_version >= 4 {
-                let id = header.u8(&context)?;
-                let dtype = Ct2Dtype::from_id(id)
-                    .ok_or_else(|| header.malformed(format!("{context} has dtype id {id}")))?;
-                (dtype, u64::from(header.u32(&context)?))
-            } else {
-                let item_size = header.u8(&context)?;
-                let dtype = Ct2Dtype::from_item_size(item_size).ok_or_else(|| {
-                    header.malformed(format!("{context} has item size {item_size}"))
-                })?;
-                let count = u64::from(header.u32(&context)?);
-                (dtype, count * u64::from(item_size))
-            };
-            let expected_len = shape
-                .iter()
-                .try_fold(dtype.item_size_bytes(), |acc, &dim| acc.checked_mul(dim));
-            if expected_len != Some(data_len_bytes) {
-                return Err(header.malformed(format!(
-                    "{context} has {data_len_bytes} bytes of data for shape {shape:?} ({})",
-                    dtype.name()
-                )));
-            }
-            let data_offset = header.position;
-            header.skip(data_len_bytes, &context)?;
-            variables.insert(
-                name.clone(),
-                Ct2Variable {
-                    name,
-                    shape,
-                    dtype,
-                    data_offset,
-                    data_len_bytes,
-                },
-            );
+            let variable = header.variable(&context, binary_version)?;
+            variables.insert(variable.name.clone(), variable);
         }
 
         let mut aliases = HashMap::new();

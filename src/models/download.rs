@@ -539,6 +539,14 @@ struct Job<'a> {
     last_report: Option<Instant>,
 }
 
+/// What a try's answer holds, by its status.
+enum Answer {
+    /// A body to append (from the offset asked for); the file's size when known.
+    Body { total_bytes: Option<u64> },
+    /// The partial already holds all `total_bytes` of the file.
+    AlreadyComplete { total_bytes: u64 },
+}
+
 /// How one try ended, when it did not finish the file.
 enum TryFailure {
     /// Give up now.
@@ -648,28 +656,69 @@ impl Job<'_> {
     ) -> Result<(), TryFailure> {
         let offset = partial.len_bytes;
         let (response, server_sha256) = self.send(offset, cancel).await?;
-        let status = response.status();
-        let headers = response.headers().clone();
         if let Some(new_sha256) = server_sha256 {
-            if self
-                .server_sha256
-                .as_ref()
-                .is_some_and(|known| *known != new_sha256)
-            {
-                // The file changed on the server between two tries: what we have is useless.
-                partial.restart().await?;
-                self.server_sha256 = Some(new_sha256);
-                return Err(TryFailure::Retry {
-                    error: self.network_error("the file changed on the server; restarting"),
-                    retry_after: Some(Duration::ZERO),
-                });
-            }
-            self.server_sha256 = Some(new_sha256);
+            self.note_server_sha256(partial, new_sha256).await?;
         }
+        let total_bytes = match self.read_status(partial, &response, offset).await? {
+            Answer::Body { total_bytes } => total_bytes,
+            Answer::AlreadyComplete { total_bytes } => {
+                // The partial already holds the whole file; the checks in `finish` decide.
+                self.total_bytes = Some(total_bytes);
+                self.report(partial, progress, true);
+                return Ok(());
+            }
+        };
+        self.check_total(total_bytes)?;
+        self.total_bytes = total_bytes;
+        self.report(partial, progress, true);
+        self.read_body(partial, response, progress, cancel).await?;
+        if let Some(total) = self.total_bytes
+            && partial.len_bytes < total
+        {
+            return Err(self.retry(format!(
+                "the connection closed after {} of {total} bytes",
+                partial.len_bytes
+            )));
+        }
+        self.report(partial, progress, true);
+        Ok(())
+    }
 
-        let total_bytes = match status {
+    /// Remembers the server's SHA-256 of the file; when it changed between two tries, what
+    /// we have is useless: the partial restarts and the try is retried at once.
+    async fn note_server_sha256(
+        &mut self,
+        partial: &mut PartialFile,
+        new_sha256: String,
+    ) -> Result<(), TryFailure> {
+        let changed = self
+            .server_sha256
+            .as_ref()
+            .is_some_and(|known| *known != new_sha256);
+        self.server_sha256 = Some(new_sha256);
+        if changed {
+            partial.restart().await?;
+            return Err(TryFailure::Retry {
+                error: self.network_error("the file changed on the server; restarting"),
+                retry_after: Some(Duration::ZERO),
+            });
+        }
+        Ok(())
+    }
+
+    /// What the status says: a body to read (and the file's total size, if known), the
+    /// partial is already whole, or a failure. A resume the server got wrong restarts the
+    /// partial.
+    async fn read_status(
+        &self,
+        partial: &mut PartialFile,
+        response: &reqwest::Response,
+        offset: u64,
+    ) -> Result<Answer, TryFailure> {
+        let headers = response.headers();
+        match response.status() {
             StatusCode::PARTIAL_CONTENT => {
-                let range = content_range(&headers).ok_or_else(|| {
+                let range = content_range(headers).ok_or_else(|| {
                     self.retry("the server sent a partial answer without a valid Content-Range")
                 })?;
                 if range.start != Some(offset) {
@@ -679,52 +728,51 @@ impl Job<'_> {
                         range.start
                     )));
                 }
-                range.total.or(self.linked_size_bytes)
+                Ok(Answer::Body { total_bytes: range.total.or(self.linked_size_bytes) })
             }
             StatusCode::OK => {
                 if offset > 0 {
                     log::info!("the server ignored the resume request; restarting from 0");
                     partial.restart().await?;
                 }
-                response.content_length().or(self.linked_size_bytes)
+                Ok(Answer::Body {
+                    total_bytes: response.content_length().or(self.linked_size_bytes),
+                })
             }
             StatusCode::RANGE_NOT_SATISFIABLE => {
-                let total = content_range(&headers)
+                let total = content_range(headers)
                     .and_then(|range| range.total)
                     .or(self.linked_size_bytes)
                     .or(self.expected_size_bytes);
                 if total == Some(offset) && offset > 0 {
-                    // The partial already holds the whole file; the checks in `finish` decide.
-                    self.total_bytes = total;
-                    self.report(partial, progress, true);
-                    return Ok(());
+                    return Ok(Answer::AlreadyComplete { total_bytes: offset });
                 }
                 partial.restart().await?;
-                return Err(TryFailure::Retry {
+                Err(TryFailure::Retry {
                     error: self.network_error(
                         "the unfinished download did not match the file on the server; restarting",
                     ),
                     retry_after: Some(Duration::ZERO),
-                });
+                })
             }
             StatusCode::NOT_FOUND | StatusCode::GONE => {
-                return Err(TryFailure::Fatal(DownloadError::NotFound {
+                Err(TryFailure::Fatal(DownloadError::NotFound {
                     url: self.url.to_string(),
-                }));
+                }))
             }
-            StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS => {
-                return Err(self.status_retry(status, &headers));
+            status @ (StatusCode::REQUEST_TIMEOUT | StatusCode::TOO_MANY_REQUESTS) => {
+                Err(self.status_retry(status, headers))
             }
-            status if status.is_server_error() => return Err(self.status_retry(status, &headers)),
-            status => {
-                return Err(TryFailure::Fatal(DownloadError::HttpStatus {
-                    url: self.url.to_string(),
-                    status: status.as_u16(),
-                }));
-            }
-        };
+            status if status.is_server_error() => Err(self.status_retry(status, headers)),
+            status => Err(TryFailure::Fatal(DownloadError::HttpStatus {
+                url: self.url.to_string(),
+                status: status.as_u16(),
+            })),
+        }
+    }
 
-        // Every size we are told must agree before GBs are fetched.
+    /// Every size we are told must agree, and fit under the cap, before GBs are fetched.
+    fn check_total(&self, total_bytes: Option<u64>) -> Result<(), TryFailure> {
         if let Some(total) = total_bytes {
             for expected in [self.linked_size_bytes, self.expected_size_bytes]
                 .into_iter()
@@ -741,9 +789,18 @@ impl Job<'_> {
         if total_bytes.is_some_and(|total| total > self.max_size_bytes) {
             return Err(TryFailure::Fatal(self.too_large()));
         }
-        self.total_bytes = total_bytes;
-        self.report(partial, progress, true);
+        Ok(())
+    }
 
+    /// Appends the body to the partial as it arrives, until it ends, stalls, is cancelled or
+    /// grows past the size it should have.
+    async fn read_body(
+        &mut self,
+        partial: &mut PartialFile,
+        response: reqwest::Response,
+        progress: &mut (dyn FnMut(DownloadProgress) + Send),
+        cancel: &CancellationToken,
+    ) -> Result<(), TryFailure> {
         let mut body = response.bytes_stream();
         loop {
             let next = tokio::select! {
@@ -758,7 +815,7 @@ impl Job<'_> {
                         self.options.idle_timeout.as_secs_f64()
                     )));
                 }
-                Ok(None) => break,
+                Ok(None) => return Ok(()),
                 Ok(Some(Err(e))) => return Err(self.retry(describe_reqwest_error(&e))),
                 Ok(Some(Ok(chunk))) => chunk,
             };
@@ -778,16 +835,6 @@ impl Job<'_> {
             partial.append(&chunk).await?;
             self.report(partial, progress, false);
         }
-        if let Some(total) = self.total_bytes
-            && partial.len_bytes < total
-        {
-            return Err(self.retry(format!(
-                "the connection closed after {} of {total} bytes",
-                partial.len_bytes
-            )));
-        }
-        self.report(partial, progress, true);
-        Ok(())
     }
 
     fn too_large(&self) -> DownloadError {

@@ -8,6 +8,7 @@
 //! (`~/.local/share` on Linux, `~/Library/Application Support` on macOS, `%APPDATA%` on
 //! Windows).
 
+use super::ct2::Quantization;
 use std::path::{Path, PathBuf};
 
 /// The model used when none is named: small, fast, English.
@@ -238,6 +239,37 @@ pub fn sanitize_name(raw: &str) -> Option<String> {
     validate_name(&name).ok().map(|()| name)
 }
 
+/// The store name for a model imported from `dir`: `name` when given (checked), else the
+/// folder's name made valid (`imported` when nothing usable is left), plus `-q8_0` etc. for
+/// quantized weights unless the name already ends so.
+pub fn import_name(
+    dir: &Path,
+    name: Option<&str>,
+    quantization: Quantization,
+) -> Result<String, ModelError> {
+    let base = match name {
+        Some(name) => {
+            validate_name(name)?;
+            name.to_string()
+        }
+        None => {
+            let dir = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+            dir.file_name()
+                .and_then(|n| n.to_str())
+                .and_then(sanitize_name)
+                .unwrap_or_else(|| "imported".to_string())
+        }
+    };
+    let suffix = format!("-{quantization}");
+    let name = if quantization != Quantization::F16 && !base.ends_with(&suffix) {
+        format!("{base}{suffix}")
+    } else {
+        base
+    };
+    validate_name(&name)?;
+    Ok(name)
+}
+
 /// `ggml-base.en.bin` → `base.en`; anything else (including `.partial` files) → `None`.
 fn model_name_from_file_name(file_name: &str) -> Option<&str> {
     let name = file_name
@@ -274,6 +306,21 @@ mod tests {
         }
         let store = ModelStore::at(dir.path());
         (dir, store)
+    }
+
+    #[test]
+    fn import_names_come_from_the_folder_and_quantization() {
+        let dir = Path::new("/nonexistent/faster-whisper small.en");
+        let name = |name, quantization| import_name(dir, name, quantization).expect("name");
+        assert_eq!(name(None, Quantization::F16), "faster-whisper-small.en");
+        assert_eq!(name(None, Quantization::Q8_0), "faster-whisper-small.en-q8_0");
+        assert_eq!(name(Some("mine"), Quantization::F16), "mine");
+        assert_eq!(name(Some("mine-q5_1"), Quantization::Q5_1), "mine-q5_1");
+        assert_eq!(
+            import_name(Path::new("/"), None, Quantization::F16).expect("name"),
+            "imported"
+        );
+        assert!(import_name(dir, Some("../x"), Quantization::F16).is_err());
     }
 
     #[test]

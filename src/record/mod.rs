@@ -75,8 +75,13 @@ pub fn recordings_dir() -> Result<PathBuf, RecordError> {
 /// A new timestamped path in the recordings folder (created 0700): `recording-2025-01-31_14-05-09.wav`,
 /// with `-2`, `-3`… if that name is taken.
 pub fn new_recording_path() -> Result<PathBuf, RecordError> {
-    let dir = recordings_dir()?;
-    crate::files::create_private_dir_all(&dir).map_err(|error| RecordError::file(&dir, error))?;
+    new_recording_path_in(&recordings_dir()?)
+}
+
+/// Like [`new_recording_path`], in `dir` (created 0700): front ends that keep recordings in a
+/// folder of their own choosing (the window's tests) pass it here.
+pub fn new_recording_path_in(dir: &Path) -> Result<PathBuf, RecordError> {
+    crate::files::create_private_dir_all(dir).map_err(|error| RecordError::file(dir, error))?;
     let stamp = utc_timestamp();
     for attempt in 1..1000 {
         let suffix = if attempt == 1 { String::new() } else { format!("-{attempt}") };
@@ -85,7 +90,7 @@ pub fn new_recording_path() -> Result<PathBuf, RecordError> {
             return Ok(path);
         }
     }
-    Err(RecordError::file(&dir, "too many recordings with the same time stamp"))
+    Err(RecordError::file(dir, "too many recordings with the same time stamp"))
 }
 
 /// `YYYY-MM-DD_HH-MM-SS` in UTC (no time-zone database needed; the name only has to sort and

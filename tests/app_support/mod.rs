@@ -21,17 +21,9 @@ use verbatim::app::{AppOptions, VerbatimApp};
 use verbatim::engine::{Engine, EngineError, EngineOutcome, TranscribeOptions};
 use verbatim::events::{EngineEvent, EventSink, Hypothesis, Segment};
 
-/// A file from the shared test data; in CI a missing file fails the test.
-pub fn testdata(relative: &str) -> PathBuf {
-    let path =
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/")).join(relative);
-    assert!(
-        path.is_file(),
-        "test data {} is missing; it comes with the shared test data (see /work/shared/testdata/README.md)",
-        path.display()
-    );
-    path
-}
+/// A file from the shared test data: `None` (the test skips) outside CI, a failure under
+/// `CI=true` — the one rule of `verbatim::dev::testdata`.
+pub use verbatim::dev::testdata::testdata;
 
 /// One step of a scripted run.
 #[derive(Debug, Clone)]
@@ -298,20 +290,35 @@ fn window_keeping(
     settings: Settings,
     session: Option<verbatim::app::session::SessionStore>,
 ) -> Harness<'static, VerbatimApp> {
+    window_with_options(test_options(factory, settings, session))
+}
+
+/// What the test windows start with: `factory`'s engines, `settings`, the session in
+/// `session` (or none), no signals handled, and no recordings folder (so a test never looks
+/// at the recordings of the machine it runs on).
+pub fn test_options(
+    factory: Arc<dyn EngineFactory>,
+    settings: Settings,
+    session: Option<verbatim::app::session::SessionStore>,
+) -> AppOptions {
+    AppOptions {
+        engine_factory: factory,
+        settings: Some(settings),
+        files: Vec::new(),
+        session,
+        close_on_signals: false,
+        recordings_dir: None,
+        input_device: None,
+        input_speed: 1.0,
+        record_at_start: false,
+    }
+}
+
+/// The real window at a desktop size, started with `options`.
+pub fn window_with_options(options: AppOptions) -> Harness<'static, VerbatimApp> {
     Harness::builder()
         .with_size(egui::vec2(1200.0, 800.0))
-        .build_eframe(move |cc| {
-            VerbatimApp::with_options(
-                cc,
-                AppOptions {
-                    engine_factory: factory,
-                    settings: Some(settings),
-                    files: Vec::new(),
-                    session,
-                    close_on_signals: false,
-                },
-            )
-        })
+        .build_eframe(move |cc| VerbatimApp::with_options(cc, options))
 }
 
 /// The status of the first file in the queue.

@@ -1,19 +1,15 @@
 //! Helpers shared by the audio tests: finding test data, generating signals, and comparing
 //! decoded audio (alignment, correlation, loudness).
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 #[path = "../common/mod.rs"]
 mod common;
 
-use std::path::{Path, PathBuf};
-
-pub const TESTDATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata");
+use std::path::Path;
 
 /// A file under the shared test data. Missing data fails under CI (`CI=true`) and skips
 /// (returns `None`) elsewhere.
-pub fn testdata(relative: &str) -> Option<PathBuf> {
-    common::testdata(relative)
-}
+pub use common::{missing, testdata};
 
 /// Whether an external tool is installed. Under CI a missing tool fails the test.
 pub fn tool_available(name: &str) -> bool {

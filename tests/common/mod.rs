@@ -1,47 +1,40 @@
 //! Shared by the integration tests: where the test data and the installed models are.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 use std::path::PathBuf;
 
-/// A file under `../shared/testdata`. Outside CI a missing file skips the calling test (by
-/// returning `None`); in CI (`CI=true`) it fails, as the test data README requires.
-pub fn testdata(relative: &str) -> Option<PathBuf> {
-    let path =
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata")).join(relative);
-    present_or_fail(path, "test data")
-}
+/// The one rule for missing test data, models and tools (`verbatim::dev::testdata`): a file
+/// under `../shared/testdata`, or `None` (the test skips) outside CI; under `CI=true` it fails.
+pub use verbatim::dev::testdata::{missing, testdata};
 
 /// An installed model (by name) from the model store; `scripts/setup` installs tiny.en and base.
 pub fn model(name: &str) -> Option<PathBuf> {
     let store = verbatim::models::ModelStore::from_env().expect("model store");
     match store.resolve(name) {
         Ok(path) => Some(path),
-        Err(error) => present_or_fail(PathBuf::from(format!("<model {name}: {error}>")), "model"),
+        Err(error) => {
+            missing(&format!("model {name} missing: {error}"));
+            None
+        }
     }
 }
 
-fn present_or_fail(path: PathBuf, what: &str) -> Option<PathBuf> {
-    if path.exists() {
-        return Some(path);
+/// The faster-whisper (CTranslate2) tiny.en folder: `VERBATIM_TEST_CT2_DIR`, default
+/// `~/.cache/verbatim/ct2-tiny.en` (`scripts/setup` fetches it); `None` when it is missing.
+pub fn ct2_tiny_model() -> Option<PathBuf> {
+    let dir = std::env::var_os("VERBATIM_TEST_CT2_DIR")
+        .map(PathBuf::from)
+        .or_else(|| dirs::home_dir().map(|home| home.join(".cache/verbatim/ct2-tiny.en")));
+    match dir {
+        Some(dir) if dir.join("model.bin").is_file() => Some(dir),
+        other => {
+            let message = format!(
+                "CTranslate2 test model not found at {other:?}; set VERBATIM_TEST_CT2_DIR to a faster-whisper tiny.en folder"
+            );
+            missing(&message);
+            None
+        }
     }
-    missing(&format!("{what} missing: {}", path.display()));
-    None
-}
-
-/// Whether the tests run in CI (`CI=true`).
-pub fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| value == "true")
-}
-
-/// The one rule for something a test needs that this machine lacks (test data, a model, a
-/// tool): in CI (`CI=true`) the test fails; elsewhere it says it skipped. The caller returns
-/// after this.
-#[track_caller]
-pub fn missing(what: &str) {
-    if in_ci() {
-        panic!("{what} — required in CI (run scripts/setup)");
-    }
-    eprintln!("skipping: {what} (run scripts/setup)");
 }
 
 /// Reference transcripts from `../shared/testdata/README.md`.

@@ -19,12 +19,8 @@ pub const BLOCK_FRAMES: usize = RATE_HZ / 10;
 
 /// `two_cities.wav` as 16 kHz mono (`None`, and the test skips, only outside CI).
 pub fn speech() -> Option<Vec<f32>> {
-    let path = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/testdata/speech/two_cities.wav"));
-    if !path.exists() {
-        assert!(std::env::var("CI").is_err(), "test data missing in CI: {}", path.display());
-        return None;
-    }
-    Some(verbatim::audio::read_mono_16k(path).expect("two_cities.wav decodes"))
+    let path = verbatim::dev::testdata::testdata("speech/two_cities.wav")?;
+    Some(verbatim::audio::read_mono_16k(&path).expect("two_cities.wav decodes"))
 }
 
 /// Samples cut into 100 ms blocks as the recorder sends them (stereo, both channels the same,

@@ -9,8 +9,9 @@ use super::super::commands::AppCommand;
 use super::settings_window::row;
 use crate::engine::cloud::keys::{ApiKey, KeySource, KeyStatus};
 use crate::engine::cloud::options::{
-    GRADIUM_DELAY_FRAMES, GRADIUM_PADDING_BONUS_RANGE, GRADIUM_TEMP_RANGE, POLARGRID_MODELS,
-    POLARGRID_REGIONS, POLARGRID_TEMPERATURE_RANGE,
+    GRADIUM_DELAY_FRAMES, GRADIUM_PADDING_BONUS_RANGE, GRADIUM_TEMP_RANGE, GradiumOptions,
+    LlmStatsOptions, NetworkOptions, POLARGRID_MODELS, POLARGRID_REGIONS,
+    POLARGRID_TEMPERATURE_RANGE, PolarGridOptions, SixtyDbOptions,
 };
 use crate::engine::cloud::{
     CloudOptions, CloudService, PolarGridMode, PolarGridRegion, PolarGridResponseFormat,
@@ -175,223 +176,243 @@ pub fn service_options(
     width: f32,
 ) {
     match service {
-        CloudService::Gradium => {
-            let gradium = &mut options.gradium;
-            row(
-                ui,
-                "Model",
-                "Gradium's model name (\"default\" unless told otherwise)",
-                |ui| ui.add(egui::TextEdit::singleline(&mut gradium.model).desired_width(width)),
-            );
-            row(ui, "Temperature", "Sampling temperature, 0 to 1", |ui| {
-                optional_value(ui, &mut gradium.temp, 0.0, GRADIUM_TEMP_RANGE, 0.01)
-            });
-            row(
-                ui,
-                "Padding bonus",
-                "Bias towards emitting text, -4 to 4",
-                |ui| {
-                    optional_value(
-                        ui,
-                        &mut gradium.padding_bonus,
-                        0.0,
-                        GRADIUM_PADDING_BONUS_RANGE,
-                        0.05,
-                    )
-                },
-            );
-            let mut delays = vec![(None, "Service default".to_string())];
-            delays.extend(GRADIUM_DELAY_FRAMES.iter().map(|&frames| {
-                (
-                    Some(frames),
-                    format!("{frames} frames ({} ms)", frames * 80),
-                )
-            }));
-            row(
-                ui,
-                "Look-ahead",
-                "How far ahead the model listens before it writes",
-                |ui| {
-                    combo(
-                        ui,
-                        "gradium_delay",
-                        width,
-                        &mut gradium.delay_in_frames,
-                        &delays,
-                    )
-                },
-            );
-        }
+        CloudService::Gradium => gradium_options(ui, &mut options.gradium, width),
         CloudService::PolarGrid => {
-            let polargrid = &mut options.polargrid;
-            row(
-                ui,
-                "Model",
-                "The model PolarGrid runs: a known one from the menu, or any id its edge serves",
-                |ui| {
-                    text_with_choices(
-                        ui,
-                        "Known PolarGrid models",
-                        width,
-                        &mut polargrid.model,
-                        &POLARGRID_MODELS,
-                    )
-                },
-            );
-            let modes = [
-                (PolarGridMode::Async, "Job, with timestamps".to_string()),
-                (PolarGridMode::Sync, "One request".to_string()),
-                (
-                    PolarGridMode::Stream,
-                    "Live text (no timestamps)".to_string(),
-                ),
-            ];
-            row(
-                ui,
-                "Mode",
-                "Job: submit and poll (best for long files). Live text: the words appear as they are recognised, but without times",
-                |ui| combo(ui, "polargrid_mode", width, &mut polargrid.mode, &modes),
-            );
-            let mut regions = vec![(PolarGridRegion::Auto, "Nearest (automatic)".to_string())];
-            regions.extend(POLARGRID_REGIONS.iter().map(|region| {
-                (
-                    PolarGridRegion::Fixed(region.to_string()),
-                    region.to_string(),
-                )
-            }));
-            row(
-                ui,
-                "Region",
-                "Which PolarGrid edge receives the audio",
-                |ui| {
-                    combo(
-                        ui,
-                        "polargrid_region",
-                        width,
-                        &mut polargrid.region,
-                        &regions,
-                    )
-                },
-            );
-            if polargrid.mode != PolarGridMode::Stream {
-                let formats = [
-                    (
-                        PolarGridResponseFormat::VerboseJson,
-                        "Segments with times".to_string(),
-                    ),
-                    (
-                        PolarGridResponseFormat::Json,
-                        "Text only (JSON)".to_string(),
-                    ),
-                    (PolarGridResponseFormat::Text, "Text only".to_string()),
-                    (PolarGridResponseFormat::Srt, "SRT".to_string()),
-                    (PolarGridResponseFormat::Vtt, "WebVTT".to_string()),
-                ];
-                row(
-                    ui,
-                    "Result",
-                    "What PolarGrid sends back; only segments have times",
-                    |ui| {
-                        combo(
-                            ui,
-                            "polargrid_format",
-                            width,
-                            &mut polargrid.response_format,
-                            &formats,
-                        )
-                    },
-                );
-            }
-            row(ui, "Temperature", "Sampling temperature, 0 to 1", |ui| {
-                optional_value(
-                    ui,
-                    &mut polargrid.temperature,
-                    0.0,
-                    POLARGRID_TEMPERATURE_RANGE,
-                    0.01,
-                )
-            });
-            let punctuation = [
-                (None, "Model decides".to_string()),
-                (Some(true), "On".to_string()),
-                (Some(false), "Off".to_string()),
-            ];
-            row(ui, "Punctuation", "Force or forbid punctuation", |ui| {
-                combo(
-                    ui,
-                    "polargrid_punctuation",
-                    width,
-                    &mut polargrid.punctuation,
-                    &punctuation,
-                )
-            });
+            polargrid_model_options(ui, &mut options.polargrid, width);
+            polargrid_decoding_options(ui, &mut options.polargrid, width);
         }
-        CloudService::LlmStats => {
-            let llmstats = &mut options.llmstats;
-            row(
-                ui,
-                "Model",
-                "The gateway's model id (whisper-1, deepgram-nova-3…)",
-                |ui| {
-                    ui.add(
-                        egui::TextEdit::singleline(&mut llmstats.model_id)
-                            .desired_width(width)
-                            .hint_text("whisper-1"),
-                    )
-                },
-            );
-            row(
-                ui,
-                "Provider",
-                "Send to one provider, bypassing the gateway's router",
-                |ui| optional_text(ui, &mut llmstats.provider_id, "Gateway chooses", width),
-            );
-        }
+        CloudService::LlmStats => llmstats_options(ui, &mut options.llmstats, width),
         CloudService::SixtyDb => {
-            let sixtydb = &mut options.sixtydb;
-            row(ui, "Speakers", "Label who speaks (costs 30 % more)", |ui| {
-                ui.checkbox(&mut sixtydb.diarize, "Label speakers")
-            });
-            if sixtydb.diarize {
-                row(ui, "Fewest", "Fewest speakers expected", |ui| {
-                    optional_value(ui, &mut sixtydb.min_speakers, 2, 1..=32, 0.1)
-                });
-                row(ui, "Most", "Most speakers expected", |ui| {
-                    optional_value(ui, &mut sixtydb.max_speakers, 2, 1..=32, 0.1)
-                });
-            } else {
-                sixtydb.min_speakers = None;
-                sixtydb.max_speakers = None;
-            }
-            row(
-                ui,
-                "Candidates",
-                "Languages to choose from when detecting, e.g. en, hi",
-                |ui| code_list(ui, &mut sixtydb.languages, "any language", width),
-            );
-            row(
-                ui,
-                "Context",
-                "Describe the session (domain, names) for a refinement pass; the prompt is used when empty",
-                |ui| optional_text(ui, &mut sixtydb.context, "Uses the prompt", width),
-            );
-            row(
-                ui,
-                "Keywords",
-                "Words to boost, e.g. Acme:5, XYZ Pharma:8, off-side (weights up to 10)",
-                |ui| optional_text(ui, &mut sixtydb.keywords, "Acme:5, off-side", width),
-            );
-            row(ui, "Confidence", "A confidence for every word", |ui| {
-                ui.checkbox(&mut sixtydb.include_confidence, "Per word")
-            });
-            row(
-                ui,
-                "Script",
-                "Devanagari / Latin normalisation for code-mixed audio",
-                |ui| ui.checkbox(&mut sixtydb.script_correction, "Correct mixed scripts"),
-            );
+            sixtydb_speaker_options(ui, &mut options.sixtydb);
+            sixtydb_text_options(ui, &mut options.sixtydb, width);
         }
     }
+}
+
+fn gradium_options(ui: &mut egui::Ui, gradium: &mut GradiumOptions, width: f32) {
+    row(
+        ui,
+        "Model",
+        "Gradium's model name (\"default\" unless told otherwise)",
+        |ui| ui.add(egui::TextEdit::singleline(&mut gradium.model).desired_width(width)),
+    );
+    row(ui, "Temperature", "Sampling temperature, 0 to 1", |ui| {
+        optional_value(ui, &mut gradium.temp, 0.0, GRADIUM_TEMP_RANGE, 0.01)
+    });
+    row(
+        ui,
+        "Padding bonus",
+        "Bias towards emitting text, -4 to 4",
+        |ui| {
+            optional_value(
+                ui,
+                &mut gradium.padding_bonus,
+                0.0,
+                GRADIUM_PADDING_BONUS_RANGE,
+                0.05,
+            )
+        },
+    );
+    let mut delays = vec![(None, "Service default".to_string())];
+    delays.extend(GRADIUM_DELAY_FRAMES.iter().map(|&frames| {
+        (
+            Some(frames),
+            format!("{frames} frames ({} ms)", frames * 80),
+        )
+    }));
+    row(
+        ui,
+        "Look-ahead",
+        "How far ahead the model listens before it writes",
+        |ui| {
+            combo(
+                ui,
+                "gradium_delay",
+                width,
+                &mut gradium.delay_in_frames,
+                &delays,
+            )
+        },
+    );
+}
+
+/// PolarGrid's model, mode and region: what runs where.
+fn polargrid_model_options(ui: &mut egui::Ui, polargrid: &mut PolarGridOptions, width: f32) {
+    row(
+        ui,
+        "Model",
+        "The model PolarGrid runs: a known one from the menu, or any id its edge serves",
+        |ui| {
+            text_with_choices(
+                ui,
+                "Known PolarGrid models",
+                width,
+                &mut polargrid.model,
+                &POLARGRID_MODELS,
+            )
+        },
+    );
+    let modes = [
+        (PolarGridMode::Async, "Job, with timestamps".to_string()),
+        (PolarGridMode::Sync, "One request".to_string()),
+        (
+            PolarGridMode::Stream,
+            "Live text (no timestamps)".to_string(),
+        ),
+    ];
+    row(
+        ui,
+        "Mode",
+        "Job: submit and poll (best for long files). Live text: the words appear as they are recognised, but without times",
+        |ui| combo(ui, "polargrid_mode", width, &mut polargrid.mode, &modes),
+    );
+    let mut regions = vec![(PolarGridRegion::Auto, "Nearest (automatic)".to_string())];
+    regions.extend(POLARGRID_REGIONS.iter().map(|region| {
+        (
+            PolarGridRegion::Fixed(region.to_string()),
+            region.to_string(),
+        )
+    }));
+    row(
+        ui,
+        "Region",
+        "Which PolarGrid edge receives the audio",
+        |ui| {
+            combo(
+                ui,
+                "polargrid_region",
+                width,
+                &mut polargrid.region,
+                &regions,
+            )
+        },
+    );
+}
+
+/// PolarGrid's result format (not for live text), temperature and punctuation.
+fn polargrid_decoding_options(ui: &mut egui::Ui, polargrid: &mut PolarGridOptions, width: f32) {
+    if polargrid.mode != PolarGridMode::Stream {
+        let formats = [
+            (
+                PolarGridResponseFormat::VerboseJson,
+                "Segments with times".to_string(),
+            ),
+            (
+                PolarGridResponseFormat::Json,
+                "Text only (JSON)".to_string(),
+            ),
+            (PolarGridResponseFormat::Text, "Text only".to_string()),
+            (PolarGridResponseFormat::Srt, "SRT".to_string()),
+            (PolarGridResponseFormat::Vtt, "WebVTT".to_string()),
+        ];
+        row(
+            ui,
+            "Result",
+            "What PolarGrid sends back; only segments have times",
+            |ui| {
+                combo(
+                    ui,
+                    "polargrid_format",
+                    width,
+                    &mut polargrid.response_format,
+                    &formats,
+                )
+            },
+        );
+    }
+    row(ui, "Temperature", "Sampling temperature, 0 to 1", |ui| {
+        optional_value(
+            ui,
+            &mut polargrid.temperature,
+            0.0,
+            POLARGRID_TEMPERATURE_RANGE,
+            0.01,
+        )
+    });
+    let punctuation = [
+        (None, "Model decides".to_string()),
+        (Some(true), "On".to_string()),
+        (Some(false), "Off".to_string()),
+    ];
+    row(ui, "Punctuation", "Force or forbid punctuation", |ui| {
+        combo(
+            ui,
+            "polargrid_punctuation",
+            width,
+            &mut polargrid.punctuation,
+            &punctuation,
+        )
+    });
+}
+
+fn llmstats_options(ui: &mut egui::Ui, llmstats: &mut LlmStatsOptions, width: f32) {
+    row(
+        ui,
+        "Model",
+        "The gateway's model id (whisper-1, deepgram-nova-3…)",
+        |ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut llmstats.model_id)
+                    .desired_width(width)
+                    .hint_text("whisper-1"),
+            )
+        },
+    );
+    row(
+        ui,
+        "Provider",
+        "Send to one provider, bypassing the gateway's router",
+        |ui| optional_text(ui, &mut llmstats.provider_id, "Gateway chooses", width),
+    );
+}
+
+/// 60db's speaker labels and the speaker counts they may be told (unset when labels are off).
+fn sixtydb_speaker_options(ui: &mut egui::Ui, sixtydb: &mut SixtyDbOptions) {
+    row(ui, "Speakers", "Label who speaks (costs 30 % more)", |ui| {
+        ui.checkbox(&mut sixtydb.diarize, "Label speakers")
+    });
+    if sixtydb.diarize {
+        row(ui, "Fewest", "Fewest speakers expected", |ui| {
+            optional_value(ui, &mut sixtydb.min_speakers, 2, 1..=32, 0.1)
+        });
+        row(ui, "Most", "Most speakers expected", |ui| {
+            optional_value(ui, &mut sixtydb.max_speakers, 2, 1..=32, 0.1)
+        });
+    } else {
+        sixtydb.min_speakers = None;
+        sixtydb.max_speakers = None;
+    }
+}
+
+/// 60db's languages, context, keywords and the per-word and script options.
+fn sixtydb_text_options(ui: &mut egui::Ui, sixtydb: &mut SixtyDbOptions, width: f32) {
+    row(
+        ui,
+        "Candidates",
+        "Languages to choose from when detecting, e.g. en, hi",
+        |ui| code_list(ui, &mut sixtydb.languages, "any language", width),
+    );
+    row(
+        ui,
+        "Context",
+        "Describe the session (domain, names) for a refinement pass; the prompt is used when empty",
+        |ui| optional_text(ui, &mut sixtydb.context, "Uses the prompt", width),
+    );
+    row(
+        ui,
+        "Keywords",
+        "Words to boost, e.g. Acme:5, XYZ Pharma:8, off-side (weights up to 10)",
+        |ui| optional_text(ui, &mut sixtydb.keywords, "Acme:5, off-side", width),
+    );
+    row(ui, "Confidence", "A confidence for every word", |ui| {
+        ui.checkbox(&mut sixtydb.include_confidence, "Per word")
+    });
+    row(
+        ui,
+        "Script",
+        "Devanagari / Latin normalisation for code-mixed audio",
+        |ui| ui.checkbox(&mut sixtydb.script_correction, "Correct mixed scripts"),
+    );
 }
 
 /// Where a key comes from, in a few words ("Saved in the system keyring").
@@ -430,29 +451,7 @@ pub fn key_status_row(app: &mut VerbatimApp, ui: &mut egui::Ui, service: CloudSe
 /// The settings window's section for the cloud services: a key entry and an endpoint for
 /// each, and the network limits they share.
 pub fn cloud_settings(app: &mut VerbatimApp, ui: &mut egui::Ui) {
-    if let Some(reason) = app
-        .state
-        .keys
-        .snapshot
-        .as_ref()
-        .and_then(|snapshot| snapshot.keyring_unavailable_reason.clone())
-    {
-        ui.label(
-            RichText::new(
-                "No system keyring is running here, so keys are kept in a file only you can read.",
-            )
-            .small()
-            .weak(),
-        )
-        .on_hover_text(reason);
-    }
-    if let Some(error) = &app.state.keys.error {
-        ui.label(
-            RichText::new(error)
-                .small()
-                .color(ui.visuals().error_fg_color),
-        );
-    }
+    key_store_notes(app, ui);
     let mut commands = Vec::new();
     for service in CloudService::ALL {
         ui.add_space(4.0);
@@ -477,7 +476,41 @@ pub fn cloud_settings(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     }
     ui.add_space(6.0);
     ui.label(RichText::new("Network").strong());
-    let network = &mut app.settings.cloud.network;
+    network_settings(ui, &mut app.settings.cloud.network);
+    for command in commands {
+        app.send(command);
+    }
+}
+
+/// Where keys are kept when there is no keyring, and the last key error.
+fn key_store_notes(app: &VerbatimApp, ui: &mut egui::Ui) {
+    if let Some(reason) = app
+        .state
+        .keys
+        .snapshot
+        .as_ref()
+        .and_then(|snapshot| snapshot.keyring_unavailable_reason.clone())
+    {
+        ui.label(
+            RichText::new(
+                "No system keyring is running here, so keys are kept in a file only you can read.",
+            )
+            .small()
+            .weak(),
+        )
+        .on_hover_text(reason);
+    }
+    if let Some(error) = &app.state.keys.error {
+        ui.label(
+            RichText::new(error)
+                .small()
+                .color(ui.visuals().error_fg_color),
+        );
+    }
+}
+
+/// The timeouts and attempts every service's requests share.
+fn network_settings(ui: &mut egui::Ui, network: &mut NetworkOptions) {
     egui::Grid::new("cloud_network")
         .num_columns(2)
         .spacing([18.0, 6.0])
@@ -514,9 +547,6 @@ pub fn cloud_settings(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                 |ui| ui.add(egui::DragValue::new(&mut network.max_attempts).range(1..=10)),
             );
         });
-    for command in commands {
-        app.send(command);
-    }
 }
 
 /// One service's key: where it is kept, a hidden field for a new one, Save and Remove.
@@ -526,81 +556,18 @@ fn key_entry(
     service: CloudService,
     commands: &mut Vec<AppCommand>,
 ) {
-    let name = service.display_name();
     let status = app.state.keys.status(service).cloned();
-    let busy = app.state.keys.busy.contains(&service);
-    let label = ui.label(format!("{name} key")).on_hover_text(format!(
-        "Kept in the system keyring (or a file only you can read); {} overrides it",
-        service.key_env_var()
-    ));
+    let label = ui
+        .label(format!("{} key", service.display_name()))
+        .on_hover_text(format!(
+            "Kept in the system keyring (or a file only you can read); {} overrides it",
+            service.key_env_var()
+        ));
     ui.vertical(|ui| {
-        let described = status
-            .as_ref()
-            .map(describe_status)
-            .unwrap_or_else(|| "Checking…".into());
-        ui.label(RichText::new(described).small().weak());
-        if let Some(shadowed) = status.as_ref().and_then(|status| status.shadowed.as_ref()) {
-            ui.label(
-                RichText::new(format!(
-                    "(a key in {shadowed} is not used while the variable is set)"
-                ))
-                .small()
-                .weak(),
-            );
-        }
+        key_source_lines(ui, status.as_ref());
         ui.horizontal(|ui| {
-            let draft = app.key_drafts.drafts.entry(service).or_default();
-            let field = ui.add_enabled(
-                !busy,
-                egui::TextEdit::singleline(draft)
-                    .password(true)
-                    .desired_width(170.0)
-                    .hint_text(if status.as_ref().is_some_and(|s| s.active.is_some()) {
-                        "Paste a new key"
-                    } else {
-                        "Paste your key"
-                    }),
-            );
-            let field = field.labelled_by(label.id);
-            if app.windows.focus_key == Some(service) {
-                field.request_focus();
-                field.scroll_to_me(Some(egui::Align::Center));
-                app.windows.focus_key = None;
-            }
-            let submitted =
-                field.lost_focus() && ui.input(|input| input.key_pressed(egui::Key::Enter));
-            let can_save = !busy && !draft.trim().is_empty();
-            let save = ui
-                .add_enabled(can_save, egui::Button::new("Save"))
-                .on_hover_text(format!("Keep this {name} key"));
-            if (save.clicked() || (submitted && can_save))
-                && let Some(typed) = app.key_drafts.drafts.remove(&service)
-            {
-                match ApiKey::new(typed) {
-                    Ok(key) => {
-                        app.key_drafts.problems.remove(&service);
-                        commands.push(AppCommand::SaveKey { service, key });
-                    }
-                    Err(error) => {
-                        app.key_drafts
-                            .problems
-                            .insert(service, format!("{error}; nothing was saved"));
-                    }
-                }
-            }
-            let stored = status.as_ref().is_some_and(|status| {
-                matches!(
-                    status.active.as_ref().or(status.shadowed.as_ref()),
-                    Some(KeySource::Keyring | KeySource::File(_))
-                )
-            });
-            if ui
-                .add_enabled(stored && !busy, egui::Button::new("Remove"))
-                .on_hover_text(format!("Forget the saved {name} key"))
-                .clicked()
-            {
-                commands.push(AppCommand::RemoveKey(service));
-            }
+            key_field_and_save(app, ui, service, status.as_ref(), label.id, commands);
+            remove_key_button(app, ui, service, status.as_ref(), commands);
         });
         if let Some(problem) = app.key_drafts.problems.get(&service) {
             ui.label(
@@ -611,4 +578,95 @@ fn key_entry(
         }
     });
     ui.end_row();
+}
+
+/// Where the key in use comes from, and a stored key the environment hides.
+fn key_source_lines(ui: &mut egui::Ui, status: Option<&KeyStatus>) {
+    let described = status
+        .map(describe_status)
+        .unwrap_or_else(|| "Checking…".into());
+    ui.label(RichText::new(described).small().weak());
+    if let Some(shadowed) = status.and_then(|status| status.shadowed.as_ref()) {
+        ui.label(
+            RichText::new(format!(
+                "(a key in {shadowed} is not used while the variable is set)"
+            ))
+            .small()
+            .weak(),
+        );
+    }
+}
+
+/// The hidden field for a new key and its Save button (Enter saves too).
+fn key_field_and_save(
+    app: &mut VerbatimApp,
+    ui: &mut egui::Ui,
+    service: CloudService,
+    status: Option<&KeyStatus>,
+    label: egui::Id,
+    commands: &mut Vec<AppCommand>,
+) {
+    let busy = app.state.keys.busy.contains(&service);
+    let draft = app.key_drafts.drafts.entry(service).or_default();
+    let field = ui.add_enabled(
+        !busy,
+        egui::TextEdit::singleline(draft)
+            .password(true)
+            .desired_width(170.0)
+            .hint_text(if status.is_some_and(|s| s.active.is_some()) {
+                "Paste a new key"
+            } else {
+                "Paste your key"
+            }),
+    );
+    let field = field.labelled_by(label);
+    if app.windows.focus_key == Some(service) {
+        field.request_focus();
+        field.scroll_to_me(Some(egui::Align::Center));
+        app.windows.focus_key = None;
+    }
+    let submitted = field.lost_focus() && ui.input(|input| input.key_pressed(egui::Key::Enter));
+    let can_save = !busy && !draft.trim().is_empty();
+    let save = ui
+        .add_enabled(can_save, egui::Button::new("Save"))
+        .on_hover_text(format!("Keep this {} key", service.display_name()));
+    if (save.clicked() || (submitted && can_save))
+        && let Some(typed) = app.key_drafts.drafts.remove(&service)
+    {
+        match ApiKey::new(typed) {
+            Ok(key) => {
+                app.key_drafts.problems.remove(&service);
+                commands.push(AppCommand::SaveKey { service, key });
+            }
+            Err(error) => {
+                app.key_drafts
+                    .problems
+                    .insert(service, format!("{error}; nothing was saved"));
+            }
+        }
+    }
+}
+
+/// Remove, for a key kept in the keyring or the key file (not one from the environment).
+fn remove_key_button(
+    app: &VerbatimApp,
+    ui: &mut egui::Ui,
+    service: CloudService,
+    status: Option<&KeyStatus>,
+    commands: &mut Vec<AppCommand>,
+) {
+    let busy = app.state.keys.busy.contains(&service);
+    let stored = status.is_some_and(|status| {
+        matches!(
+            status.active.as_ref().or(status.shadowed.as_ref()),
+            Some(KeySource::Keyring | KeySource::File(_))
+        )
+    });
+    if ui
+        .add_enabled(stored && !busy, egui::Button::new("Remove"))
+        .on_hover_text(format!("Forget the saved {} key", service.display_name()))
+        .clicked()
+    {
+        commands.push(AppCommand::RemoveKey(service));
+    }
 }

@@ -1,5 +1,5 @@
-//! The menu bar: File (open, export, copy, quit), Transcription, Models, View, Help. Every
-//! entry with a keyboard shortcut shows it.
+//! The menu bar: File (open, record, export, copy, quit), Transcription, Models, View, Help.
+//! Every entry with a keyboard shortcut shows it.
 
 use super::super::VerbatimApp;
 use super::super::commands::{AppCommand, ExportDestination};
@@ -54,6 +54,7 @@ fn file_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui, selected: Option<&Sele
     if item(ui, "Open…", Some(&super::SHORTCUT_OPEN), true) {
         app.send(AppCommand::OpenFileDialog);
     }
+    record_items(app, ui);
     ui.separator();
     ui.add_enabled_ui(has_text, |ui| {
         ui.menu_button("Export", |ui| {
@@ -79,6 +80,41 @@ fn file_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui, selected: Option<&Sele
     ui.separator();
     if item(ui, "Quit", Some(&super::SHORTCUT_QUIT), true) {
         ui.ctx().send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+}
+
+/// Record, or pause / resume and stop the recording.
+fn record_items(app: &mut VerbatimApp, ui: &mut egui::Ui) {
+    use super::super::record_commands::RecordingCommand;
+    use super::super::recording::RecordingPhase;
+    let phase = app.state.recording.phase;
+    let mut command = None;
+    if phase == RecordingPhase::Idle || matches!(phase, RecordingPhase::Starting { .. }) {
+        if item(ui, "Record", Some(&super::SHORTCUT_RECORD), phase == RecordingPhase::Idle) {
+            command = Some(RecordingCommand::Start);
+        }
+    } else {
+        let paused = app
+            .state
+            .recording
+            .status
+            .as_ref()
+            .is_some_and(|status| status.state == crate::record::RecorderState::Paused);
+        let active = matches!(phase, RecordingPhase::Active { .. });
+        let (label, pause) = if paused {
+            ("Resume recording", RecordingCommand::Resume)
+        } else {
+            ("Pause recording", RecordingCommand::Pause)
+        };
+        if item(ui, label, None, active) {
+            command = Some(pause);
+        }
+        if item(ui, "Stop recording", Some(&super::SHORTCUT_RECORD), active) {
+            command = Some(RecordingCommand::Stop);
+        }
+    }
+    if let Some(command) = command {
+        app.send(AppCommand::Recording(command));
     }
 }
 
@@ -186,7 +222,7 @@ fn help_menu_ui(ui: &mut egui::Ui) {
             .small()
             .weak(),
     );
-    ui.label("Drop audio or video files on the window to transcribe them.");
+    ui.label("Drop audio or video files on the window to transcribe them, or record.");
     ui.separator();
     ui.label(egui::RichText::new("Keyboard").small().weak());
     egui::Grid::new("shortcut_help")
@@ -195,6 +231,7 @@ fn help_menu_ui(ui: &mut egui::Ui) {
         .show(ui, |ui| {
             for (shortcut, what) in [
                 (&super::SHORTCUT_OPEN, "Open files"),
+                (&super::SHORTCUT_RECORD, "Record / stop recording"),
                 (&super::SHORTCUT_EXPORT_AGAIN, "Export again"),
                 (&super::SHORTCUT_COPY, "Copy transcript"),
                 (&super::SHORTCUT_CANCEL, "Cancel running file"),

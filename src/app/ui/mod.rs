@@ -9,6 +9,7 @@ pub mod menu;
 pub mod model_manager;
 pub mod notifications;
 pub mod queue;
+pub mod record_panel;
 pub mod settings_window;
 pub mod speakers;
 pub mod transcript;
@@ -36,6 +37,8 @@ pub const SHORTCUT_SETTINGS: KeyboardShortcut =
 pub const SHORTCUT_MODELS: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::M);
 /// Ctrl+B: show or hide the side panel.
 pub const SHORTCUT_SIDE_PANEL: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::B);
+/// Ctrl+R: start recording, or stop the recording.
+pub const SHORTCUT_RECORD: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::R);
 /// Ctrl+Q: quit.
 pub const SHORTCUT_QUIT: KeyboardShortcut = KeyboardShortcut::new(Modifiers::COMMAND, Key::Q);
 
@@ -89,6 +92,14 @@ pub fn handle_shortcuts(app: &mut VerbatimApp, ctx: &egui::Context) {
         }
         if input.consume_shortcut(&SHORTCUT_MODELS) {
             commands.push(AppCommand::ShowModelManager);
+        }
+        if input.consume_shortcut(&SHORTCUT_RECORD) {
+            let command = match app.state.recording.phase {
+                super::recording::RecordingPhase::Idle => Some(super::record_commands::RecordingCommand::Start),
+                super::recording::RecordingPhase::Active { .. } => Some(super::record_commands::RecordingCommand::Stop),
+                _ => None,
+            };
+            commands.extend(command.map(AppCommand::Recording));
         }
         if input.consume_shortcut(&SHORTCUT_SIDE_PANEL) {
             app.settings.show_side_panel = !app.settings.show_side_panel;
@@ -163,13 +174,14 @@ fn status_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
             .iter()
             .filter(|job| job.status == super::state::JobStatus::Queued)
             .count();
+        recording_status_ui(app, ui);
         if let Some(job) = app.state.running_job() {
             let progress = job
                 .progress
                 .map(|fraction| format!(" {:.0}%", fraction * 100.0))
                 .unwrap_or_default();
             ui.label(egui::RichText::new(format!("Transcribing {}{progress}", job.name)).small());
-        } else {
+        } else if app.state.recording.is_idle() {
             ui.label(egui::RichText::new("Idle").small().weak());
         }
         if queued > 0 {
@@ -195,6 +207,27 @@ fn status_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     });
 }
 
+/// `⏺ Recording 1:23 · 2.1 MB` with a Stop button, while a recording runs (seen even with
+/// the side panel hidden).
+fn recording_status_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
+    let Some(status) = &app.state.recording.status else { return };
+    if app.state.recording.is_idle() {
+        return;
+    }
+    let paused = status.state == crate::record::RecorderState::Paused;
+    let text = format!(
+        "{} {} {} · {}",
+        if paused { "⏸" } else { "⏺" },
+        if paused { "Paused" } else { "Recording" },
+        format_clock(status.recorded_s),
+        format_bytes(status.file_bytes)
+    );
+    ui.label(egui::RichText::new(text).small().color(record_panel::RECORDING_RED));
+    if !app.settings.show_side_panel {
+        record_panel::record_button(app, ui);
+    }
+}
+
 #[cfg(test)]
 mod glyph_tests {
     use eframe::egui;
@@ -211,12 +244,17 @@ mod glyph_tests {
             include_str!("model_manager.rs"),
             include_str!("notifications.rs"),
             include_str!("queue.rs"),
+            include_str!("record_panel.rs"),
             include_str!("settings_window.rs"),
             include_str!("speakers.rs"),
             include_str!("transcript.rs"),
             include_str!("../backend.rs"),
             include_str!("../commands.rs"),
             include_str!("../state.rs"),
+            include_str!("../recording.rs"),
+            include_str!("../record_commands.rs"),
+            include_str!("../logic.rs"),
+            include_str!("../runtime/recording.rs"),
         ];
         let ctx = egui::Context::default();
         let _ = ctx.run_ui(Default::default(), |_| {});

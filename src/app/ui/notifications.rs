@@ -1,5 +1,6 @@
 //! Notifications: non-modal messages stacked in the bottom-right corner. Errors stay until
-//! dismissed and usually carry a Retry; information and warnings fade on their own.
+//! dismissed and usually carry a Retry; information and warnings fade on their own (unless
+//! sticky, as a recovered recording's Open / Transcribe notice is).
 
 use super::super::VerbatimApp;
 use super::super::commands::AppCommand;
@@ -60,18 +61,16 @@ fn notice_ui(ui: &mut egui::Ui, notice: &Notification, dark: bool, commands: &mu
                     if ui.small_button("Dismiss").clicked() {
                         commands.push(AppCommand::DismissNotification(notice.id));
                     }
-                    if let Some(action) = &notice.action
-                        && ui
-                            .add(
-                                egui::Button::new(
-                                    RichText::new(&action.label).strong().color(accent),
-                                )
-                                .small(),
-                            )
-                            .clicked()
-                    {
-                        commands.push(action.command.clone());
-                        commands.push(AppCommand::DismissNotification(notice.id));
+                    // Right to left: the last action sits next to Dismiss, the first leftmost.
+                    for action in notice.actions.iter().rev() {
+                        let button = egui::Button::new(
+                            RichText::new(&action.label).strong().color(accent),
+                        )
+                        .small();
+                        if ui.add(button).clicked() {
+                            commands.push(action.command.clone());
+                            commands.push(AppCommand::DismissNotification(notice.id));
+                        }
                     }
                 });
             });

@@ -1,5 +1,6 @@
-//! The side panel: the queue of files (status, progress, elapsed time, cancel / retry /
-//! remove) and the transcription options that apply to the files added next.
+//! The side panel: Record and the recording panel, the queue of files (status, progress,
+//! elapsed time, cancel / retry / remove) and the transcription options that apply to the
+//! files added next.
 
 use super::super::VerbatimApp;
 use super::super::commands::AppCommand;
@@ -54,8 +55,10 @@ pub fn side_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
             {
                 app.send(AppCommand::OpenFileDialog);
             }
+            super::record_panel::record_button(app, ui);
         });
     });
+    super::record_panel::record_section(app, ui);
     ui.add_space(4.0);
 
     let options_height = 300.0_f32.min(ui.available_height() * 0.55);
@@ -140,6 +143,21 @@ fn status_line(job: &Job, now: Instant) -> (String, Option<egui::Color32>) {
         JobStatus::Interrupted => (
             format!(
                 "Not finished when Verbatim closed · {} segments kept",
+                job.transcript.segments.len()
+            ),
+            None,
+        ),
+        JobStatus::Recording => (
+            format!("Recording… · {}", super::format_clock(job.done_s)),
+            Some(super::record_panel::RECORDING_RED),
+        ),
+        JobStatus::Recorded if job.transcript.segments.is_empty() => (
+            format!("Recorded {} · not transcribed yet", super::format_clock(job.done_s)),
+            None,
+        ),
+        JobStatus::Recorded => (
+            format!(
+                "Recorded · live text stopped early · {} segments kept",
                 job.transcript.segments.len()
             ),
             None,
@@ -257,6 +275,12 @@ fn status_icon(ui: &mut egui::Ui, status: &JobStatus) {
         JobStatus::Cancelled | JobStatus::Interrupted => {
             ui.label(RichText::new("⏹").weak());
         }
+        JobStatus::Recording => {
+            ui.label(RichText::new("⏺").color(super::record_panel::RECORDING_RED));
+        }
+        JobStatus::Recorded => {
+            ui.label(RichText::new("⏺").weak());
+        }
     }
 }
 
@@ -264,6 +288,16 @@ fn status_icon(ui: &mut egui::Ui, status: &JobStatus) {
 fn card_buttons_ui(ui: &mut egui::Ui, job: &Job, commands: &mut Vec<AppCommand>) {
     ui.spacing_mut().item_spacing.x = 4.0;
     let small = |text: &str| egui::Button::new(RichText::new(text).small());
+    if job.status == JobStatus::Recording {
+        if ui
+            .add(small("Stop"))
+            .on_hover_text("Stop recording; the file is kept")
+            .clicked()
+        {
+            commands.push(AppCommand::Recording(super::super::record_commands::RecordingCommand::Stop));
+        }
+        return;
+    }
     if job.status.is_active() {
         if ui
             .add_enabled(job.status != JobStatus::Cancelling, small("Cancel"))
@@ -273,10 +307,10 @@ fn card_buttons_ui(ui: &mut egui::Ui, job: &Job, commands: &mut Vec<AppCommand>)
             commands.push(AppCommand::CancelJob(job.id));
         }
     } else if ui
-        .add(small(if job.status == JobStatus::Done {
-            "Run again"
-        } else {
-            "Retry"
+        .add(small(match job.status {
+            JobStatus::Done => "Run again",
+            JobStatus::Recorded => "Transcribe",
+            _ => "Retry",
         }))
         .on_hover_text("Transcribe this file again with the current options")
         .clicked()

@@ -370,7 +370,17 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportFormat>, actions
                     actions.commands.push(AppCommand::CopyTranscript(job.id));
                 }
             });
-            if job.status.is_running() {
+            if job.status == JobStatus::Recording {
+                if ui
+                    .button(egui::RichText::new("■ Stop recording").color(super::record_panel::RECORDING_RED))
+                    .on_hover_text("Finish the file; it stays in the list")
+                    .clicked()
+                {
+                    actions.commands.push(AppCommand::Recording(
+                        super::super::record_commands::RecordingCommand::Stop,
+                    ));
+                }
+            } else if job.status.is_running() {
                 if ui
                     .add_enabled(
                         job.status == JobStatus::Running,
@@ -381,7 +391,14 @@ fn header(ui: &mut egui::Ui, job: &Job, last_kind: Option<ExportFormat>, actions
                 {
                     actions.commands.push(AppCommand::CancelJob(job.id));
                 }
-            } else if !job.status.is_active() && ui.button("Transcribe again").clicked() {
+            } else if !job.status.is_active()
+                && ui
+                    .button(match job.status {
+                        JobStatus::Recorded => "Transcribe",
+                        _ => "Transcribe again",
+                    })
+                    .clicked()
+            {
                 actions.commands.push(AppCommand::RetryJob(job.id));
             }
         });
@@ -398,6 +415,7 @@ fn header_facts(job: &Job) -> String {
             None => "Transcribing".into(),
         },
         JobStatus::Failed { reason } => format!("Failed: {reason}"),
+        JobStatus::Recording => format!("Recording · {}", super::format_clock(job.done_s)),
         other => other.label().to_string(),
     });
     if let Some(duration_s) = job.transcript.duration_s {
@@ -609,7 +627,7 @@ fn transcript_view(
     }
 
     update_follow_live(pane, &output, forced, follow_offset);
-    if !pane.follow_live && job.status.is_running() {
+    if !pane.follow_live && (job.status.is_running() || job.status == JobStatus::Recording) {
         jump_to_live_button(ui, pane, output.inner_rect);
     }
     start_requested_edit(pane, job, actions);
@@ -686,11 +704,15 @@ fn empty_transcript_ui(ui: &mut egui::Ui, status: &JobStatus) {
         JobStatus::Interrupted => {
             "Verbatim was closed before any words were recognised; Retry transcribes it."
         }
+        JobStatus::Recording => {
+            "Recording… with live text on, the words appear here as they are spoken; without it, the file is transcribed when the recording stops."
+        }
+        JobStatus::Recorded => "Recorded, not transcribed yet: Transcribe turns it into text.",
         _ => "No speech found in this file.",
     };
     ui.add_space(24.0);
     ui.vertical_centered(|ui| {
-        if status.is_running() {
+        if status.is_running() || *status == JobStatus::Recording {
             ui.spinner();
         }
         ui.label(egui::RichText::new(message).weak());

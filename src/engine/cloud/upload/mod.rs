@@ -386,21 +386,7 @@ pub(crate) mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    pub(crate) fn testdata(relative: &str) -> Option<PathBuf> {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../shared/testdata")
-            .join(relative);
-        if path.exists() {
-            Some(path)
-        } else {
-            assert!(
-                std::env::var("CI").is_err(),
-                "test data missing in CI: {}",
-                path.display()
-            );
-            None
-        }
-    }
+    pub(crate) use crate::dev::testdata::testdata;
 
     /// A converter that writes files of a chosen size per second of audio and records calls.
     struct FakeTranscoder {

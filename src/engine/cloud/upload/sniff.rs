@@ -205,9 +205,8 @@ mod tests {
                 saw_float = true;
             }
         }
-        assert!(
-            saw_float || std::env::var("CI").is_err(),
-            "no float WAV found in wav-edge"
-        );
+        if !saw_float {
+            crate::dev::testdata::missing("no float WAV in wav-edge");
+        }
     }
 }
