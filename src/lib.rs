@@ -7,6 +7,7 @@ pub mod audio;
 pub mod backoff;
 pub mod cli;
 pub mod dev;
+pub mod diarize;
 pub mod engine;
 pub mod events;
 pub mod export;

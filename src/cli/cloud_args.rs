@@ -63,10 +63,10 @@ pub struct CloudArgs {
     /// 60db: label speakers (SPEAKER_00… shown as Speaker 1, Speaker 2…; costs 30 % more)
     #[arg(long)]
     pub diarize: bool,
-    /// 60db: fewest speakers expected (with --diarize)
+    /// Fewest speakers expected (60db with --diarize, the local engine with --speakers auto)
     #[arg(long, value_name = "N")]
     pub min_speakers: Option<u32>,
-    /// 60db: most speakers expected (with --diarize)
+    /// Most speakers expected (60db with --diarize, the local engine with --speakers auto)
     #[arg(long, value_name = "N")]
     pub max_speakers: Option<u32>,
     /// 60db: candidate languages for detection, e.g. en,hi

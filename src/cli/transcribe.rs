@@ -4,6 +4,7 @@
 
 use super::live_display::LiveDisplay;
 use super::output::{OutputTarget, partial_path, write_atomically};
+use crate::diarize::SpeakerBounds;
 use crate::engine::{Engine, EngineError, EngineKind, SpeakerMode, TranscribeOptions, run_engine};
 use crate::events::EventSink;
 use crate::export::{ExportFormat, ExportOptions};
@@ -43,7 +44,8 @@ pub struct TranscribeArgs {
     /// CPU threads for the local engine.
     #[arg(long, default_value_t = crate::engine::default_thread_count())]
     pub threads: usize,
-    /// Speaker labels: `stereo` gives each channel of a stereo recording its own speaker.
+    /// Speaker labels: `stereo` gives each channel of a stereo recording its own speaker; `auto`
+    /// tells voices apart (local engine; bounded by --min-speakers / --max-speakers).
     #[arg(long, value_parser = super::choice::parser::<SpeakerMode>(), default_value = "none")]
     pub speakers: SpeakerMode,
     /// Names and jargon to expect (helps spelling).
@@ -78,6 +80,7 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
         prompt: args.prompt.clone(),
         threads: args.threads.max(1),
         speakers: args.speakers,
+        speaker_bounds: local_speaker_bounds(&args)?,
         word_timestamps: true,
     };
     let engine = build_engine(&args)?;
@@ -151,6 +154,24 @@ async fn second_interrupt(mut presses: tokio::sync::mpsc::UnboundedReceiver<()>,
     eprintln!("\ncancelling… (press Ctrl-C again to quit at once)");
     cancel.cancel();
     presses.recv().await.is_some()
+}
+
+/// `--min-speakers` / `--max-speakers` for `--speakers auto`, checked; the speaker model must
+/// be installed.
+fn local_speaker_bounds(args: &TranscribeArgs) -> anyhow::Result<SpeakerBounds> {
+    let bounds = SpeakerBounds { min: args.cloud.min_speakers.map(|n| n as usize), max: args.cloud.max_speakers.map(|n| n as usize) };
+    if args.speakers != SpeakerMode::Auto {
+        if args.engine == EngineKind::Local && bounds != SpeakerBounds::default() {
+            anyhow::bail!("--min-speakers and --max-speakers work with --speakers auto; add it or drop them");
+        }
+        return Ok(bounds);
+    }
+    if args.engine != EngineKind::Local {
+        anyhow::bail!("--speakers auto works with the local engine only; use --engine local (60db labels speakers itself with --diarize)");
+    }
+    bounds.validate().map_err(anyhow::Error::msg)?;
+    crate::diarize::locate_speaker_model()?;
+    Ok(bounds)
 }
 
 fn build_engine(args: &TranscribeArgs) -> anyhow::Result<Arc<dyn Engine>> {

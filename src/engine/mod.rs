@@ -27,16 +27,19 @@ pub enum SpeakerMode {
     None,
     /// One speaker per channel of a stereo recording, decided by channel energy.
     Stereo,
+    /// Voices told apart by the local engine's speaker model (see [`crate::diarize`]).
+    Auto,
 }
 
 impl SpeakerMode {
-    pub const ALL: [SpeakerMode; 2] = [SpeakerMode::None, SpeakerMode::Stereo];
+    pub const ALL: [SpeakerMode; 3] = [SpeakerMode::None, SpeakerMode::Stereo, SpeakerMode::Auto];
 
     /// The id on the command line and in settings.
     pub fn id(self) -> &'static str {
         match self {
             SpeakerMode::None => "none",
             SpeakerMode::Stereo => "stereo",
+            SpeakerMode::Auto => "auto",
         }
     }
 
@@ -45,6 +48,7 @@ impl SpeakerMode {
         match self {
             SpeakerMode::None => "No speaker labels",
             SpeakerMode::Stereo => "One speaker per channel of a stereo recording",
+            SpeakerMode::Auto => "Speakers told apart by voice (local engine, offline)",
         }
     }
 }
@@ -63,6 +67,8 @@ pub struct TranscribeOptions {
     /// CPU threads for local inference.
     pub threads: usize,
     pub speakers: SpeakerMode,
+    /// Fewest and most speakers expected with [`SpeakerMode::Auto`].
+    pub speaker_bounds: crate::diarize::SpeakerBounds,
     /// Ask for word timestamps (used to split subtitle cues at word boundaries).
     pub word_timestamps: bool,
 }
@@ -75,6 +81,7 @@ impl Default for TranscribeOptions {
             prompt: None,
             threads: default_thread_count(),
             speakers: SpeakerMode::None,
+            speaker_bounds: crate::diarize::SpeakerBounds::default(),
             word_timestamps: true,
         }
     }

@@ -511,13 +511,14 @@ fn speakers_row(ui: &mut egui::Ui, settings: &mut Settings, width: f32) {
         let label = |mode: SpeakerMode| match mode {
             SpeakerMode::None => "No labels",
             SpeakerMode::Stereo => "One per stereo channel",
+            SpeakerMode::Auto => "Label speakers (by voice)",
         };
         let response = egui::ComboBox::from_id_salt("speaker_mode")
             .width(width)
             .truncate()
             .selected_text(label(settings.options.speakers))
             .show_ui(ui, |ui| {
-                for mode in [SpeakerMode::None, SpeakerMode::Stereo] {
+                for mode in SpeakerMode::ALL {
                     ui.selectable_value(&mut settings.options.speakers, mode, label(mode));
                 }
             })

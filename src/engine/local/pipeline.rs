@@ -41,6 +41,9 @@ pub fn transcribe_blocking(
     let mut filters: Vec<SegmentFilter> = (0..stream_count).map(|_| SegmentFilter::default()).collect();
     let mut first_chunk = true;
     let mut duration_s = 0.0;
+    // With speakers told apart by voice, segments wait until the whole recording is heard.
+    let mut labelling = SpeakerLabelling::start(options)?;
+    let hold_segments = per_channel || labelling.is_some();
 
     while let Some(chunk) = reader.next_chunk(cancelled)? {
         if cancelled.load(Ordering::Relaxed) {
@@ -54,6 +57,9 @@ pub fn transcribe_blocking(
             if !active.iter().any(|&a| a) {
                 continue; // nothing but silence: nothing to transcribe, nothing to invent
             }
+            if let Some(labelling) = labelling.as_mut() {
+                labelling.diarizer.add_chunk_with_activity(samples, chunk.start_s, &active);
+            }
             let speaker = per_channel.then(|| crate::speakers::channel_speaker_id(stream_index));
             let mut params = new_params(config);
             configure(&mut params, options, language.as_deref(), first_chunk);
@@ -63,7 +69,7 @@ pub fn transcribe_blocking(
             let mut on_segment = |decoded: DecodedSegment| {
                 let segment = to_segment(&decoded, chunk_start_s, speaker.clone());
                 if let Some(segment) = filter.accept(segment, decoded.no_speech_probability, &active, chunk_start_s) {
-                    if per_channel {
+                    if hold_segments {
                         chunk_segments.push(segment);
                     } else {
                         sink.segment(segment);
@@ -86,7 +92,9 @@ pub fn transcribe_blocking(
                 language = whisper_rs::get_lang_str(id).map(str::to_string);
             }
         }
-        if per_channel {
+        if let Some(labelling) = labelling.as_mut() {
+            labelling.held.append(&mut chunk_segments);
+        } else if per_channel {
             chunk_segments.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
             for segment in chunk_segments {
                 sink.segment(segment);
@@ -95,7 +103,37 @@ pub fn transcribe_blocking(
         sink.progress(duration_s, total_s);
         first_chunk = false;
     }
+    if let Some(labelling) = labelling {
+        labelling.finish(options, sink);
+    }
     Ok(EngineOutcome { language: language.or_else(|| (!multilingual).then(|| "en".to_string())), duration_s: Some(duration_s) })
+}
+
+/// Speakers told apart by voice ([`SpeakerMode::Auto`]): the voices of every chunk, and the
+/// segments that wait for their labels.
+struct SpeakerLabelling {
+    diarizer: crate::diarize::Diarizer,
+    held: Vec<Segment>,
+}
+
+impl SpeakerLabelling {
+    fn start(options: &TranscribeOptions) -> Result<Option<SpeakerLabelling>, EngineError> {
+        if options.speakers != SpeakerMode::Auto {
+            return Ok(None);
+        }
+        let model_error = |error: crate::diarize::SpeakerModelError| EngineError::Model(error.to_string());
+        let model_path = crate::diarize::locate_speaker_model().map_err(model_error)?;
+        let diarizer = crate::diarize::Diarizer::load(&model_path, options.threads.max(1)).map_err(model_error)?;
+        Ok(Some(SpeakerLabelling { diarizer, held: Vec::new() }))
+    }
+
+    /// Labels the held segments (split where the speaker changes) and sends them.
+    fn finish(self, options: &TranscribeOptions, sink: &EventSink) {
+        let turns = self.diarizer.turns(options.speaker_bounds);
+        for segment in crate::diarize::label_segments(self.held, &turns) {
+            sink.segment(segment);
+        }
+    }
 }
 
 /// Greedy or beam-search parameters, as the configuration asks.

@@ -1,0 +1,199 @@
+//! Who is who: the window embeddings grouped into speakers, the number of speakers found
+//! from the data. Average-linkage agglomerative clustering on cosine similarity stops where
+//! the closest two groups are less alike than [`MERGE_SIMILARITY`] (tuned on the shared test
+//! recordings), within the caller's bounds; then each window joins its nearest speaker.
+
+/// Groups at least this alike (average cosine similarity) are the same speaker.
+pub const MERGE_SIMILARITY: f32 = 0.60;
+/// At most this many windows are clustered directly; the others join the nearest speaker found.
+const MAX_LINKAGE_WINDOWS: usize = 600;
+/// A speaker heard in fewer windows than this is taken for a stray of a bigger one.
+const MIN_SPEAKER_WINDOWS: usize = 3;
+
+/// Fewest and most speakers the caller expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct SpeakerBounds {
+    pub min: Option<usize>,
+    pub max: Option<usize>,
+}
+
+impl SpeakerBounds {
+    /// Checks the bounds make sense; the message names the command-line options.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.min == Some(0) || self.max == Some(0) {
+            return Err("--min-speakers and --max-speakers must be at least 1".to_string());
+        }
+        if let (Some(min), Some(max)) = (self.min, self.max)
+            && min > max
+        {
+            return Err(format!("--min-speakers ({min}) is more than --max-speakers ({max})"));
+        }
+        Ok(())
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// A speaker index for each embedding (unit vectors), numbered by first appearance.
+pub fn cluster(embeddings: &[Vec<f32>], bounds: SpeakerBounds) -> Vec<usize> {
+    let count = embeddings.len();
+    if count == 0 {
+        return Vec::new();
+    }
+    let min = bounds.min.unwrap_or(1).clamp(1, count);
+    let max = bounds.max.unwrap_or(usize::MAX).clamp(min, count);
+    // Evenly spaced windows stand for all when there are many.
+    let sample: Vec<usize> = if count > MAX_LINKAGE_WINDOWS {
+        (0..MAX_LINKAGE_WINDOWS).map(|i| i * count / MAX_LINKAGE_WINDOWS).collect()
+    } else {
+        (0..count).collect()
+    };
+    let groups = average_linkage(&sample.iter().map(|&i| embeddings[i].as_slice()).collect::<Vec<_>>(), min, max);
+    let mut centroids: Vec<Vec<f32>> = groups.iter().map(|members| centroid(members.iter().map(|&m| embeddings[sample[m]].as_slice()))).collect();
+    let mut labels = nearest(embeddings, &centroids);
+    for _ in 0..3 {
+        centroids = (0..centroids.len())
+            .map(|speaker| centroid((0..count).filter(|&i| labels[i] == speaker).map(|i| embeddings[i].as_slice())))
+            .collect();
+        labels = nearest(embeddings, &centroids);
+    }
+    number_by_first_appearance(&labels)
+}
+
+/// Groups (member indices) of `points`, merged closest first until no two groups are alike
+/// enough and there are at most `max`, never fewer than `min`.
+fn average_linkage(points: &[&[f32]], min: usize, max: usize) -> Vec<Vec<usize>> {
+    let count = points.len();
+    let mut similarity: Vec<Vec<f32>> = (0..count).map(|i| (0..count).map(|j| dot(points[i], points[j])).collect()).collect();
+    let mut groups: Vec<Option<Vec<usize>>> = (0..count).map(|i| Some(vec![i])).collect();
+    let mut alive = count;
+    while alive > min {
+        let Some((best, a, b)) = closest_pair(&similarity, &groups) else { break };
+        let too_small = groups.iter().flatten().any(|g| g.len() < MIN_SPEAKER_WINDOWS) && count >= 4 * MIN_SPEAKER_WINDOWS;
+        if best < MERGE_SIMILARITY && alive <= max && !too_small {
+            break;
+        }
+        let (size_a, size_b) = (group_len(&groups, a), group_len(&groups, b));
+        for k in 0..count {
+            let merged = (similarity[a][k] * size_a + similarity[b][k] * size_b) / (size_a + size_b);
+            similarity[a][k] = merged;
+            similarity[k][a] = merged;
+        }
+        let moved = groups[b].take().unwrap_or_default();
+        if let Some(group) = groups[a].as_mut() {
+            group.extend(moved);
+        }
+        alive -= 1;
+    }
+    groups.into_iter().flatten().collect()
+}
+
+fn group_len(groups: &[Option<Vec<usize>>], index: usize) -> f32 {
+    groups[index].as_ref().map_or(0, Vec::len) as f32
+}
+
+/// The two live groups most alike, or — when some group is still too small to be a speaker —
+/// the small group's best partner.
+fn closest_pair(similarity: &[Vec<f32>], groups: &[Option<Vec<usize>>]) -> Option<(f32, usize, usize)> {
+    let live: Vec<usize> = (0..groups.len()).filter(|&i| groups[i].is_some()).collect();
+    let mut best: Option<(f32, usize, usize)> = None;
+    for (position, &a) in live.iter().enumerate() {
+        for &b in &live[position + 1..] {
+            if best.is_none_or(|(s, _, _)| similarity[a][b] > s) {
+                best = Some((similarity[a][b], a, b));
+            }
+        }
+    }
+    let (best_similarity, ..) = best?;
+    if best_similarity >= MERGE_SIMILARITY {
+        return best;
+    }
+    // No pair is alike enough: fold the smallest stray group into its best partner.
+    let smallest = *live.iter().min_by_key(|&&i| groups[i].as_ref().map_or(0, Vec::len))?;
+    if groups[smallest].as_ref().map_or(0, Vec::len) >= MIN_SPEAKER_WINDOWS {
+        return best;
+    }
+    live.iter()
+        .filter(|&&other| other != smallest)
+        .map(|&other| (similarity[smallest][other], smallest.min(other), smallest.max(other)))
+        .max_by(|x, y| x.0.total_cmp(&y.0))
+}
+
+fn centroid<'a>(members: impl Iterator<Item = &'a [f32]>) -> Vec<f32> {
+    let mut sum: Vec<f32> = Vec::new();
+    for member in members {
+        if sum.is_empty() {
+            sum = vec![0.0; member.len()];
+        }
+        sum.iter_mut().zip(member).for_each(|(s, m)| *s += m);
+    }
+    super::encoder::normalize(&mut sum);
+    sum
+}
+
+fn nearest(embeddings: &[Vec<f32>], centroids: &[Vec<f32>]) -> Vec<usize> {
+    embeddings
+        .iter()
+        .map(|embedding| {
+            (0..centroids.len())
+                .max_by(|&a, &b| dot(embedding, &centroids[a]).total_cmp(&dot(embedding, &centroids[b])))
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+fn number_by_first_appearance(labels: &[usize]) -> Vec<usize> {
+    let mut order: Vec<usize> = Vec::new();
+    labels
+        .iter()
+        .map(|label| match order.iter().position(|seen| seen == label) {
+            Some(index) => index,
+            None => {
+                order.push(*label);
+                order.len() - 1
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Unit vectors near `axis`, a little apart from one another.
+    fn voice(axis: usize, count: usize) -> Vec<Vec<f32>> {
+        (0..count)
+            .map(|i| {
+                let mut v = vec![0.0f32; 8];
+                v[axis] = 1.0;
+                v[(axis + 1 + i % 3) % 8] = 0.2;
+                super::super::encoder::normalize(&mut v);
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn distinct_voices_are_counted_and_bounds_are_obeyed() {
+        let mut embeddings = voice(0, 6);
+        embeddings.extend(voice(4, 5));
+        embeddings.extend(voice(0, 2));
+        embeddings.extend(voice(6, 4));
+        let labels = cluster(&embeddings, SpeakerBounds::default());
+        assert_eq!(labels, [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 0, 0, 2, 2, 2, 2]);
+        let two = cluster(&embeddings, SpeakerBounds { min: None, max: Some(2) });
+        assert_eq!(two.iter().max(), Some(&1));
+        let four = cluster(&embeddings, SpeakerBounds { min: Some(4), max: None });
+        assert_eq!(four.iter().max(), Some(&3));
+    }
+
+    #[test]
+    fn bounds_that_make_no_sense_are_refused() {
+        assert!(SpeakerBounds { min: Some(3), max: Some(2) }.validate().unwrap_err().contains("more than"));
+        assert!(SpeakerBounds { min: Some(0), max: None }.validate().is_err());
+        assert!(SpeakerBounds { min: Some(2), max: Some(2) }.validate().is_ok());
+    }
+}

@@ -1,0 +1,269 @@
+//! Speaker labels by voice (`--speakers auto`): the Rust encoder against a numpy reference,
+//! the diarization error rate on conversations built from different real speakers with known
+//! turns, and the command line end to end.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+use verbatim::diarize::der::{Turn, diarization_error};
+use verbatim::diarize::{Diarizer, SpeakerBounds};
+
+const RATE: usize = 16_000;
+
+fn speaker_model() -> Option<PathBuf> {
+    match verbatim::diarize::locate_speaker_model() {
+        Ok(path) => Some(path),
+        Err(error) => {
+            common::missing(&error.to_string());
+            None
+        }
+    }
+}
+
+fn clip(relative: &str) -> Option<Vec<f32>> {
+    let path = common::testdata(relative)?;
+    Some(verbatim::audio::read_mono_16k(&path).expect("decodable test clip"))
+}
+
+fn seconds(samples: &[f32], from_s: f64, to_s: f64) -> Vec<f32> {
+    let end = ((to_s * RATE as f64) as usize).min(samples.len());
+    samples[((from_s * RATE as f64) as usize).min(end)..end].to_vec()
+}
+
+/// A conversation put together from clips of known speakers, with its reference turns: where
+/// each clip has sound (the VAD on the clip alone), labelled with its speaker.
+#[derive(Default)]
+struct Conversation {
+    samples: Vec<f32>,
+    reference: Vec<Turn>,
+}
+
+impl Conversation {
+    /// Adds `clip` spoken by `speaker` after `gap_s` of silence, or — with a negative gap —
+    /// over the end of what came before.
+    fn say(&mut self, speaker: &str, clip: &[f32], gap_s: f64) -> &mut Self {
+        let start = (self.samples.len() as i64 + (gap_s * RATE as f64) as i64).max(0) as usize;
+        if self.samples.len() < start + clip.len() {
+            self.samples.resize(start + clip.len(), 0.0);
+        }
+        self.samples[start..start + clip.len()].iter_mut().zip(clip).for_each(|(s, c)| *s += c);
+        let active = verbatim::vad::active_frames(&verbatim::vad::frame_levels_dbfs(clip, verbatim::vad::frame_len(RATE as u32)));
+        for (from_s, to_s) in verbatim::diarize::windows::speech_regions(&active) {
+            let offset_s = start as f64 / RATE as f64;
+            self.reference.push(Turn { start_s: offset_s + from_s, end_s: offset_s + to_s, speaker: speaker.to_string() });
+        }
+        self
+    }
+
+    fn speaker_count(&self) -> usize {
+        let mut names: Vec<&str> = self.reference.iter().map(|t| t.speaker.as_str()).collect();
+        names.sort_unstable();
+        names.dedup();
+        names.len()
+    }
+
+    fn write_wav(&self, path: &Path) {
+        let spec = hound::WavSpec { channels: 1, sample_rate: RATE as u32, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+        let mut writer = hound::WavWriter::create(path, spec).unwrap();
+        for &s in &self.samples {
+            writer.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
+        }
+        writer.finalize().unwrap();
+    }
+}
+
+/// Two speakers taking turns (JFK and the Tale of Two Cities reader), with short pauses.
+fn interview() -> Option<Conversation> {
+    let (jfk, cities) = (clip("speech/jfk.wav")?, clip("speech/two_cities.wav")?);
+    let mut talk = Conversation::default();
+    talk.say("jfk", &seconds(&jfk, 0.0, 5.5), 0.5)
+        .say("cities", &seconds(&cities, 0.0, 8.0), 0.4)
+        .say("jfk", &seconds(&jfk, 5.5, 11.0), 0.3)
+        .say("cities", &seconds(&cities, 8.0, 20.0), 0.5)
+        .say("jfk", &seconds(&jfk, 0.0, 3.0), 0.4)
+        .say("cities", &seconds(&cities, 20.0, 30.0), 0.3);
+    Some(talk)
+}
+
+/// Three speakers, two of the changes spoken over each other.
+fn three_way() -> Option<Conversation> {
+    let (jfk, cities, english) = (clip("speech/jfk.wav")?, clip("speech/two_cities.wav")?, clip("multilingual/test_en.wav")?);
+    let mut talk = Conversation::default();
+    talk.say("jfk", &seconds(&jfk, 0.0, 5.5), 0.3)
+        .say("cities", &seconds(&cities, 0.0, 7.0), 0.4)
+        .say("en", &english, -0.6)
+        .say("jfk", &seconds(&jfk, 5.5, 11.0), 0.4)
+        .say("cities", &seconds(&cities, 7.0, 15.0), -0.5)
+        .say("en", &seconds(&english, 0.0, 3.0), 0.5);
+    Some(talk)
+}
+
+/// The stereo test file mixed to mono; its channels give the reference.
+fn stereo_mixed() -> Option<Conversation> {
+    let path = common::testdata("stereo/stereo_diarization.wav")?;
+    let mut reader = hound::WavReader::open(path).unwrap();
+    let interleaved: Vec<f32> = reader.samples::<i16>().map(|s| s.unwrap() as f32 / 32768.0).collect();
+    let left: Vec<f32> = interleaved.iter().step_by(2).copied().collect();
+    let right: Vec<f32> = interleaved.iter().skip(1).step_by(2).copied().collect();
+    let mut talk = Conversation::default();
+    talk.say("left", &left, 0.0).say("right", &right, -(right.len() as f64 / RATE as f64));
+    Some(talk)
+}
+
+struct Scored {
+    der: f64,
+    speakers_found: usize,
+    seconds_per_hour: f64,
+}
+
+fn diarize(model: &Path, talk: &Conversation, bounds: SpeakerBounds) -> Scored {
+    let mut diarizer = Diarizer::load(model, 2).expect("speaker model loads");
+    let started = Instant::now();
+    diarizer.add_chunk(&talk.samples, 0.0);
+    let turns = diarizer.turns(bounds);
+    let elapsed_s = started.elapsed().as_secs_f64();
+    let hypothesis: Vec<Turn> = turns.iter().map(|t| Turn { start_s: t.start_s, end_s: t.end_s, speaker: t.speaker.to_string() }).collect();
+    let mut found: Vec<usize> = turns.iter().map(|t| t.speaker).collect();
+    found.sort_unstable();
+    found.dedup();
+    Scored {
+        der: diarization_error(&talk.reference, &hypothesis, 0.25).rate(),
+        speakers_found: found.len(),
+        seconds_per_hour: elapsed_s * 3600.0 / (talk.samples.len() as f64 / RATE as f64),
+    }
+}
+
+#[test]
+fn encoder_matches_the_numpy_reference() {
+    let (Some(model), Some(wav)) = (speaker_model(), common::testdata("speech/jfk.wav")) else { return };
+    let python = std::env::var_os("VERBATIM_TEST_NUMPY_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| dirs::home_dir().unwrap_or_default().join(".cache/verbatim/sdk-venv/bin/python"));
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/speaker-embedding-reference");
+    let firsts = [0usize, 350, 900];
+    let output = Command::new(&python).arg(&script).arg(&model).arg(&wav).args(firsts.map(|f| f.to_string())).output();
+    let output = match output {
+        Ok(output) if output.status.success() => output,
+        other => return common::missing(&format!("numpy reference ({}): {other:?}", python.display())),
+    };
+    let reference: Vec<Vec<f32>> =
+        String::from_utf8_lossy(&output.stdout).lines().map(|line| serde_json::from_str(line).unwrap()).collect();
+    let samples = verbatim::audio::read_mono_16k(&wav).unwrap();
+    let mel = verbatim::diarize::features::MelSpectrogram::default().frames(&samples);
+    let inputs: Vec<Vec<f32>> = firsts.iter().map(|&first| verbatim::diarize::windows::window_input(&mel, &samples, first)).collect();
+    let encoder = verbatim::diarize::encoder::VoiceEncoder::load(&model).unwrap();
+    let ours = encoder.embed(&inputs.iter().map(Vec::as_slice).collect::<Vec<_>>(), 2);
+    assert_eq!(ours.len(), reference.len());
+    for (index, (a, b)) in ours.iter().zip(&reference).enumerate() {
+        let cosine: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        assert!(cosine >= 0.999, "window {index}: cosine {cosine}");
+    }
+}
+
+#[test]
+fn conversations_are_labelled_with_a_low_error_rate_and_the_right_speaker_count() {
+    let Some(model) = speaker_model() else { return };
+    let (Some(interview), Some(three_way), Some(stereo)) = (interview(), three_way(), stereo_mixed()) else { return };
+    let mut failures = Vec::new();
+    for (name, talk, scored_strictly) in [("interview", &interview, true), ("three-way", &three_way, true), ("stereo mixed", &stereo, false)] {
+        let scored = diarize(&model, talk, SpeakerBounds::default());
+        println!(
+            "{name}: DER {:.1} %, speakers {} found / {} true, {:.0} s per hour of audio",
+            scored.der * 100.0, scored.speakers_found, talk.speaker_count(), scored.seconds_per_hour
+        );
+        if scored_strictly && (scored.der > 0.15 || scored.speakers_found != talk.speaker_count()) {
+            failures.push(name);
+        }
+    }
+    assert!(failures.is_empty(), "too many errors on {failures:?}");
+    // Bounds are obeyed even where the voices say otherwise.
+    assert_eq!(diarize(&model, &interview, SpeakerBounds { min: Some(3), max: None }).speakers_found, 3);
+    assert_eq!(diarize(&model, &three_way, SpeakerBounds { min: None, max: Some(2) }).speakers_found, 2);
+}
+
+fn verbatim(args: &[&str], models_dir: Option<&Path>) -> std::process::Output {
+    let mut command = Command::new(common::verbatim_exe());
+    command.args(args);
+    if let Some(dir) = models_dir {
+        command.env("VERBATIM_MODELS_DIR", dir);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn cli_labels_speakers_and_refuses_what_cannot_work() {
+    let Some(talk) = interview() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("interview.wav");
+    talk.write_wav(&wav);
+    let wav_arg = wav.to_str().unwrap();
+
+    let empty = dir.path().join("no-models");
+    let output = verbatim(&["transcribe", "--speakers", "auto", wav_arg], Some(&empty));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && stderr.contains("speaker model is not installed") && stderr.contains("scripts/setup"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    let output = verbatim(&["transcribe", "--speakers", "auto", "--min-speakers", "3", "--max-speakers", "2", wav_arg], None);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--min-speakers (3) is more than --max-speakers (2)"));
+    let output = verbatim(&["transcribe", "--max-speakers", "2", wav_arg], None);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("work with --speakers auto"));
+
+    if speaker_model().is_none() || common::model("tiny.en").is_none() {
+        return;
+    }
+    let json = dir.path().join("interview.json");
+    let output = verbatim(&["transcribe", "--speakers", "auto", "--format", "json", "-o", json.to_str().unwrap(), "--quiet", wav_arg], None);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let segments = document["segments"].as_array().unwrap();
+    let speaker_of = |needle: &str| {
+        segments
+            .iter()
+            .find(|s| s["text"].as_str().unwrap_or("").to_lowercase().contains(needle))
+            .and_then(|s| s["speaker"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no labelled segment with '{needle}': {segments:?}"))
+    };
+    let (kennedy, reader) = (speaker_of("americans"), speaker_of("worst of times"));
+    assert_ne!(kennedy, reader);
+    assert_eq!(speaker_of("your country"), kennedy);
+    assert_eq!(speaker_of("incredulity"), reader);
+    assert_eq!(document["speakers"].as_array().map(Vec::len), Some(2), "{}", document["speakers"]);
+    assert!(segments.iter().all(|s| s["speaker"].is_string()), "every segment labelled");
+}
+
+/// `scripts/bench --speakers`: labelling time per hour of audio on an hour built from the
+/// test recordings (ignored in the normal run: it takes a minute or two).
+#[test]
+#[ignore]
+fn bench_an_hour_of_speaker_labelling() {
+    let Some(model) = speaker_model() else { return };
+    let (Some(interview), Some(three_way)) = (interview(), three_way()) else { return };
+    let mut hour = Conversation::default();
+    while hour.samples.len() < 3600 * RATE {
+        let talk = if hour.samples.len() / RATE % 2 == 0 { &interview } else { &three_way };
+        let offset_s = hour.samples.len() as f64 / RATE as f64;
+        hour.samples.extend_from_slice(&talk.samples);
+        hour.reference.extend(talk.reference.iter().map(|t| Turn { start_s: t.start_s + offset_s, end_s: t.end_s + offset_s, speaker: t.speaker.clone() }));
+    }
+    let mut diarizer = Diarizer::load(&model, 2).unwrap();
+    let started = Instant::now();
+    // In five-minute chunks, as the local engine feeds it.
+    for (index, chunk) in hour.samples.chunks(300 * RATE).enumerate() {
+        diarizer.add_chunk(chunk, (index * 300) as f64);
+    }
+    let embedded_s = started.elapsed().as_secs_f64();
+    let turns = diarizer.turns(SpeakerBounds::default());
+    let total_s = started.elapsed().as_secs_f64();
+    let hypothesis: Vec<Turn> = turns.iter().map(|t| Turn { start_s: t.start_s, end_s: t.end_s, speaker: t.speaker.to_string() }).collect();
+    let mut found: Vec<usize> = turns.iter().map(|t| t.speaker).collect();
+    found.sort_unstable();
+    found.dedup();
+    let hours = hour.samples.len() as f64 / RATE as f64 / 3600.0;
+    println!(
+        "hour: {:.0} s per hour of audio ({:.0} s embedding, {:.1} s clustering), DER {:.1} %, speakers {} found / {} true",
+        total_s / hours, embedded_s / hours, (total_s - embedded_s) / hours,
+        diarization_error(&hour.reference, &hypothesis, 0.25).rate() * 100.0, found.len(), hour.speaker_count()
+    );
+}
