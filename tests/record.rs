@@ -5,8 +5,6 @@
 
 mod common;
 
-use common::strict_samples;
-
 use std::io::{BufRead, BufReader, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
