@@ -16,7 +16,7 @@ use std::time::Instant;
 use tokio_util::sync::CancellationToken;
 use verbatim::engine::local::live::{AudioCtx, LiveTuning};
 use verbatim::engine::local::{LocalEngine, LocalEngineConfig, WorkerPool};
-use verbatim::engine::{TranscribeOptions, run_engine};
+use verbatim::engine::{LiveEngine, TranscribeOptions, run_engine};
 use verbatim::events::{EngineEvent, EventSink};
 use verbatim::transcript::Transcript;
 use verbatim::wer::word_error_rate;

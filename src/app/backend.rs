@@ -8,7 +8,7 @@ use crate::engine::EngineError;
 use crate::engine::cloud::CloudService;
 use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStores, describe_saved};
 use crate::export::{ExportFormat, ExportOptions};
-use crate::models::{ModelError, ModelStore};
+use crate::models::{DownloadError, ModelError, ModelStore};
 use crate::transcript::Transcript;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
@@ -144,20 +144,20 @@ pub fn catalog() -> Vec<CatalogModelInfo> {
         .collect()
 }
 
-/// Downloads a catalog model, reporting `(downloaded_bytes, total_bytes)`.
+/// Downloads a catalog model, reporting `(downloaded_bytes, total_bytes)`; a cancel ends it
+/// with [`DownloadError::Cancelled`].
 pub async fn download_model(
     name: &str,
     progress: &mut (dyn FnMut(u64, Option<u64>) + Send),
     cancel: &CancellationToken,
-) -> Result<(), String> {
-    let store = store()?;
+) -> Result<(), DownloadError> {
+    let store = ModelStore::from_env()?;
     let mut report = |update: crate::models::DownloadProgress| {
         progress(update.downloaded_bytes, update.total_bytes)
     };
     crate::models::download_model(&store, name, &mut report, cancel)
         .await
         .map(|_| ())
-        .map_err(|error| error.to_string())
 }
 
 /// Imports a faster-whisper (CTranslate2) model folder as f16 ggml, named after the folder;

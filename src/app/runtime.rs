@@ -745,7 +745,6 @@ async fn run_job(
     match result {
         Ok(Ok(_)) => JobOutcome::Done,
         Ok(Err(EngineError::Cancelled)) => JobOutcome::Cancelled,
-        Ok(Err(_)) if cancel.is_cancelled() => JobOutcome::Cancelled,
         Ok(Err(error)) => JobOutcome::Failed { reason: backend::engine_error_message(&error) },
         Err(_) => JobOutcome::Failed {
             reason: "the engine crashed on this file; segments so far are kept — try another model or convert the file to WAV".into(),
@@ -906,8 +905,8 @@ async fn download_model(
     let result = backend::download_model(&name, &mut progress, &cancel).await;
     let result = match result {
         Ok(()) => ModelOperationResult::Succeeded(format!("Model {name} is installed")),
-        Err(_) if cancel.is_cancelled() => ModelOperationResult::Cancelled,
-        Err(reason) => ModelOperationResult::Failed(reason),
+        Err(crate::models::DownloadError::Cancelled) => ModelOperationResult::Cancelled,
+        Err(error) => ModelOperationResult::Failed(error.to_string()),
     };
     let _ = internal.send(Internal::DownloadEnded(name.clone()));
     outbox.send(BackgroundEvent::ModelOperationEnded {
@@ -1001,6 +1000,62 @@ async fn change_key(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Waits for the cancel, then ends with `error`.
+    struct EndsAfterCancel(fn() -> EngineError);
+
+    #[async_trait::async_trait]
+    impl Engine for EndsAfterCancel {
+        fn name(&self) -> &str {
+            "scripted"
+        }
+
+        async fn transcribe_file(
+            &self,
+            _path: &Path,
+            _options: &TranscribeOptions,
+            _sink: &EventSink,
+            cancel: &CancellationToken,
+        ) -> Result<crate::engine::EngineOutcome, EngineError> {
+            cancel.cancelled().await;
+            Err((self.0)())
+        }
+    }
+
+    struct Fixed(Arc<dyn Engine>);
+
+    impl EngineFactory for Fixed {
+        fn engine_for(&self, _spec: &EngineSpec) -> Result<Arc<dyn Engine>, EngineError> {
+            Ok(self.0.clone())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_is_cancelled_when_its_engine_says_so_not_when_a_cancel_was_asked() {
+        let (sender, _events) = std_mpsc::channel();
+        let outbox = Outbox { sender, waker: Arc::new(|| {}), wake_pending: Arc::new(AtomicBool::new(false)) };
+        let run = |error: fn() -> EngineError| {
+            let factory: Arc<dyn EngineFactory> = Arc::new(Fixed(Arc::new(EndsAfterCancel(error))));
+            let request = JobRequest {
+                job: JobId(1),
+                path: PathBuf::from("talk.wav"),
+                engine: EngineSpec::Local { model: "tiny.en".into(), beam_size: 1 },
+                options: TranscribeOptions::default(),
+            };
+            let cancel = CancellationToken::new();
+            let canceller = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                canceller.cancel();
+            });
+            let outbox = outbox.clone();
+            async move { run_job(request, factory, &outbox, cancel).await }
+        };
+        assert!(matches!(run(|| EngineError::Cancelled).await, JobOutcome::Cancelled));
+        // The connection broke while the cancel was on its way: that is a failure to show.
+        let outcome = run(|| EngineError::Service("the connection to 60db was lost".into())).await;
+        assert!(matches!(&outcome, JobOutcome::Failed { reason } if reason == "the connection to 60db was lost"), "{outcome:?}");
+    }
 
     #[test]
     fn exports_never_overwrite_when_no_dialog_asked_and_writes_are_atomic() {

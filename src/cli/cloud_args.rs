@@ -1,14 +1,11 @@
 //! Command-line pieces for the cloud services: the flags `verbatim transcribe` takes for them
-//! ([`CloudArgs`]), `verbatim auth set|remove|status SERVICE` ([`AuthCommand`]) and
-//! `verbatim dev fake-server SERVICE` ([`DevCommand`]).
+//! ([`CloudArgs`]) and `verbatim auth set|remove|status SERVICE` ([`AuthCommand`]).
 //!
 //! The flags only fill [`CloudOptions`]; the engines and their checks live in
 //! `crate::engine::cloud`, so the window can offer the same settings without the CLI.
 
-use crate::dev::fakes::{FakeConfig, FakeServer, Scenario, default_key};
 use crate::engine::cloud::keys::{ApiKey, KeyStores, describe_saved, key_status};
 use crate::engine::cloud::options::{POLARGRID_MODELS, PolarGridRegion};
-use crate::engine::cloud::polargrid_router::ROUTER_URL_ENV_VAR;
 use crate::engine::cloud::{CloudOptions, CloudService, PolarGridMode, PolarGridResponseFormat};
 use crate::engine::{Engine, EngineKind, EngineSpec, build_file_engine};
 use anyhow::{Context, bail};
@@ -451,112 +448,6 @@ pub fn model_long_help() -> String {
     )
 }
 
-/// `verbatim dev`: tools for working without the real services.
-#[derive(Debug, Clone, PartialEq, Subcommand)]
-pub enum DevCommand {
-    /// Run a fake cloud service on 127.0.0.1 that follows its protocol and plays a scenario
-    FakeServer {
-        #[arg(value_parser = super::choice::parser::<CloudService>())]
-        service: CloudService,
-        /// Port to listen on (0 picks a free one)
-        #[arg(long, default_value_t = 0)]
-        port: u16,
-        /// What the fake does (normal, slow, drop-mid-stream, rate-limited, unavailable-twice…)
-        #[arg(long, value_enum, default_value = "normal")]
-        scenario: Scenario,
-        /// The only key the fake accepts (default: a fixed fake key per service)
-        #[arg(long)]
-        key: Option<String>,
-        /// Milliseconds between bytes in the slow scenario (to watch a stream arrive)
-        #[arg(long, value_name = "MS", default_value_t = 1)]
-        byte_delay_ms: u64,
-        /// Seconds a live Gradium session may last before the fake closes it (the service: 300)
-        #[arg(long, value_name = "S", default_value_t = 300.0)]
-        live_session_cap: f64,
-    },
-}
-
-/// Runs a `dev` command; `fake-server` serves until Ctrl-C.
-pub fn run_dev_command(command: DevCommand) -> anyhow::Result<()> {
-    match command {
-        DevCommand::FakeServer {
-            service,
-            port,
-            scenario,
-            key,
-            byte_delay_ms,
-            live_session_cap,
-        } => {
-            let live_session_cap = std::time::Duration::try_from_secs_f64(live_session_cap)
-                .ok()
-                .filter(|cap| !cap.is_zero())
-                .context("--live-session-cap must be a positive number of seconds")?;
-            let runtime =
-                tokio::runtime::Runtime::new().context("could not start the async runtime")?;
-            runtime.block_on(async move {
-                let mut config = FakeConfig::new(service, scenario);
-                config.key = key.unwrap_or_else(|| default_key(service).to_string());
-                config.byte_delay = std::time::Duration::from_millis(byte_delay_ms);
-                config.live_session_cap = live_session_cap;
-                let server = FakeServer::start_with_logging(config, port, true)
-                    .await
-                    .with_context(|| {
-                        format!("could not listen on 127.0.0.1:{port}; pick another --port")
-                    })?;
-                let mut stdout = std::io::stdout();
-                write_fake_server_banner(
-                    &mut stdout,
-                    service,
-                    scenario,
-                    &server.base_url(),
-                    server.key(),
-                )?;
-                tokio::signal::ctrl_c()
-                    .await
-                    .context("could not wait for Ctrl-C")?;
-                drop(server);
-                Ok(())
-            })
-        }
-    }
-}
-
-/// What `verbatim dev fake-server` prints: where it listens and how to point Verbatim at it.
-pub fn write_fake_server_banner(
-    output: &mut dyn Write,
-    service: CloudService,
-    scenario: Scenario,
-    base_url: &str,
-    key: &str,
-) -> anyhow::Result<()> {
-    writeln!(
-        output,
-        "Fake {} listening on {base_url} (scenario: {})",
-        service.display_name(),
-        scenario.name()
-    )?;
-    if !scenario.applies_to(service) {
-        writeln!(
-            output,
-            "Note: the {} scenario does not apply to {}; it behaves like normal.",
-            scenario.name(),
-            service.display_name()
-        )?;
-    }
-    writeln!(output, "Point Verbatim at it with:")?;
-    writeln!(output, "  export {}={base_url}", service.url_env_var())?;
-    if service == CloudService::PolarGrid {
-        writeln!(output, "  export {ROUTER_URL_ENV_VAR}={base_url}")?;
-    }
-    writeln!(output, "  export {}={key}", service.key_env_var())?;
-    if let Some(path) = crate::dev::fakes::live_path(service) {
-        let socket = base_url.replacen("http://", "ws://", 1);
-        writeln!(output, "Live transcription (WebSocket) on {socket}{path}, from the same base URL.")?;
-    }
-    writeln!(output, "Press Ctrl-C to stop.")?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -572,12 +463,6 @@ mod tests {
     struct AuthLike {
         #[command(subcommand)]
         auth: AuthCommand,
-    }
-
-    #[derive(Debug, Parser)]
-    struct DevLike {
-        #[command(subcommand)]
-        dev: DevCommand,
     }
 
     fn parse(args: &[&str]) -> CloudArgs {
@@ -796,51 +681,6 @@ mod tests {
         )
         .unwrap_err();
         assert!(error.to_string().contains("nothing was saved"));
-    }
-
-    #[test]
-    fn dev_fake_server_parses_and_prints_how_to_use_it() {
-        let command = DevLike::try_parse_from([
-            "verbatim",
-            "fake-server",
-            "polargrid",
-            "--port",
-            "0",
-            "--scenario",
-            "delta-increment",
-        ])
-        .unwrap()
-        .dev;
-        assert_eq!(
-            command,
-            DevCommand::FakeServer {
-                service: CloudService::PolarGrid,
-                port: 0,
-                scenario: Scenario::DeltaIncrement,
-                key: None,
-                byte_delay_ms: 1,
-                live_session_cap: 300.0,
-            }
-        );
-        let mut output = Vec::new();
-        write_fake_server_banner(
-            &mut output,
-            CloudService::PolarGrid,
-            Scenario::NoSpeech,
-            "http://127.0.0.1:5000",
-            "pg_fake",
-        )
-        .unwrap();
-        let text = String::from_utf8(output).unwrap();
-        assert!(text.contains("export VERBATIM_POLARGRID_URL=http://127.0.0.1:5000"));
-        assert!(text.contains("export VERBATIM_POLARGRID_ROUTER_URL=http://127.0.0.1:5000"));
-        assert!(text.contains("export POLARGRID_API_KEY=pg_fake"));
-        assert!(text.contains("does not apply"));
-        assert!(!text.contains("WebSocket"));
-        let mut output = Vec::new();
-        write_fake_server_banner(&mut output, CloudService::Gradium, Scenario::Normal, "http://127.0.0.1:5000", "k").unwrap();
-        let text = String::from_utf8(output).unwrap();
-        assert!(text.contains("ws://127.0.0.1:5000/api/speech/asr"), "{text}");
     }
 
     #[test]

@@ -3,11 +3,13 @@
 
 mod choice;
 pub mod cloud_args;
+mod dev;
 mod export_args;
 mod live_display;
 pub mod models;
 mod output;
 mod record;
+mod record_live;
 mod transcribe;
 
 use clap::{Parser, Subcommand};
@@ -40,7 +42,7 @@ pub enum Command {
     /// Developer tools: fake cloud servers on 127.0.0.1 for demos without accounts.
     Dev {
         #[command(subcommand)]
-        command: cloud_args::DevCommand,
+        command: dev::DevCommand,
     },
     /// Open the window with files queued for transcription.
     Open(OpenArgs),
@@ -96,7 +98,7 @@ pub fn main() -> ExitCode {
         Command::Record(args) => return runtime.block_on(record::run(args)),
         Command::Models { command } => runtime.block_on(models::run_models_command(command)),
         Command::Auth { command } => cloud_args::run_auth_command(command),
-        Command::Dev { command } => cloud_args::run_dev_command(command),
+        Command::Dev { command } => dev::run_dev_command(command),
         Command::Open(_) | Command::Worker => return ExitCode::FAILURE, // handled above
     };
     match result {

@@ -221,7 +221,7 @@ async fn transcribe_one(
 }
 
 /// Says where the partial transcript of `input` went, and that a complete one is untouched.
-fn report_partial(transcript: &Transcript, input: &Path, formats: &[ExportFormat], target: &OutputTarget, written: &[PathBuf]) {
+pub(super) fn report_partial(transcript: &Transcript, input: &Path, formats: &[ExportFormat], target: &OutputTarget, written: &[PathBuf]) {
     let complete_paths = formats.iter().filter_map(|&format| target.path_for(input, format, formats.len()));
     for (partial, complete) in written.iter().zip(complete_paths) {
         let untouched = if complete.exists() { format!("; {} is left as it was", complete.display()) } else { String::new() };
@@ -231,7 +231,7 @@ fn report_partial(transcript: &Transcript, input: &Path, formats: &[ExportFormat
 
 /// Writes every requested format; returns the files written (none for stdout). An
 /// incomplete transcript goes to each file's [`partial_path`], never over the file itself.
-fn write_outputs(
+pub(super) fn write_outputs(
     transcript: &Transcript,
     input: &Path,
     formats: &[ExportFormat],

@@ -115,6 +115,9 @@ pub enum EngineError {
     /// end says how to install it.
     #[error(transparent)]
     ModelStore(#[from] crate::models::ModelError),
+    /// A service address (an override or a saved endpoint) cannot be used.
+    #[error(transparent)]
+    Endpoint(#[from] cloud::endpoint::EndpointError),
     /// The cloud service refused the API key; the front end says how to give a new one.
     #[error(
         "the {name} key was rejected ({detail}); set a new one with `verbatim auth set {id}`",

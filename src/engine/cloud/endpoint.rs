@@ -89,8 +89,7 @@ pub fn service_base_url(
     service: CloudService,
     explicit: Option<&str>,
 ) -> Result<(Url, Option<String>), crate::engine::EngineError> {
-    resolve_base_url(service, explicit, service.default_base_url())
-        .map_err(|error| crate::engine::EngineError::Service(error.to_string()))
+    Ok(resolve_base_url(service, explicit, service.default_base_url())?)
 }
 
 /// Parses and checks a base URL: `https://` anywhere, `http://` only to a loopback address.

@@ -65,8 +65,6 @@ impl PolarGridEngine {
         let service = CloudService::PolarGrid;
         let polargrid = &options.polargrid;
         polargrid.validate().map_err(EngineError::Service)?;
-        let service_error =
-            |error: super::endpoint::EndpointError| EngineError::Service(error.to_string());
         let (endpoint, set_by) = service_base_url(service, polargrid.endpoint.as_deref())?;
         let notice = set_by
             .as_deref()
@@ -96,7 +94,7 @@ impl PolarGridEngine {
                     None,
                 ),
             };
-            let router = parse_base_url(&text, &what).map_err(service_error)?;
+            let router = parse_base_url(&text, &what)?;
             EdgeTarget::Routed {
                 router,
                 router_set_by,
