@@ -24,114 +24,13 @@ fn server_error(text: impl Into<String>) -> Response {
 }
 
 pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
-    let record = &request.record;
-    if record.path != "/api/post/speech/asr" {
-        return respond(StatusCode::NOT_FOUND, "text/plain", "404 page not found");
+    if let Err(response) = check_request(state, &request) {
+        return response;
     }
-    if record.method != "POST" {
-        return respond(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "text/plain",
-            "method not allowed",
-        );
+    if let Some(response) = scenario_reply(state) {
+        return response;
     }
     let scenario = state.config.scenario;
-    if scenario == Scenario::Unauthorized
-        || record.header("x-api-key") != Some(state.config.key.as_str())
-    {
-        return server_error("error from server 1008: API key is revoked or expired");
-    }
-    // The format: Content-Type (audio/wav when absent), overridden by `input_format`.
-    let content_type = record
-        .header("content-type")
-        .unwrap_or("audio/wav")
-        .to_ascii_lowercase();
-    let mut declared = match content_type.split(';').next().unwrap_or("").trim() {
-        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
-        "audio/pcm" => "pcm",
-        "audio/ogg" | "audio/opus" => "opus",
-        other => return server_error(format!("unsupported content type for SST '{other}'")),
-    };
-    if let Some(format) = record.query_value("input_format") {
-        declared = match format {
-            "wav" | "pcm" | "opus" => format,
-            other => {
-                return server_error(format!(
-                    "error from server 1008: unknown input_format '{other}'"
-                ));
-            }
-        };
-    }
-    let sniffed = record.body_format;
-    let body_matches = match declared {
-        "wav" => sniffed == Some(UploadFormat::PcmWav),
-        "opus" => sniffed == Some(UploadFormat::OggOpus),
-        _ => request.body.len() % 2 == 0 && !request.body.is_empty(),
-    };
-    if !body_matches {
-        return server_error(format!(
-            "error from server 1011: could not decode the audio as {declared}"
-        ));
-    }
-    if let Some(config) = record.query_value("json_config")
-        && let Err(reason) = check_json_config(config)
-    {
-        return server_error(format!("error from server 1011: {reason}"));
-    }
-    if record
-        .query_value("model")
-        .is_some_and(|model| model.trim().is_empty())
-    {
-        return server_error("error from server 1008: empty model name");
-    }
-
-    match scenario {
-        Scenario::RateLimited if state.bump("asr") == 1 => {
-            return with_retry_after(
-                respond(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "text/plain",
-                    "too many requests",
-                ),
-                1,
-            );
-        }
-        Scenario::UnavailableTwice if state.bump("asr") <= 2 => {
-            return respond(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "text/plain",
-                "service unavailable",
-            );
-        }
-        Scenario::TooLarge => {
-            return respond(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "text/plain",
-                "payload too large",
-            );
-        }
-        Scenario::PaymentRequired => {
-            return respond(
-                StatusCode::PAYMENT_REQUIRED,
-                "text/plain",
-                "payment required",
-            );
-        }
-        Scenario::PlainTextError => {
-            return server_error("upstream connect error or disconnect/reset before headers");
-        }
-        Scenario::Oversized => {
-            let line = br#"{"type":"step","vad":[],"step_idx":0,"step_duration_s":0.08,"total_duration_s":0.0}
-"#;
-            return respond(
-                StatusCode::OK,
-                NDJSON,
-                endless_filler(line, state.config.oversized_bytes),
-            );
-        }
-        _ => {}
-    }
-
     let lines = script_lines(scenario == Scenario::StepLines);
     // The lines of the first phrase: the results sent before a scripted failure.
     let first = 2;
@@ -149,18 +48,84 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
             pieces.extend_from_slice(&lines[first..]);
             (pieces, Ending::Close, None)
         }
-        Scenario::Stall => (
-            lines[..first].to_vec(),
-            Ending::Stall(state.config.stall),
-            None,
-        ),
+        Scenario::Stall => (lines[..first].to_vec(), Ending::Stall(state.config.stall), None),
         _ => (lines, Ending::Close, None),
     };
-    respond(
-        StatusCode::OK,
-        NDJSON,
-        streamed_body(pieces, byte_delay, ending),
-    )
+    respond(StatusCode::OK, NDJSON, streamed_body(pieces, byte_delay, ending))
+}
+
+/// The route, the key, the body against its declared format and the query, as the service
+/// checks them.
+fn check_request(state: &FakeState, request: &Captured) -> Result<(), Response> {
+    let record = &request.record;
+    if record.path != "/api/post/speech/asr" {
+        return Err(respond(StatusCode::NOT_FOUND, "text/plain", "404 page not found"));
+    }
+    if record.method != "POST" {
+        return Err(respond(StatusCode::METHOD_NOT_ALLOWED, "text/plain", "method not allowed"));
+    }
+    if state.config.scenario == Scenario::Unauthorized || record.header("x-api-key") != Some(state.config.key.as_str()) {
+        return Err(server_error("error from server 1008: API key is revoked or expired"));
+    }
+    let declared = declared_format(request)?;
+    let sniffed = record.body_format;
+    let body_matches = match declared {
+        "wav" => sniffed == Some(UploadFormat::PcmWav),
+        "opus" => sniffed == Some(UploadFormat::OggOpus),
+        _ => request.body.len() % 2 == 0 && !request.body.is_empty(),
+    };
+    if !body_matches {
+        return Err(server_error(format!("error from server 1011: could not decode the audio as {declared}")));
+    }
+    if let Some(config) = record.query_value("json_config")
+        && let Err(reason) = check_json_config(config)
+    {
+        return Err(server_error(format!("error from server 1011: {reason}")));
+    }
+    if record.query_value("model").is_some_and(|model| model.trim().is_empty()) {
+        return Err(server_error("error from server 1008: empty model name"));
+    }
+    Ok(())
+}
+
+/// The format: Content-Type (audio/wav when absent), overridden by `input_format`.
+fn declared_format(request: &Captured) -> Result<&'static str, Response> {
+    let record = &request.record;
+    let content_type = record.header("content-type").unwrap_or("audio/wav").to_ascii_lowercase();
+    let declared = match content_type.split(';').next().unwrap_or("").trim() {
+        "audio/wav" | "audio/x-wav" | "audio/wave" => "wav",
+        "audio/pcm" => "pcm",
+        "audio/ogg" | "audio/opus" => "opus",
+        other => return Err(server_error(format!("unsupported content type for SST '{other}'"))),
+    };
+    match record.query_value("input_format") {
+        None => Ok(declared),
+        Some("wav") => Ok("wav"),
+        Some("pcm") => Ok("pcm"),
+        Some("opus") => Ok("opus"),
+        Some(other) => Err(server_error(format!("error from server 1008: unknown input_format '{other}'"))),
+    }
+}
+
+/// What the scenario answers instead of a transcript, if anything.
+fn scenario_reply(state: &FakeState) -> Option<Response> {
+    Some(match state.config.scenario {
+        Scenario::RateLimited if state.bump("asr") == 1 => {
+            with_retry_after(respond(StatusCode::TOO_MANY_REQUESTS, "text/plain", "too many requests"), 1)
+        }
+        Scenario::UnavailableTwice if state.bump("asr") <= 2 => {
+            respond(StatusCode::SERVICE_UNAVAILABLE, "text/plain", "service unavailable")
+        }
+        Scenario::TooLarge => respond(StatusCode::PAYLOAD_TOO_LARGE, "text/plain", "payload too large"),
+        Scenario::PaymentRequired => respond(StatusCode::PAYMENT_REQUIRED, "text/plain", "payment required"),
+        Scenario::PlainTextError => server_error("upstream connect error or disconnect/reset before headers"),
+        Scenario::Oversized => {
+            let line = br#"{"type":"step","vad":[],"step_idx":0,"step_duration_s":0.08,"total_duration_s":0.0}
+"#;
+            respond(StatusCode::OK, NDJSON, endless_filler(line, state.config.oversized_bytes))
+        }
+        _ => return None,
+    })
 }
 
 /// The scripted NDJSON: a `text` and an `end_text` per phrase, as the REST docs have it; with

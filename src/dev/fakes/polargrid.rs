@@ -102,112 +102,94 @@ fn flag(request: &Captured, name: &str) -> Result<bool, Response> {
 }
 
 fn transcribe(state: &FakeState, request: &Captured) -> Response {
+    let checked = match check_submission(state, request) {
+        Ok(checked) => checked,
+        Err(response) => return response,
+    };
+    if let Some(response) = scenario_reply(state) {
+        return response;
+    }
+    if checked.stream {
+        return sse(state);
+    }
+    if checked.sync {
+        return result(state, checked.format, None);
+    }
+    accept_job(state, request, &checked)
+}
+
+/// A submission that passed every check.
+struct Submission<'a> {
+    model: &'a str,
+    format: &'a str,
+    stream: bool,
+    sync: bool,
+}
+
+/// The key, the uploaded file and the parameters, as the service checks them.
+fn check_submission<'a>(state: &FakeState, request: &'a Captured) -> Result<Submission<'a>, Response> {
     let record = &request.record;
-    let scenario = state.config.scenario;
-    if scenario == Scenario::Unauthorized || bearer(record) != Some(state.config.key.as_str()) {
-        return unauthorized();
+    if state.config.scenario == Scenario::Unauthorized || bearer(record) != Some(state.config.key.as_str()) {
+        return Err(unauthorized());
     }
     if let Some(error) = &request.multipart_error {
-        return bad_request(format!("invalid multipart body: {error}"));
+        return Err(bad_request(format!("invalid multipart body: {error}")));
     }
     let Some((file, _)) = request.field_data("file") else {
-        return bad_request("file is required (multipart field 'file')");
+        return Err(bad_request("file is required (multipart field 'file')"));
     };
     if let Some(problem) = file_name_problem(file) {
-        return bad_request(problem);
+        return Err(bad_request(problem));
     }
-    if !file
-        .sniffed_format
-        .is_some_and(|format| ACCEPTED.contains(&format))
-    {
-        return bad_request("Unsupported audio format; use MP3, WAV, M4A, OGG, FLAC or WebM");
+    if !file.sniffed_format.is_some_and(|format| ACCEPTED.contains(&format)) {
+        return Err(bad_request("Unsupported audio format; use MP3, WAV, M4A, OGG, FLAC or WebM"));
     }
     let Some(model) = parameter(request, "model") else {
-        return json(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            json!({"detail": "model is required"}),
-        );
+        return Err(json(StatusCode::UNPROCESSABLE_ENTITY, json!({"detail": "model is required"})));
     };
     if !MODELS.contains(&model) {
-        return json(
-            StatusCode::NOT_FOUND,
-            json!({"detail": format!("Model '{model}' is not loaded")}),
-        );
+        return Err(json(StatusCode::NOT_FOUND, json!({"detail": format!("Model '{model}' is not loaded")})));
     }
     let format = parameter(request, "response_format").unwrap_or("json");
     if !FORMATS.contains(&format) {
-        return bad_request(format!(
-            "response_format must be one of {}",
-            FORMATS.join(", ")
-        ));
+        return Err(bad_request(format!("response_format must be one of {}", FORMATS.join(", "))));
     }
     if let Some(temperature) = parameter(request, "temperature")
-        && !temperature
-            .parse::<f64>()
-            .is_ok_and(|t| (0.0..=1.0).contains(&t))
+        && !temperature.parse::<f64>().is_ok_and(|t| (0.0..=1.0).contains(&t))
     {
-        return bad_request("temperature must be between 0.0 and 1.0");
+        return Err(bad_request("temperature must be between 0.0 and 1.0"));
     }
-    let (stream, sync) = match (
-        flag(request, "stream"),
-        flag(request, "sync"),
-        flag(request, "punctuation"),
-    ) {
-        (Ok(stream), Ok(sync), Ok(_)) => (stream, sync),
-        (Err(response), _, _) | (_, Err(response), _) | (_, _, Err(response)) => return response,
-    };
+    let stream = flag(request, "stream")?;
+    let sync = flag(request, "sync")?;
+    flag(request, "punctuation")?;
     if stream && sync {
-        return bad_request("stream and sync are mutually exclusive");
+        return Err(bad_request("stream and sync are mutually exclusive"));
     }
-    match scenario {
-        Scenario::RateLimited if state.bump("submit") == 1 => {
-            return with_retry_after(
-                json(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"message": "Rate limit exceeded"}),
-                ),
-                1,
-            );
-        }
-        Scenario::RetryMuchLater => {
-            return with_retry_after_text(
-                json(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    json!({"message": "Rate limit exceeded"}),
-                ),
-                "1e20",
-            );
-        }
+    Ok(Submission { model, format, stream, sync })
+}
+
+/// What the scenario answers instead of taking the job, if anything.
+fn scenario_reply(state: &FakeState) -> Option<Response> {
+    let rate_limited = || json(StatusCode::TOO_MANY_REQUESTS, json!({"message": "Rate limit exceeded"}));
+    Some(match state.config.scenario {
+        Scenario::RateLimited if state.bump("submit") == 1 => with_retry_after(rate_limited(), 1),
+        Scenario::RetryMuchLater => with_retry_after_text(rate_limited(), "1e20"),
         Scenario::UnavailableTwice => match state.bump("submit") {
-            1 => return respond(StatusCode::BAD_GATEWAY, "text/plain", "Bad Gateway"),
-            2 => {
-                return json(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    json!({"message": "Service temporarily unavailable"}),
-                );
-            }
-            _ => {}
+            1 => respond(StatusCode::BAD_GATEWAY, "text/plain", "Bad Gateway"),
+            2 => json(StatusCode::SERVICE_UNAVAILABLE, json!({"message": "Service temporarily unavailable"})),
+            _ => return None,
         },
-        Scenario::TooLarge => {
-            return json(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"detail": "File too large"}),
-            );
-        }
+        Scenario::TooLarge => json(StatusCode::PAYLOAD_TOO_LARGE, json!({"detail": "File too large"})),
         Scenario::PaymentRequired => {
-            return json(
-                StatusCode::PAYMENT_REQUIRED,
-                json!({"detail": "Billing is not set up for this account"}),
-            );
+            json(StatusCode::PAYMENT_REQUIRED, json!({"detail": "Billing is not set up for this account"}))
         }
-        _ => {}
-    }
-    if stream {
-        return sse(state);
-    }
-    if sync {
-        return result(state, format, None);
-    }
+        _ => return None,
+    })
+}
+
+/// Takes an async job: its record for the polls, and the 202 that points to them.
+fn accept_job(state: &FakeState, request: &Captured, checked: &Submission) -> Response {
+    let scenario = state.config.scenario;
     let job_id = format!("job_transcription_{:012x}", state.bump("job"));
     let created_unix_s = unix_now_s();
     state
@@ -216,22 +198,20 @@ fn transcribe(state: &FakeState, request: &Captured) -> Response {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
         .insert(
             job_id.clone(),
-            super::JobRecord {
-                polls: 0,
-                response_format: format.to_string(),
-                created_unix_s,
-            },
+            super::JobRecord { polls: 0, response_format: checked.format.to_string(), created_unix_s },
         );
     let poll_url = format!("/v1/audio/transcriptions?job_id={job_id}");
     let mut accepted = json!({"job_id": job_id, "status": "accepted", "poll_url": poll_url});
-    if scenario != Scenario::BareJob {
+    if scenario != Scenario::BareJob
+        && let Some((file, _)) = request.field_data("file")
+    {
         // What the SDK's model of the answer requires besides the documented fields.
         let format_name = file.sniffed_format.map_or("unknown", UploadFormat::name);
         let extra = json!({
             "message": "Transcription job accepted",
             "metadata": {
                 "filename": file.file_name, "file_size_mb": file.size_bytes as f64 / 1e6,
-                "audio_format": format_name, "estimated_duration_seconds": JFK_DURATION_S, "model": model
+                "audio_format": format_name, "estimated_duration_seconds": JFK_DURATION_S, "model": checked.model
             },
             "result_url": poll_url,
         });

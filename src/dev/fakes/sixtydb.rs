@@ -38,137 +38,142 @@ fn boolean(request: &Captured, name: &str) -> Result<bool, Response> {
 }
 
 pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
+    let flags = match check_request(state, &request).and_then(|()| check_fields(&request)) {
+        Ok(flags) => flags,
+        Err(response) => return response,
+    };
+    if let Some(response) = scenario_reply(state).await {
+        return response;
+    }
+    let mut response = json(StatusCode::OK, success_body(state.config.scenario, &request, flags));
+    for (name, value) in [
+        ("x-ratelimit-limit", "60"),
+        ("x-ratelimit-remaining", "59"),
+        ("x-ratelimit-reset", "60"),
+    ] {
+        response
+            .headers_mut()
+            .insert(name, HeaderValue::from_static(value));
+    }
+    response
+}
+
+/// The transcript's options the request asked for.
+#[derive(Clone, Copy)]
+struct Flags {
+    diarize: bool,
+    word_times: bool,
+    confidence: bool,
+}
+
+/// The route, the key and the uploaded file, as the service checks them.
+fn check_request(state: &FakeState, request: &Captured) -> Result<(), Response> {
     let record = &request.record;
     if record.path != "/stt" {
-        return error(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found");
+        return Err(error(StatusCode::NOT_FOUND, "NOT_FOUND", "Not found"));
     }
     if record.method != "POST" {
-        return error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "METHOD_NOT_ALLOWED",
-            "Use POST",
-        );
+        return Err(error(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "Use POST"));
     }
     let scenario = state.config.scenario;
     if scenario == Scenario::Unauthorized || bearer(record) != Some(state.config.key.as_str()) {
-        return json(
+        return Err(json(
             StatusCode::UNAUTHORIZED,
             json!({"success": false, "error": "Unauthorized", "message": "Invalid or missing API key", "error_code": "UNAUTHENTICATED"}),
-        );
+        ));
     }
     if let Some(problem) = &request.multipart_error {
-        return invalid(format!("invalid multipart body: {problem}"));
+        return Err(invalid(format!("invalid multipart body: {problem}")));
     }
     let file = if scenario == Scenario::AudioField {
         request.field_data("audio")
     } else {
-        request
-            .field_data("file")
-            .or_else(|| request.field_data("audio"))
+        request.field_data("file").or_else(|| request.field_data("audio"))
     };
     let Some((file, _)) = file else {
-        return missing_file(scenario);
+        return Err(missing_file(scenario));
     };
     if let Some(problem) = file_name_problem(file) {
-        return invalid(problem);
+        return Err(invalid(problem));
     }
-    if !file
-        .sniffed_format
-        .is_some_and(|format| COMMON_FORMATS.contains(&format))
-    {
-        return invalid("Unsupported audio format");
+    if !file.sniffed_format.is_some_and(|format| COMMON_FORMATS.contains(&format)) {
+        return Err(invalid("Unsupported audio format"));
     }
     if file.size_bytes > MAX_FILE_BYTES || scenario == Scenario::TooLarge {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "FILE_TOO_LARGE",
-            "Max file size is 10 MB",
-        );
+        return Err(error(StatusCode::PAYLOAD_TOO_LARGE, "FILE_TOO_LARGE", "Max file size is 10 MB"));
     }
-    let checked = (|| -> Result<(bool, bool, bool), Response> {
-        if let Some(language) = record.field("language")
-            && language != "auto"
-        {
-            language_code_problem(language).map_or(Ok(()), |problem| Err(invalid(problem)))?;
-        }
-        if let Some(languages) = record.field("languages") {
-            for language in languages.split(',') {
-                language_code_problem(language.trim())
-                    .map_or(Ok(()), |problem| Err(invalid(problem)))?;
-            }
-        }
-        let diarize = boolean(&request, "diarize")?;
-        for name in ["min_speakers", "max_speakers"] {
-            if let Some(value) = record.field(name)
-                && value.parse::<i64>().is_err()
-            {
-                return Err(invalid(format!("{name} must be an integer")));
-            }
-        }
-        let word_times = match record.field("return_timestamps") {
-            None | Some("none") => false,
-            Some("word") => true,
-            Some(other) => {
-                return Err(invalid(format!(
-                    "return_timestamps must be none or word, not '{other}'"
-                )));
-            }
-        };
-        let confidence = boolean(&request, "include_confidence")?;
-        boolean(&request, "script_correction")?;
-        if let Some(keywords) = record.field("keywords") {
-            keywords_problem(keywords).map_or(Ok(()), |problem| Err(invalid(problem)))?;
-        }
-        Ok((diarize, word_times, confidence))
-    })();
-    let (diarize, word_times, confidence) = match checked {
-        Ok(flags) => flags,
-        Err(response) => return response,
-    };
+    Ok(())
+}
 
-    match scenario {
+/// The form fields, checked as the service documents them.
+fn check_fields(request: &Captured) -> Result<Flags, Response> {
+    let record = &request.record;
+    if let Some(language) = record.field("language")
+        && language != "auto"
+    {
+        language_code_problem(language).map_or(Ok(()), |problem| Err(invalid(problem)))?;
+    }
+    if let Some(languages) = record.field("languages") {
+        for language in languages.split(',') {
+            language_code_problem(language.trim()).map_or(Ok(()), |problem| Err(invalid(problem)))?;
+        }
+    }
+    let diarize = boolean(request, "diarize")?;
+    for name in ["min_speakers", "max_speakers"] {
+        if let Some(value) = record.field(name)
+            && value.parse::<i64>().is_err()
+        {
+            return Err(invalid(format!("{name} must be an integer")));
+        }
+    }
+    let word_times = match record.field("return_timestamps") {
+        None | Some("none") => false,
+        Some("word") => true,
+        Some(other) => {
+            return Err(invalid(format!("return_timestamps must be none or word, not '{other}'")));
+        }
+    };
+    let confidence = boolean(request, "include_confidence")?;
+    boolean(request, "script_correction")?;
+    if let Some(keywords) = record.field("keywords") {
+        keywords_problem(keywords).map_or(Ok(()), |problem| Err(invalid(problem)))?;
+    }
+    Ok(Flags { diarize, word_times, confidence })
+}
+
+/// What the scenario answers instead of a transcript, if anything (after its stall).
+async fn scenario_reply(state: &FakeState) -> Option<Response> {
+    Some(match state.config.scenario {
         Scenario::RateLimited if state.bump("stt") == 1 => {
             // The body's retry_after is deliberately wrong: clients must read the header.
             let body = json!({"success": false, "error": "STT_UPSTREAM_RATE_LIMIT", "message": "Upstream rate limit", "error_code": "STT_UPSTREAM_RATE_LIMIT", "details": {"retry_after": 30}});
-            return with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, body), 1);
+            with_retry_after(json(StatusCode::TOO_MANY_REQUESTS, body), 1)
         }
-        Scenario::ConcurrencyLimit if state.bump("stt") <= 2 => {
-            return json(StatusCode::TOO_MANY_REQUESTS, concurrency_limit_body());
-        }
+        Scenario::ConcurrencyLimit if state.bump("stt") <= 2 => json(StatusCode::TOO_MANY_REQUESTS, concurrency_limit_body()),
         Scenario::RetryMuchLater => {
             let busy = json(StatusCode::TOO_MANY_REQUESTS, concurrency_limit_body());
-            return with_retry_after_text(busy, "600");
+            with_retry_after_text(busy, "600")
         }
         Scenario::UnavailableTwice if state.bump("stt") <= 2 => {
-            return error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "STT_UPSTREAM_UNAVAILABLE",
-                "Upstream STT service unavailable",
-            );
+            error(StatusCode::SERVICE_UNAVAILABLE, "STT_UPSTREAM_UNAVAILABLE", "Upstream STT service unavailable")
         }
-        Scenario::PaymentRequired => {
-            return error(
-                StatusCode::PAYMENT_REQUIRED,
-                "INSUFFICIENT_CREDITS",
-                "Insufficient credits",
-            );
-        }
+        Scenario::PaymentRequired => error(StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_CREDITS", "Insufficient credits"),
         Scenario::Oversized => {
-            let body = format!(
-                "{{\"text\":\"{}\"}}",
-                "a".repeat(state.config.oversized_bytes)
-            );
-            return respond(StatusCode::OK, "application/json", body);
+            let body = format!("{{\"text\":\"{}\"}}", "a".repeat(state.config.oversized_bytes));
+            respond(StatusCode::OK, "application/json", body)
         }
         Scenario::Stall => {
             tokio::time::sleep(state.config.stall).await;
+            return None;
         }
-        _ => {}
-    }
+        _ => return None,
+    })
+}
 
-    let language = record
-        .field("language")
-        .filter(|language| *language != "auto");
+/// The transcript's JSON body for a request that passed every check.
+fn success_body(scenario: Scenario, request: &Captured, flags: Flags) -> Value {
+    let record = &request.record;
+    let language = record.field("language").filter(|language| *language != "auto");
     let mut body = match scenario {
         Scenario::NoSpeech => json!({
             "request_id": "req_fake_silence", "language": null, "language_name": null, "language_source": "lid_per_segment",
@@ -182,32 +187,19 @@ pub(super) async fn handle(state: &FakeState, request: Captured) -> Response {
             "warnings": [{"code": "low_snr_dropped", "message": "Audio SNR below floor", "affected_segments": []}],
             "warning_codes": ["low_snr_dropped"]
         }),
-        _ => transcript(language, diarize, word_times, confidence),
+        _ => transcript(language, flags.diarize, flags.word_times, flags.confidence),
     };
     if record.field("context").is_some()
         && let Some(object) = body.as_object_mut()
     {
         // The fake account is on the Free plan: context is stripped, with a warning.
         object.insert("warnings".into(), json!([{"code": "llm_refinement_not_in_plan", "message": "Context ignored", "affected_segments": []}]));
-        object.insert(
-            "warning_codes".into(),
-            json!(["llm_refinement_not_in_plan"]),
-        );
+        object.insert("warning_codes".into(), json!(["llm_refinement_not_in_plan"]));
     }
     if scenario == Scenario::Wrapped {
         body = json!({"success": true, "data": body});
     }
-    let mut response = json(StatusCode::OK, body);
-    for (name, value) in [
-        ("x-ratelimit-limit", "60"),
-        ("x-ratelimit-remaining", "59"),
-        ("x-ratelimit-reset", "60"),
-    ] {
-        response
-            .headers_mut()
-            .insert(name, HeaderValue::from_static(value));
-    }
-    response
+    body
 }
 
 /// No file part: the envelope, or (when the file must be in `audio`) the 422 of a form
