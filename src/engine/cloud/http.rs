@@ -210,31 +210,7 @@ impl ServiceHttp {
                         }
                         Verdict::WaitForCapacity { reason } => {
                             capacity_waits += 1;
-                            if capacity_waits > max_attempts {
-                                return Err(EngineError::Service(format!(
-                                    "{name} {reason}; still busy after {capacity_waits} waits — let your other transcriptions finish and try again"
-                                )));
-                            }
-                            let base = Duration::from_secs_f64(self.network.concurrency_wait_s);
-                            let wait = Backoff {
-                                base,
-                                max: base.saturating_mul(8),
-                            }
-                            .delay(capacity_waits);
-                            let delay = match failure.retry_after_s {
-                                Some(seconds) => self.server_wait(seconds, &reason, "retry")?.max(wait),
-                                None => wait,
-                            };
-                            self.announce_and_wait(
-                                &format!(
-                                    "{name} {reason}; waiting {} for one to finish",
-                                    describe_duration(delay)
-                                ),
-                                delay,
-                                sink,
-                                cancel,
-                            )
-                            .await?;
+                            self.wait_for_capacity(&failure, &reason, capacity_waits, sink, cancel).await?;
                             continue;
                         }
                     }
@@ -267,6 +243,33 @@ impl ServiceHttp {
             )
             .await?;
         }
+    }
+
+    /// Waits for a slot when the service is at its concurrency limit (the `capacity_waits`th
+    /// time), longer each time, at least what the service asked for; gives up after
+    /// `max_attempts` waits.
+    async fn wait_for_capacity(
+        &self,
+        failure: &FailedResponse,
+        reason: &str,
+        capacity_waits: u32,
+        sink: &EventSink,
+        cancel: &CancellationToken,
+    ) -> Result<(), EngineError> {
+        let name = self.name();
+        if capacity_waits > self.network.max_attempts {
+            return Err(EngineError::Service(format!(
+                "{name} {reason}; still busy after {capacity_waits} waits — let your other transcriptions finish and try again"
+            )));
+        }
+        let base = Duration::from_secs_f64(self.network.concurrency_wait_s);
+        let wait = Backoff { base, max: base.saturating_mul(8) }.delay(capacity_waits);
+        let delay = match failure.retry_after_s {
+            Some(seconds) => self.server_wait(seconds, reason, "retry")?.max(wait),
+            None => wait,
+        };
+        let message = format!("{name} {reason}; waiting {} for one to finish", describe_duration(delay));
+        self.announce_and_wait(&message, delay, sink, cancel).await
     }
 
     /// A wait the server asked for (`seconds`, from a header or a body), if it is no longer

@@ -372,52 +372,53 @@ impl PolarGridEngine {
                     .map(str::to_string)
                     .or(event.event.clone())
                     .unwrap_or_default();
-                match kind.as_str() {
-                    "transcript.text.delta" => {
-                        let delta = value.get("delta").and_then(Value::as_str).unwrap_or("");
-                        let text = live.apply_delta(delta).to_string();
-                        output.hypothesis(text.trim(), Some(0.0));
-                    }
-                    "transcript.text.done" => {
-                        let text = value
-                            .get("text")
-                            .and_then(Value::as_str)
-                            .unwrap_or(live.text())
-                            .trim()
-                            .to_string();
-                        let duration_s = value.get("duration").and_then(Value::as_f64);
-                        let language = value
-                            .get("language")
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        let segments = text_as_one_segment(&text, duration_s);
-                        done = Some(ParsedResult {
-                            segments,
-                            language,
-                            duration_s,
-                        });
-                    }
-                    "error" => {
-                        let message = match value.get("error") {
-                            Some(Value::String(text)) => text.clone(),
-                            Some(Value::Object(object)) => object
-                                .get("message")
-                                .and_then(Value::as_str)
-                                .unwrap_or("no reason given")
-                                .to_string(),
-                            _ => "no reason given".into(),
-                        };
-                        return Err(EngineError::Service(format!(
-                            "PolarGrid stopped with an error ({}); try again",
-                            one_line_excerpt(&self.http.scrub(&message))
-                        )));
-                    }
-                    _ => {}
+                if let Some(result) = self.apply_event(&kind, &value, live, output)? {
+                    done = Some(result);
                 }
             }
             if finished {
                 return Ok(done);
             }
+        }
+    }
+
+    /// Applies one event of the stream: a delta replaces the live text, `done` is the result
+    /// (returned), an error event ends the job.
+    fn apply_event(
+        &self,
+        kind: &str,
+        value: &Value,
+        live: &mut LiveText,
+        output: &mut PartOutput<'_>,
+    ) -> Result<Option<ParsedResult>, EngineError> {
+        match kind {
+            "transcript.text.delta" => {
+                let delta = value.get("delta").and_then(Value::as_str).unwrap_or("");
+                let text = live.apply_delta(delta).to_string();
+                output.hypothesis(text.trim(), Some(0.0));
+                Ok(None)
+            }
+            "transcript.text.done" => {
+                let text = value.get("text").and_then(Value::as_str).unwrap_or(live.text()).trim().to_string();
+                let duration_s = value.get("duration").and_then(Value::as_f64);
+                let language = value.get("language").and_then(Value::as_str).map(str::to_string);
+                let segments = text_as_one_segment(&text, duration_s);
+                Ok(Some(ParsedResult { segments, language, duration_s }))
+            }
+            "error" => {
+                let message = match value.get("error") {
+                    Some(Value::String(text)) => text.clone(),
+                    Some(Value::Object(object)) => {
+                        object.get("message").and_then(Value::as_str).unwrap_or("no reason given").to_string()
+                    }
+                    _ => "no reason given".into(),
+                };
+                Err(EngineError::Service(format!(
+                    "PolarGrid stopped with an error ({}); try again",
+                    one_line_excerpt(&self.http.scrub(&message))
+                )))
+            }
+            _ => Ok(None),
         }
     }
 }
