@@ -1,4 +1,5 @@
-//! Every action the user can take in the window, as one documented enum, and what each does.
+//! Every action the user can take in the window ([`AppCommand`], defined with the rest of the
+//! window's vocabulary in [`super::messages`]) and what each does.
 //!
 //! Menus, buttons, shortcuts, drag and drop, notifications' buttons and the command line all
 //! produce [`AppCommand`]s; the window applies them at the end of the frame (as rerun does), so
@@ -6,102 +7,13 @@
 //! state (a rename, a reassignment) or hands slow work to the background runtime.
 
 use super::VerbatimApp;
+pub use super::messages::{AppCommand, ExportDestination};
+use super::messages::{JobId, NoticeAction, NoticeLevel, RecordingCommand};
 use super::runtime::{ExportRequest, JobRequest, RuntimeRequest};
-use crate::audio::discover::AUDIO_EXTENSIONS;
 use super::settings::LastExport;
+use crate::audio::discover::AUDIO_EXTENSIONS;
 use crate::export::ExportFormat;
-use super::record_commands::RecordingCommand;
-use super::state::{JobId, NoticeAction, NoticeLevel};
-use crate::engine::cloud::{ApiKey, CloudService};
 use std::path::{Path, PathBuf};
-
-/// Where an export goes.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ExportDestination {
-    /// Ask with a save dialog.
-    AskUser,
-    /// Write this file (replacing it).
-    Path(PathBuf),
-}
-
-/// What the user asked for.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AppCommand {
-    /// Queue files for transcription — from a drop, the open dialog or `verbatim open`.
-    /// Folders are expanded to the audio files directly inside them (by the runtime, off the
-    /// UI thread); anything that is not an audio or video file is reported and skipped.
-    AddFiles(Vec<PathBuf>),
-    /// Show the open-files dialog (on the background runtime; the choice comes back as
-    /// [`AppCommand::AddFiles`]).
-    OpenFileDialog,
-    /// Stop a queued or running file. Segments already heard are kept.
-    CancelJob(JobId),
-    /// Stop whatever is running (Esc).
-    CancelRunning,
-    /// Run a finished, failed or cancelled file again, from scratch, with the current settings.
-    RetryJob(JobId),
-    /// Take a file off the list (cancelling it if it is active).
-    RemoveJob(JobId),
-    /// Show a file's transcript.
-    SelectJob(JobId),
-    /// Give a speaker a new display name, everywhere and in every export.
-    RenameSpeaker {
-        job: JobId,
-        speaker_id: String,
-        name: String,
-    },
-    /// Give one segment to another speaker (a new id registers a new speaker).
-    SetSegmentSpeaker {
-        job: JobId,
-        segment_index: usize,
-        speaker_id: String,
-    },
-    /// Replace a segment's text.
-    EditSegmentText {
-        job: JobId,
-        segment_index: usize,
-        text: String,
-    },
-    /// Write a file's transcript in a format.
-    Export {
-        job: JobId,
-        kind: ExportFormat,
-        destination: ExportDestination,
-    },
-    /// Repeat the last export (same format, same file) for the shown transcript (Ctrl+E).
-    ExportAgain,
-    /// Put a file's transcript (with speaker names) on the clipboard.
-    CopyTranscript(JobId),
-    /// Ask the model store what is installed.
-    RefreshModels,
-    DownloadModel(String),
-    CancelDownload(String),
-    /// Ask for a faster-whisper model folder and import it.
-    ImportModel,
-    RemoveModel(String),
-    /// Use this installed model for the next files.
-    SelectModel(String),
-    /// Show the model manager window.
-    ShowModelManager,
-    /// Show the settings window.
-    ShowSettings,
-    /// Close a notification.
-    DismissNotification(u64),
-    /// Ask where each cloud service's key comes from.
-    RefreshKeys,
-    /// Open Settings at a cloud service's key field, ready to paste.
-    ShowKeyEntry(CloudService),
-    /// Keep a cloud service's key in the keyring (or the private key file). The window
-    /// forgets the typed text as soon as this is sent.
-    SaveKey {
-        service: CloudService,
-        key: ApiKey,
-    },
-    /// Forget a cloud service's stored key.
-    RemoveKey(CloudService),
-    /// Record, pause, stop, choose the input; open or transcribe a recovered recording.
-    Recording(RecordingCommand),
-}
 
 impl AppCommand {
     /// What the user changed in a transcript or the list is written to the session at once.

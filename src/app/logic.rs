@@ -12,7 +12,7 @@ use super::runtime::{
     BackgroundEvent, DialogKind, JobOutcome, ModelOperation, ModelOperationResult,
 };
 use super::session::RestoredJob;
-use super::state::{JobId, NoticeAction, NoticeLevel};
+use super::messages::{JobId, NoticeAction, NoticeLevel};
 use crate::events::EngineEvent;
 use crate::record::recovery::RepairedRecording;
 use std::time::Instant;

@@ -13,6 +13,7 @@
 pub mod backend;
 pub mod commands;
 mod logic;
+pub mod messages;
 mod record_commands;
 pub mod recording;
 pub mod runtime;

@@ -7,27 +7,10 @@ use super::VerbatimApp;
 use super::recording::{AfterStop, DeviceList};
 use super::runtime::RuntimeRequest;
 use super::runtime::recording::{LiveRequest, RecordingControl, RecordingRequest};
-use super::state::{JobStatus, NoticeLevel};
+use super::state::JobStatus;
+use super::messages::NoticeLevel;
+pub use super::messages::RecordingCommand;
 use std::path::PathBuf;
-
-/// What the user asks of the recording panel.
-#[derive(Debug, Clone, PartialEq)]
-pub enum RecordingCommand {
-    /// Start recording with the panel's choices (Record, Ctrl+R).
-    Start,
-    Pause,
-    Resume,
-    /// Stop: the file is finished and becomes an ordinary file in the queue.
-    Stop,
-    /// Ask the system for its input devices (again).
-    RefreshDevices,
-    /// Record from this device from now on (`None`: the system's default); remembered.
-    ChooseDevice(Option<String>),
-    /// A recovered recording: show it in the list, without transcribing it.
-    Open(PathBuf),
-    /// A recovered recording: transcribe it with the current engine.
-    Transcribe(PathBuf),
-}
 
 impl VerbatimApp {
     pub(crate) fn handle_recording_command(&mut self, command: RecordingCommand) {

@@ -14,12 +14,13 @@
 
 pub mod recording;
 
-use super::backend::{self, InstalledModelInfo};
+use super::backend;
 use super::settings::ExportSettings;
 use crate::export::ExportFormat;
 use super::session::{RestoredJob, SessionSnapshot, SessionStore};
-use super::state::JobId;
-use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStatus, KeyStores};
+pub use super::messages::{JobOutcome, KeysSnapshot, ModelsSnapshot};
+use super::messages::JobId;
+use crate::engine::cloud::keys::{ApiKey, KeyError, KeyStores};
 use crate::engine::cloud::CloudService;
 use crate::engine::{Engine, EngineError, LiveEngine, LiveOptions, TranscribeOptions, run_engine};
 use crate::events::{EngineEvent, EventSink};
@@ -173,21 +174,6 @@ pub enum RuntimeRequest {
     RecoverRecordings(PathBuf),
 }
 
-/// How a job ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum JobOutcome {
-    Done,
-    Cancelled,
-    Failed { reason: String },
-}
-
-/// The model directory and what it holds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelsSnapshot {
-    pub dir: PathBuf,
-    pub installed: Vec<InstalledModelInfo>,
-}
-
 /// How a model-store operation ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModelOperationResult {
@@ -271,15 +257,6 @@ pub enum BackgroundEvent {
     /// The recording: its devices, start, status, warnings and end (its live text comes as
     /// `Engine` events of its job).
     Recording(recording::RecordingUpdate),
-}
-
-/// Where the cloud keys are, for the window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct KeysSnapshot {
-    /// One per service, in [`CloudService::ALL`] order.
-    pub statuses: Vec<KeyStatus>,
-    /// Why no system keyring is used (keys then go to the private key file).
-    pub keyring_unavailable_reason: Option<String>,
 }
 
 /// Which dialog could not be shown.

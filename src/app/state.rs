@@ -3,8 +3,8 @@
 //! background runtime's events change it, commands change it, and the `ui` modules only read
 //! it, so every rule (what a cancel does, what a retry resets) is testable without a window.
 
-use super::commands::AppCommand;
-use super::runtime::{JobOutcome, KeysSnapshot, ModelsSnapshot};
+pub use super::messages::{JobId, NoticeAction, NoticeLevel};
+use super::messages::{AppCommand, JobOutcome, KeysSnapshot, ModelsSnapshot};
 use super::session::{RestoredJob, SavedJob, SavedStatus, SessionSnapshot};
 use crate::engine::cloud::CloudService;
 use crate::engine::cloud::keys::KeyStatus;
@@ -13,10 +13,6 @@ use crate::transcript::Transcript;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-
-/// Identifies one file in the queue for the life of the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct JobId(pub u64);
 
 /// Where a job is in its life.
 #[derive(Debug, Clone, PartialEq)]
@@ -167,21 +163,6 @@ pub fn display_name(path: &Path) -> String {
     path.file_name()
         .map(|name| name.to_string_lossy().into_owned())
         .unwrap_or_else(|| path.display().to_string())
-}
-
-/// How loud a notification is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoticeLevel {
-    Info,
-    Warning,
-    Error,
-}
-
-/// A button on a notification ("Retry", "Open model manager"…).
-#[derive(Debug, Clone, PartialEq)]
-pub struct NoticeAction {
-    pub label: String,
-    pub command: AppCommand,
 }
 
 /// A non-modal message in the corner of the window.

@@ -23,6 +23,7 @@ use verbatim::events::{EngineEvent, EventSink, Hypothesis, Segment};
 
 /// A file from the shared test data: `None` (the test skips) outside CI, a failure under
 /// `CI=true` — the one rule of `verbatim::dev::testdata`.
+#[allow(unused_imports)] // the UI bench shares this module and reads no test data
 pub use verbatim::dev::testdata::testdata;
 
 /// One step of a scripted run.

@@ -10,7 +10,7 @@
 //! on. Nothing here runs on the UI thread, and nothing the window does waits for it.
 
 use super::{BackgroundEvent, EngineFactory, EngineSpec, Outbox};
-use crate::app::state::JobId;
+use crate::app::messages::JobId;
 use crate::engine::{LiveOptions, TranscribeOptions, run_live_engine};
 use crate::record::cpal_input::InputDevice;
 use crate::record::recovery::RepairedRecording;

@@ -1,0 +1,159 @@
+//! The window's vocabulary: the ids and messages that its state, its commands and the
+//! background runtime all speak. A leaf module (it uses none of them), so those three depend
+//! on it and never on each other for a type.
+
+use super::backend::InstalledModelInfo;
+use crate::engine::cloud::keys::KeyStatus;
+use crate::engine::cloud::{ApiKey, CloudService};
+use crate::export::ExportFormat;
+use std::path::PathBuf;
+
+/// Identifies one file in the queue for the life of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobId(pub u64);
+
+/// How loud a notification is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoticeLevel {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A button on a notification ("Retry", "Open model manager"…).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoticeAction {
+    pub label: String,
+    pub command: AppCommand,
+}
+
+/// Where an export goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ExportDestination {
+    /// Ask with a save dialog.
+    AskUser,
+    /// Write this file (replacing it).
+    Path(PathBuf),
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AppCommand {
+    /// Queue files for transcription — from a drop, the open dialog or `verbatim open`.
+    /// Folders are expanded to the audio files directly inside them (by the runtime, off the
+    /// UI thread); anything that is not an audio or video file is reported and skipped.
+    AddFiles(Vec<PathBuf>),
+    /// Show the open-files dialog (on the background runtime; the choice comes back as
+    /// [`AppCommand::AddFiles`]).
+    OpenFileDialog,
+    /// Stop a queued or running file. Segments already heard are kept.
+    CancelJob(JobId),
+    /// Stop whatever is running (Esc).
+    CancelRunning,
+    /// Run a finished, failed or cancelled file again, from scratch, with the current settings.
+    RetryJob(JobId),
+    /// Take a file off the list (cancelling it if it is active).
+    RemoveJob(JobId),
+    /// Show a file's transcript.
+    SelectJob(JobId),
+    /// Give a speaker a new display name, everywhere and in every export.
+    RenameSpeaker {
+        job: JobId,
+        speaker_id: String,
+        name: String,
+    },
+    /// Give one segment to another speaker (a new id registers a new speaker).
+    SetSegmentSpeaker {
+        job: JobId,
+        segment_index: usize,
+        speaker_id: String,
+    },
+    /// Replace a segment's text.
+    EditSegmentText {
+        job: JobId,
+        segment_index: usize,
+        text: String,
+    },
+    /// Write a file's transcript in a format.
+    Export {
+        job: JobId,
+        kind: ExportFormat,
+        destination: ExportDestination,
+    },
+    /// Repeat the last export (same format, same file) for the shown transcript (Ctrl+E).
+    ExportAgain,
+    /// Put a file's transcript (with speaker names) on the clipboard.
+    CopyTranscript(JobId),
+    /// Ask the model store what is installed.
+    RefreshModels,
+    DownloadModel(String),
+    CancelDownload(String),
+    /// Ask for a faster-whisper model folder and import it.
+    ImportModel,
+    RemoveModel(String),
+    /// Use this installed model for the next files.
+    SelectModel(String),
+    /// Show the model manager window.
+    ShowModelManager,
+    /// Show the settings window.
+    ShowSettings,
+    /// Close a notification.
+    DismissNotification(u64),
+    /// Ask where each cloud service's key comes from.
+    RefreshKeys,
+    /// Open Settings at a cloud service's key field, ready to paste.
+    ShowKeyEntry(CloudService),
+    /// Keep a cloud service's key in the keyring (or the private key file). The window
+    /// forgets the typed text as soon as this is sent.
+    SaveKey {
+        service: CloudService,
+        key: ApiKey,
+    },
+    /// Forget a cloud service's stored key.
+    RemoveKey(CloudService),
+    /// Record, pause, stop, choose the input; open or transcribe a recovered recording.
+    Recording(RecordingCommand),
+}
+
+/// What the user asks of the recording panel.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordingCommand {
+    /// Start recording with the panel's choices (Record, Ctrl+R).
+    Start,
+    Pause,
+    Resume,
+    /// Stop: the file is finished and becomes an ordinary file in the queue.
+    Stop,
+    /// Ask the system for its input devices (again).
+    RefreshDevices,
+    /// Record from this device from now on (`None`: the system's default); remembered.
+    ChooseDevice(Option<String>),
+    /// A recovered recording: show it in the list, without transcribing it.
+    Open(PathBuf),
+    /// A recovered recording: transcribe it with the current engine.
+    Transcribe(PathBuf),
+}
+
+/// How a job ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JobOutcome {
+    Done,
+    Cancelled,
+    Failed { reason: String },
+}
+
+/// The model directory and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelsSnapshot {
+    pub dir: PathBuf,
+    pub installed: Vec<InstalledModelInfo>,
+}
+
+/// Where the cloud keys are, for the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeysSnapshot {
+    /// One per service, in [`CloudService::ALL`] order.
+    pub statuses: Vec<KeyStatus>,
+    /// Why no system keyring is used (keys then go to the private key file).
+    pub keyring_unavailable_reason: Option<String>,
+}
