@@ -25,19 +25,11 @@ pub fn transcribe_blocking(
     let total_s = reader.info().duration_s;
     let channel_count = reader.info().channel_count;
     let per_channel = options.speakers == SpeakerMode::Stereo && channel_count >= 2;
-    if options.speakers == SpeakerMode::Stereo && channel_count < 2 {
-        sink.warning(format!("{} has one channel; speaker labels need one speaker per channel", path.display()));
-    }
     let multilingual = context.is_multilingual();
+    warn_about_options(path, options, channel_count, multilingual, sink);
     let mut language = resolve_language(options, multilingual, sink)?;
-    if options.translate && !multilingual {
-        sink.warning("this model is English-only and cannot translate; choose a multilingual model (e.g. base) to translate");
-    }
     let stream_count = if per_channel { channel_count } else { 1 };
-    let mut states: Vec<WhisperState> = (0..stream_count)
-        .map(|_| context.create_state())
-        .collect::<Result<_, _>>()
-        .map_err(|error| EngineError::Inference(format!("whisper.cpp could not create a state: {error}")))?;
+    let mut states = create_states(context, stream_count)?;
     let mut filters: Vec<SegmentFilter> = (0..stream_count).map(|_| SegmentFilter::default()).collect();
     let mut first_chunk = true;
     let mut duration_s = 0.0;
@@ -92,14 +84,7 @@ pub fn transcribe_blocking(
                 language = whisper_rs::get_lang_str(id).map(str::to_string);
             }
         }
-        if let Some(labelling) = labelling.as_mut() {
-            labelling.held.append(&mut chunk_segments);
-        } else if per_channel {
-            chunk_segments.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-            for segment in chunk_segments {
-                sink.segment(segment);
-            }
-        }
+        release_held_segments(labelling.as_mut(), per_channel, chunk_segments, sink);
         sink.progress(duration_s, total_s);
         first_chunk = false;
     }
@@ -107,6 +92,42 @@ pub fn transcribe_blocking(
         labelling.finish(options, sink);
     }
     Ok(EngineOutcome { language: language.or_else(|| (!multilingual).then(|| "en".to_string())), duration_s: Some(duration_s) })
+}
+
+/// Warns about options this file or model cannot honour (the transcription goes on).
+fn warn_about_options(path: &Path, options: &TranscribeOptions, channel_count: usize, multilingual: bool, sink: &EventSink) {
+    if options.speakers == SpeakerMode::Stereo && channel_count < 2 {
+        sink.warning(format!("{} has one channel; speaker labels need one speaker per channel", path.display()));
+    }
+    if options.translate && !multilingual {
+        sink.warning("this model is English-only and cannot translate; choose a multilingual model (e.g. base) to translate");
+    }
+}
+
+/// One whisper.cpp state per stream decoded (a channel each with stereo speakers).
+fn create_states(context: &WhisperContext, stream_count: usize) -> Result<Vec<WhisperState>, EngineError> {
+    (0..stream_count)
+        .map(|_| context.create_state())
+        .collect::<Result<_, _>>()
+        .map_err(|error| EngineError::Inference(format!("whisper.cpp could not create a state: {error}")))
+}
+
+/// The segments of one chunk that waited: kept for the speaker labels (by voice), or sent in
+/// time order (one speaker per channel). Without either, segments were sent as decoded.
+fn release_held_segments(
+    labelling: Option<&mut SpeakerLabelling>,
+    per_channel: bool,
+    mut chunk_segments: Vec<Segment>,
+    sink: &EventSink,
+) {
+    if let Some(labelling) = labelling {
+        labelling.held.append(&mut chunk_segments);
+    } else if per_channel {
+        chunk_segments.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        for segment in chunk_segments {
+            sink.segment(segment);
+        }
+    }
 }
 
 /// Speakers told apart by voice ([`SpeakerMode::Auto`]): the voices of every chunk, and the
