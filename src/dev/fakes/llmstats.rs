@@ -4,7 +4,7 @@
 
 use super::{
     COMMON_FORMATS, Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer,
-    file_name_problem, jfk_text, json, language_code_problem, phrase_words, respond,
+    file_name_problem, jfk_text, json, language_code_problem, phrase_words,
     with_retry_after,
 };
 use axum::http::StatusCode;
@@ -113,10 +113,7 @@ async fn scenario_reply(state: &FakeState) -> Option<Response> {
             None,
         ),
         Scenario::PaymentRequired => error(StatusCode::PAYMENT_REQUIRED, "insufficient_quota", "Out of credit.", None),
-        Scenario::Oversized => {
-            let body = format!("{{\"text\":\"{}\"}}", "a".repeat(state.config.oversized_bytes));
-            respond(StatusCode::OK, "application/json", body)
-        }
+        Scenario::Oversized => super::oversized_json(state.config.oversized_bytes),
         Scenario::Stall => {
             tokio::time::sleep(state.config.stall).await;
             return None;

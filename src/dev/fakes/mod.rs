@@ -605,6 +605,12 @@ pub fn endless_filler(line: &[u8], size_bytes: usize) -> Body {
     streamed_body(vec![chunk; count], None, Ending::Close)
 }
 
+/// The `oversized` scenario's answer: a JSON transcript of `size_bytes` (a client must stop
+/// reading at its own cap).
+pub fn oversized_json(size_bytes: usize) -> Response {
+    respond(StatusCode::OK, "application/json", format!("{{\"text\":\"{}\"}}", "a".repeat(size_bytes)))
+}
+
 /// A response with a status, a content type and a body.
 pub fn respond(status: StatusCode, content_type: &str, body: impl Into<Body>) -> Response {
     let mut response = Response::new(body.into());

@@ -329,11 +329,7 @@ fn iso8601(unix_s: u64) -> String {
 /// and times).
 fn result(state: &FakeState, format: &str, job: Option<Value>) -> Response {
     if state.config.scenario == Scenario::Oversized {
-        let body = format!(
-            "{{\"text\":\"{}\"}}",
-            "a".repeat(state.config.oversized_bytes)
-        );
-        return respond(StatusCode::OK, "application/json", body);
+        return super::oversized_json(state.config.oversized_bytes);
     }
     let text = jfk_text();
     let mut body = match format {

@@ -4,7 +4,7 @@
 
 use super::{
     COMMON_FORMATS, Captured, FakeState, JFK_DURATION_S, JFK_PHRASES, Scenario, bearer,
-    file_name_problem, jfk_text, json, language_code_problem, phrase_words, respond,
+    file_name_problem, jfk_text, json, language_code_problem, phrase_words,
     with_retry_after, with_retry_after_text,
 };
 use axum::http::{HeaderValue, StatusCode};
@@ -158,10 +158,7 @@ async fn scenario_reply(state: &FakeState) -> Option<Response> {
             error(StatusCode::SERVICE_UNAVAILABLE, "STT_UPSTREAM_UNAVAILABLE", "Upstream STT service unavailable")
         }
         Scenario::PaymentRequired => error(StatusCode::PAYMENT_REQUIRED, "INSUFFICIENT_CREDITS", "Insufficient credits"),
-        Scenario::Oversized => {
-            let body = format!("{{\"text\":\"{}\"}}", "a".repeat(state.config.oversized_bytes));
-            respond(StatusCode::OK, "application/json", body)
-        }
+        Scenario::Oversized => super::oversized_json(state.config.oversized_bytes),
         Scenario::Stall => {
             tokio::time::sleep(state.config.stall).await;
             return None;
