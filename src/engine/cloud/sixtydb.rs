@@ -446,28 +446,19 @@ fn dominant_speaker(start_s: f64, end_s: f64, speakers: &[SttSpeaker]) -> Option
 /// Consecutive words of the same speaker (by the turn covering most of each word) become
 /// one segment.
 fn split_by_speaker(words: &[Word], speakers: &[SttSpeaker]) -> Vec<Segment> {
-    let mut segments: Vec<Segment> = Vec::new();
-    for word in words {
-        let speaker = dominant_speaker(word.start_s, word.end_s, speakers)
-            .or_else(|| segments.last().and_then(|segment| segment.speaker.clone()));
-        match segments.last_mut() {
-            Some(segment) if segment.speaker == speaker => {
-                segment.end_s = segment.end_s.max(word.end_s);
-                segment.text.push(' ');
-                segment.text.push_str(&word.text);
-                segment.words.push(word.clone());
-            }
-            _ => segments.push(Segment {
-                revision_key: None,
-                start_s: word.start_s,
-                end_s: word.end_s,
-                text: word.text.clone(),
-                speaker,
-                words: vec![word.clone()],
-            }),
-        }
-    }
-    segments
+    let Some(first) = words.first() else { return Vec::new() };
+    let whole = Segment {
+        revision_key: None,
+        start_s: first.start_s,
+        end_s: words.iter().map(|word| word.end_s).fold(first.end_s, f64::max),
+        text: words.iter().map(|word| word.text.as_str()).collect::<Vec<_>>().join(" "),
+        speaker: None,
+        words: words.to_vec(),
+    };
+    // A word no turn covers stays with the speaker before it, as the shared splitter does.
+    let labels: Vec<Option<String>> =
+        words.iter().map(|word| dominant_speaker(word.start_s, word.end_s, speakers)).collect();
+    crate::diarize::assign::split_words_by_speaker(whole, &labels)
 }
 
 /// 60db's error envelope: `{"success":false,"error":…,"message":…,"error_code":…,"details":…}`.
