@@ -48,6 +48,7 @@ fn parse_args() -> Result<Args, String> {
             "--long-pause" => args.tuning.cut.long_pause_s = value()?.parse().map_err(|e| format!("--long-pause: {e}"))?,
             "--max-phrase" => args.tuning.cut.max_phrase_s = value()?.parse().map_err(|e| format!("--max-phrase: {e}"))?,
             "--refresh" => args.tuning.refresh_s = value()?.parse().map_err(|e| format!("--refresh: {e}"))?,
+            "--speculate" => args.tuning.speculate_after_silence_s = parse_speculate(&value()?)?,
             "--no-prompt" => args.tuning.condition_on_previous = false,
             "--verbose" => args.verbose = true,
             other => return Err(format!("unknown option {other}")),
@@ -57,6 +58,14 @@ fn parse_args() -> Result<Args, String> {
         args.inputs = vec!["jfk".into(), "two_cities".into()];
     }
     Ok(args)
+}
+
+/// `off`, or the silence in seconds after which the open phrase is decoded as a final.
+fn parse_speculate(text: &str) -> Result<Option<f64>, String> {
+    if text == "off" {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|e| format!("--speculate: {e}"))
 }
 
 /// `full`, or `MARGIN_S[:MIN_CTX]`.

@@ -20,7 +20,7 @@ pub struct Word {
 
 /// A finished, timed piece of transcript to append — or, when it carries the
 /// [`revision_key`](Segment::revision_key) of an earlier segment, to put in that one's place.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Segment {
     pub start_s: f64,
     pub end_s: f64,

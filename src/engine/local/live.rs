@@ -2,7 +2,9 @@
 //!
 //! Audio is cut into phrases at pauses ([`super::phrases`]). While a phrase is spoken, a
 //! draft of it is decoded about every [`LiveTuning::refresh_s`] and shown as the hypothesis;
-//! when it ends, it is decoded once more and its segments are appended. One pooled worker
+//! when it ends, it is decoded once more and its segments are appended — or, when nothing was
+//! said since the phrase's speech paused, the decode made at that pause
+//! ([`LiveTuning::speculate_after_silence_s`]) is the final text at once. One pooled worker
 //! (model loaded once) decodes one request at a time, phrases that ended before drafts, so
 //! when decoding falls behind, drafts are what is skipped; no phrase is ever dropped, and how
 //! far behind the text is goes out as [`EngineEvent::Lag`](crate::events::EngineEvent::Lag).
@@ -35,6 +37,11 @@ pub struct LiveTuning {
     pub condition_on_previous: bool,
     /// Drafts are skipped while the text is further behind than this.
     pub max_lag_for_drafts_s: f64,
+    /// Silence at the open phrase's end after which it is decoded as a final would be, so that
+    /// if the phrase then ends with no more speech that decode is its final text at once
+    /// (a pause shorter than [`CutSettings::pause_s`] is only a guess at the end). `None`
+    /// turns this off: every phrase is decoded after it ends.
+    pub speculate_after_silence_s: Option<f64>,
 }
 
 impl Default for LiveTuning {
@@ -45,6 +52,7 @@ impl Default for LiveTuning {
             audio_ctx: AudioCtx::Scaled { margin_s: 1.0, min_ctx: 640 },
             condition_on_previous: true,
             max_lag_for_drafts_s: 3.0,
+            speculate_after_silence_s: Some(0.2),
         }
     }
 }
@@ -136,6 +144,18 @@ enum InFlight {
     Load,
     Final { end_s: f64 },
     Draft { phrase_id: u64, until_s: f64 },
+    /// A final-quality decode of the open phrase while its speech pauses.
+    Speculative { phrase_id: u64, voiced_frames: usize, until_s: f64 },
+}
+
+/// A final-quality decode of an open phrase, made when its speech paused: the phrase's final
+/// text if the phrase ends with no speech after `voiced_frames`.
+struct Speculation {
+    phrase_id: u64,
+    /// VAD frames up to and including the last voiced one when it was asked for.
+    voiced_frames: usize,
+    /// `None` while the decode is in flight.
+    segments: Option<Vec<Segment>>,
 }
 
 /// Everything a live session knows between events.
@@ -153,6 +173,7 @@ struct LiveSession<'a> {
     draft_phrase: Option<u64>,
     draft_requested_until_s: f64,
     draft_shown_until_s: f64,
+    speculation: Option<Speculation>,
     hypothesis_shown: bool,
     recent_text: String,
     language: Option<String>,
@@ -174,6 +195,7 @@ impl<'a> LiveSession<'a> {
             draft_phrase: None,
             draft_requested_until_s: 0.0,
             draft_shown_until_s: 0.0,
+            speculation: None,
             hypothesis_shown: false,
             recent_text: String::new(),
             language: None,
@@ -202,10 +224,17 @@ impl<'a> LiveSession<'a> {
     /// The next request for the idle worker: the oldest phrase that ended, else a draft of
     /// the open phrase when enough new audio came and the text is not too far behind.
     fn next_request(&mut self) -> Option<(WorkerRequest, Vec<f32>, InFlight)> {
-        if let Some(phrase) = self.finals.pop_front() {
+        while let Some(phrase) = self.finals.pop_front() {
             let end_s = phrase.end_s();
+            if let Some(segments) = self.take_speculation_for(&phrase) {
+                self.on_final(segments, end_s);
+                continue;
+            }
             let job = self.job(phrase.start_s, phrase.samples.len(), phrase.active.clone(), false);
             return Some((WorkerRequest::Decode { phrase: job }, phrase.samples, InFlight::Final { end_s }));
+        }
+        if let Some(request) = self.speculative_request() {
+            return Some(request);
         }
         let open = self.cutter.open_phrase()?;
         let until_s = open.start_s + open.samples.len() as f64 / ENGINE_SAMPLE_RATE_HZ as f64;
@@ -221,6 +250,34 @@ impl<'a> LiveSession<'a> {
         self.draft_requested_until_s = until_s;
         let job = self.job(start_s, samples.len(), active, true);
         Some((WorkerRequest::Decode { phrase: job }, samples, InFlight::Draft { phrase_id: id, until_s }))
+    }
+
+    /// A final-quality decode of the open phrase when its speech has paused for
+    /// [`LiveTuning::speculate_after_silence_s`] and nothing said since was decoded so.
+    fn speculative_request(&mut self) -> Option<(WorkerRequest, Vec<f32>, InFlight)> {
+        let after_s = self.tuning().speculate_after_silence_s?;
+        let open = self.cutter.open_phrase()?;
+        let voiced_frames = open.active.iter().rposition(|&a| a).map_or(0, |last| last + 1);
+        let silent_s = (open.active.len() - voiced_frames) as f64 * crate::vad::FRAME_S;
+        let already = self.speculation.as_ref().is_some_and(|s| s.phrase_id == open.id && s.voiced_frames == voiced_frames);
+        if voiced_frames == 0 || silent_s < after_s || already {
+            return None;
+        }
+        let until_s = open.start_s + open.samples.len() as f64 / ENGINE_SAMPLE_RATE_HZ as f64;
+        let (id, start_s, samples, active) = (open.id, open.start_s, open.samples.to_vec(), open.active.to_vec());
+        self.speculation = Some(Speculation { phrase_id: id, voiced_frames, segments: None });
+        // It is shown as the hypothesis too: no draft is needed for the same audio.
+        self.draft_phrase = Some(id);
+        self.draft_requested_until_s = until_s;
+        let job = self.job(start_s, samples.len(), active, false);
+        Some((WorkerRequest::Decode { phrase: job }, samples, InFlight::Speculative { phrase_id: id, voiced_frames, until_s }))
+    }
+
+    /// The speculative decode's segments, when it covers all of `phrase`'s speech.
+    fn take_speculation_for(&mut self, phrase: &Phrase) -> Option<Vec<Segment>> {
+        let speculation = self.speculation.take_if(|s| s.phrase_id == phrase.id)?;
+        let heard_since = phrase.active.get(speculation.voiced_frames..).is_none_or(|rest| rest.iter().any(|&a| a));
+        if heard_since { None } else { speculation.segments }
     }
 
     fn job(&self, start_s: f64, sample_count: usize, active: Vec<bool>, draft: bool) -> PhraseJob {
@@ -262,6 +319,12 @@ impl<'a> LiveSession<'a> {
                 match self.in_flight.take() {
                     Some(InFlight::Final { end_s }) => self.on_final(segments, end_s),
                     Some(InFlight::Draft { phrase_id, until_s }) => self.on_draft(&segments, phrase_id, until_s),
+                    Some(InFlight::Speculative { phrase_id, voiced_frames, until_s }) => {
+                        self.on_draft(&segments, phrase_id, until_s);
+                        if let Some(speculation) = self.speculation.as_mut().filter(|s| s.phrase_id == phrase_id && s.voiced_frames == voiced_frames) {
+                            speculation.segments = Some(segments);
+                        }
+                    }
                     Some(InFlight::Load) | None => {}
                 }
             }
@@ -272,6 +335,8 @@ impl<'a> LiveSession<'a> {
                     self.final_until_s = end_s;
                 }
                 Some(InFlight::Draft { .. }) => {}
+                // The phrase is decoded again when it ends.
+                Some(InFlight::Speculative { .. }) => self.speculation = None,
                 Some(InFlight::Load) | None => return Err(kind.into_error(error)),
             },
             WorkerMessage::Finished { .. } => self.in_flight = None,
@@ -336,5 +401,116 @@ impl<'a> LiveSession<'a> {
             Some(open) => open.start_s.max(self.draft_shown_until_s),
         };
         (self.received_until_s - covered_s).max(0.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::local::LocalEngineConfig;
+
+    const RATE: f64 = ENGINE_SAMPLE_RATE_HZ as f64;
+
+    /// A tone with a syllable-like envelope, which the live VAD hears as voice.
+    fn voice(seconds: f64) -> Vec<f32> {
+        (0..(seconds * RATE) as usize)
+            .map(|i| {
+                let t = i as f32 / RATE as f32;
+                0.3 * (0.6 + 0.4 * (t * 4.0 * std::f32::consts::TAU).sin()) * (t * 220.0 * std::f32::consts::TAU).sin()
+            })
+            .collect()
+    }
+
+    fn silence(seconds: f64) -> Vec<f32> {
+        vec![0.0; (seconds * RATE) as usize]
+    }
+
+    fn engine(speculate_after_silence_s: Option<f64>) -> LocalEngine {
+        let tuning = LiveTuning { speculate_after_silence_s, ..LiveTuning::default() };
+        LocalEngine::with_worker(LocalEngineConfig::default(), "unused".into()).with_live_tuning(tuning)
+    }
+
+    /// Runs a session over `samples` fed in 100 ms blocks, the test playing the worker: after
+    /// each block (and after the end of the audio) an idle worker takes the next request and
+    /// answers at once with one segment saying how much audio it was given. Returns the kinds
+    /// of request and the final texts.
+    fn run(speculate_after_silence_s: Option<f64>, samples: &[f32]) -> (Vec<InFlightKind>, Vec<String>) {
+        let engine = engine(speculate_after_silence_s);
+        let (sink, mut events) = EventSink::channel();
+        let mut session = LiveSession::new(&engine, &TranscribeOptions::default(), &sink);
+        let mut requests = Vec::new();
+        let mut fed_s = 0.0;
+        for block in samples.chunks(1_600).map(Some).chain([None]) {
+            match block {
+                Some(block) => {
+                    session.on_audio(&AudioBlock { start_s: fed_s, channels: vec![block.to_vec()] });
+                    fed_s += block.len() as f64 / RATE;
+                }
+                None => session.on_audio_end(),
+            }
+            while session.in_flight.is_none() {
+                let Some((_, samples, in_flight)) = session.next_request() else { break };
+                requests.push(InFlightKind::of(&in_flight));
+                session.in_flight = Some(in_flight);
+                let heard_s = samples.len() as f64 / RATE;
+                let segment = Segment { start_s: 0.0, end_s: heard_s, text: format!("{heard_s:.2}"), ..Default::default() };
+                session.on_message(WorkerMessage::Decoded { segments: vec![segment], language: None }).unwrap();
+            }
+        }
+        let mut texts = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            if let EngineEvent::Segment(segment) = event {
+                texts.push(segment.text);
+            }
+        }
+        (requests, texts)
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum InFlightKind {
+        Final,
+        Draft,
+        Speculative,
+    }
+
+    impl InFlightKind {
+        fn of(in_flight: &InFlight) -> InFlightKind {
+            match in_flight {
+                InFlight::Final { .. } | InFlight::Load => InFlightKind::Final,
+                InFlight::Draft { .. } => InFlightKind::Draft,
+                InFlight::Speculative { .. } => InFlightKind::Speculative,
+            }
+        }
+    }
+
+    #[test]
+    fn a_phrase_that_ends_with_nothing_said_after_its_pause_takes_the_speculative_decode_as_its_final_text() {
+        let (requests, texts) = run(Some(0.2), &[silence(0.5), voice(5.0), silence(1.5)].concat());
+        assert!(requests.contains(&InFlightKind::Speculative), "{requests:?}");
+        assert!(!requests.contains(&InFlightKind::Final), "the phrase was decoded again after it ended: {requests:?}");
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        // The speculative decode had the speech and the start of the pause, not all of it.
+        let heard_s: f64 = texts[0].parse().unwrap();
+        assert!(heard_s < 0.3 + 5.0 + 0.45, "{texts:?}");
+    }
+
+    #[test]
+    fn speech_after_the_speculative_decode_gets_the_phrase_decoded_again_when_it_ends() {
+        // A 0.4 s pause: long enough to speculate, too short to end the phrase, which ends
+        // with the recording while the voice goes on.
+        let (requests, texts) = run(Some(0.2), &[silence(0.5), voice(5.0), silence(0.4), voice(1.0)].concat());
+        assert!(requests.contains(&InFlightKind::Speculative), "{requests:?}");
+        assert_eq!(requests.last(), Some(&InFlightKind::Final), "{requests:?}");
+        assert_eq!(texts.len(), 1, "{texts:?}");
+        let heard_s: f64 = texts[0].parse().unwrap();
+        assert!(heard_s > 5.0 + 0.4 + 1.0, "the final text must cover the speech after the pause: {texts:?}");
+    }
+
+    #[test]
+    fn without_speculation_every_phrase_is_decoded_after_it_ends() {
+        let (requests, texts) = run(None, &[silence(0.5), voice(5.0), silence(1.5)].concat());
+        assert!(!requests.contains(&InFlightKind::Speculative), "{requests:?}");
+        assert_eq!(requests.last(), Some(&InFlightKind::Final), "{requests:?}");
+        assert_eq!(texts.len(), 1, "{texts:?}");
     }
 }
