@@ -2,6 +2,9 @@
 //! against a PulseAudio server started for the test: a pipe source is the microphone (fed a
 //! real recording, so the file can be compared sample for sample) and a null sink's monitor is
 //! the output. Also the device list, `--monitor`, and a sound server that dies mid-recording.
+//! cpal's ALSA host is tested the same way, through an ALSA device defined in the test's
+//! `~/.asoundrc` that ALSA's pulse plugin serves from the pipe source: ALSA's own `null` and
+//! `file` devices deliver as fast as they are read, not at a microphone's pace.
 //! Skipped where `pulseaudio` is not installed, except in CI (`scripts/setup` installs it).
 
 mod common;
@@ -19,7 +22,12 @@ struct PulseServer {
 }
 
 impl PulseServer {
+    /// A server whose microphone takes 16 kHz mono.
     fn start() -> Option<PulseServer> {
+        PulseServer::start_with_microphone(16_000, 1)
+    }
+
+    fn start_with_microphone(rate_hz: u32, channels: u16) -> Option<PulseServer> {
         if Command::new("pulseaudio").arg("--version").output().is_err() {
             common::missing("pulseaudio is not installed");
             return None;
@@ -30,7 +38,7 @@ impl PulseServer {
             .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no", "--log-target=stderr"])
             .args(["-L", "module-native-protocol-unix", "-L", "module-null-sink sink_name=speaker"])
             .arg("-L")
-            .arg(format!("module-pipe-source source_name=mic file={} format=s16le rate=16000 channels=1", fifo.display()))
+            .arg(format!("module-pipe-source source_name=mic file={} format=s16le rate={rate_hz} channels={channels}", fifo.display()))
             .env("HOME", dir.path())
             .env("XDG_RUNTIME_DIR", dir.path())
             .stdout(Stdio::null())
@@ -71,11 +79,17 @@ impl PulseServer {
     /// loaded machine reads and drops some; and after the last piece the pipe source delivers
     /// nothing, a stall the recorder reports after 2 s.)
     fn speak_in_real_time(&self, samples: Vec<i16>) -> std::thread::JoinHandle<()> {
+        self.speak_in_real_time_at(samples, 1_600)
+    }
+
+    /// The same for a microphone that takes `samples_per_100_ms` interleaved samples a tenth
+    /// of a second.
+    fn speak_in_real_time_at(&self, samples: Vec<i16>, samples_per_100_ms: usize) -> std::thread::JoinHandle<()> {
         let fifo_path = self.dir.path().join("mic.fifo");
         std::thread::spawn(move || {
             let mut fifo = std::fs::OpenOptions::new().write(true).open(fifo_path).unwrap();
             let started = Instant::now();
-            for (index, piece) in samples.chunks(1_600).enumerate() {
+            for (index, piece) in samples.chunks(samples_per_100_ms).enumerate() {
                 let due = started + Duration::from_millis(100 * index as u64);
                 std::thread::sleep(due.saturating_duration_since(Instant::now()));
                 let bytes: Vec<u8> = piece.iter().flat_map(|sample| sample.to_le_bytes()).collect();
@@ -112,10 +126,14 @@ struct Recording {
 
 impl Recording {
     fn start(pulse: &PulseServer, extra: &[&str]) -> Recording {
+        Recording::start_on(pulse, "pulseaudio:mic", extra)
+    }
+
+    fn start_on(pulse: &PulseServer, device: &str, extra: &[&str]) -> Recording {
         let wav = pulse.dir.path().join("recording.wav");
         let mut child = pulse
             .command(common::verbatim_exe())
-            .args(["record", "--device", "pulseaudio:mic", "--output"])
+            .args(["record", "--device", device, "--output"])
             .arg(&wav)
             .args(extra)
             .stderr(Stdio::piped())
@@ -133,7 +151,11 @@ impl Recording {
     }
 
     fn wait_for_audio_s(&self, seconds: f64, channels: u64) {
-        let wanted = 80 + (seconds * 16_000.0) as u64 * 2 * channels;
+        self.wait_for_audio_s_at(seconds, 16_000, channels)
+    }
+
+    fn wait_for_audio_s_at(&self, seconds: f64, rate_hz: u64, channels: u64) {
+        let wanted = 80 + (seconds * rate_hz as f64) as u64 * 2 * channels;
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::fs::metadata(&self.wav).map_or(0, |m| m.len()) < wanted {
             assert!(Instant::now() < deadline, "the recording did not grow: {}", self.stderr());
@@ -184,6 +206,40 @@ fn a_pulseaudio_microphone_is_recorded_sample_for_sample() {
     let (channels, recorded) = strict_samples(&wav);
     assert_eq!(channels, 1);
     assert!(find_run(&recorded, &speech[..48_000]).is_some(), "all 3 s of speech, exactly, in {} samples", recorded.len());
+}
+
+fn alsa_pulse_plugin_installed() -> bool {
+    let Ok(lib_dirs) = std::fs::read_dir("/usr/lib") else { return false };
+    let mut candidates: Vec<PathBuf> = lib_dirs.filter_map(Result::ok).map(|entry| entry.path().join("alsa-lib")).collect();
+    candidates.push(PathBuf::from("/usr/lib/alsa-lib"));
+    candidates.iter().any(|dir| dir.join("libasound_module_pcm_pulse.so").exists())
+}
+
+#[test]
+fn the_alsa_host_records_a_microphone_sample_for_sample() {
+    // 48 kHz stereo, what cpal asks of an ALSA device by default, so nothing resamples.
+    if !alsa_pulse_plugin_installed() {
+        common::missing("ALSA's pulse plugin (libasound2-plugins) is not installed");
+        return;
+    }
+    let (Some(pulse), Some(speech)) = (PulseServer::start_with_microphone(48_000, 2), jfk()) else { return };
+    let asoundrc = "pcm.verbatim_mic {\n type pulse\n device \"mic\"\n hint { show on; description \"Verbatim test microphone\" }\n}\n";
+    std::fs::write(pulse.dir.path().join(".asoundrc"), asoundrc).unwrap();
+    let listed = pulse.command(common::verbatim_exe()).args(["record", "--list-devices"]).output().unwrap();
+    let listing = String::from_utf8_lossy(&listed.stdout);
+    assert!(listing.lines().any(|line| line.contains("alsa:verbatim_mic ") && line.ends_with("Verbatim test microphone")), "{listing}");
+    // Each 16 kHz sample three times, left as it is and right inverted: two channels that differ.
+    let stereo: Vec<i16> = speech[..48_000].iter().flat_map(|&s| [s, s.saturating_neg()].repeat(3)).collect();
+    let recording = Recording::start_on(&pulse, "alsa:verbatim_mic", &[]);
+    pulse.wait_for_record_streams(1, &recording);
+    pulse.speak_in_real_time_at([&stereo[..], &[0; 48_000][..]].concat(), 9_600).join().unwrap();
+    recording.wait_for_audio_s_at(3.0, 48_000, 2);
+    let (success, stderr, wav) = recording.interrupt();
+    assert!(success, "{stderr}");
+    let reader = hound::WavReader::open(&wav).unwrap();
+    assert_eq!((reader.spec().sample_rate, reader.spec().channels), (48_000, 2), "the device's own rate and channels are kept");
+    let (_, recorded) = strict_samples(&wav);
+    assert!(find_run(&recorded, &stereo).is_some(), "all 3 s of both channels, exactly, in {} samples", recorded.len());
 }
 
 #[test]
