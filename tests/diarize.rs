@@ -1,8 +1,10 @@
 //! Speaker labels by voice (`--speakers auto`): the Rust encoder against a numpy reference,
 //! the diarization error rate on conversations built from different real speakers with known
-//! turns, and the command line end to end.
+//! turns, the command line end to end, and labels while recording (the local live engine).
 
 mod common;
+#[path = "common/live_feed.rs"]
+mod live_feed;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -84,6 +86,20 @@ fn interview() -> Option<Conversation> {
         .say("cities", &seconds(&cities, 8.0, 20.0), 0.5)
         .say("jfk", &seconds(&jfk, 0.0, 3.0), 0.4)
         .say("cities", &seconds(&cities, 20.0, 30.0), 0.3);
+    Some(talk)
+}
+
+/// The interview's turns with the pauses a live phrase ends at (0.9 s).
+fn live_interview() -> Option<Conversation> {
+    let (jfk, cities) = (clip("speech/jfk.wav")?, clip("speech/two_cities.wav")?);
+    let mut talk = Conversation::default();
+    talk.say("jfk", &seconds(&jfk, 0.0, 5.5), 0.5)
+        .say("cities", &seconds(&cities, 0.0, 8.0), 0.9)
+        .say("jfk", &seconds(&jfk, 5.5, 11.0), 0.9)
+        .say("cities", &seconds(&cities, 8.0, 20.0), 0.9)
+        .say("jfk", &seconds(&jfk, 0.0, 3.0), 0.9)
+        .say("cities", &seconds(&cities, 20.0, 30.0), 0.9);
+    talk.samples.extend(vec![0.0; RATE]);
     Some(talk)
 }
 
@@ -266,4 +282,60 @@ fn bench_an_hour_of_speaker_labelling() {
         total_s / hours, embedded_s / hours, (total_s - embedded_s) / hours,
         diarization_error(&hour.reference, &hypothesis, 0.25).rate() * 100.0, found.len(), hour.speaker_count()
     );
+}
+
+#[test]
+fn live_labels_appear_while_recording_and_are_revised_under_the_same_key() {
+    use verbatim::engine::local::{LocalEngine, LocalEngineConfig};
+    use verbatim::engine::{LiveEngine, SpeakerMode, TranscribeOptions};
+    let (Some(_), Some(whisper), Some(talk)) = (speaker_model(), common::model("tiny.en"), live_interview()) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("interview.wav");
+    talk.write_wav(&wav);
+    let engine = LocalEngine::with_worker(LocalEngineConfig { model_path: whisper, ..LocalEngineConfig::default() }, common::verbatim_exe());
+    let options = TranscribeOptions { language: Some("en".into()), speakers: SpeakerMode::Auto, ..TranscribeOptions::default() };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (events, audio_done) = runtime.block_on(async {
+        let (audio_sender, audio) = tokio::sync::mpsc::unbounded_channel();
+        let (sink, receiver) = verbatim::events::EventSink::channel();
+        let collector = tokio::spawn(live_feed::collect(receiver));
+        let feeder = tokio::spawn(async move {
+            live_feed::feed(live_feed::blocks_of(&wav, 1), audio_sender, 2.0, Instant::now()).await;
+            Instant::now()
+        });
+        let result = engine.transcribe_live(audio, &options, &sink, &tokio_util::sync::CancellationToken::new()).await;
+        result.expect("live session");
+        drop(sink);
+        let audio_done = feeder.await.unwrap();
+        (collector.await.unwrap(), audio_done)
+    });
+    let segments: Vec<(&Instant, &verbatim::events::Segment)> = events
+        .iter()
+        .filter_map(|stamped| match &stamped.event {
+            verbatim::events::EngineEvent::Segment(segment) => Some((&stamped.at, segment)),
+            _ => None,
+        })
+        .collect();
+    assert!(segments.iter().any(|(at, s)| s.speaker.is_some() && **at < audio_done), "labels came only after the recording ended");
+    let mut transcript = verbatim::transcript::Transcript::new();
+    events.iter().for_each(|stamped| transcript.apply(&stamped.event));
+    let mut keys: Vec<&str> = transcript.segments.iter().filter_map(|s| s.revision_key.as_deref()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    assert_eq!(keys.len(), transcript.segments.len(), "each segment has its own key, revisions replaced their segment");
+    println!("{} segment events for {} segments; labels: {:?}", segments.len(), transcript.segments.len(),
+        transcript.segments.iter().map(|s| (s.start_s.round(), s.speaker.clone().unwrap_or_default())).collect::<Vec<_>>());
+    let speaker_of = |needle: &str| {
+        transcript
+            .segments
+            .iter()
+            .find(|s| s.text.to_lowercase().contains(needle))
+            .and_then(|s| s.speaker.clone())
+            .unwrap_or_else(|| panic!("no labelled segment with '{needle}': {:?}", transcript.segments))
+    };
+    let (kennedy, reader) = (speaker_of("americans"), speaker_of("worst of times"));
+    assert_ne!(kennedy, reader);
+    assert_eq!(speaker_of("your country"), kennedy);
+    assert_eq!(speaker_of("incredulity"), reader);
+    assert!(transcript.segments.iter().all(|s| s.speaker.is_some()), "every segment labelled by the end: {:?}", transcript.segments);
 }

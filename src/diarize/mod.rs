@@ -5,13 +5,15 @@
 //! the speaker changes ([`assign`]). [`der`] scores the result against known turns.
 //!
 //! The local engine feeds each chunk of audio to a [`Diarizer`] as it transcribes it, and
-//! labels its segments once the whole recording has been heard.
+//! labels its segments once the whole recording has been heard; while recording, [`live`]
+//! labels each phrase as it ends and revises the labels as more is heard.
 
 pub mod assign;
 pub mod cluster;
 pub mod der;
 pub mod encoder;
 pub mod features;
+pub mod live;
 pub mod model;
 pub mod windows;
 

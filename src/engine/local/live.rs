@@ -8,6 +8,10 @@
 //! (model loaded once) decodes one request at a time, phrases that ended before drafts, so
 //! when decoding falls behind, drafts are what is skipped; no phrase is ever dropped, and how
 //! far behind the text is goes out as [`EngineEvent::Lag`](crate::events::EngineEvent::Lag).
+//!
+//! With speakers told apart by voice ([`SpeakerMode::Auto`]), each phrase is also heard by
+//! [`LiveSpeakers`]; segments carry a revision key, and when the labels of what was heard
+//! change, the segments whose speaker changed are sent again under their key.
 
 use super::LocalEngine;
 use super::phrase_decode::{self, PhraseJob};
@@ -15,6 +19,8 @@ pub use super::phrases::CutSettings;
 use super::phrases::{Phrase, PhraseCutter};
 use super::worker::{WorkerMessage, WorkerRequest};
 use crate::audio::{AudioBlock, ENGINE_SAMPLE_RATE_HZ};
+use crate::diarize::live::{LiveSpeakers, established_speaker};
+use crate::diarize::{SpeakerTurn, speaker_id};
 use crate::engine::{EngineError, EngineOutcome, LiveAudio, LiveEngine, SpeakerMode, TranscribeOptions};
 use async_trait::async_trait;
 use crate::events::{EngineEvent, EventSink, Segment};
@@ -131,11 +137,39 @@ impl LiveEngine for LocalEngine {
                         session.on_audio_end();
                     }
                 },
+                Some(turns) = next_turns(&mut session.speakers) => session.on_turns(turns),
             }
         }
         worker.release();
+        session.finish_speakers(cancel).await?;
         session.retire_hypothesis();
         Ok(EngineOutcome { language: session.language, duration_s: Some(session.received_until_s) })
+    }
+}
+
+/// The labelling thread's next turns; never, without one.
+async fn next_turns(speakers: &mut Option<LiveSpeakers>) -> Option<Vec<SpeakerTurn>> {
+    match speakers {
+        Some(speakers) => speakers.next_turns().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The labelling thread, when speakers are told apart by voice; when it cannot start, the
+/// session goes on without labels and says why.
+fn start_speakers(options: &TranscribeOptions, sink: &EventSink) -> Option<LiveSpeakers> {
+    if options.speakers != SpeakerMode::Auto {
+        return None;
+    }
+    let started = crate::diarize::locate_speaker_model()
+        .map_err(|error| error.to_string())
+        .and_then(|model_path| LiveSpeakers::start(&model_path, options.speaker_bounds));
+    match started {
+        Ok(speakers) => Some(speakers),
+        Err(error) => {
+            sink.warning(format!("live text has no speaker labels: {error}"));
+            None
+        }
     }
 }
 
@@ -179,6 +213,12 @@ struct LiveSession<'a> {
     language: Option<String>,
     warnings: HashSet<String>,
     lag_reported_at_s: f64,
+    /// Speakers told apart by voice, when asked for and the voice encoder is installed.
+    speakers: Option<LiveSpeakers>,
+    /// The newest speaker turns of everything heard.
+    turns: Vec<SpeakerTurn>,
+    /// Every final segment sent while labelling, as last sent (its key is its index).
+    labelled: Vec<Segment>,
 }
 
 impl<'a> LiveSession<'a> {
@@ -201,6 +241,9 @@ impl<'a> LiveSession<'a> {
             language: None,
             warnings: HashSet::new(),
             lag_reported_at_s: 0.0,
+            speakers: start_speakers(options, sink),
+            turns: Vec::new(),
+            labelled: Vec::new(),
         }
     }
 
@@ -209,7 +252,8 @@ impl<'a> LiveSession<'a> {
     }
 
     fn on_audio(&mut self, block: &AudioBlock) {
-        self.finals.extend(self.cutter.push(block.start_s, &block.mono()));
+        let ended = self.cutter.push(block.start_s, &block.mono());
+        self.on_phrases_ended(ended);
         self.received_until_s = block.start_s + block.duration_s();
         if self.received_until_s - self.lag_reported_at_s >= LAG_REPORT_EVERY_S {
             self.lag_reported_at_s = self.received_until_s;
@@ -218,7 +262,47 @@ impl<'a> LiveSession<'a> {
     }
 
     fn on_audio_end(&mut self) {
-        self.finals.extend(self.cutter.finish());
+        let last = self.cutter.finish();
+        self.on_phrases_ended(last);
+        if let Some(speakers) = &mut self.speakers {
+            speakers.finish();
+        }
+    }
+
+    fn on_phrases_ended(&mut self, phrases: impl IntoIterator<Item = Phrase>) {
+        for phrase in phrases {
+            if let Some(speakers) = &self.speakers {
+                speakers.hear(phrase.start_s, &phrase.samples, &phrase.active);
+            }
+            self.finals.push_back(phrase);
+        }
+    }
+
+    /// New turns from the labelling thread: the segments whose speaker changed are sent again.
+    fn on_turns(&mut self, turns: Vec<SpeakerTurn>) {
+        self.turns = turns;
+        for segment in &mut self.labelled {
+            let speaker = established_speaker(&self.turns, segment.start_s, segment.end_s).map(speaker_id);
+            if speaker.is_some() && speaker != segment.speaker {
+                segment.speaker = speaker;
+                self.sink.segment(segment.clone());
+            }
+        }
+    }
+
+    /// After the last phrase: waits for the labels of everything heard (the labelling thread
+    /// is far quicker than the decoder, so this is short).
+    async fn finish_speakers(&mut self, cancel: &CancellationToken) -> Result<(), EngineError> {
+        while self.speakers.is_some() {
+            tokio::select! {
+                _ = cancel.cancelled() => return Err(EngineError::Cancelled),
+                turns = next_turns(&mut self.speakers) => match turns {
+                    Some(turns) => self.on_turns(turns),
+                    None => self.speakers = None,
+                },
+            }
+        }
+        Ok(())
     }
 
     /// The next request for the idle worker: the oldest phrase that ended, else a draft of
@@ -345,8 +429,13 @@ impl<'a> LiveSession<'a> {
     }
 
     fn on_final(&mut self, segments: Vec<Segment>, end_s: f64) {
-        for segment in segments {
+        for mut segment in segments {
             self.remember(&segment.text);
+            if self.speakers.is_some() {
+                segment.revision_key = Some(format!("local-live:{}", self.labelled.len()));
+                segment.speaker = established_speaker(&self.turns, segment.start_s, segment.end_s).map(speaker_id);
+                self.labelled.push(segment.clone());
+            }
             self.sink.segment(segment);
             self.hypothesis_shown = false; // a segment retires the hypothesis
         }
