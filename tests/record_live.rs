@@ -71,6 +71,32 @@ async fn live_local_prints_segments_as_they_come_and_writes_the_srt_next_to_the_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn live_local_labels_speakers_with_speakers_auto_and_refuses_it_elsewhere() {
+    let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    for extra in [&["--speakers", "auto"][..], &["--live", "60db", "--speakers", "auto"], &["--live", "local", "--speakers", "stereo"]] {
+        let output = record(dir.path(), &jfk, "50", extra, &[("SIXTYDB_API_KEY", "sk_test")]).await;
+        let log = stderr(&output);
+        assert_eq!(output.status.code(), Some(1), "{extra:?}: {log}");
+        assert!(log.starts_with("error: --speakers auto labels speakers while recording with --live local") && log.lines().count() == 1, "{log}");
+        assert!(!dir.path().join("rec.wav").exists(), "nothing was recorded");
+    }
+    let (Some(model), Ok(_)) = (common::model("tiny.en"), verbatim::diarize::locate_speaker_model()) else {
+        common::missing("tiny.en or the speaker model");
+        return;
+    };
+    let model = model.display().to_string();
+    let args = ["--live", "local", "--speakers", "auto", "--model", &model, "--language", "en", "--format", "json"];
+    let output = record(dir.path(), &jfk, "4", &args, &[]).await;
+    let log = stderr(&output);
+    assert!(output.status.success(), "{log}");
+    let document: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("rec.json")).unwrap()).unwrap();
+    let segments = document["segments"].as_array().unwrap();
+    assert!(!segments.is_empty() && segments.iter().all(|s| s["speaker"] == "speaker_0"), "one voice, one label: {segments:?}");
+    assert_eq!(document["speakers"].as_array().map(Vec::len), Some(1), "{}", document["speakers"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn live_gradium_and_60db_against_their_fakes() {
     let Some(jfk) = common::testdata("speech/jfk.wav") else { return };
     for service in [CloudService::Gradium, CloudService::SixtyDb] {

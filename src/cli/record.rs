@@ -6,7 +6,7 @@
 //! is transcribed by running `verbatim transcribe` on it, with the transcripts next to the WAV.
 
 use super::record_live::{LiveChoice, LiveSession};
-use crate::engine::{EngineKind, LiveEngine, TranscribeOptions};
+use crate::engine::{EngineKind, LiveEngine, SpeakerMode, TranscribeOptions};
 use crate::export::ExportFormat;
 use crate::record::cpal_input::{InputDevice, list_input_devices};
 use crate::record::recovery::recover_unfinished;
@@ -57,6 +57,10 @@ pub struct RecordArgs {
     /// Spoken language as a two-letter code, or `auto`.
     #[arg(long, default_value = "auto")]
     pub language: String,
+    /// With --live local, `auto` labels speakers by voice while recording (a phrase is labelled
+    /// once its speaker has been heard for 3 s; earlier labels are revised as more is heard).
+    #[arg(long, value_parser = super::choice::parser::<SpeakerMode>(), default_value = "none")]
+    pub speakers: SpeakerMode,
     /// Pace of a file:PATH device: 1 is real time, 10 ten times faster.
     #[arg(long, default_value_t = 1.0, hide = true)]
     pub speed: f64,
@@ -103,7 +107,7 @@ async fn record(args: RecordArgs) -> anyhow::Result<ExitCode> {
     let mut recorder = Recorder::start(source, config)?;
     let mut live = match (transcription, recorder.take_live_tap()) {
         (Transcription::Live(engine, formats), Some(tap)) => {
-            let options = TranscribeOptions { language: language_option(&args.language), ..TranscribeOptions::default() };
+            let options = TranscribeOptions { language: language_option(&args.language), speakers: args.speakers, ..TranscribeOptions::default() };
             Some((LiveSession::start(engine, tap, options, std::io::stderr().is_terminal()), formats))
         }
         (Transcription::AfterStop(transcribe_args), _) => {
@@ -144,6 +148,10 @@ fn language_option(language: &str) -> Option<String> {
 
 /// Checks the transcription options and builds the live engine, before anything is recorded.
 fn plan_transcription(args: &RecordArgs, wav: &Path) -> anyhow::Result<Transcription> {
+    let live_local = args.live == LiveChoice::Engine(EngineKind::Local);
+    if args.speakers != SpeakerMode::None && !(live_local && args.speakers == SpeakerMode::Auto) {
+        anyhow::bail!("--speakers auto labels speakers while recording with --live local; to label the finished file instead, put it after -- (`-- --speakers auto`)");
+    }
     let kind = match args.live {
         LiveChoice::Off => {
             if args.endpoint.is_some() {
