@@ -1,10 +1,13 @@
 //! The real window with the real local engine (whisper.cpp, the installed tiny.en model):
 //! a dropped file is transcribed into the pane, a running file is cancelled while the window
-//! keeps drawing, and a renamed speaker reaches the exported SRT.
+//! keeps drawing, a renamed speaker reaches the exported SRT, and a mono interview with "Label
+//! speakers (by voice)" shows two speakers on the right lines.
 //!
 //! The model is installed by `scripts/setup`; these tests fail (not skip) without it.
 
 mod app_support;
+#[path = "common/conversation.rs"]
+mod conversation;
 
 use app_support::*;
 use eframe::egui;
@@ -212,4 +215,40 @@ fn a_renamed_speaker_is_in_the_exported_srt() {
         Duration::from_secs(30),
         |_| path.is_file(),
     );
+}
+
+#[test]
+fn a_mono_interview_with_label_speakers_shows_two_speakers_on_the_right_lines() {
+    if verbatim::diarize::locate_speaker_model().is_err() {
+        verbatim::dev::testdata::missing("the speaker model (scripts/setup installs it)");
+        return;
+    }
+    let Some(talk) = conversation::interview() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let wav = dir.path().join("interview.wav");
+    talk.write_wav(&wav);
+    let mut settings = tiny_en_settings();
+    settings.options.speakers = SpeakerMode::Auto;
+    let mut harness = real_window(settings);
+    drop_files(&mut harness, &[wav]);
+    run_until(&mut harness, "the interview to finish", TRANSCRIBE_TIMEOUT, |h| status(h) == Some(JobStatus::Done));
+    harness.run_steps(2);
+    let job = harness.state().state().jobs[0].clone();
+    let names: Vec<&str> = job.transcript.speakers.iter().map(|s| s.display_name.as_str()).collect();
+    assert_eq!(names, ["Speaker 1", "Speaker 2"], "{:?}", job.transcript.speakers);
+    for name in names {
+        assert!(count_shown(&harness, name) >= 2, "{name}: a chip in the strip and on its lines");
+    }
+    let speaker_of = |needle: &str| {
+        job.transcript
+            .segments
+            .iter()
+            .find(|s| s.text.to_lowercase().contains(needle))
+            .and_then(|s| job.transcript.segment_speaker_name(s).map(str::to_string))
+            .unwrap_or_else(|| panic!("no labelled line with '{needle}': {:?}", job.transcript.segments))
+    };
+    let kennedy = speaker_of("your country");
+    assert_ne!(kennedy, speaker_of("worst of times"));
+    assert_eq!(kennedy, speaker_of("fellow americans"));
+    assert_eq!(speaker_of("incredulity"), speaker_of("worst of times"));
 }

@@ -3,16 +3,18 @@
 //! turns, the command line end to end, and labels while recording (the local live engine).
 
 mod common;
+#[path = "common/conversation.rs"]
+mod conversation;
 #[path = "common/live_feed.rs"]
 mod live_feed;
+
+use conversation::{Conversation, RATE, interview, live_interview, stereo_mixed, three_way};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use verbatim::diarize::der::{Turn, diarization_error};
 use verbatim::diarize::{Diarizer, SpeakerBounds};
-
-const RATE: usize = 16_000;
 
 fn speaker_model() -> Option<PathBuf> {
     match verbatim::diarize::locate_speaker_model() {
@@ -22,110 +24,6 @@ fn speaker_model() -> Option<PathBuf> {
             None
         }
     }
-}
-
-fn clip(relative: &str) -> Option<Vec<f32>> {
-    let path = common::testdata(relative)?;
-    Some(verbatim::audio::read_mono_16k(&path).expect("decodable test clip"))
-}
-
-fn seconds(samples: &[f32], from_s: f64, to_s: f64) -> Vec<f32> {
-    let end = ((to_s * RATE as f64) as usize).min(samples.len());
-    samples[((from_s * RATE as f64) as usize).min(end)..end].to_vec()
-}
-
-/// A conversation put together from clips of known speakers, with its reference turns: where
-/// each clip has sound (the VAD on the clip alone), labelled with its speaker.
-#[derive(Default)]
-struct Conversation {
-    samples: Vec<f32>,
-    reference: Vec<Turn>,
-}
-
-impl Conversation {
-    /// Adds `clip` spoken by `speaker` after `gap_s` of silence, or — with a negative gap —
-    /// over the end of what came before.
-    fn say(&mut self, speaker: &str, clip: &[f32], gap_s: f64) -> &mut Self {
-        let start = (self.samples.len() as i64 + (gap_s * RATE as f64) as i64).max(0) as usize;
-        if self.samples.len() < start + clip.len() {
-            self.samples.resize(start + clip.len(), 0.0);
-        }
-        self.samples[start..start + clip.len()].iter_mut().zip(clip).for_each(|(s, c)| *s += c);
-        let active = verbatim::vad::active_frames(&verbatim::vad::frame_levels_dbfs(clip, verbatim::vad::frame_len(RATE as u32)));
-        for (from_s, to_s) in verbatim::diarize::windows::speech_regions(&active) {
-            let offset_s = start as f64 / RATE as f64;
-            self.reference.push(Turn { start_s: offset_s + from_s, end_s: offset_s + to_s, speaker: speaker.to_string() });
-        }
-        self
-    }
-
-    fn speaker_count(&self) -> usize {
-        let mut names: Vec<&str> = self.reference.iter().map(|t| t.speaker.as_str()).collect();
-        names.sort_unstable();
-        names.dedup();
-        names.len()
-    }
-
-    fn write_wav(&self, path: &Path) {
-        let spec = hound::WavSpec { channels: 1, sample_rate: RATE as u32, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
-        let mut writer = hound::WavWriter::create(path, spec).unwrap();
-        for &s in &self.samples {
-            writer.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).unwrap();
-        }
-        writer.finalize().unwrap();
-    }
-}
-
-/// Two speakers taking turns (JFK and the Tale of Two Cities reader), with short pauses.
-fn interview() -> Option<Conversation> {
-    let (jfk, cities) = (clip("speech/jfk.wav")?, clip("speech/two_cities.wav")?);
-    let mut talk = Conversation::default();
-    talk.say("jfk", &seconds(&jfk, 0.0, 5.5), 0.5)
-        .say("cities", &seconds(&cities, 0.0, 8.0), 0.4)
-        .say("jfk", &seconds(&jfk, 5.5, 11.0), 0.3)
-        .say("cities", &seconds(&cities, 8.0, 20.0), 0.5)
-        .say("jfk", &seconds(&jfk, 0.0, 3.0), 0.4)
-        .say("cities", &seconds(&cities, 20.0, 30.0), 0.3);
-    Some(talk)
-}
-
-/// The interview's turns with the pauses a live phrase ends at (0.9 s).
-fn live_interview() -> Option<Conversation> {
-    let (jfk, cities) = (clip("speech/jfk.wav")?, clip("speech/two_cities.wav")?);
-    let mut talk = Conversation::default();
-    talk.say("jfk", &seconds(&jfk, 0.0, 5.5), 0.5)
-        .say("cities", &seconds(&cities, 0.0, 8.0), 0.9)
-        .say("jfk", &seconds(&jfk, 5.5, 11.0), 0.9)
-        .say("cities", &seconds(&cities, 8.0, 20.0), 0.9)
-        .say("jfk", &seconds(&jfk, 0.0, 3.0), 0.9)
-        .say("cities", &seconds(&cities, 20.0, 30.0), 0.9);
-    talk.samples.extend(vec![0.0; RATE]);
-    Some(talk)
-}
-
-/// Three speakers, two of the changes spoken over each other.
-fn three_way() -> Option<Conversation> {
-    let (jfk, cities, english) = (clip("speech/jfk.wav")?, clip("speech/two_cities.wav")?, clip("multilingual/test_en.wav")?);
-    let mut talk = Conversation::default();
-    talk.say("jfk", &seconds(&jfk, 0.0, 5.5), 0.3)
-        .say("cities", &seconds(&cities, 0.0, 7.0), 0.4)
-        .say("en", &english, -0.6)
-        .say("jfk", &seconds(&jfk, 5.5, 11.0), 0.4)
-        .say("cities", &seconds(&cities, 7.0, 15.0), -0.5)
-        .say("en", &seconds(&english, 0.0, 3.0), 0.5);
-    Some(talk)
-}
-
-/// The stereo test file mixed to mono; its channels give the reference.
-fn stereo_mixed() -> Option<Conversation> {
-    let path = common::testdata("stereo/stereo_diarization.wav")?;
-    let mut reader = hound::WavReader::open(path).unwrap();
-    let interleaved: Vec<f32> = reader.samples::<i16>().map(|s| s.unwrap() as f32 / 32768.0).collect();
-    let left: Vec<f32> = interleaved.iter().step_by(2).copied().collect();
-    let right: Vec<f32> = interleaved.iter().skip(1).step_by(2).copied().collect();
-    let mut talk = Conversation::default();
-    talk.say("left", &left, 0.0).say("right", &right, -(right.len() as f64 / RATE as f64));
-    Some(talk)
 }
 
 struct Scored {
