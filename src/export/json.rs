@@ -53,6 +53,10 @@ struct WordEntry {
     #[serde(deserialize_with = "number_or_null")]
     end_s: f64,
     probability: Option<f32>,
+    /// The user accepted the word though its probability was low (confidence review).
+    /// Added within version 1: older files lack it, older readers ignore it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    reviewed: bool,
 }
 
 /// JSON has no NaN or infinity; serde_json writes them as `null`, which reads back as NaN.
@@ -86,7 +90,8 @@ pub fn render_json(transcript: &Transcript) -> String {
         segments: transcript
             .segments
             .iter()
-            .map(|segment| SegmentEntry {
+            .enumerate()
+            .map(|(index, segment)| SegmentEntry {
                 start_s: segment.start_s,
                 end_s: segment.end_s,
                 text: segment.text.clone(),
@@ -95,11 +100,13 @@ pub fn render_json(transcript: &Transcript) -> String {
                 words: segment
                     .words
                     .iter()
-                    .map(|word| WordEntry {
+                    .enumerate()
+                    .map(|(word_index, word)| WordEntry {
                         text: word.text.clone(),
                         start_s: word.start_s,
                         end_s: word.end_s,
                         probability: word.probability,
+                        reviewed: transcript.reviewed_words(index).any(|reviewed| reviewed == word_index),
                     })
                     .collect(),
             })
@@ -143,11 +150,18 @@ pub fn transcript_from_json(json: &str) -> Result<Transcript, ExportError> {
     }
     let document: Document =
         serde_json::from_str(json).map_err(|error| ExportError::MalformedJson(one_line(&error)))?;
-    Ok(Transcript {
-        segments: document
-            .segments
-            .into_iter()
-            .map(|segment| Segment {
+    let mut reviewed = Vec::new();
+    let segments = document
+        .segments
+        .into_iter()
+        .enumerate()
+        .map(|(index, segment)| {
+            for (word_index, word) in segment.words.iter().enumerate() {
+                if word.reviewed {
+                    reviewed.push((index, word_index));
+                }
+            }
+            Segment {
                 revision_key: segment.revision_key,
                 start_s: segment.start_s,
                 end_s: segment.end_s,
@@ -163,21 +177,21 @@ pub fn transcript_from_json(json: &str) -> Result<Transcript, ExportError> {
                         probability: word.probability,
                     })
                     .collect(),
-            })
-            .collect(),
-        speakers: document
-            .speakers
-            .into_iter()
-            .map(|speaker| Speaker {
-                id: speaker.id,
-                display_name: speaker.display_name,
-            })
-            .collect(),
-        hypothesis: None,
-        user_edits: Default::default(),
-        language: document.language,
-        duration_s: document.duration_s,
-    })
+            }
+        })
+        .collect();
+    let speakers = document
+        .speakers
+        .into_iter()
+        .map(|speaker| Speaker {
+            id: speaker.id,
+            display_name: speaker.display_name,
+        })
+        .collect();
+    let mut transcript = Transcript::from_parts(segments, speakers, reviewed);
+    transcript.language = document.language;
+    transcript.duration_s = document.duration_s;
+    Ok(transcript)
 }
 
 fn one_line(error: &serde_json::Error) -> String {
