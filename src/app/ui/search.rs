@@ -106,16 +106,16 @@ pub fn search_bar_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
             _ => format!("{} of {count}", search.current + 1),
         };
         ui.label(egui::RichText::new(label).small());
-        if ui.add_enabled(count > 0, egui::Button::new("⏶")).on_hover_text("Previous match (Shift+Enter)").clicked() {
+        if ui.add_enabled(count > 0, egui::Button::new("Previous")).on_hover_text("Previous match (Shift+Enter)").clicked() {
             go = Some(false);
         }
-        if ui.add_enabled(count > 0, egui::Button::new("⏷")).on_hover_text("Next match (Enter)").clicked() {
+        if ui.add_enabled(count > 0, egui::Button::new("Next")).on_hover_text("Next match (Enter)").clicked() {
             go = Some(true);
         }
         ui.toggle_value(&mut search.options.case_sensitive, "Aa").on_hover_text("Match case");
         ui.toggle_value(&mut search.options.whole_word, "Whole word");
         ui.toggle_value(&mut search.replace_open, "Replace…");
-        if ui.button("✕").on_hover_text("Close (Esc)").clicked() || (response.has_focus() && ui.input(|input| input.key_pressed(Key::Escape))) {
+        if ui.button("×").on_hover_text("Close (Esc)").clicked() || (response.has_focus() && ui.input(|input| input.key_pressed(Key::Escape))) {
             search.open = false;
         }
     });

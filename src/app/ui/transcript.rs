@@ -216,6 +216,8 @@ pub struct TranscriptPane {
     review: Option<(SegmentId, usize)>,
     /// A row to bring into view on the next frame (search, review).
     scroll_to_row: Option<usize>,
+    /// Where the last right click on a row's text was: (segment, character), for "Split here".
+    menu_split: Option<(SegmentId, usize)>,
 }
 
 impl Default for TranscriptPane {
@@ -230,6 +232,7 @@ impl Default for TranscriptPane {
             selection_anchor: None,
             review: None,
             scroll_to_row: None,
+            menu_split: None,
         }
     }
 }
@@ -647,6 +650,7 @@ struct RowContext<'a> {
     editing: &'a mut Option<SegmentEdit>,
     actions: &'a mut PaneActions,
     marks: RowMarks<'a>,
+    menu_split: &'a mut Option<(SegmentId, usize)>,
 }
 
 fn transcript_view(
@@ -692,6 +696,7 @@ fn transcript_view(
         editing: &mut pane.editing,
         actions,
         marks: RowMarks { search: search.highlights(job), review, selection: &pane.selection },
+        menu_split: &mut pane.menu_split,
     };
     let output = visible_rows_ui(ui, scroll, total_height, context, live);
     pane.rows_drawn = output.inner;
@@ -1049,18 +1054,33 @@ fn segment_text_ui(
     } else if response.clicked() {
         context.actions.start_edit = Some(index);
     }
+    // The row menu's "Split here" splits where the right click was.
     if response.secondary_clicked()
-        && let Some(pointer) = response.interact_pointer_pos()
+        && let Some(pointer) = response.hover_pos()
+        && let Some(id) = job.transcript.id_at(index)
     {
-        let at_char = galley.cursor_from_pos(pointer - text_pos).index;
-        ui.data_mut(|data| data.insert_temp(response.id, at_char));
+        let at_char: usize = galley.cursor_from_pos(pointer - text_pos).index.into();
+        *context.menu_split = Some((id, word_start(&job.transcript.segments[index].text, at_char)));
     }
-    let split_at: Option<usize> = ui.data(|data| data.get_temp(response.id));
+    let split_at = context
+        .menu_split
+        .filter(|(id, _)| job.transcript.id_at(index) == Some(*id))
+        .map(|(_, at_char)| at_char);
     response.context_menu(|ui| {
         segment_menu(ui, job, index, context.actions);
         edit_menu_items(ui, job, index, split_at, context.actions);
     });
     height
+}
+
+/// The start of the word character `at_char` is in (a right click splits between words).
+fn word_start(text: &str, at_char: usize) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let mut start = at_char.min(chars.len());
+    while start > 0 && !chars[start - 1].is_whitespace() {
+        start -= 1;
+    }
+    start
 }
 
 /// The row's start time in the time column.
