@@ -160,6 +160,17 @@ fn an_edit_a_split_and_a_merge_reach_the_exported_srt_and_undo_restores() {
     assert_eq!(texts(&harness)[1], "Jon is very fine thanks");
     let vtt = export(&mut harness, ExportFormat::Vtt, dir.path());
     assert!(vtt.contains("Jon is very fine thanks"), "{vtt}");
+
+    // Alt+Enter in the editor keeps the text and splits at the cursor.
+    row_menu(&mut harness, "Then jon left early today", "Edit text");
+    harness.get_by_label("Segment text").focus();
+    harness.key_press(egui::Key::End);
+    for _ in 0.."today".len() {
+        harness.key_press(egui::Key::ArrowLeft);
+    }
+    harness.key_press_modifiers(egui::Modifiers::ALT, egui::Key::Enter);
+    harness.run_steps(3);
+    assert_eq!(texts(&harness)[2..], ["Then jon left early", "today"]);
 }
 
 #[test]

@@ -924,6 +924,8 @@ fn draw_segment_row(
 enum EditOutcome {
     StillEditing,
     Commit(String),
+    /// Keep the text and split it at this character (Alt+Enter).
+    CommitAndSplit(String, usize),
     Cancel,
 }
 
@@ -942,7 +944,7 @@ fn segment_editor_ui(
     )));
     let (height, outcome) = match context.editing.as_mut() {
         Some(edit) => {
-            let (response, outcome) = segment_editor(&mut child, edit, job_id, index, wrap_width);
+            let (response, outcome) = segment_editor(&mut child, edit, job_id, wrap_width);
             let height = (response.rect.height() + 2.0 * ROW_PADDING).max(row_height_for(0.0));
             (height, outcome)
         }
@@ -960,7 +962,16 @@ fn segment_editor_ui(
             }
             *context.editing = None;
         }
-        (EditOutcome::Commit(_), None) => *context.editing = None,
+        (EditOutcome::CommitAndSplit(text, at_char), Some(segment)) => {
+            use super::super::messages::TranscriptEdit;
+            if !text.is_empty() {
+                let edit_text = AppCommand::EditSegmentText { job: job_id, segment, text };
+                context.actions.commands.push(edit_text);
+                context.actions.commands.push(AppCommand::Edit(job_id, TranscriptEdit::Split { segment, at_char }));
+            }
+            *context.editing = None;
+        }
+        (EditOutcome::Commit(_) | EditOutcome::CommitAndSplit(..), None) => *context.editing = None,
         (EditOutcome::Cancel, _) => *context.editing = None,
         (EditOutcome::StillEditing, _) => {}
     }
@@ -968,18 +979,17 @@ fn segment_editor_ui(
     height
 }
 
-/// The text box of an edit: Enter or leaving it keeps the text, Shift+Enter starts a new
-/// line, Escape throws the edit away.
+/// The text box of an edit: Enter or leaving it keeps the text, Alt+Enter keeps it and splits
+/// the segment at the cursor, Shift+Enter starts a new line, Escape throws the edit away.
 fn segment_editor(
     ui: &mut egui::Ui,
     edit: &mut SegmentEdit,
     job_id: JobId,
-    index: usize,
     wrap_width: f32,
 ) -> (egui::Response, EditOutcome) {
     let response = ui.add(
         egui::TextEdit::multiline(&mut edit.text)
-            .id(egui::Id::unique(("segment_editor", job_id.0, index)))
+            .id(egui::Id::unique(("segment_editor", job_id.0, edit.segment.0)))
             .desired_width(wrap_width)
             .desired_rows(1)
             .return_key(Some(egui::KeyboardShortcut::new(
@@ -992,14 +1002,22 @@ fn segment_editor(
         response.request_focus();
         edit.focus_requested = true;
     }
-    let (enter, escape) = ui.input(|input| {
+    let (enter, escape, alt) = ui.input(|input| {
         (
             input.key_pressed(egui::Key::Enter) && !input.modifiers.shift,
             input.key_pressed(egui::Key::Escape),
+            input.modifiers.alt,
         )
     });
+    let cursor = egui::TextEdit::load_state(ui.ctx(), response.id)
+        .and_then(|state| state.cursor.char_range())
+        .map(|range| usize::from(range.primary.index));
     let outcome = if escape {
         EditOutcome::Cancel
+    } else if let (true, true, true, Some(at_char)) = (response.has_focus(), enter, alt, cursor) {
+        // Alt+Enter: keep the text and split it at the cursor.
+        let leading = edit.text.chars().take_while(|c| c.is_whitespace()).count();
+        EditOutcome::CommitAndSplit(edit.text.trim().to_string(), at_char.saturating_sub(leading))
     } else if (response.has_focus() && enter) || response.lost_focus() {
         EditOutcome::Commit(edit.text.trim().to_string())
     } else {
