@@ -8,7 +8,7 @@
 
 use super::VerbatimApp;
 pub use super::messages::{AppCommand, ExportDestination};
-use super::messages::{JobId, NoticeAction, NoticeLevel, RecordingCommand};
+use super::messages::{JobId, NoticeAction, NoticeLevel, RecordingCommand, TranscriptEdit};
 use super::runtime::{ExportRequest, JobRequest, RuntimeRequest};
 use super::settings::LastExport;
 use crate::audio::discover::AUDIO_EXTENSIONS;
@@ -23,7 +23,16 @@ impl AppCommand {
             AppCommand::RenameSpeaker { .. }
                 | AppCommand::SetSegmentSpeaker { .. }
                 | AppCommand::EditSegmentText { .. }
-                | AppCommand::Edit(_, _)
+                | AppCommand::Edit(
+                    _,
+                    TranscriptEdit::Split { .. }
+                        | TranscriptEdit::MergeWithNext(_)
+                        | TranscriptEdit::Undo
+                        | TranscriptEdit::Redo
+                        | TranscriptEdit::ReplaceOne { .. }
+                        | TranscriptEdit::ReplaceAll { .. }
+                        | TranscriptEdit::AcceptWord(_)
+                )
                 | AppCommand::RemoveJob(_)
                 | AppCommand::RetryJob(_)
                 | AppCommand::Recording(

@@ -48,7 +48,6 @@ impl VerbatimApp {
     /// An edit that may add, remove or move rows: the pane measures its rows again.
     fn change_structure(&mut self, job: JobId, edit: impl FnOnce(&mut crate::transcript::Transcript) -> bool) {
         if self.state.edit_transcript(job, edit) {
-            self.session.urgent = true;
             self.pane.forget_rows();
             self.search.forget_matches();
         }

@@ -227,4 +227,35 @@ mod tests {
             assert!(!message.contains('\n'));
         }
     }
+
+    #[test]
+    fn accepted_words_survive_a_round_trip_and_older_files_still_load() {
+        let mut transcript = Transcript::new();
+        transcript.push_segment(Segment {
+            start_s: 0.0,
+            end_s: 1.0,
+            text: "maybe so".into(),
+            speaker: None,
+            words: vec![
+                Word { text: "maybe".into(), start_s: 0.0, end_s: 0.4, probability: Some(0.2) },
+                Word { text: "so".into(), start_s: 0.5, end_s: 1.0, probability: Some(0.3) },
+            ],
+            revision_key: None,
+        });
+        assert!(transcript.accept_word((0, 1)));
+        let json = render_json(&transcript);
+        assert_eq!(json.matches("\"reviewed\": true").count(), 1, "{json}");
+        let loaded = transcript_from_json(&json).expect("it loads back");
+        assert_eq!(loaded, transcript);
+        assert!(loaded.is_uncertain(0, 0) && !loaded.is_uncertain(0, 1));
+        // A file written before the field existed reads as "nothing reviewed yet".
+        let mut value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        for word in value["segments"][0]["words"].as_array_mut().expect("words") {
+            word.as_object_mut().expect("a word object").remove("reviewed");
+        }
+        let older = value.to_string();
+        assert!(!older.contains("reviewed"), "{older}");
+        let loaded = transcript_from_json(&older).expect("an older file loads");
+        assert!(loaded.is_uncertain(0, 0) && loaded.is_uncertain(0, 1));
+    }
 }
