@@ -274,3 +274,48 @@ fn f8_moves_to_the_next_uncertain_word_asks_to_play_it_and_accepting_is_saved() 
     let loaded = verbatim::export::json::transcript_from_json(&json).expect("the JSON loads back");
     assert!(!loaded.is_uncertain(0, 3) && loaded.is_uncertain(2, 4));
 }
+
+#[test]
+fn edits_reach_the_autosaved_session_and_come_back_after_a_restart() {
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let session_dir = scratch.path().join("session");
+    let script = vec![timed("Hello jon how are you", 1.0, "left", &[3]), timed("Jon is fine thanks", 751.4, "right", &[])];
+    let engine = ScriptedEngine::new(vec![script]);
+    let mut harness = window_with_session(Arc::new(FixedFactory(engine.clone())), Settings::default(), &session_dir);
+    let Some(recording) = testdata("stereo/stereo_diarization.wav") else { return };
+    drop_files(&mut harness, &[recording]);
+    run_until(&mut harness, "the job to finish", TIMEOUT, |h| {
+        h.state().state().jobs.first().map(|job| job.status.clone()) == Some(JobStatus::Done)
+    });
+    let job = harness.state().state().jobs[0].id;
+    let first = harness.state().state().jobs[0].transcript.id_at(0).expect("an id");
+    use verbatim::app::messages::TranscriptEdit;
+    use verbatim::transcript::search::SearchOptions;
+    let options = SearchOptions { case_sensitive: false, whole_word: true };
+    for edit in [
+        TranscriptEdit::Split { segment: first, at_char: "Hello jon ".len() },
+        TranscriptEdit::ReplaceAll { query: "jon".into(), replacement: "John".into(), options },
+        TranscriptEdit::AcceptWord((1, 1)),
+    ] {
+        harness.state_mut().send(AppCommand::Edit(job, edit));
+        harness.run_steps(2);
+    }
+    assert_eq!(texts(&harness), ["Hello John", "how are you", "John is fine thanks"]);
+    assert!(!harness.state().state().jobs[0].transcript.is_uncertain(1, 1), "\"are\" was accepted");
+    // Written while the window runs (no clean exit): wait for the last edit to land on disk.
+    run_until(&mut harness, "the session on disk", TIMEOUT, |_| {
+        std::fs::read_dir(&session_dir).is_ok_and(|entries| {
+            entries.flatten().any(|entry| {
+                std::fs::read_to_string(entry.path()).is_ok_and(|text| text.contains("\"reviewed\": true"))
+            })
+        })
+    });
+    drop(harness);
+
+    let mut harness = window_with_session(Arc::new(FixedFactory(engine)), Settings::default(), &session_dir);
+    run_until(&mut harness, "the restored session", TIMEOUT, |h| !h.state().state().jobs.is_empty());
+    harness.run_steps(2);
+    assert_eq!(texts(&harness), ["Hello John", "how are you", "John is fine thanks"]);
+    let transcript = &harness.state().state().jobs[0].transcript;
+    assert!(!transcript.is_uncertain(1, 1));
+}
