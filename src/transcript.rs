@@ -26,6 +26,7 @@ use crate::events::{EngineEvent, Hypothesis, Segment};
 use history::History;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A speaker: the engine's id and the name people see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -34,9 +35,9 @@ pub struct Speaker {
     pub display_name: String,
 }
 
-/// A segment's identity for as long as the transcript lives in memory: it survives
-/// revisions, edits, splits (the first half keeps it) and merges (the merged segment keeps
-/// the first one's), and undo / redo.
+/// A segment's identity for as long as the transcript lives in memory (unique in the
+/// process, not saved): it survives revisions, edits, splits (the first half keeps it) and
+/// merges (the merged segment keeps the first one's), and undo / redo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct SegmentId(pub u64);
 
@@ -70,8 +71,6 @@ pub struct Transcript {
     /// pushed into `segments` directly get theirs on the next change).
     #[serde(skip)]
     meta: Vec<SegmentMeta>,
-    #[serde(skip)]
-    next_id: u64,
     #[serde(skip)]
     history: History,
     /// Language the engine reported (ISO 639-1), when known.
@@ -131,9 +130,11 @@ impl Transcript {
         }
     }
 
+    /// An id no segment of any transcript in this process has (so a window's selection or
+    /// review of one file can never name a segment of another).
     fn fresh_id(&mut self) -> SegmentId {
-        self.next_id += 1;
-        SegmentId(self.next_id)
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        SegmentId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
     }
 
     /// The id of segment `index`.
