@@ -11,7 +11,6 @@
 use super::VerbatimApp;
 use super::messages::{JobId, NoticeLevel, TranscriptEdit};
 use crate::transcript::quote::format_quote;
-use crate::transcript::search::find_all;
 
 impl VerbatimApp {
     pub(crate) fn handle_transcript_edit(&mut self, ctx: &eframe::egui::Context, job: JobId, edit: TranscriptEdit) {
@@ -87,11 +86,5 @@ impl VerbatimApp {
         ctx.copy_text(quote);
         let noun = if indices.len() == 1 { "segment" } else { "segments" };
         self.state.notify(NoticeLevel::Info, format!("Quote of {} {noun} copied", indices.len()), None);
-    }
-
-    /// How many matches the search bar's query has in `job` (for the bar and tests).
-    pub fn search_match_count(&self, job: JobId) -> usize {
-        let Some(found) = self.state.job(job) else { return 0 };
-        find_all(&found.transcript, &self.search.query, self.search.options).len()
     }
 }

@@ -180,7 +180,8 @@ pub fn edit_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         app.search.show(true);
     }
     ui.separator();
-    if item(ui, "Next uncertain word", &SHORTCUT_NEXT_UNCERTAIN, has_text) {
+    let uncertain = job.transcript.uncertain_count();
+    if item(ui, &format!("Next uncertain word ({uncertain} left)"), &SHORTCUT_NEXT_UNCERTAIN, uncertain > 0) {
         edit = Some(TranscriptEdit::NextUncertainWord);
     }
     let review = app.pane.review_word(&job.transcript);
