@@ -1,17 +1,32 @@
-//! The transcript: plain data and the rules for applying engine events to it.
+//! The transcript: plain data and the rules for applying engine events and user edits to it.
 //!
 //! No UI and no I/O live here. The window draws it, the CLI prints from it, and every exporter
 //! reads it, so a renamed speaker or an edited segment is what gets exported.
 //!
-//! **A segment's index is its stable id.** Segments are only ever appended, or replaced in
-//! place by a later version with the same [`Segment::revision_key`] (a live engine's refined
-//! sentence); they are never inserted, removed or reordered. So an edit addressed by index —
-//! made while a recording goes on and more text arrives — lands on the segment the user saw,
-//! and a revision never undoes what the user changed in it.
+//! **Every segment has a stable [`SegmentId`]**, kept beside it (not in the engine's
+//! [`Segment`], which is the engines' vocabulary). Engines only append segments, or replace
+//! one in place by a later version with the same [`Segment::revision_key`] (a live engine's
+//! refined sentence); the user may also split and merge segments, which moves indices. So
+//! the window addresses edits by id: an edit made while a recording goes on — with more text
+//! and revisions arriving, and splits above it — lands on the segment the user saw, and a
+//! revision never undoes what the user changed in it (see [`Transcript::revise_segment`]).
+//!
+//! The edits themselves (text with word times kept, split, merge, speakers, undo / redo) are
+//! in [`edit`]; search and replace in [`search`]; low-confidence words in [`review`]; quotes
+//! in [`quote`].
+
+pub mod edit;
+pub mod history;
+pub mod quote;
+pub mod retime;
+pub mod review;
+pub mod search;
 
 use crate::events::{EngineEvent, Hypothesis, Segment};
+use history::History;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A speaker: the engine's id and the name people see.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -20,8 +35,30 @@ pub struct Speaker {
     pub display_name: String,
 }
 
+/// A segment's identity for as long as the transcript lives in memory (unique in the
+/// process, not saved): it survives revisions, edits, splits (the first half keeps it) and
+/// merges (the merged segment keeps the first one's), and undo / redo.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SegmentId(pub u64);
+
+/// What the transcript knows about a segment beyond the engine's data.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SegmentMeta {
+    pub id: SegmentId,
+    /// The user set the text by hand: a revision keeps it.
+    pub text_edited: bool,
+    /// The user set the speaker by hand: a revision keeps it.
+    pub speaker_edited: bool,
+    /// The segment was split or merged by hand: a revision keeps its times too.
+    pub times_edited: bool,
+    /// Words (by index) the user accepted although the engine was unsure of them.
+    pub reviewed_words: BTreeSet<usize>,
+    /// Revision keys of segments merged into this one: their later revisions are dropped.
+    pub absorbed_keys: Vec<String>,
+}
+
 /// Everything known about one transcription.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Transcript {
     /// Finished segments in the order they arrived (which is time order for every engine).
     pub segments: Vec<Segment>,
@@ -30,9 +67,12 @@ pub struct Transcript {
     /// The live tail, not yet final. Not exported.
     #[serde(skip)]
     pub hypothesis: Option<Hypothesis>,
-    /// What the user changed by hand, so an engine's later revision of a segment keeps it.
+    /// One entry per segment, in the same order (kept in step by every method here; segments
+    /// pushed into `segments` directly get theirs on the next change).
     #[serde(skip)]
-    pub user_edits: UserEdits,
+    meta: Vec<SegmentMeta>,
+    #[serde(skip)]
+    history: History,
     /// Language the engine reported (ISO 639-1), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
@@ -41,16 +81,85 @@ pub struct Transcript {
     pub duration_s: Option<f64>,
 }
 
-/// The segments (by index) whose text or speaker the user set by hand.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct UserEdits {
-    pub text: BTreeSet<usize>,
-    pub speaker: BTreeSet<usize>,
+/// Two transcripts are equal when they would export the same: ids, edit flags and history
+/// are bookkeeping; accepted words count (they are saved).
+impl PartialEq for Transcript {
+    fn eq(&self, other: &Transcript) -> bool {
+        let reviewed = |transcript: &Transcript| -> Vec<(usize, usize)> {
+            (0..transcript.segments.len())
+                .flat_map(|index| transcript.reviewed_words(index).map(move |word| (index, word)))
+                .collect()
+        };
+        self.segments == other.segments
+            && self.speakers == other.speakers
+            && self.hypothesis == other.hypothesis
+            && self.language == other.language
+            && self.duration_s == other.duration_s
+            && reviewed(self) == reviewed(other)
+    }
 }
 
 impl Transcript {
     pub fn new() -> Transcript {
         Transcript::default()
+    }
+
+    /// A transcript from saved parts (a JSON file, an imported subtitle file), every segment
+    /// with its id and the words in `reviewed` (segment index, word index) accepted.
+    pub fn from_parts(
+        segments: Vec<Segment>,
+        speakers: Vec<Speaker>,
+        reviewed: impl IntoIterator<Item = (usize, usize)>,
+    ) -> Transcript {
+        let mut transcript = Transcript { segments, speakers, ..Transcript::default() };
+        transcript.sync_meta();
+        for (segment, word) in reviewed {
+            if let Some(meta) = transcript.meta.get_mut(segment) {
+                meta.reviewed_words.insert(word);
+            }
+        }
+        transcript
+    }
+
+    /// Gives segments pushed into `segments` directly their entries (and drops extra ones).
+    fn sync_meta(&mut self) {
+        self.meta.truncate(self.segments.len());
+        while self.meta.len() < self.segments.len() {
+            let id = self.fresh_id();
+            self.meta.push(SegmentMeta { id, ..SegmentMeta::default() });
+        }
+    }
+
+    /// An id no segment of any transcript in this process has (so a window's selection or
+    /// review of one file can never name a segment of another).
+    fn fresh_id(&mut self) -> SegmentId {
+        static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+        SegmentId(NEXT_ID.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The id of segment `index`.
+    pub fn id_at(&self, index: usize) -> Option<SegmentId> {
+        self.meta.get(index).map(|meta| meta.id)
+    }
+
+    /// Where segment `id` is now.
+    pub fn index_of(&self, id: SegmentId) -> Option<usize> {
+        self.meta.iter().position(|meta| meta.id == id)
+    }
+
+    /// What the transcript knows about segment `index` beyond its data.
+    pub fn meta(&self, index: usize) -> Option<&SegmentMeta> {
+        self.meta.get(index)
+    }
+
+    /// The words of segment `index` the user accepted.
+    pub fn reviewed_words(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
+        self.meta.get(index).into_iter().flat_map(|meta| meta.reviewed_words.iter().copied())
+    }
+
+    /// The undo / redo history.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// Applies one engine event. Progress, lag, warnings and errors change nothing here: they are
@@ -81,19 +190,22 @@ impl Transcript {
     }
 
     /// A segment from an engine: in place of the earlier one with the same revision key
-    /// ([`Transcript::revise_segment`]), else appended ([`Transcript::push_segment`]).
+    /// ([`Transcript::revise_segment`]), else appended ([`Transcript::push_segment`]). A
+    /// revision of a segment the user merged into another is dropped (the merge wins).
     /// Returns its index.
     pub fn add_segment(&mut self, segment: Segment) -> usize {
-        match segment.revision_key.as_deref().and_then(|key| self.index_of_revision(key)) {
-            Some(index) => {
+        self.sync_meta();
+        if let Some(key) = segment.revision_key.as_deref() {
+            if let Some(index) = self.index_of_revision(key) {
                 self.revise_segment(index, segment);
-                index
+                return index;
             }
-            None => {
-                self.push_segment(segment);
-                self.segments.len() - 1
+            if let Some(index) = self.meta.iter().rposition(|meta| meta.absorbed_keys.iter().any(|k| k == key)) {
+                return index;
             }
         }
+        self.push_segment(segment);
+        self.segments.len() - 1
     }
 
     /// The index of the segment with this revision key (the latest, should two share it).
@@ -102,25 +214,31 @@ impl Transcript {
     }
 
     /// Puts a new version of segment `index` in its place. What the user changed by hand
-    /// stays: edited text (with no word times, as after any edit) and a speaker given by
-    /// hand; a revision without a speaker keeps the segment's. The live hypothesis stays too
-    /// (it belongs to a later phrase). Returns `false` when there is no such segment.
+    /// stays: edited text (and its words), a speaker given by hand, the times of a segment
+    /// split or merged by hand; a revision without a speaker keeps the segment's. The live
+    /// hypothesis stays too (it belongs to a later phrase). Returns `false` when there is no
+    /// such segment.
     pub fn revise_segment(&mut self, index: usize, revision: Segment) -> bool {
-        if index >= self.segments.len() {
+        self.sync_meta();
+        let Some(meta) = self.meta.get(index) else {
             return false;
-        }
-        let keep_text = self.user_edits.text.contains(&index);
-        let keep_speaker = self.user_edits.speaker.contains(&index) || revision.speaker.is_none();
+        };
+        let keep_text = meta.text_edited;
+        let keep_times = meta.times_edited;
+        let keep_speaker = meta.speaker_edited || revision.speaker.is_none();
         if let (false, Some(id)) = (keep_speaker, &revision.speaker) {
             self.ensure_speaker(id);
         }
         let segment = &mut self.segments[index];
-        segment.start_s = revision.start_s;
-        segment.end_s = revision.end_s;
+        if !keep_times {
+            segment.start_s = revision.start_s;
+            segment.end_s = revision.end_s;
+        }
         segment.revision_key = revision.revision_key;
         if !keep_text {
             segment.text = revision.text;
             segment.words = revision.words;
+            self.meta[index].reviewed_words.clear();
         }
         if !keep_speaker {
             segment.speaker = revision.speaker;
@@ -131,11 +249,13 @@ impl Transcript {
     /// Appends a finished segment, retiring the live hypothesis and registering a new speaker
     /// as "Speaker N" in order of first appearance.
     pub fn push_segment(&mut self, segment: Segment) {
+        self.sync_meta();
         if let Some(id) = &segment.speaker {
             self.ensure_speaker(id);
         }
         self.hypothesis = None;
         self.segments.push(segment);
+        self.sync_meta();
     }
 
     fn ensure_speaker(&mut self, id: &str) {
@@ -159,40 +279,26 @@ impl Transcript {
         segment.speaker.as_deref().map(|id| self.speaker_name(id))
     }
 
-    /// Renames a speaker everywhere. Returns `false` if no speaker has that id.
-    pub fn rename_speaker(&mut self, id: &str, display_name: &str) -> bool {
-        let display_name = display_name.trim();
-        match self.speakers.iter_mut().find(|speaker| speaker.id == id) {
-            Some(speaker) if !display_name.is_empty() => {
-                speaker.display_name = display_name.to_string();
+    /// Gives segment `index` to speaker `id` (registered if new), as one undo step. Returns
+    /// `false` when there is no such segment.
+    pub fn set_segment_speaker(&mut self, index: usize, id: &str) -> bool {
+        self.sync_meta();
+        match self.id_at(index) {
+            Some(segment) => {
+                self.set_speaker(segment, id);
                 true
             }
-            _ => false,
+            None => false,
         }
     }
 
-    /// Gives segment `index` to speaker `id` (registered if new). Returns `false` when there
-    /// is no such segment.
-    pub fn set_segment_speaker(&mut self, index: usize, id: &str) -> bool {
-        if index >= self.segments.len() {
-            return false;
-        }
-        self.ensure_speaker(id);
-        self.segments[index].speaker = Some(id.to_string());
-        self.user_edits.speaker.insert(index);
-        true
-    }
-
-    /// Replaces the text of segment `index`; word timings no longer match edited text, so
-    /// they are dropped. Returns `false` when there is no such segment.
+    /// Replaces the text of segment `index`, keeping the times of the words that did not
+    /// change ([`Transcript::edit_text`]). Returns `false` when there is no such segment.
     pub fn edit_segment_text(&mut self, index: usize, text: &str) -> bool {
-        match self.segments.get_mut(index) {
+        self.sync_meta();
+        match self.id_at(index) {
             Some(segment) => {
-                if segment.text != text {
-                    segment.text = text.to_string();
-                    segment.words.clear();
-                    self.user_edits.text.insert(index);
-                }
+                self.edit_text(segment, text);
                 true
             }
             None => false,

@@ -31,6 +31,12 @@ fn clock_from_whole_seconds(total: u64) -> String {
     }
 }
 
+/// `hh:mm:ss` always with hours, rounded down (a quote's timecode: `[00:12:31]`).
+pub fn clock_hms(seconds: f64) -> String {
+    let total = if seconds.is_finite() && seconds > 0.0 { seconds.floor() as u64 } else { 0 };
+    format!("{:02}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60)
+}
+
 /// `mm:ss.cc`, minutes not wrapped into hours (the CLI's live segment lines).
 pub fn clock_centiseconds(seconds: f64) -> String {
     let centiseconds = (seconds.max(0.0) * 100.0).round() as u64;

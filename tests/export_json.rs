@@ -113,22 +113,18 @@ fn random_transcript(rng: &mut Rng) -> Transcript {
                 .collect(),
         })
         .collect();
-    Transcript {
-        segments,
-        speakers,
-        hypothesis: None,
-        user_edits: Default::default(),
-        language: if rng.below(2) == 0 {
-            None
-        } else {
-            Some(rng.text())
-        },
-        duration_s: if rng.below(2) == 0 {
-            None
-        } else {
-            Some(rng.time())
-        },
-    }
+    let mut transcript = Transcript::from_parts(segments, speakers, []);
+    transcript.language = if rng.below(2) == 0 {
+        None
+    } else {
+        Some(rng.text())
+    };
+    transcript.duration_s = if rng.below(2) == 0 {
+        None
+    } else {
+        Some(rng.time())
+    };
+    transcript
 }
 
 /// Equal down to the bits of every number (so -0.0 stays -0.0).

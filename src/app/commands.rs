@@ -8,7 +8,7 @@
 
 use super::VerbatimApp;
 pub use super::messages::{AppCommand, ExportDestination};
-use super::messages::{JobId, NoticeAction, NoticeLevel, RecordingCommand};
+use super::messages::{JobId, NoticeAction, NoticeLevel, RecordingCommand, TranscriptEdit};
 use super::runtime::{ExportRequest, JobRequest, RuntimeRequest};
 use super::settings::LastExport;
 use crate::audio::discover::AUDIO_EXTENSIONS;
@@ -23,6 +23,16 @@ impl AppCommand {
             AppCommand::RenameSpeaker { .. }
                 | AppCommand::SetSegmentSpeaker { .. }
                 | AppCommand::EditSegmentText { .. }
+                | AppCommand::Edit(
+                    _,
+                    TranscriptEdit::Split { .. }
+                        | TranscriptEdit::MergeWithNext(_)
+                        | TranscriptEdit::Undo
+                        | TranscriptEdit::Redo
+                        | TranscriptEdit::ReplaceOne { .. }
+                        | TranscriptEdit::ReplaceAll { .. }
+                        | TranscriptEdit::AcceptWord(_)
+                )
                 | AppCommand::RemoveJob(_)
                 | AppCommand::RetryJob(_)
                 | AppCommand::Recording(
@@ -142,14 +152,15 @@ impl VerbatimApp {
             } => self.rename_speaker(job, &speaker_id, &name),
             AppCommand::SetSegmentSpeaker {
                 job,
-                segment_index,
+                segment,
                 speaker_id,
-            } => self.set_segment_speaker(job, segment_index, &speaker_id),
-            AppCommand::EditSegmentText {
-                job,
-                segment_index,
-                text,
-            } => self.edit_segment_text(job, segment_index, &text),
+            } => {
+                self.state.edit_transcript(job, |transcript| transcript.set_speaker(segment, &speaker_id));
+            }
+            AppCommand::EditSegmentText { job, segment, text } => {
+                self.state.edit_transcript(job, |transcript| transcript.edit_text(segment, &text));
+            }
+            AppCommand::Edit(job, edit) => self.handle_transcript_edit(ctx, job, edit),
             AppCommand::Export {
                 job,
                 kind,
@@ -214,22 +225,6 @@ impl VerbatimApp {
                 transcript.rename_speaker(speaker_id, name)
             });
         }
-    }
-
-    fn set_segment_speaker(&mut self, job: JobId, segment_index: usize, speaker_id: &str) {
-        self.state.edit_transcript(job, |transcript| {
-            transcript.set_segment_speaker(segment_index, speaker_id)
-        });
-    }
-
-    fn edit_segment_text(&mut self, job: JobId, segment_index: usize, text: &str) {
-        self.state.edit_transcript(job, |transcript| {
-            let changed = transcript
-                .segments
-                .get(segment_index)
-                .is_some_and(|segment| segment.text != text);
-            transcript.edit_segment_text(segment_index, text) && changed
-        });
     }
 
     /// Ctrl+E: the shown transcript to the last export's format and file, or to an SRT file

@@ -6,6 +6,9 @@ use super::backend::InstalledModelInfo;
 use crate::engine::cloud::keys::KeyStatus;
 use crate::engine::cloud::{ApiKey, CloudService};
 use crate::export::ExportFormat;
+use crate::transcript::SegmentId;
+use crate::transcript::review::WordAt;
+use crate::transcript::search::{Match, SearchOptions};
 use std::path::PathBuf;
 
 /// Identifies one file in the queue for the life of the window.
@@ -65,15 +68,18 @@ pub enum AppCommand {
     /// Give one segment to another speaker (a new id registers a new speaker).
     SetSegmentSpeaker {
         job: JobId,
-        segment_index: usize,
+        segment: SegmentId,
         speaker_id: String,
     },
     /// Replace a segment's text.
     EditSegmentText {
         job: JobId,
-        segment_index: usize,
+        segment: SegmentId,
         text: String,
     },
+    /// The transcript edits of the Edit menu and the pane (split, merge, undo, replace,
+    /// review, quotes): see [`TranscriptEdit`].
+    Edit(JobId, TranscriptEdit),
     /// Write a file's transcript in a format.
     Export {
         job: JobId,
@@ -116,6 +122,29 @@ pub enum AppCommand {
 }
 
 /// What the user asks of the recording panel.
+/// An edit of one file's transcript beyond a text or speaker change. Segments are named by
+/// their stable id, so an edit lands on the segment the user saw even when a live engine
+/// appended or revised segments meanwhile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TranscriptEdit {
+    /// Split a segment at a character of its text.
+    Split { segment: SegmentId, at_char: usize },
+    /// Join a segment with the next one.
+    MergeWithNext(SegmentId),
+    Undo,
+    Redo,
+    /// Replace one match of the search.
+    ReplaceOne { found: Match, replacement: String },
+    /// Replace every match of `query` (one undo step); the count is reported.
+    ReplaceAll { query: String, replacement: String, options: SearchOptions },
+    /// Accept an uncertain word as it is.
+    AcceptWord(WordAt),
+    /// Select the next uncertain word after the current one and ask the player to play it.
+    NextUncertainWord,
+    /// Copy the selected rows (or this segment when none is selected) as a quote.
+    CopyQuote(Option<SegmentId>),
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordingCommand {
     /// Start recording with the panel's choices (Record, Ctrl+R).

@@ -12,6 +12,7 @@
 
 pub mod backend;
 pub mod commands;
+mod edit_commands;
 mod logic;
 pub mod messages;
 mod record_commands;
@@ -117,6 +118,8 @@ pub struct VerbatimApp {
     pub(crate) windows: OpenWindows,
     pub(crate) pane: ui::transcript::TranscriptPane,
     pub(crate) rename: Option<ui::speakers::RenameDialog>,
+    /// The find / replace bar.
+    pub(crate) search: ui::search::SearchBar,
     /// API keys being typed (never saved; emptied when sent).
     pub(crate) key_drafts: ui::cloud::KeyDrafts,
     /// Save settings on exit (off when a test supplied them).
@@ -180,6 +183,7 @@ impl VerbatimApp {
             windows: OpenWindows::default(),
             pane: ui::transcript::TranscriptPane::default(),
             rename: None,
+            search: ui::search::SearchBar::default(),
             key_drafts: ui::cloud::KeyDrafts::default(),
             persist,
             session: SessionTracker {

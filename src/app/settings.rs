@@ -143,12 +143,24 @@ pub struct LastExport {
 
 /// Export preferences: the export module's own options (subtitle rules, text layout), plus the
 /// last export for "Export again".
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ExportSettings {
     pub options: crate::export::ExportOptions,
     /// The last export, for Ctrl+E.
     pub last: Option<LastExport>,
+    /// How a copied quote reads: `{time}`, `{speaker}` and `{text}` are filled in.
+    pub quote_template: String,
+}
+
+impl Default for ExportSettings {
+    fn default() -> Self {
+        ExportSettings {
+            options: crate::export::ExportOptions::default(),
+            last: None,
+            quote_template: crate::transcript::quote::DEFAULT_QUOTE_TEMPLATE.to_string(),
+        }
+    }
 }
 
 /// Light, dark, or whatever the system uses.

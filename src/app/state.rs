@@ -286,6 +286,9 @@ pub struct AppState {
     /// The recording panel: devices, choices, and the recording the runtime is making.
     pub recording: super::recording::RecordingView,
     pub notifications: Vec<Notification>,
+    /// A time (seconds) the player should seek to and play from, set by "next uncertain
+    /// word"; the player takes it (`take()`) when it handles it.
+    pub seek_request: Option<f64>,
     next_job_id: u64,
     next_notification_id: u64,
     /// Starts every new job's session key, unique to this run of the window.

@@ -71,10 +71,7 @@ pub fn import_subtitles(
     format_hint: Option<SubtitleFormat>,
 ) -> Result<Transcript, ParseError> {
     let (cues, language) = read_subtitles(bytes, format_hint)?;
-    let mut transcript = Transcript {
-        language,
-        ..Transcript::default()
-    };
+    let mut transcript = Transcript::new();
     let mut segments = Vec::with_capacity(cues.len());
     for cue in cues {
         let text = collapse_whitespace(&cue.lines.join(" "));
@@ -103,7 +100,8 @@ pub fn import_subtitles(
         });
     }
     segments.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-    transcript.segments = segments;
+    let mut transcript = Transcript::from_parts(segments, transcript.speakers, []);
+    transcript.language = language;
     Ok(transcript)
 }
 

@@ -53,6 +53,10 @@ struct WordEntry {
     #[serde(deserialize_with = "number_or_null")]
     end_s: f64,
     probability: Option<f32>,
+    /// The user accepted the word though its probability was low (confidence review).
+    /// Added within version 1: older files lack it, older readers ignore it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    reviewed: bool,
 }
 
 /// JSON has no NaN or infinity; serde_json writes them as `null`, which reads back as NaN.
@@ -86,7 +90,8 @@ pub fn render_json(transcript: &Transcript) -> String {
         segments: transcript
             .segments
             .iter()
-            .map(|segment| SegmentEntry {
+            .enumerate()
+            .map(|(index, segment)| SegmentEntry {
                 start_s: segment.start_s,
                 end_s: segment.end_s,
                 text: segment.text.clone(),
@@ -95,11 +100,13 @@ pub fn render_json(transcript: &Transcript) -> String {
                 words: segment
                     .words
                     .iter()
-                    .map(|word| WordEntry {
+                    .enumerate()
+                    .map(|(word_index, word)| WordEntry {
                         text: word.text.clone(),
                         start_s: word.start_s,
                         end_s: word.end_s,
                         probability: word.probability,
+                        reviewed: transcript.reviewed_words(index).any(|reviewed| reviewed == word_index),
                     })
                     .collect(),
             })
@@ -143,11 +150,18 @@ pub fn transcript_from_json(json: &str) -> Result<Transcript, ExportError> {
     }
     let document: Document =
         serde_json::from_str(json).map_err(|error| ExportError::MalformedJson(one_line(&error)))?;
-    Ok(Transcript {
-        segments: document
-            .segments
-            .into_iter()
-            .map(|segment| Segment {
+    let mut reviewed = Vec::new();
+    let segments = document
+        .segments
+        .into_iter()
+        .enumerate()
+        .map(|(index, segment)| {
+            for (word_index, word) in segment.words.iter().enumerate() {
+                if word.reviewed {
+                    reviewed.push((index, word_index));
+                }
+            }
+            Segment {
                 revision_key: segment.revision_key,
                 start_s: segment.start_s,
                 end_s: segment.end_s,
@@ -163,21 +177,21 @@ pub fn transcript_from_json(json: &str) -> Result<Transcript, ExportError> {
                         probability: word.probability,
                     })
                     .collect(),
-            })
-            .collect(),
-        speakers: document
-            .speakers
-            .into_iter()
-            .map(|speaker| Speaker {
-                id: speaker.id,
-                display_name: speaker.display_name,
-            })
-            .collect(),
-        hypothesis: None,
-        user_edits: Default::default(),
-        language: document.language,
-        duration_s: document.duration_s,
-    })
+            }
+        })
+        .collect();
+    let speakers = document
+        .speakers
+        .into_iter()
+        .map(|speaker| Speaker {
+            id: speaker.id,
+            display_name: speaker.display_name,
+        })
+        .collect();
+    let mut transcript = Transcript::from_parts(segments, speakers, reviewed);
+    transcript.language = document.language;
+    transcript.duration_s = document.duration_s;
+    Ok(transcript)
 }
 
 fn one_line(error: &serde_json::Error) -> String {
@@ -212,5 +226,36 @@ mod tests {
         for message in [not_json, other, newer, broken] {
             assert!(!message.contains('\n'));
         }
+    }
+
+    #[test]
+    fn accepted_words_survive_a_round_trip_and_older_files_still_load() {
+        let mut transcript = Transcript::new();
+        transcript.push_segment(Segment {
+            start_s: 0.0,
+            end_s: 1.0,
+            text: "maybe so".into(),
+            speaker: None,
+            words: vec![
+                Word { text: "maybe".into(), start_s: 0.0, end_s: 0.4, probability: Some(0.2) },
+                Word { text: "so".into(), start_s: 0.5, end_s: 1.0, probability: Some(0.3) },
+            ],
+            revision_key: None,
+        });
+        assert!(transcript.accept_word((0, 1)));
+        let json = render_json(&transcript);
+        assert_eq!(json.matches("\"reviewed\": true").count(), 1, "{json}");
+        let loaded = transcript_from_json(&json).expect("it loads back");
+        assert_eq!(loaded, transcript);
+        assert!(loaded.is_uncertain(0, 0) && !loaded.is_uncertain(0, 1));
+        // A file written before the field existed reads as "nothing reviewed yet".
+        let mut value: serde_json::Value = serde_json::from_str(&json).expect("valid JSON");
+        for word in value["segments"][0]["words"].as_array_mut().expect("words") {
+            word.as_object_mut().expect("a word object").remove("reviewed");
+        }
+        let older = value.to_string();
+        assert!(!older.contains("reviewed"), "{older}");
+        let loaded = transcript_from_json(&older).expect("an older file loads");
+        assert!(loaded.is_uncertain(0, 0) && loaded.is_uncertain(0, 1));
     }
 }

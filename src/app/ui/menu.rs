@@ -1,4 +1,5 @@
-//! The menu bar: File (open, record, export, copy, quit), Transcription, Models, View, Help.
+//! The menu bar: File (open, record, export, copy, quit), Edit (in `search.rs`), Transcription,
+//! Models, View, Help.
 //! Every entry with a keyboard shortcut shows it.
 
 use super::super::VerbatimApp;
@@ -40,6 +41,7 @@ pub fn menu_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     });
     egui::MenuBar::new().ui(ui, |ui| {
         ui.menu_button("File", |ui| file_menu_ui(app, ui, selected.as_ref()));
+        ui.menu_button("Edit", |ui| super::search::edit_menu_ui(app, ui));
         ui.menu_button("Transcription", |ui| {
             transcription_menu_ui(app, ui, selected.as_ref())
         });
@@ -233,8 +235,14 @@ fn help_menu_ui(ui: &mut egui::Ui) {
                 (&super::SHORTCUT_OPEN, "Open files"),
                 (&super::SHORTCUT_RECORD, "Record / stop recording"),
                 (&super::SHORTCUT_EXPORT_AGAIN, "Export again"),
-                (&super::SHORTCUT_COPY, "Copy transcript"),
+                (&super::SHORTCUT_COPY, "Copy transcript (selected rows: as a quote)"),
                 (&super::SHORTCUT_CANCEL, "Cancel running file"),
+                (&super::search::SHORTCUT_UNDO, "Undo"),
+                (&super::search::SHORTCUT_REDO, "Redo"),
+                (&super::search::SHORTCUT_FIND, "Find"),
+                (&super::search::SHORTCUT_REPLACE, "Replace"),
+                (&super::search::SHORTCUT_NEXT_UNCERTAIN, "Next uncertain word"),
+                (&super::search::SHORTCUT_ACCEPT_WORD, "Accept uncertain word"),
                 (&super::SHORTCUT_MODELS, "Models"),
                 (&super::SHORTCUT_SETTINGS, "Settings"),
                 (&super::SHORTCUT_SIDE_PANEL, "Side panel"),

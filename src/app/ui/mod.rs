@@ -5,11 +5,13 @@
 
 pub mod cloud;
 pub mod drop_overlay;
+pub mod marks;
 pub mod menu;
 pub mod model_manager;
 pub mod notifications;
 pub mod queue;
 pub mod record_panel;
+pub mod search;
 pub mod settings_window;
 pub mod speakers;
 pub mod transcript;
@@ -82,9 +84,14 @@ pub fn handle_shortcuts(app: &mut VerbatimApp, ctx: &egui::Context) {
         if input.consume_shortcut(&SHORTCUT_EXPORT_AGAIN) {
             commands.push(AppCommand::ExportAgain);
         }
+        // With rows selected it copies them as a quote, else the whole transcript.
         if !typing && input.consume_shortcut(&SHORTCUT_COPY) {
-            if let Some(job) = app.state.selected {
-                commands.push(AppCommand::CopyTranscript(job));
+            if let Some(job) = app.state.selected_job() {
+                if app.pane.selected_rows(&job.transcript).is_empty() {
+                    commands.push(AppCommand::CopyTranscript(job.id));
+                } else {
+                    commands.push(AppCommand::Edit(job.id, super::messages::TranscriptEdit::CopyQuote(None)));
+                }
             }
         }
         if input.consume_shortcut(&SHORTCUT_SETTINGS) {
@@ -108,6 +115,7 @@ pub fn handle_shortcuts(app: &mut VerbatimApp, ctx: &egui::Context) {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
     });
+    search::handle_edit_shortcuts(app, ctx, typing);
     // Esc belongs to an open popup or a text field first.
     if !typing
         && !egui::Popup::is_any_open(ctx)
@@ -149,6 +157,7 @@ pub fn show(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     egui::CentralPanel::default()
         .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::symmetric(16, 10)))
         .show(ui, |ui| {
+            search::search_bar_ui(app, ui);
             transcript::central_panel(app, ui);
         });
 

@@ -73,6 +73,7 @@ fn settings_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
 
     section(ui, "Plain text and clipboard");
     text_layout_ui(ui, &mut settings.export.options.text);
+    quote_template_ui(ui, &mut settings.export.quote_template);
 
     section(ui, "Export again (Ctrl+E)");
     last_export_ui(ui, &mut settings.export);
@@ -208,6 +209,20 @@ fn text_layout_ui(ui: &mut egui::Ui, text: &mut TextOptions) {
     });
     if ui.small_button("Default text layout").clicked() {
         *text = TextOptions::default();
+    }
+}
+
+/// How Copy quote (Ctrl+Shift+C on selected rows) writes each segment.
+fn quote_template_ui(ui: &mut egui::Ui, template: &mut String) {
+    grid("settings_quote").show(ui, |ui| {
+        row(ui, "Quote format", "{time}, {speaker} and {text} are filled in for each selected segment", |ui| {
+            let response = ui.add(egui::TextEdit::singleline(template).desired_width(240.0));
+            response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::TextInput, true, "Quote format"));
+            response
+        });
+    });
+    if ui.small_button("Default quote format").clicked() {
+        *template = crate::transcript::quote::DEFAULT_QUOTE_TEMPLATE.to_string();
     }
 }
 

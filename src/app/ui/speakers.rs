@@ -118,7 +118,7 @@ pub fn speaker_chip(
 pub fn assign_menu(
     ui: &mut egui::Ui,
     job: JobId,
-    segment_index: usize,
+    segment: crate::transcript::SegmentId,
     current: Option<&str>,
     transcript: &Transcript,
     commands: &mut Vec<AppCommand>,
@@ -132,7 +132,7 @@ pub fn assign_menu(
             {
                 commands.push(AppCommand::SetSegmentSpeaker {
                     job,
-                    segment_index,
+                    segment,
                     speaker_id: speaker.id.clone(),
                 });
                 ui.close();
@@ -145,7 +145,7 @@ pub fn assign_menu(
             let id = new_speaker_id(transcript);
             commands.push(AppCommand::SetSegmentSpeaker {
                 job,
-                segment_index,
+                segment,
                 speaker_id: id,
             });
             ui.close();

@@ -25,8 +25,12 @@ use super::super::commands::{AppCommand, ExportDestination};
 use crate::export::ExportFormat;
 use super::super::state::{Job, JobId, JobStatus};
 use super::speakers::{self, RenameDialog};
+use super::marks::{self, RowMarks};
+use super::search::SearchBar;
 use crate::events::Segment;
-use crate::transcript::Transcript;
+use crate::transcript::review::WordAt;
+use crate::transcript::{SegmentId, Transcript};
+use std::collections::BTreeSet;
 use eframe::egui::{self, Rect, pos2, vec2};
 use std::time::{Duration, Instant};
 
@@ -189,7 +193,7 @@ impl RowHeights {
 #[derive(Debug, Clone)]
 struct SegmentEdit {
     job: JobId,
-    index: usize,
+    segment: SegmentId,
     text: String,
     focus_requested: bool,
 }
@@ -205,6 +209,15 @@ pub struct TranscriptPane {
     editing: Option<SegmentEdit>,
     /// Rows drawn in the last frame (for tests and the benchmark).
     pub rows_drawn: usize,
+    /// Rows chosen with Ctrl+click / Shift+click (for quotes), and where Shift+click extends from.
+    selection: BTreeSet<SegmentId>,
+    selection_anchor: Option<SegmentId>,
+    /// The uncertain word "next uncertain word" chose: (segment, word index).
+    review: Option<(SegmentId, usize)>,
+    /// A row to bring into view on the next frame (search, review).
+    scroll_to_row: Option<usize>,
+    /// Where the last right click on a row's text was: (segment, character), for "Split here".
+    menu_split: Option<(SegmentId, usize)>,
 }
 
 impl Default for TranscriptPane {
@@ -215,6 +228,11 @@ impl Default for TranscriptPane {
             jump_requested: false,
             editing: None,
             rows_drawn: 0,
+            selection: BTreeSet::new(),
+            selection_anchor: None,
+            review: None,
+            scroll_to_row: None,
+            menu_split: None,
         }
     }
 }
@@ -229,6 +247,58 @@ impl TranscriptPane {
     pub fn rows(&self) -> &RowHeights {
         &self.rows
     }
+
+    /// Measures every row again (rows were split, merged or changed by an undo).
+    pub fn forget_rows(&mut self) {
+        self.rows.transcript_key = None;
+    }
+
+    /// Brings row `index` into view on the next frame and stops following the live text.
+    pub fn scroll_to(&mut self, index: usize) {
+        self.scroll_to_row = Some(index);
+        self.follow_live = false;
+    }
+
+    /// The indices of the selected rows, in order.
+    pub fn selected_rows(&self, transcript: &Transcript) -> Vec<usize> {
+        let mut rows: Vec<usize> = self.selection.iter().filter_map(|id| transcript.index_of(*id)).collect();
+        rows.sort_unstable();
+        rows
+    }
+
+    /// Ctrl+click toggles row `index`; Shift+click selects from the last clicked row to it.
+    fn click_select(&mut self, transcript: &Transcript, index: usize, extend: bool) {
+        let Some(id) = transcript.id_at(index) else { return };
+        let anchor = self.selection_anchor.and_then(|anchor| transcript.index_of(anchor));
+        match (extend, anchor) {
+            (true, Some(anchor)) => {
+                let (from, to) = (anchor.min(index), anchor.max(index));
+                self.selection.extend((from..=to).filter_map(|row| transcript.id_at(row)));
+            }
+            _ => {
+                if !self.selection.remove(&id) {
+                    self.selection.insert(id);
+                }
+                self.selection_anchor = Some(id);
+            }
+        }
+    }
+
+    /// The word under review, if it is still there.
+    pub fn review_word(&self, transcript: &Transcript) -> Option<WordAt> {
+        let (id, word) = self.review?;
+        Some((transcript.index_of(id)?, word))
+    }
+
+    /// Puts word `word` of row `segment` under review and brings it into view.
+    pub fn review_at(&mut self, transcript: &Transcript, segment: usize, word: usize) {
+        self.review = transcript.id_at(segment).map(|id| (id, word));
+        self.scroll_to(segment);
+    }
+
+    pub fn clear_review(&mut self) {
+        self.review = None;
+    }
 }
 
 /// What the user did in the pane this frame, beyond commands.
@@ -237,6 +307,8 @@ struct PaneActions {
     commands: Vec<AppCommand>,
     rename: Option<RenameDialog>,
     start_edit: Option<usize>,
+    /// A Ctrl+click (`false`) or Shift+click (`true`) on a row.
+    select: Option<(usize, bool)>,
 }
 
 /// The central panel: the selected file's header and transcript, or the welcome drop zone.
@@ -250,6 +322,7 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         pane,
         rename,
         settings,
+        search,
         ..
     } = app;
     let Some(job) = state.job(job_id) else { return };
@@ -265,13 +338,16 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     }
     ui.add_space(4.0);
     ui.separator();
-    transcript_view(ui, pane, job, &mut actions);
+    transcript_view(ui, pane, job, search, &mut actions);
     let edited = actions.commands.iter().filter_map(|command| match command {
-        AppCommand::EditSegmentText { segment_index, .. } => Some(*segment_index),
+        AppCommand::EditSegmentText { segment, .. } => job.transcript.index_of(*segment),
         _ => None,
     });
     for index in edited.collect::<Vec<_>>() {
         pane.rows.invalidate(index);
+    }
+    if let Some((index, extend)) = actions.select {
+        pane.click_select(&job.transcript, index, extend);
     }
     if let Some(dialog) = actions.rename {
         *rename = Some(dialog);
@@ -573,12 +649,15 @@ struct RowContext<'a> {
     rows: &'a mut RowHeights,
     editing: &'a mut Option<SegmentEdit>,
     actions: &'a mut PaneActions,
+    marks: RowMarks<'a>,
+    menu_split: &'a mut Option<(SegmentId, usize)>,
 }
 
 fn transcript_view(
     ui: &mut egui::Ui,
     pane: &mut TranscriptPane,
     job: &Job,
+    search: &mut SearchBar,
     actions: &mut PaneActions,
 ) {
     let transcript = &job.transcript;
@@ -603,16 +682,21 @@ fn transcript_view(
         .id_salt(("transcript", job.id.0))
         .auto_shrink([false, false])
         .content_margin(0.0);
-    if forced {
+    if let Some(row) = pane.scroll_to_row.take().filter(|row| *row < transcript.segments.len()) {
+        scroll = scroll.vertical_scroll_offset((pane.rows.offsets[row] - viewport_height / 3.0).max(0.0));
+    } else if forced {
         scroll = scroll.vertical_scroll_offset(follow_offset);
     }
     pane.jump_requested = false;
+    let review = pane.review_word(transcript);
     let context = RowContext {
         job,
         columns,
         rows: &mut pane.rows,
         editing: &mut pane.editing,
         actions,
+        marks: RowMarks { search: search.highlights(job), review, selection: &pane.selection },
+        menu_split: &mut pane.menu_split,
     };
     let output = visible_rows_ui(ui, scroll, total_height, context, live);
     pane.rows_drawn = output.inner;
@@ -654,7 +738,7 @@ fn sync_rows(ui: &egui::Ui, pane: &mut TranscriptPane, job: &Job, wrap_width: f3
     if pane
         .editing
         .as_ref()
-        .is_some_and(|edit| edit.job != job.id || edit.index >= transcript.segments.len())
+        .is_some_and(|edit| edit.job != job.id || transcript.index_of(edit.segment).is_none())
     {
         pane.editing = None;
     }
@@ -794,10 +878,11 @@ fn jump_to_live_button(ui: &mut egui::Ui, pane: &mut TranscriptPane, scroll_rect
 fn start_requested_edit(pane: &mut TranscriptPane, job: &Job, actions: &mut PaneActions) {
     if let Some(index) = actions.start_edit.take()
         && let Some(segment) = job.transcript.segments.get(index)
+        && let Some(id) = job.transcript.id_at(index)
     {
         pane.editing = Some(SegmentEdit {
             job: job.id,
-            index,
+            segment: id,
             text: segment.text.clone(),
             focus_requested: false,
         });
@@ -822,7 +907,7 @@ fn draw_segment_row(
     let is_editing = context
         .editing
         .as_ref()
-        .is_some_and(|edit| edit.job == job.id && edit.index == index);
+        .is_some_and(|edit| edit.job == job.id && job.transcript.id_at(index) == Some(edit.segment));
     let height = if is_editing {
         segment_editor_ui(ui, context, index, text_pos)
     } else {
@@ -839,6 +924,8 @@ fn draw_segment_row(
 enum EditOutcome {
     StillEditing,
     Commit(String),
+    /// Keep the text and split it at this character (Alt+Enter).
+    CommitAndSplit(String, usize),
     Cancel,
 }
 
@@ -857,42 +944,52 @@ fn segment_editor_ui(
     )));
     let (height, outcome) = match context.editing.as_mut() {
         Some(edit) => {
-            let (response, outcome) = segment_editor(&mut child, edit, job_id, index, wrap_width);
+            let (response, outcome) = segment_editor(&mut child, edit, job_id, wrap_width);
             let height = (response.rect.height() + 2.0 * ROW_PADDING).max(row_height_for(0.0));
             (height, outcome)
         }
         None => (context.rows.heights[index], EditOutcome::StillEditing),
     };
-    match outcome {
-        EditOutcome::Commit(text) => {
+    let segment = context.job.transcript.id_at(index);
+    match (outcome, segment) {
+        (EditOutcome::Commit(text), Some(segment)) => {
             if !text.is_empty() {
                 context.actions.commands.push(AppCommand::EditSegmentText {
                     job: job_id,
-                    segment_index: index,
+                    segment,
                     text,
                 });
             }
             *context.editing = None;
         }
-        EditOutcome::Cancel => *context.editing = None,
-        EditOutcome::StillEditing => {}
+        (EditOutcome::CommitAndSplit(text, at_char), Some(segment)) => {
+            use super::super::messages::TranscriptEdit;
+            if !text.is_empty() {
+                let edit_text = AppCommand::EditSegmentText { job: job_id, segment, text };
+                context.actions.commands.push(edit_text);
+                context.actions.commands.push(AppCommand::Edit(job_id, TranscriptEdit::Split { segment, at_char }));
+            }
+            *context.editing = None;
+        }
+        (EditOutcome::Commit(_) | EditOutcome::CommitAndSplit(..), None) => *context.editing = None,
+        (EditOutcome::Cancel, _) => *context.editing = None,
+        (EditOutcome::StillEditing, _) => {}
     }
     context.rows.invalidate(index);
     height
 }
 
-/// The text box of an edit: Enter or leaving it keeps the text, Shift+Enter starts a new
-/// line, Escape throws the edit away.
+/// The text box of an edit: Enter or leaving it keeps the text, Alt+Enter keeps it and splits
+/// the segment at the cursor, Shift+Enter starts a new line, Escape throws the edit away.
 fn segment_editor(
     ui: &mut egui::Ui,
     edit: &mut SegmentEdit,
     job_id: JobId,
-    index: usize,
     wrap_width: f32,
 ) -> (egui::Response, EditOutcome) {
     let response = ui.add(
         egui::TextEdit::multiline(&mut edit.text)
-            .id(egui::Id::unique(("segment_editor", job_id.0, index)))
+            .id(egui::Id::unique(("segment_editor", job_id.0, edit.segment.0)))
             .desired_width(wrap_width)
             .desired_rows(1)
             .return_key(Some(egui::KeyboardShortcut::new(
@@ -905,14 +1002,22 @@ fn segment_editor(
         response.request_focus();
         edit.focus_requested = true;
     }
-    let (enter, escape) = ui.input(|input| {
+    let (enter, escape, alt) = ui.input(|input| {
         (
             input.key_pressed(egui::Key::Enter) && !input.modifiers.shift,
             input.key_pressed(egui::Key::Escape),
+            input.modifiers.alt,
         )
     });
+    let cursor = egui::TextEdit::load_state(ui.ctx(), response.id)
+        .and_then(|state| state.cursor.char_range())
+        .map(|range| usize::from(range.primary.index));
     let outcome = if escape {
         EditOutcome::Cancel
+    } else if let (true, true, true, Some(at_char)) = (response.has_focus(), enter, alt, cursor) {
+        // Alt+Enter: keep the text and split it at the cursor.
+        let leading = edit.text.chars().take_while(|c| c.is_whitespace()).count();
+        EditOutcome::CommitAndSplit(edit.text.trim().to_string(), at_char.saturating_sub(leading))
     } else if (response.has_focus() && enter) || response.lost_focus() {
         EditOutcome::Commit(edit.text.trim().to_string())
     } else {
@@ -934,7 +1039,8 @@ fn segment_text_ui(
     let segment = &job.transcript.segments[index];
     let wrap_width = context.columns.wrap_width;
     let visuals = ui.visuals().clone();
-    let galley = text_galley(ui, &segment.text, wrap_width);
+    let galley = marks::marked_galley(ui, &job.transcript, index, wrap_width, &context.marks)
+        .unwrap_or_else(|| text_galley(ui, &segment.text, wrap_width));
     let height = row_height_for(galley.size().y);
     context
         .rows
@@ -945,7 +1051,9 @@ fn segment_text_ui(
         row_min,
         vec2(context.columns.full_width - RIGHT_MARGIN + 6.0, height),
     );
-    if ui.rect_contains_pointer(row_rect) {
+    if context.marks.is_selected(&job.transcript, index) {
+        ui.painter().rect_filled(row_rect, 6.0, visuals.selection.bg_fill.gamma_multiply(0.35));
+    } else if ui.rect_contains_pointer(row_rect) {
         ui.painter()
             .rect_filled(row_rect, 6.0, visuals.faint_bg_color.gamma_multiply(1.6));
     }
@@ -956,13 +1064,41 @@ fn segment_text_ui(
     );
     let text_for_info = segment.text.clone();
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &text_for_info));
-    ui.painter().galley(text_pos, galley, visuals.text_color());
+    ui.painter().galley(text_pos, galley.clone(), visuals.text_color());
     let response = response.on_hover_cursor(egui::CursorIcon::Text);
-    if response.clicked() {
+    let modifiers = ui.input(|input| input.modifiers);
+    if response.clicked() && (modifiers.command || modifiers.shift) {
+        context.actions.select = Some((index, modifiers.shift));
+    } else if response.clicked() {
         context.actions.start_edit = Some(index);
     }
-    response.context_menu(|ui| segment_menu(ui, job, index, context.actions));
+    // The row menu's "Split here" splits where the right click was.
+    if response.secondary_clicked()
+        && let Some(pointer) = response.hover_pos()
+        && let Some(id) = job.transcript.id_at(index)
+    {
+        let at_char: usize = galley.cursor_from_pos(pointer - text_pos).index.into();
+        *context.menu_split = Some((id, word_start(&job.transcript.segments[index].text, at_char)));
+    }
+    let split_at = context
+        .menu_split
+        .filter(|(id, _)| job.transcript.id_at(index) == Some(*id))
+        .map(|(_, at_char)| at_char);
+    response.context_menu(|ui| {
+        segment_menu(ui, job, index, context.actions);
+        edit_menu_items(ui, job, index, split_at, context.actions);
+    });
     height
+}
+
+/// The start of the word character `at_char` is in (a right click splits between words).
+fn word_start(text: &str, at_char: usize) -> usize {
+    let chars: Vec<char> = text.chars().collect();
+    let mut start = at_char.min(chars.len());
+    while start > 0 && !chars[start - 1].is_whitespace() {
+        start -= 1;
+    }
+    start
 }
 
 /// The row's start time in the time column.
@@ -1011,7 +1147,10 @@ fn segment_speaker_ui(
             chip_rect.left_bottom() + vec2(0.0, 6.0),
         ));
     }
-    response.context_menu(|ui| segment_menu(ui, job, index, context.actions));
+    response.context_menu(|ui| {
+        segment_menu(ui, job, index, context.actions);
+        edit_menu_items(ui, job, index, None, context.actions);
+    });
 }
 
 fn segment_menu(ui: &mut egui::Ui, job: &Job, index: usize, actions: &mut PaneActions) {
@@ -1028,10 +1167,13 @@ fn segment_menu(ui: &mut egui::Ui, job: &Job, index: usize, actions: &mut PaneAc
         ui.close();
     }
     ui.separator();
+    let Some(segment_id) = transcript.id_at(index) else {
+        return;
+    };
     speakers::assign_menu(
         ui,
         job.id,
-        index,
+        segment_id,
         segment.speaker.as_deref(),
         transcript,
         &mut actions.commands,
@@ -1042,6 +1184,29 @@ fn segment_menu(ui: &mut egui::Ui, job: &Job, index: usize, actions: &mut PaneAc
         let name = transcript.speaker_name(speaker_id);
         let position = ui.ctx().pointer_latest_pos().unwrap_or_default();
         actions.rename = Some(RenameDialog::new(job.id, speaker_id, name, position));
+        ui.close();
+    }
+}
+
+/// The row menu's structure and quote entries: split where it was right-clicked, merge with
+/// the next row, copy as a quote.
+fn edit_menu_items(ui: &mut egui::Ui, job: &Job, index: usize, split_at: Option<usize>, actions: &mut PaneActions) {
+    use super::super::messages::TranscriptEdit;
+    let transcript = &job.transcript;
+    let Some(segment) = transcript.id_at(index) else { return };
+    ui.separator();
+    if let Some(at_char) = split_at.filter(|at| *at > 0 && *at < transcript.segments[index].text.chars().count())
+        && ui.button("Split here").clicked()
+    {
+        actions.commands.push(AppCommand::Edit(job.id, TranscriptEdit::Split { segment, at_char }));
+        ui.close();
+    }
+    if ui.add_enabled(index + 1 < transcript.segments.len(), egui::Button::new("Merge with next")).clicked() {
+        actions.commands.push(AppCommand::Edit(job.id, TranscriptEdit::MergeWithNext(segment)));
+        ui.close();
+    }
+    if ui.button("Copy as quote").clicked() {
+        actions.commands.push(AppCommand::Edit(job.id, TranscriptEdit::CopyQuote(Some(segment))));
         ui.close();
     }
 }
