@@ -9,6 +9,8 @@
 //! made while a recording goes on and more text arrives — lands on the segment the user saw,
 //! and a revision never undoes what the user changed in it.
 
+pub mod retime;
+
 use crate::events::{EngineEvent, Hypothesis, Segment};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -28,6 +28,10 @@ impl AppCommand {
                 | AppCommand::Recording(
                     RecordingCommand::Open(_) | RecordingCommand::Transcribe(_)
                 )
+                | AppCommand::Project(
+                    super::messages::ProjectCommand::NudgeCue { .. }
+                        | super::messages::ProjectCommand::ShiftCues { .. }
+                )
         )
     }
 }
@@ -117,7 +121,7 @@ impl VerbatimApp {
             self.session.urgent = true;
         }
         match command {
-            AppCommand::AddFiles(paths) => self.request(RuntimeRequest::ListAudio(paths)),
+            AppCommand::AddFiles(paths) => self.open_paths(paths),
             AppCommand::OpenFileDialog => {
                 let start_dir = self.settings.last_open_dir.clone();
                 self.request(RuntimeRequest::ChooseFiles { start_dir });
@@ -180,6 +184,7 @@ impl VerbatimApp {
                 self.request(RuntimeRequest::RemoveKey(service));
             }
             AppCommand::Recording(command) => self.handle_recording_command(command),
+            AppCommand::Project(command) => self.handle_project_command(command),
         }
     }
 
@@ -333,6 +338,7 @@ impl VerbatimApp {
             },
             suggested_dir,
             suggested_name: format!("{stem}.{}", kind.extension()),
+            keep_cues: found.project.subtitles.is_some(),
         };
         self.request(RuntimeRequest::Export(Box::new(request)));
     }

@@ -66,6 +66,14 @@ impl VerbatimApp {
             }
             BackgroundEvent::ModelOperationEnded { operation, result } => self.on_model_operation_ended(operation, result),
             BackgroundEvent::Recording(update) => self.on_recording_update(update, now),
+            BackgroundEvent::FilesChosen(paths) => self.open_paths(paths),
+            BackgroundEvent::ProjectSaved { .. }
+            | BackgroundEvent::ProjectSaveFailed { .. }
+            | BackgroundEvent::ProjectOpened(_)
+            | BackgroundEvent::ProjectAudioProblem(_)
+            | BackgroundEvent::ProjectOpenFailed(_)
+            | BackgroundEvent::SubtitlesOpened(_)
+            | BackgroundEvent::SubtitlesOpenFailed(_) => self.on_project_event(event),
         }
     }
 

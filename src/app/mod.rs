@@ -14,6 +14,8 @@ pub mod backend;
 pub mod commands;
 mod logic;
 pub mod messages;
+pub mod project;
+mod project_commands;
 mod record_commands;
 pub mod recording;
 pub mod runtime;
@@ -116,6 +118,8 @@ pub struct VerbatimApp {
     pub(crate) pending_commands: Vec<AppCommand>,
     pub(crate) windows: OpenWindows,
     pub(crate) pane: ui::transcript::TranscriptPane,
+    /// Where the exported cues break, for the pane (recomputed when the transcript changes).
+    pub(crate) cue_preview: ui::cue_preview::CuePreview,
     pub(crate) rename: Option<ui::speakers::RenameDialog>,
     /// API keys being typed (never saved; emptied when sent).
     pub(crate) key_drafts: ui::cloud::KeyDrafts,
@@ -179,6 +183,7 @@ impl VerbatimApp {
             pending_commands: Vec::new(),
             windows: OpenWindows::default(),
             pane: ui::transcript::TranscriptPane::default(),
+            cue_preview: ui::cue_preview::CuePreview::default(),
             rename: None,
             key_drafts: ui::cloud::KeyDrafts::default(),
             persist,

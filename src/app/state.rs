@@ -98,6 +98,10 @@ pub struct Job {
     pub word_count: usize,
     /// Names the job in the saved session; kept across restarts.
     pub session_key: String,
+    /// The player's position in this file (seconds), remembered per job and saved in its project.
+    pub playback_position_s: f64,
+    /// Its project file, subtitle source and saved settings (see `project.rs`).
+    pub project: super::project::JobProject,
 }
 
 impl Job {
@@ -119,6 +123,8 @@ impl Job {
             engine_name: None,
             word_count: 0,
             session_key,
+            playback_position_s: 0.0,
+            project: super::project::JobProject::default(),
         }
     }
 

@@ -250,6 +250,7 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         pane,
         rename,
         settings,
+        cue_preview,
         ..
     } = app;
     let Some(job) = state.job(job_id) else { return };
@@ -265,7 +266,9 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     }
     ui.add_space(4.0);
     ui.separator();
-    transcript_view(ui, pane, job, &mut actions);
+    let rules = &settings.export.options.subtitles;
+    let cue_marks = if settings.show_cue_breaks { cue_preview.marks_for(job, rules) } else { None };
+    transcript_view(ui, pane, job, &mut actions, cue_marks);
     let edited = actions.commands.iter().filter_map(|command| match command {
         AppCommand::EditSegmentText { segment_index, .. } => Some(*segment_index),
         _ => None,
@@ -573,6 +576,8 @@ struct RowContext<'a> {
     rows: &'a mut RowHeights,
     editing: &'a mut Option<SegmentEdit>,
     actions: &'a mut PaneActions,
+    /// Where exported cues begin, per segment (`None`: not shown).
+    cue_marks: Option<&'a [super::cue_preview::SegmentMarks]>,
 }
 
 fn transcript_view(
@@ -580,6 +585,7 @@ fn transcript_view(
     pane: &mut TranscriptPane,
     job: &Job,
     actions: &mut PaneActions,
+    cue_marks: Option<&[super::cue_preview::SegmentMarks]>,
 ) {
     let transcript = &job.transcript;
     let columns = Columns::for_transcript(ui, transcript);
@@ -613,6 +619,7 @@ fn transcript_view(
         rows: &mut pane.rows,
         editing: &mut pane.editing,
         actions,
+        cue_marks,
     };
     let output = visible_rows_ui(ui, scroll, total_height, context, live);
     pane.rows_drawn = output.inner;
@@ -829,6 +836,10 @@ fn draw_segment_row(
         segment_text_ui(ui, context, index, row_min, text_pos)
     };
     paint_start_time(ui, row_min, segment.start_s);
+    if let Some(marks) = context.cue_marks {
+        let row_rect = Rect::from_min_size(row_min, vec2(context.columns.full_width - RIGHT_MARGIN + 6.0, height));
+        super::cue_preview::paint_row_marks(ui, marks, job.id, index, row_rect);
+    }
     if let Some(speaker_id) = &segment.speaker {
         segment_speaker_ui(ui, context, index, speaker_id, row_min);
     }
@@ -1044,6 +1055,7 @@ fn segment_menu(ui: &mut egui::Ui, job: &Job, index: usize, actions: &mut PaneAc
         actions.rename = Some(RenameDialog::new(job.id, speaker_id, name, position));
         ui.close();
     }
+    super::cue_preview::retime_menu(ui, job, index, &mut actions.commands);
 }
 
 /// The live hypothesis after the last segment: weak italics with an accent bar, as it is not
