@@ -48,6 +48,12 @@ pub struct SavedJob {
     pub engine: Option<String>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The project file it was opened from or saved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<PathBuf>,
+    /// The subtitle file its transcript came from (its exports keep those cues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitles: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -295,6 +301,8 @@ mod tests {
             status,
             engine: Some("local · tiny.en".into()),
             warnings: vec![],
+            project: None,
+            subtitles: Some(PathBuf::from(format!("/audio/{key}.srt"))),
         }
     }
 

@@ -498,6 +498,8 @@ impl AppState {
             job.transcript = transcript;
             job.engine_name = saved.engine;
             job.warnings = saved.warnings;
+            job.project.path = saved.project;
+            job.project.subtitles = saved.subtitles;
             if let Some(problem) = problem {
                 problems.push(format!("{}: {problem}", job.name));
             }
@@ -544,6 +546,8 @@ impl AppState {
                 },
                 engine: job.engine_name.clone(),
                 warnings: job.warnings.clone(),
+                project: job.project.path.clone(),
+                subtitles: job.project.subtitles.clone(),
             })
             .collect();
         let changed: Vec<(String, Transcript)> = self

@@ -102,7 +102,7 @@ pub fn paint_row_marks(ui: &egui::Ui, marks: &[SegmentMarks], job: JobId, index:
         egui::FontId::proportional(13.0),
         visuals.warn_fg_color,
     );
-    let response = ui.interact(warning_rect, egui::Id::unique(("cue_warning", job.0, index)), egui::Sense::hover());
+    let response = ui.interact(warning_rect, egui::Id::unique(("cue_warning", job.0, index)), egui::Sense::click());
     let text = format!("Subtitle rules broken here: {}", mark.problems.join("; "));
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &text));
     response.on_hover_text(format!("Subtitle rules broken here:\n{}", mark.problems.join("\n")));
