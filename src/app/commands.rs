@@ -228,13 +228,16 @@ impl VerbatimApp {
     }
 
     fn edit_segment_text(&mut self, job: JobId, segment_index: usize, text: &str) {
-        self.state.edit_transcript(job, |transcript| {
+        let edited = self.state.edit_transcript(job, |transcript| {
             let changed = transcript
                 .segments
                 .get(segment_index)
                 .is_some_and(|segment| segment.text != text);
             transcript.edit_segment_text(segment_index, text) && changed
         });
+        if edited {
+            super::session::trace_change(format_args!("segment {segment_index} edited: {text}"));
+        }
     }
 
     /// Ctrl+E: the shown transcript to the last export's format and file, or to an SRT file

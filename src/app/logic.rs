@@ -84,6 +84,9 @@ impl VerbatimApp {
             self.state.recording.on_lag(*behind_s);
         }
         self.state.on_engine_event(job, event);
+        if let (EngineEvent::Segment(_), Some(found)) = (event, self.state.job(job)) {
+            super::session::trace_change(format_args!("{} segments of {}", found.transcript.segments.len(), found.path.display()));
+        }
     }
 
     fn on_job_finished(&mut self, job: JobId, outcome: JobOutcome, now: Instant) {
