@@ -107,7 +107,9 @@ fn cue_rules_broken_by_an_imported_cue_are_flagged_in_the_pane() {
     let mut harness = window(no_engine(), Settings::default());
     harness.state_mut().send(AppCommand::Project(ProjectCommand::OpenSubtitles { subtitles, audio: None }));
     run_until(&mut harness, "the subtitles to open", WAIT, |h| !h.state().state().jobs.is_empty());
-    run_until(&mut harness, "the cues to be drawn", WAIT, |h| shows(h, "Calm."));
+    run_until(&mut harness, "the cues and their warnings to be drawn", WAIT, |h| {
+        shows(h, "Calm.") && shows(h, "Subtitle rules broken here")
+    });
     assert_eq!(count_shown(&harness, "Subtitle rules broken here"), 1, "only the fast cue is flagged");
     assert!(shows(&harness, "Subtitle rules broken here: 78 characters a second (at most 20)"));
     assert!(harness.state().state().jobs[0].project.audio_missing, "no audio was found or chosen");

@@ -147,6 +147,8 @@ impl Job {
         self.run_time = None;
         self.warnings.clear();
         self.word_count = 0;
+        // Transcribed afresh: its text no longer comes from the subtitle file.
+        self.project.subtitles = None;
     }
 }
 

@@ -5,15 +5,18 @@
 //!
 //! The cues are those the export would write ([`crate::export::cues`] for transcripts,
 //! one per segment for files opened from subtitles), computed once per change of the
-//! transcript — never per frame — and not at all while a file is still being transcribed.
+//! transcript — never per frame, and off the UI thread — and not at all while a file is
+//! still being transcribed.
 
 use super::super::commands::AppCommand;
 use super::super::messages::{JobId, ProjectCommand};
 use super::super::state::Job;
 use crate::export::kept_cues::{cue_problems, segment_cue};
 use crate::export::{Cue, SpeakerLabel, SubtitleRules, build_cues};
+use crate::transcript::Transcript;
 use crate::transcript::retime::SegmentEdge;
 use eframe::egui::{self, Rect, pos2, vec2};
+use std::sync::mpsc;
 
 /// Where the cues of one segment begin, and what is wrong with them.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -24,34 +27,67 @@ pub struct SegmentMarks {
     pub problems: Vec<String>,
 }
 
-/// The marks of one job's transcript at one revision.
+/// What the marks were computed from.
+#[derive(Debug, Clone, PartialEq)]
+struct MarksKey {
+    job: JobId,
+    generation: u64,
+    revision: u64,
+    rules: SubtitleRules,
+}
+
+/// The marks of the shown job's transcript. Cutting 10 000 segments into cues takes a
+/// quarter of a second, so it runs on a thread of its own after each change, and the pane
+/// shows the last marks until the new ones arrive (one edit behind at most).
 #[derive(Debug, Default)]
 pub struct CuePreview {
-    key: Option<(JobId, u64, u64)>,
-    rules: SubtitleRules,
+    key: Option<MarksKey>,
     marks: Vec<SegmentMarks>,
+    pending: Option<(MarksKey, mpsc::Receiver<Vec<SegmentMarks>>)>,
 }
 
 impl CuePreview {
-    /// The marks for `job` under `rules`, recomputed only when the job, its transcript or
-    /// the rules changed; `None` while the job is still active (text still arriving).
-    pub fn marks_for(&mut self, job: &Job, rules: &SubtitleRules) -> Option<&[SegmentMarks]> {
+    /// The marks for `job` under `rules`; `None` while the job is still active (text still
+    /// arriving) and until the first marks for it are ready.
+    pub fn marks_for(&mut self, ctx: &egui::Context, job: &Job, rules: &SubtitleRules) -> Option<&[SegmentMarks]> {
         if job.status.is_active() {
             return None;
         }
-        let key = Some((job.id, job.generation, job.revision));
-        if self.key != key || self.rules != *rules {
-            self.marks = segment_marks(job, rules);
-            self.key = key;
-            self.rules = rules.clone();
+        if let Some((key, receiver)) = &self.pending {
+            match receiver.try_recv() {
+                Ok(marks) => {
+                    self.key = Some(key.clone());
+                    self.marks = marks;
+                    self.pending = None;
+                }
+                Err(mpsc::TryRecvError::Empty) => {}
+                Err(mpsc::TryRecvError::Disconnected) => self.pending = None,
+            }
         }
-        Some(&self.marks)
+        let wanted = MarksKey { job: job.id, generation: job.generation, revision: job.revision, rules: rules.clone() };
+        if self.key.as_ref() != Some(&wanted) && self.pending.is_none() {
+            let (sender, receiver) = mpsc::channel();
+            let transcript = job.transcript.clone();
+            let kept = job.project.subtitles.is_some();
+            let rules = rules.clone();
+            let ctx = ctx.clone();
+            let spawned = std::thread::Builder::new().name("verbatim-cue-preview".into()).spawn(move || {
+                let _ = sender.send(segment_marks(&transcript, kept, &rules));
+                ctx.request_repaint();
+            });
+            if spawned.is_ok() {
+                self.pending = Some((wanted, receiver));
+            }
+        }
+        let current = self.key.as_ref().is_some_and(|key| key.job == job.id && key.generation == job.generation)
+            && self.marks.len() == job.transcript.segments.len();
+        current.then_some(self.marks.as_slice())
     }
 }
 
-/// The cues the export would write for `job`, laid onto its segments.
-pub fn segment_marks(job: &Job, rules: &SubtitleRules) -> Vec<SegmentMarks> {
-    let transcript = &job.transcript;
+/// The cues the export would write for `transcript` (one per segment when `kept`: it came
+/// from subtitles), laid onto its segments.
+pub fn segment_marks(transcript: &Transcript, kept: bool, rules: &SubtitleRules) -> Vec<SegmentMarks> {
     let mut marks = vec![SegmentMarks::default(); transcript.segments.len()];
     let note = |index: usize, fraction: f32, cue: &Cue, marks: &mut Vec<SegmentMarks>| {
         if let Some(mark) = marks.get_mut(index) {
@@ -59,7 +95,7 @@ pub fn segment_marks(job: &Job, rules: &SubtitleRules) -> Vec<SegmentMarks> {
             mark.problems.extend(cue_problems(cue, rules).iter().map(ToString::to_string));
         }
     };
-    if job.project.subtitles.is_some() {
+    if kept {
         for (index, segment) in transcript.segments.iter().enumerate() {
             if let Some(cue) = segment_cue(transcript, segment, rules, SpeakerLabel::Prefix) {
                 note(index, 0.0, &cue, &mut marks);
@@ -134,4 +170,31 @@ pub fn retime_menu(ui: &mut egui::Ui, job: &Job, index: usize, commands: &mut Ve
             }
         }
     });
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::{Segment, Word};
+
+    #[test]
+    fn a_long_segment_shows_where_each_of_its_cues_begins() {
+        let mut transcript = Transcript::new();
+        let words: Vec<Word> = (0..40)
+            .map(|i| Word { text: format!("word{i}"), start_s: i as f64 * 0.4, end_s: i as f64 * 0.4 + 0.3, probability: None })
+            .collect();
+        let text = words.iter().map(|word| word.text.clone()).collect::<Vec<_>>().join(" ");
+        transcript.push_segment(Segment { revision_key: None, start_s: 0.0, end_s: 16.0, text, speaker: None, words });
+        let marks = segment_marks(&transcript, false, &SubtitleRules::default());
+        let starts = &marks[0].cue_starts;
+        assert!(starts.len() >= 3, "{starts:?}");
+        assert_eq!(starts[0], 0.0);
+        assert!(starts.windows(2).all(|pair| pair[0] < pair[1]), "{starts:?}");
+        assert!(marks[0].problems.is_empty(), "the cutter keeps to the rules: {:?}", marks[0].problems);
+        // Kept cues: one per segment, and a too-long one is named.
+        let kept = segment_marks(&transcript, true, &SubtitleRules::default());
+        assert_eq!(kept[0].cue_starts, [0.0]);
+        assert!(kept[0].problems.iter().any(|problem| problem.contains("on screen")), "{:?}", kept[0].problems);
+    }
 }

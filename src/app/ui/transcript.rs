@@ -267,7 +267,7 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     ui.add_space(4.0);
     ui.separator();
     let rules = &settings.export.options.subtitles;
-    let cue_marks = if settings.show_cue_breaks { cue_preview.marks_for(job, rules) } else { None };
+    let cue_marks = if settings.show_cue_breaks { cue_preview.marks_for(ui.ctx(), job, rules) } else { None };
     transcript_view(ui, pane, job, &mut actions, cue_marks);
     let edited = actions.commands.iter().filter_map(|command| match command {
         AppCommand::EditSegmentText { segment_index, .. } => Some(*segment_index),
