@@ -18,14 +18,6 @@ use std::time::{Duration, Instant};
 use verbatim::app::SESSION_SAVE_INTERVAL;
 use verbatim::app::session::{RestoredJob, SavedJob, SavedStatus, SessionSnapshot, SessionStore};
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
 /// Slack on top of the autosave interval: the save itself, and the test noticing a line.
 const SLACK: Duration = Duration::from_millis(1500);
 
@@ -146,23 +138,6 @@ fn restored(scratch: &Path) -> Vec<RestoredJob> {
     session_store(scratch).load().unwrap_or_else(|error| panic!("the session does not read after the kill: {error}"))
 }
 
-/// two_cities.wav four times over: long enough that the kill lands mid-transcription.
-fn long_recording(dir: &Path) -> Option<PathBuf> {
-    let source = common::testdata("speech/two_cities.wav")?;
-    let mut reader = hound::WavReader::open(&source).unwrap_or_else(|error| panic!("{error}"));
-    let spec = reader.spec();
-    let samples: Vec<i16> = reader.samples::<i16>().map(|sample| sample.unwrap_or(0)).collect();
-    let path = dir.join("long.wav");
-    let mut writer = hound::WavWriter::create(&path, spec).unwrap_or_else(|error| panic!("{error}"));
-    for _ in 0..4 {
-        for sample in &samples {
-            writer.write_sample(*sample).unwrap_or_else(|error| panic!("{error}"));
-        }
-    }
-    writer.finalize().unwrap_or_else(|error| panic!("{error}"));
-    Some(path)
-}
-
 /// `verbatim-debug: N segments of PATH` → N.
 fn segments_heard(line: &str) -> Option<usize> {
     line.strip_prefix("verbatim-debug: ")?.split_once(" segments of ")?.0.parse().ok()
@@ -170,12 +145,12 @@ fn segments_heard(line: &str) -> Option<usize> {
 
 #[test]
 fn sigkill_during_a_transcription_loses_nothing_heard_longer_ago_than_the_autosave_interval() {
-    if !have("xvfb-run") {
+    if !common::have_tool("xvfb-run") {
         common::missing("xvfb-run is not installed");
         return;
     }
     let scratch = tempfile::tempdir().unwrap_or_else(|error| panic!("no temp dir: {error}"));
-    let Some(recording) = long_recording(scratch.path()) else { return };
+    let Some(recording) = common::long_recording(scratch.path()) else { return };
     let mut window = Window::start(scratch.path(), &["open".into(), recording.clone().into()]);
     // Every segment as the window heard it, with when.
     let mut heard: Vec<(Instant, usize)> = Vec::new();
@@ -223,7 +198,7 @@ fn sigkill_during_a_transcription_loses_nothing_heard_longer_ago_than_the_autosa
 
 #[test]
 fn sigkill_during_editing_keeps_an_edit_older_than_the_autosave_interval() {
-    if !have("xvfb-run") || !have("xdotool") {
+    if !common::have_tool("xvfb-run") || !common::have_tool("xdotool") {
         common::missing("xvfb-run and xdotool are needed");
         return;
     }
