@@ -20,6 +20,7 @@ pub mod history;
 pub mod quote;
 pub mod retime;
 pub mod review;
+pub mod nudge;
 pub mod search;
 
 use crate::events::{EngineEvent, Hypothesis, Segment};

@@ -9,17 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .stdout(Stdio::null())
-        .status()
-        .is_ok_and(|status| status.success())
-}
-
 #[test]
 fn sigterm_closes_the_window_and_the_session_keeps_the_transcript() {
-    if !have("xvfb-run") {
+    if !common::have_tool("xvfb-run") {
         common::missing("xvfb-run is not installed");
         return;
     }

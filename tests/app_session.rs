@@ -35,6 +35,8 @@ fn earlier_session(dir: &Path, recording: PathBuf) {
             status: SavedStatus::Done,
             engine: Some("local · tiny.en".into()),
             warnings: vec![],
+            project: None,
+            subtitles: None,
         }],
         changed: vec![("earlier".into(), transcript)],
         keep_earlier: false,

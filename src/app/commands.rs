@@ -38,6 +38,10 @@ impl AppCommand {
                 | AppCommand::Recording(
                     RecordingCommand::Open(_) | RecordingCommand::Transcribe(_)
                 )
+                | AppCommand::Project(
+                    super::messages::ProjectCommand::NudgeCue { .. }
+                        | super::messages::ProjectCommand::ShiftCues { .. }
+                )
         )
     }
 }
@@ -127,7 +131,7 @@ impl VerbatimApp {
             self.session.urgent = true;
         }
         match command {
-            AppCommand::AddFiles(paths) => self.request(RuntimeRequest::ListAudio(paths)),
+            AppCommand::AddFiles(paths) => self.open_paths(paths),
             AppCommand::OpenFileDialog => {
                 let start_dir = self.settings.last_open_dir.clone();
                 self.request(RuntimeRequest::ChooseFiles { start_dir });
@@ -158,7 +162,14 @@ impl VerbatimApp {
                 self.state.edit_transcript(job, |transcript| transcript.set_speaker(segment, &speaker_id));
             }
             AppCommand::EditSegmentText { job, segment, text } => {
-                self.state.edit_transcript(job, |transcript| transcript.edit_text(segment, &text));
+                let mut index = None;
+                let edited = self.state.edit_transcript(job, |transcript| {
+                    index = transcript.index_of(segment);
+                    transcript.edit_text(segment, &text)
+                });
+                if let (true, Some(index)) = (edited, index) {
+                    super::session::trace_change(format_args!("segment {index} edited: {text}"));
+                }
             }
             AppCommand::Edit(job, edit) => self.handle_transcript_edit(ctx, job, edit),
             AppCommand::Export {
@@ -191,6 +202,7 @@ impl VerbatimApp {
                 self.request(RuntimeRequest::RemoveKey(service));
             }
             AppCommand::Recording(command) => self.handle_recording_command(command),
+            AppCommand::Project(command) => self.handle_project_command(command),
         }
     }
 
@@ -328,6 +340,7 @@ impl VerbatimApp {
             },
             suggested_dir,
             suggested_name: format!("{stem}.{}", kind.extension()),
+            keep_cues: found.project.subtitles.is_some(),
         };
         self.request(RuntimeRequest::Export(Box::new(request)));
     }

@@ -66,6 +66,14 @@ impl VerbatimApp {
             }
             BackgroundEvent::ModelOperationEnded { operation, result } => self.on_model_operation_ended(operation, result),
             BackgroundEvent::Recording(update) => self.on_recording_update(update, now),
+            BackgroundEvent::FilesChosen(paths) => self.open_paths(paths),
+            BackgroundEvent::ProjectSaved { .. }
+            | BackgroundEvent::ProjectSaveFailed { .. }
+            | BackgroundEvent::ProjectOpened(_)
+            | BackgroundEvent::ProjectAudioProblem(_)
+            | BackgroundEvent::ProjectOpenFailed(_)
+            | BackgroundEvent::SubtitlesOpened(_)
+            | BackgroundEvent::SubtitlesOpenFailed(_) => self.on_project_event(event),
         }
     }
 
@@ -76,6 +84,9 @@ impl VerbatimApp {
             self.state.recording.on_lag(*behind_s);
         }
         self.state.on_engine_event(job, event);
+        if let (EngineEvent::Segment(_), Some(found)) = (event, self.state.job(job)) {
+            super::session::trace_change(format_args!("{} segments of {}", found.transcript.segments.len(), found.path.display()));
+        }
     }
 
     fn on_job_finished(&mut self, job: JobId, outcome: JobOutcome, now: Instant) {

@@ -119,6 +119,52 @@ pub enum AppCommand {
     RemoveKey(CloudService),
     /// Record, pause, stop, choose the input; open or transcribe a recovered recording.
     Recording(RecordingCommand),
+    /// Projects, subtitles opened for review, and re-timing their cues.
+    Project(ProjectCommand),
+}
+
+/// What the user asks of projects and of subtitles opened for review.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ProjectCommand {
+    /// Save a file's transcript as a project: to `Path`, or asking where (Save as…). Ctrl+S
+    /// saves to the file's project, asking the first time.
+    Save {
+        job: JobId,
+        destination: ExportDestination,
+    },
+    /// Open a project file (File ▸ Open, Open recent, `verbatim open NAME.verbatim.json`).
+    Open(PathBuf),
+    /// A project whose audio moved: open it with this file (`Some`, checked by fingerprint)
+    /// or with the text only (`None`).
+    Relocate {
+        project: PathBuf,
+        audio: Option<PathBuf>,
+    },
+    /// Ask with a dialog where a project's audio is now.
+    ChooseAudio {
+        project: PathBuf,
+        expected: PathBuf,
+    },
+    /// Open an SRT or WebVTT file to review with its audio (`None`: the audio beside it with
+    /// the same name, else ask).
+    OpenSubtitles {
+        subtitles: PathBuf,
+        audio: Option<PathBuf>,
+    },
+    /// Take a project off the recent list.
+    ForgetRecent(PathBuf),
+    /// Move the start or end of one segment (a cue) by `delta_s` seconds.
+    NudgeCue {
+        job: JobId,
+        segment_index: usize,
+        edge: crate::transcript::nudge::SegmentEdge,
+        delta_s: f64,
+    },
+    /// Move every segment of a file by `offset_s` seconds.
+    ShiftCues {
+        job: JobId,
+        offset_s: f64,
+    },
 }
 
 /// What the user asks of the recording panel.

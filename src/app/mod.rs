@@ -15,6 +15,8 @@ pub mod commands;
 mod edit_commands;
 mod logic;
 pub mod messages;
+pub mod project;
+mod project_commands;
 mod record_commands;
 pub mod recording;
 pub mod runtime;
@@ -117,6 +119,8 @@ pub struct VerbatimApp {
     pub(crate) pending_commands: Vec<AppCommand>,
     pub(crate) windows: OpenWindows,
     pub(crate) pane: ui::transcript::TranscriptPane,
+    /// Where the exported cues break, for the pane (recomputed when the transcript changes).
+    pub(crate) cue_preview: ui::cue_preview::CuePreview,
     pub(crate) rename: Option<ui::speakers::RenameDialog>,
     /// The find / replace bar.
     pub(crate) search: ui::search::SearchBar,
@@ -182,6 +186,7 @@ impl VerbatimApp {
             pending_commands: Vec::new(),
             windows: OpenWindows::default(),
             pane: ui::transcript::TranscriptPane::default(),
+            cue_preview: ui::cue_preview::CuePreview::default(),
             rename: None,
             search: ui::search::SearchBar::default(),
             key_drafts: ui::cloud::KeyDrafts::default(),

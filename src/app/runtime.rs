@@ -12,6 +12,7 @@
 //! and the cloud services slot in as new [`EngineSpec`] variants. The one recording runs
 //! beside the file queue ([`recording`]).
 
+pub mod project;
 pub mod recording;
 
 use super::backend;
@@ -123,6 +124,8 @@ pub struct ExportRequest {
     /// What the save dialog proposes.
     pub suggested_dir: Option<PathBuf>,
     pub suggested_name: String,
+    /// The transcript came from a subtitle file: SRT and WebVTT keep one cue per segment.
+    pub keep_cues: bool,
 }
 
 /// What the window asks of the runtime.
@@ -172,6 +175,25 @@ pub enum RuntimeRequest {
     /// Repair the recordings a crash left unfinished in this folder (answered by
     /// `Recording(Recovered)` when there were any).
     RecoverRecordings(PathBuf),
+    /// Write a project file (answered by `ProjectSaved` or `ProjectSaveFailed`).
+    SaveProject(Box<project::ProjectSaveRequest>),
+    /// Read a project and check its audio (answered by `ProjectOpened`,
+    /// `ProjectAudioProblem` or `ProjectOpenFailed`).
+    OpenProject {
+        project: PathBuf,
+        audio: project::ProjectAudioChoice,
+    },
+    /// Ask where a project's audio is now, then open it with that file.
+    ChooseProjectAudio {
+        project: PathBuf,
+        expected: PathBuf,
+    },
+    /// Import subtitles with their audio (answered by `SubtitlesOpened` or
+    /// `SubtitlesOpenFailed`).
+    OpenSubtitles {
+        subtitles: PathBuf,
+        audio: Option<PathBuf>,
+    },
 }
 
 /// How a model-store operation ended.
@@ -257,6 +279,24 @@ pub enum BackgroundEvent {
     /// The recording: its devices, start, status, warnings and end (its live text comes as
     /// `Engine` events of its job).
     Recording(recording::RecordingUpdate),
+    /// The open dialog's choice (audio, projects, subtitles): opened as `AddFiles` is.
+    FilesChosen(Vec<PathBuf>),
+    ProjectSaved {
+        job: JobId,
+        path: PathBuf,
+        /// The audio's fingerprint as written.
+        fingerprint: Option<crate::app::project::Fingerprint>,
+    },
+    ProjectSaveFailed {
+        job: JobId,
+        message: String,
+    },
+    ProjectOpened(Box<project::OpenedProject>),
+    /// The project's audio is not where it was, or the file chosen is another recording.
+    ProjectAudioProblem(project::ProjectAudioProblem),
+    ProjectOpenFailed(String),
+    SubtitlesOpened(Box<project::OpenedSubtitles>),
+    SubtitlesOpenFailed(String),
 }
 
 /// Which dialog could not be shown.
@@ -592,6 +632,12 @@ impl Serving {
                     recording.control(control);
                 }
             }
+            RuntimeRequest::SaveProject(request) => detach(project::save_project(*request, outbox)),
+            RuntimeRequest::OpenProject { project, audio } => detach(project::open_project(project, audio, outbox)),
+            RuntimeRequest::ChooseProjectAudio { project, expected } => {
+                detach(project::choose_project_audio(project, expected, outbox))
+            }
+            RuntimeRequest::OpenSubtitles { subtitles, audio } => detach(project::open_subtitles(subtitles, audio, outbox)),
         }
     }
 
@@ -744,8 +790,9 @@ fn engine_sink(job: JobId, outbox: &Outbox) -> (EventSink, tokio::task::JoinHand
 
 async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
     let mut dialog = rfd::AsyncFileDialog::new()
-        .set_title("Open audio or video files")
+        .set_title("Open audio or video files, projects or subtitles")
         .add_filter("Audio and video", crate::audio::discover::AUDIO_EXTENSIONS)
+        .add_filter("Projects and subtitles", &["json", "srt", "vtt"])
         .add_filter("All files", &["*"]);
     if let Some(dir) = start_dir {
         dialog = dialog.set_directory(dir);
@@ -755,7 +802,7 @@ async fn choose_files(start_dir: Option<PathBuf>, outbox: Outbox) {
         Some(files) => {
             let paths: Vec<PathBuf> = files.iter().map(|file| file.path().to_path_buf()).collect();
             if !paths.is_empty() {
-                list_audio(paths, outbox).await;
+                outbox.send(BackgroundEvent::FilesChosen(paths));
             }
         }
         None if asked.elapsed() < DIALOG_MISSING_WITHIN => {
@@ -782,6 +829,7 @@ async fn write_export(request: ExportRequest, outbox: Outbox) {
         destination,
         suggested_dir,
         suggested_name,
+        keep_cues,
     } = request;
     let path = match destination {
         Some(path) => path,
@@ -807,7 +855,10 @@ async fn write_export(request: ExportRequest, outbox: Outbox) {
     };
     let target = path.clone();
     let written = tokio::task::spawn_blocking(move || {
-        let contents = backend::render_export(&transcript, kind, &settings);
+        let contents = match keep_cues {
+            true => crate::export::kept_cues::render_keeping_cues(&transcript, kind, &settings.options),
+            false => backend::render_export(&transcript, kind, &settings),
+        };
         write_export_file(&target, contents.as_bytes())
     })
     .await;

@@ -48,6 +48,12 @@ pub struct SavedJob {
     pub engine: Option<String>,
     #[serde(default)]
     pub warnings: Vec<String>,
+    /// The project file it was opened from or saved to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<PathBuf>,
+    /// The subtitle file its transcript came from (its exports keep those cues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitles: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -258,6 +264,16 @@ impl SessionStore {
     }
 }
 
+/// With `VERBATIM_DEBUG_SESSION` set, says on stderr what the window just changed (a segment
+/// heard, an edit made), so a test that kills the window can tell what it had in memory and
+/// when, and check the session on disk against it.
+pub(crate) fn trace_change(what: std::fmt::Arguments<'_>) {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ENABLED.get_or_init(|| std::env::var_os("VERBATIM_DEBUG_SESSION").is_some()) {
+        eprintln!("verbatim-debug: {what}");
+    }
+}
+
 /// Replaces one session file through the one atomic writer (0600, synced, renamed into place).
 fn write_session_file(path: &Path, contents: &[u8]) -> Result<(), String> {
     crate::files::write_atomically(path, contents).map_err(|error| {
@@ -295,6 +311,8 @@ mod tests {
             status,
             engine: Some("local · tiny.en".into()),
             warnings: vec![],
+            project: None,
+            subtitles: Some(PathBuf::from(format!("/audio/{key}.srt"))),
         }
     }
 

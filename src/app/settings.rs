@@ -35,6 +35,10 @@ pub struct Settings {
     pub last_open_dir: Option<PathBuf>,
     /// The recording panel's choices: device, monitor, live engine.
     pub recording: RecordingSettings,
+    /// Projects opened or saved lately, newest first (File ▸ Open recent).
+    pub recent_projects: Vec<PathBuf>,
+    /// Mark in the transcript where exported subtitle cues begin, and warn on cues over the rules.
+    pub show_cue_breaks: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +53,8 @@ impl Default for Settings {
             show_side_panel: true,
             last_open_dir: None,
             recording: RecordingSettings::default(),
+            recent_projects: Vec::new(),
+            show_cue_breaks: true,
         }
     }
 }

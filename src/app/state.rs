@@ -98,6 +98,10 @@ pub struct Job {
     pub word_count: usize,
     /// Names the job in the saved session; kept across restarts.
     pub session_key: String,
+    /// The player's position in this file (seconds), remembered per job and saved in its project.
+    pub playback_position_s: f64,
+    /// Its project file, subtitle source and saved settings (see `project.rs`).
+    pub project: super::project::JobProject,
 }
 
 impl Job {
@@ -119,6 +123,8 @@ impl Job {
             engine_name: None,
             word_count: 0,
             session_key,
+            playback_position_s: 0.0,
+            project: super::project::JobProject::default(),
         }
     }
 
@@ -141,6 +147,8 @@ impl Job {
         self.run_time = None;
         self.warnings.clear();
         self.word_count = 0;
+        // Transcribed afresh: its text no longer comes from the subtitle file.
+        self.project.subtitles = None;
     }
 }
 
@@ -495,6 +503,8 @@ impl AppState {
             job.transcript = transcript;
             job.engine_name = saved.engine;
             job.warnings = saved.warnings;
+            job.project.path = saved.project;
+            job.project.subtitles = saved.subtitles;
             if let Some(problem) = problem {
                 problems.push(format!("{}: {problem}", job.name));
             }
@@ -541,6 +551,8 @@ impl AppState {
                 },
                 engine: job.engine_name.clone(),
                 warnings: job.warnings.clone(),
+                project: job.project.path.clone(),
+                subtitles: job.project.subtitles.clone(),
             })
             .collect();
         let changed: Vec<(String, Transcript)> = self

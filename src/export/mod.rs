@@ -12,6 +12,7 @@ pub mod cues;
 mod decode;
 pub mod import;
 pub mod json;
+pub mod kept_cues;
 mod layout;
 mod markup;
 pub mod parse;

@@ -49,6 +49,15 @@ pub fn verbatim_exe() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_verbatim")))
 }
 
+/// Whether a command-line tool is on the PATH (xvfb-run, xdotool).
+pub fn have_tool(tool: &str) -> bool {
+    std::process::Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
 /// Ten readings of `two_cities.wav` in a row, written to `dir`: long enough that a run cannot
 /// finish while a test cancels it or looks at it.
 pub fn long_recording(dir: &std::path::Path) -> Option<PathBuf> {

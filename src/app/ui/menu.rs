@@ -56,6 +56,7 @@ fn file_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui, selected: Option<&Sele
     if item(ui, "Open…", Some(&super::SHORTCUT_OPEN), true) {
         app.send(AppCommand::OpenFileDialog);
     }
+    super::project::file_menu_items(app, ui, has_text);
     record_items(app, ui);
     ui.separator();
     ui.add_enabled_ui(has_text, |ui| {
@@ -194,6 +195,7 @@ fn models_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
 }
 
 fn view_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
+    ui.checkbox(&mut app.settings.show_cue_breaks, "Subtitle cue breaks and warnings");
     let mut shown = app.settings.show_side_panel;
     if ui
         .add(egui::Checkbox::new(&mut shown, "Files and options panel"))
@@ -232,7 +234,8 @@ fn help_menu_ui(ui: &mut egui::Ui) {
         .spacing([16.0, 2.0])
         .show(ui, |ui| {
             for (shortcut, what) in [
-                (&super::SHORTCUT_OPEN, "Open files"),
+                (&super::SHORTCUT_OPEN, "Open files, projects or subtitles"),
+                (&super::project::SHORTCUT_SAVE_PROJECT, "Save project"),
                 (&super::SHORTCUT_RECORD, "Record / stop recording"),
                 (&super::SHORTCUT_EXPORT_AGAIN, "Export again"),
                 (&super::SHORTCUT_COPY, "Copy transcript (selected rows: as a quote)"),

@@ -4,11 +4,13 @@
 //! them does any work or I/O itself.
 
 pub mod cloud;
+pub mod cue_preview;
 pub mod drop_overlay;
 pub mod marks;
 pub mod menu;
 pub mod model_manager;
 pub mod notifications;
+pub mod project;
 pub mod queue;
 pub mod record_panel;
 pub mod search;
@@ -132,6 +134,7 @@ pub fn handle_shortcuts(app: &mut VerbatimApp, ctx: &egui::Context) {
 pub fn show(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     let ctx = ui.ctx().clone();
     handle_shortcuts(app, &ctx);
+    project::handle_shortcuts(app, &ctx);
     drop_overlay::accept_dropped_files(app, &ctx);
 
     egui::Panel::top("menu_bar")
@@ -248,6 +251,9 @@ mod glyph_tests {
         let sources = [
             include_str!("mod.rs"),
             include_str!("cloud.rs"),
+            include_str!("cue_preview.rs"),
+            include_str!("project.rs"),
+            include_str!("../project_commands.rs"),
             include_str!("drop_overlay.rs"),
             include_str!("menu.rs"),
             include_str!("model_manager.rs"),

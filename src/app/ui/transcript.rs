@@ -323,6 +323,7 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         rename,
         settings,
         search,
+        cue_preview,
         ..
     } = app;
     let Some(job) = state.job(job_id) else { return };
@@ -338,7 +339,9 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     }
     ui.add_space(4.0);
     ui.separator();
-    transcript_view(ui, pane, job, search, &mut actions);
+    let rules = &settings.export.options.subtitles;
+    let cue_marks = if settings.show_cue_breaks { cue_preview.marks_for(ui.ctx(), job, rules) } else { None };
+    transcript_view(ui, pane, job, search, &mut actions, cue_marks);
     let edited = actions.commands.iter().filter_map(|command| match command {
         AppCommand::EditSegmentText { segment, .. } => job.transcript.index_of(*segment),
         _ => None,
@@ -651,6 +654,8 @@ struct RowContext<'a> {
     actions: &'a mut PaneActions,
     marks: RowMarks<'a>,
     menu_split: &'a mut Option<(SegmentId, usize)>,
+    /// Where exported cues begin, per segment (`None`: not shown).
+    cue_marks: Option<&'a [super::cue_preview::SegmentMarks]>,
 }
 
 fn transcript_view(
@@ -659,6 +664,7 @@ fn transcript_view(
     job: &Job,
     search: &mut SearchBar,
     actions: &mut PaneActions,
+    cue_marks: Option<&[super::cue_preview::SegmentMarks]>,
 ) {
     let transcript = &job.transcript;
     let columns = Columns::for_transcript(ui, transcript);
@@ -697,6 +703,7 @@ fn transcript_view(
         actions,
         marks: RowMarks { search: search.highlights(job), review, selection: &pane.selection },
         menu_split: &mut pane.menu_split,
+        cue_marks,
     };
     let output = visible_rows_ui(ui, scroll, total_height, context, live);
     pane.rows_drawn = output.inner;
@@ -914,6 +921,10 @@ fn draw_segment_row(
         segment_text_ui(ui, context, index, row_min, text_pos)
     };
     paint_start_time(ui, row_min, segment.start_s);
+    if let Some(marks) = context.cue_marks {
+        let row_rect = Rect::from_min_size(row_min, vec2(context.columns.full_width - RIGHT_MARGIN + 6.0, height));
+        super::cue_preview::paint_row_marks(ui, marks, job.id, index, row_rect);
+    }
     if let Some(speaker_id) = &segment.speaker {
         segment_speaker_ui(ui, context, index, speaker_id, row_min);
     }
@@ -1186,6 +1197,7 @@ fn segment_menu(ui: &mut egui::Ui, job: &Job, index: usize, actions: &mut PaneAc
         actions.rename = Some(RenameDialog::new(job.id, speaker_id, name, position));
         ui.close();
     }
+    super::cue_preview::retime_menu(ui, job, index, &mut actions.commands);
 }
 
 /// The row menu's structure and quote entries: split where it was right-clicked, merge with
