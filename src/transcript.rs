@@ -121,6 +121,8 @@ impl Transcript {
         if !keep_text {
             segment.text = revision.text;
             segment.words = revision.words;
+            segment.low_confidence = revision.low_confidence;
+            segment.language = revision.language;
         }
         if !keep_speaker {
             segment.speaker = revision.speaker;
@@ -184,13 +186,15 @@ impl Transcript {
     }
 
     /// Replaces the text of segment `index`; word timings no longer match edited text, so
-    /// they are dropped. Returns `false` when there is no such segment.
+    /// they are dropped, and the text is no longer marked low-confidence. Returns `false` when there is no such segment.
     pub fn edit_segment_text(&mut self, index: usize, text: &str) -> bool {
         match self.segments.get_mut(index) {
             Some(segment) => {
                 if segment.text != text {
                     segment.text = text.to_string();
                     segment.words.clear();
+                    // Text set by hand is what the user vouches for.
+                    segment.low_confidence = false;
                     self.user_edits.text.insert(index);
                 }
                 true
@@ -233,6 +237,7 @@ mod tests {
             text: text.into(),
             speaker: speaker.map(str::to_string),
             words: vec![],
+            ..Default::default()
         }
     }
 

@@ -283,6 +283,7 @@ mod tests {
                 text: (*text).into(),
                 speaker: Some("left".into()),
                 words: vec![],
+                ..Default::default()
             }));
         }
         transcript

@@ -712,6 +712,7 @@ mod tests {
             text: text.into(),
             speaker: None,
             words: vec![],
+            ..Default::default()
         })
     }
 

@@ -1089,6 +1089,7 @@ mod tests {
                 text: (*text).into(),
                 speaker: None,
                 words: vec![],
+                ..Default::default()
             })
             .collect()
     }

@@ -2,15 +2,18 @@
 //!
 //! Fed silence or music, Whisper models produce text that was never said: stock phrases
 //! over silence, and the same sentence over and over once decoding falls into a loop. These
-//! rules drop segments that lie over silence, segments the model itself doubts are speech,
-//! and the third and later copies of a repeated segment, and cut a phrase that a segment
-//! repeats many times in a row down to one copy.
+//! rules drop segments that lie over silence and the third and later copies of a repeated
+//! segment, and cut a phrase that a segment repeats many times in a row down to one copy.
+//! A segment over sound that the model itself doubts is speech is kept, marked
+//! low-confidence: it may be real speech said unclearly, and dropping it would lose it
+//! without trace. (A dropped repeat leaves its speech uncovered, which the pipeline
+//! notices, decodes again and, failing that, reports.)
 
 use crate::events::Segment;
 use crate::vad;
 
 /// Probability above which whisper.cpp's "no speech" estimate, together with low token
-/// confidence, marks a segment as invented.
+/// confidence, marks a segment as doubtful.
 const NO_SPEECH_PROBABILITY: f32 = 0.5;
 const LOW_MEAN_WORD_PROBABILITY: f32 = 0.45;
 
@@ -21,13 +24,14 @@ const MIN_ACTIVE_FRACTION: f64 = 0.1;
 const MAX_PHRASE_REPEATS: usize = 3;
 
 /// Decides, segment by segment, what reaches the transcript.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct SegmentFilter {
     previous_texts: Vec<String>,
 }
 
 impl SegmentFilter {
-    /// Returns the segment to keep (possibly with a repeated phrase cut), or `None`.
+    /// Returns the segment to keep (possibly with a repeated phrase cut, possibly marked
+    /// [`Segment::low_confidence`]), or `None`.
     /// `active` is the chunk's voice activity (frames of [`vad::FRAME_S`]); `chunk_start_s`
     /// is where the chunk starts in the file; `no_speech_probability` is whisper.cpp's.
     pub fn accept(
@@ -54,7 +58,7 @@ impl SegmentFilter {
                 probabilities.iter().sum::<f32>() / probabilities.len() as f32
             };
             if mean < LOW_MEAN_WORD_PROBABILITY {
-                return None;
+                segment.low_confidence = true;
             }
         }
         let normalized = crate::wer::normalize(&text);
@@ -110,7 +114,7 @@ mod tests {
     use super::*;
 
     fn segment(text: &str, start_s: f64, end_s: f64) -> Segment {
-        Segment { start_s, end_s, text: text.into(), speaker: None, words: vec![], revision_key: None }
+        Segment { start_s, end_s, text: text.into(), speaker: None, words: vec![], revision_key: None, ..Default::default() }
     }
 
     #[test]
@@ -120,6 +124,20 @@ mod tests {
         assert!(filter.accept(segment("Thank you.", 0.0, 1.0), 0.1, &active, 0.0).is_none());
         active[10..40].iter_mut().for_each(|a| *a = true);
         assert!(filter.accept(segment("Hello there.", 0.0, 1.0), 0.1, &active, 0.0).is_some());
+    }
+
+    #[test]
+    fn text_the_model_doubts_is_kept_and_marked() {
+        let mut filter = SegmentFilter::default();
+        let active = vec![true; 100];
+        let doubtful = Segment {
+            words: vec![crate::events::Word { text: "Eindruck".into(), start_s: 0.0, end_s: 1.0, probability: Some(0.2) }],
+            ..segment("Eindruck", 0.0, 1.0)
+        };
+        let kept = filter.accept(doubtful, 0.9, &active, 0.0).expect("doubtful text over sound is kept");
+        assert!(kept.low_confidence);
+        let sure = filter.accept(segment("Hello there.", 1.0, 2.0), 0.1, &active, 0.0).unwrap();
+        assert!(!sure.low_confidence);
     }
 
     #[test]
