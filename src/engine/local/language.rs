@@ -35,17 +35,6 @@ pub fn detect(state: &mut WhisperState, samples: &[f32], threads: usize) -> Resu
     Ok(Detected { code, probability })
 }
 
-/// The English name of a language code, for messages ("German" for `de`).
-pub fn name_of(code: &str) -> String {
-    whisper_rs::get_lang_id(code)
-        .and_then(whisper_rs::get_lang_str_full)
-        .map(|name| {
-            let mut chars = name.chars();
-            chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
-        })
-        .unwrap_or_else(|| code.to_string())
-}
-
 /// Spans to decode, each with its language: `windows` (from [`windows::plan_windows`]) as
 /// they are where the language is clear, split into runs of pieces where it changes.
 /// Windows without speech keep the language around them. `detect` is asked for a window's
@@ -174,11 +163,5 @@ mod tests {
         active[1500..3000].iter_mut().for_each(|a| *a = false);
         let spans = plan(&active, &[0..1500, 1500..3000], |_| Ok(sure("it"))).unwrap();
         assert!(spans.iter().all(|(_, language)| language == "it"), "{spans:?}");
-    }
-
-    #[test]
-    fn language_names_are_for_people() {
-        assert_eq!(name_of("de"), "German");
-        assert_eq!(name_of("xx"), "xx");
     }
 }
