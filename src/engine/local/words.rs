@@ -90,13 +90,26 @@ fn group_tokens(tokens: &[DecodedToken]) -> Vec<Pending> {
 /// audio. A word that lies wholly in what the voice activity calls silence is left as it is
 /// (the activity may have missed quiet speech; the alignment is then the better guess).
 pub fn fit_to_speech(words: &mut [Word], speech: Speech) {
+    let mut previous_end_s: Option<f64> = None;
     for word in words.iter_mut() {
         let Some((first, last)) = frame_range(speech, word.start_s, word.end_s) else { continue };
-        let Some(run) = longest_run(&speech.active[first..last]) else { continue };
+        let Some(run) = longest_run(&speech.active[first..last]) else {
+            // Wholly in silence: the alignment ran late; the word follows the one before it.
+            if let Some(end_s) = previous_end_s.filter(|&end_s| end_s < word.start_s) {
+                word.end_s = end_s + (word.end_s - word.start_s).min(MAX_SILENT_WORD_S);
+                word.start_s = end_s;
+            }
+            previous_end_s = Some(word.end_s);
+            continue;
+        };
         word.start_s = word.start_s.max(speech.start_s + (first + run.start) as f64 * vad::FRAME_S);
         word.end_s = word.end_s.min(speech.start_s + (first + run.end) as f64 * vad::FRAME_S).max(word.start_s);
+        previous_end_s = Some(word.end_s);
     }
 }
+
+/// The longest a word moved out of silence is given.
+const MAX_SILENT_WORD_S: f64 = 0.5;
 
 /// The longest run of active frames (the later of equals).
 fn longest_run(active: &[bool]) -> Option<std::ops::Range<usize>> {
