@@ -36,18 +36,40 @@ impl SegmentFilter {
     /// is where the chunk starts in the file; `no_speech_probability` is whisper.cpp's.
     pub fn accept(
         &mut self,
-        mut segment: Segment,
+        segment: Segment,
         no_speech_probability: f32,
         active: &[bool],
         chunk_start_s: f64,
     ) -> Option<Segment> {
-        let text = segment.text.trim().to_string();
-        if !text.chars().any(char::is_alphanumeric) {
+        if lies_over_silence(segment.start_s, segment.end_s, active, chunk_start_s) {
             return None;
         }
-        let local_start_s = segment.start_s - chunk_start_s - 0.2;
-        let local_end_s = segment.end_s - chunk_start_s + 0.2;
-        if vad::active_fraction(active, local_start_s, local_end_s) < MIN_ACTIVE_FRACTION {
+        self.accept_over_sound(segment, no_speech_probability)
+    }
+
+    /// The segments cut from one piece whisper.cpp decoded ([`super::segments`]): the piece
+    /// is judged as a whole for silence, then each segment by the other rules. A word the
+    /// alignment put past the end of the speech, split off into a segment of its own, is
+    /// part of text decoded over speech and is not dropped as if it lay over silence.
+    pub fn accept_piece(
+        &mut self,
+        segments: Vec<Segment>,
+        no_speech_probability: f32,
+        active: &[bool],
+        chunk_start_s: f64,
+    ) -> Vec<Segment> {
+        let (Some(first), Some(last)) = (segments.first(), segments.last()) else { return Vec::new() };
+        if lies_over_silence(first.start_s, last.end_s, active, chunk_start_s) {
+            return Vec::new();
+        }
+        segments.into_iter().filter_map(|segment| self.accept_over_sound(segment, no_speech_probability)).collect()
+    }
+
+    /// The rules for text over sound: no text without a letter or digit, doubtful text
+    /// marked, the third copy in a row dropped, a phrase looping inside a segment cut.
+    fn accept_over_sound(&mut self, mut segment: Segment, no_speech_probability: f32) -> Option<Segment> {
+        let text = segment.text.trim().to_string();
+        if !text.chars().any(char::is_alphanumeric) {
             return None;
         }
         if no_speech_probability > NO_SPEECH_PROBABILITY {
@@ -81,6 +103,14 @@ impl SegmentFilter {
         }
         Some(segment)
     }
+}
+
+/// Whether `start_s..end_s` (file seconds; `active` starts at `chunk_start_s`) carries
+/// too little sound for text on it to have been said there.
+fn lies_over_silence(start_s: f64, end_s: f64, active: &[bool], chunk_start_s: f64) -> bool {
+    let local_start_s = start_s - chunk_start_s - 0.2;
+    let local_end_s = end_s - chunk_start_s + 0.2;
+    vad::active_fraction(active, local_start_s, local_end_s) < MIN_ACTIVE_FRACTION
 }
 
 /// If `text` repeats one phrase (1–8 words) more than [`MAX_PHRASE_REPEATS`] times in a row,
@@ -138,6 +168,23 @@ mod tests {
         assert!(kept.low_confidence);
         let sure = filter.accept(segment("Hello there.", 1.0, 2.0), 0.1, &active, 0.0).unwrap();
         assert!(!sure.low_confidence);
+    }
+
+    #[test]
+    fn every_word_of_a_piece_over_speech_is_kept_even_one_aligned_past_the_speech() {
+        // test_en.wav with base: speech until 3.38 s of 4.46 s; the alignment puts "used." at
+        // the end of the audio, a pause after "are", so it is cut into a segment of its own.
+        let active: Vec<bool> = (0..224).map(|frame| (36..169).contains(&frame)).collect();
+        let word = |text: &str, start_s: f64, end_s: f64| crate::events::Word { text: text.into(), start_s, end_s, probability: Some(0.9) };
+        let words = vec![word("Today", 0.73, 0.96), word("only", 0.96, 1.38), word("are", 3.22, 3.38), word("used.", 4.44, 4.46)];
+        let pieces = super::super::segments::split_into_segments(words.clone(), &Segment::default());
+        assert_eq!(pieces.last().map(|segment| segment.text.as_str()), Some("used."), "a segment of its own: {pieces:?}");
+        let kept = SegmentFilter::default().accept_piece(pieces, 0.1, &active, 0.0);
+        let kept_words: Vec<_> = kept.iter().flat_map(|segment| segment.words.clone()).collect();
+        assert_eq!(kept_words, words, "no decoded word is lost");
+        // A piece that lies over silence as a whole is still dropped.
+        let silent = vec![segment("Thank you.", 5.0, 6.0)];
+        assert!(SegmentFilter::default().accept_piece(silent, 0.1, &vec![false; 400], 0.0).is_empty());
     }
 
     #[test]

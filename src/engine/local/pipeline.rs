@@ -334,9 +334,8 @@ impl<'a> StreamDecoder<'a> {
         let mut kept = Vec::new();
         for piece in decoded {
             let words = words::words_from_tokens(&piece.tokens, span_start_s, None, speech);
-            for segment in segments::split_into_segments(words, &template) {
-                kept.extend(filter.accept(segment, piece.no_speech_probability, speech.active, speech.start_s));
-            }
+            let pieces = segments::split_into_segments(words, &template);
+            kept.extend(filter.accept_piece(pieces, piece.no_speech_probability, speech.active, speech.start_s));
         }
         let uncovered = segments::uncovered_speech(speech.active, speech.start_s, span, &kept);
         Ok(Attempt { segments: kept, uncovered, filter_after: filter })

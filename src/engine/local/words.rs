@@ -134,7 +134,9 @@ fn longest_run(active: &[bool]) -> Option<std::ops::Range<usize>> {
 /// The frames of `speech` a span covers, if any.
 fn frame_range(speech: Speech, start_s: f64, end_s: f64) -> Option<(usize, usize)> {
     let to_frame = |t: f64| (((t - speech.start_s) / vad::FRAME_S).max(0.0) as usize).min(speech.active.len());
-    let (first, last) = (to_frame(start_s), to_frame(end_s + vad::FRAME_S / 2.0));
+    // A zero-length word (tokens piled up at one instant) still covers the frame it is in.
+    let first = to_frame(start_s);
+    let last = to_frame(end_s + vad::FRAME_S / 2.0).max(first + 1).min(speech.active.len());
     (last > first).then_some((first, last))
 }
 
@@ -218,6 +220,16 @@ mod tests {
         let tokens = [aligned(b" for", 0.6), aligned(b" you", 2.0)];
         let words = words_from_tokens(&tokens, 0.0, Some(0.3), speech);
         assert_eq!(spans(&words), [("for".into(), 0.3, 0.6), ("you".into(), 0.6, 1.0)]);
+    }
+
+    #[test]
+    fn a_zero_length_word_aligned_into_the_silence_at_the_end_follows_the_word_before_it() {
+        // test_en.wav with base: speech until 3.38 s of 4.46 s; DTW puts "are used." at 4.44 s.
+        let active: Vec<bool> = (0..224).map(|frame| (36..169).contains(&frame)).collect();
+        let speech = Speech { active: &active, start_s: 0.0 };
+        let tokens = [aligned(b" 3", 3.22), aligned(b" are", 4.44), aligned(b" used", 4.44), aligned(b".", 4.44)];
+        let words = words_from_tokens(&tokens, 0.0, Some(2.96), speech);
+        assert_eq!(spans(&words), [("3".into(), 2.96, 3.22), ("are".into(), 3.22, 3.38), ("used.".into(), 3.38, 3.4)]);
     }
 
     #[test]
