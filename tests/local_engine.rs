@@ -280,6 +280,24 @@ fn languages_are_detected_and_translated_with_a_multilingual_model() {
     assert!(word_error_rate(&german_text, &english) > 0.5, "translation looks like the German text: {english}");
 }
 
+#[test]
+fn the_prompt_spells_a_word_as_given() {
+    // tiny.en writes "direct to heaven"; Dickens (and the reference) write "Heaven".
+    let Some(model) = common::model("tiny.en") else { return };
+    let Some(two_cities) = common::testdata("speech/two_cities.wav") else { return };
+    let engine = engine(&model);
+    let heaven = |prompt: Option<&str>| {
+        let options = TranscribeOptions { prompt: prompt.map(str::to_string), ..english() };
+        let (events, result) = transcribe(&engine, &two_cities, options);
+        result.unwrap();
+        let text = transcript_of(&events).plain_text();
+        let spelled = text.split_whitespace().find(|word| word.to_lowercase().starts_with("heaven")).map(str::to_string);
+        spelled.unwrap_or_else(|| panic!("no heaven in {text}"))
+    };
+    assert!(heaven(None).starts_with("heaven"), "without a prompt the word is written in lower case");
+    assert!(heaven(Some("Light, Darkness, Heaven.")).starts_with("Heaven"), "the prompt's spelling is used");
+}
+
 /// A stand-in for `verbatim worker` that takes the job, then misbehaves as `behaviour` (shell)
 /// says; it writes its pid to `pid` first.
 #[cfg(unix)]
