@@ -21,6 +21,7 @@
 mod alignment;
 mod chunks;
 mod cleanup;
+pub mod english_only;
 mod language;
 pub mod live;
 mod phrase_decode;
@@ -55,11 +56,14 @@ pub struct LocalEngineConfig {
     /// the alignment reads. Off by default: on the CPUs measured it was no faster, and the
     /// aligned word times are what subtitles are cut on.
     pub flash_attention: bool,
+    /// A multilingual model that listens, when this one is English-only and the language is
+    /// left to auto, for speech in another language ([`english_only`]).
+    pub language_detector: Option<PathBuf>,
 }
 
 impl Default for LocalEngineConfig {
     fn default() -> Self {
-        LocalEngineConfig { model_path: PathBuf::new(), beam_size: 1, flash_attention: false }
+        LocalEngineConfig { model_path: PathBuf::new(), beam_size: 1, flash_attention: false, language_detector: None }
     }
 }
 
@@ -117,6 +121,11 @@ pub fn load_model(path: &Path, flash_attention: bool) -> Result<WhisperContext, 
             path.display()
         ))
     })
+}
+
+/// Whether the ggml model at `path` is multilingual (`None`: not a readable ggml model).
+pub fn is_multilingual(path: &Path) -> Option<bool> {
+    check_ggml_header(path).ok().map(|shape| shape.multilingual())
 }
 
 fn check_ggml_header(path: &Path) -> Result<alignment::ModelShape, EngineError> {

@@ -12,6 +12,7 @@
 
 use super::chunks::ChunkReader;
 use super::cleanup::SegmentFilter;
+use super::english_only::EnglishOnlyCheck;
 use super::language;
 use super::segments;
 use super::whisper_call::{self, CallError, DecodedSegment};
@@ -44,6 +45,7 @@ pub fn transcribe_blocking(
     let multilingual = context.is_multilingual();
     warn_about_options(path, options, channel_count, multilingual, sink);
     let fixed_language = resolve_language(options, multilingual, sink)?;
+    let mut english_only = EnglishOnlyCheck::start(&config.model_path, config.language_detector.as_deref(), options, multilingual, sink);
     let stream_count = if per_channel { channel_count } else { 1 };
     let mut decoders = (0..stream_count)
         .map(|index| {
@@ -61,6 +63,9 @@ pub fn transcribe_blocking(
         }
         duration_s = chunk.start_s + chunk.duration_s();
         let streams: Vec<Vec<f32>> = if per_channel { chunk.speaker_channels() } else { vec![chunk.mono()] };
+        if let Some(check) = english_only.as_mut() {
+            check.listen(&streams[0], chunk.start_s, sink);
+        }
         let mut chunk_segments: Vec<Segment> = Vec::new();
         let stream_share = 1.0 / streams.len() as f64;
         for (stream_index, samples) in streams.iter().enumerate() {
@@ -353,7 +358,7 @@ fn frame_at(speech: Speech, time_s: f64) -> usize {
 }
 
 /// The samples of a frame range.
-fn sample_range(frames: &Range<usize>, sample_count: usize) -> Range<usize> {
+pub(super) fn sample_range(frames: &Range<usize>, sample_count: usize) -> Range<usize> {
     let frame_len = vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ);
     (frames.start * frame_len).min(sample_count)..(frames.end * frame_len).min(sample_count)
 }
