@@ -36,6 +36,15 @@ pub struct Segment {
     /// one replaces it in place instead of being appended. `None` for text that is final.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision_key: Option<String>,
+    /// The language this segment was transcribed in (ISO 639-1), when the engine knows: a
+    /// recording may change language, so this is per segment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// The engine doubts this text (it may be misheard or invented: the model rated it as
+    /// probably not speech, or it repeats what came before). It is kept, marked, so that no
+    /// speech is silently lost; the reader decides.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub low_confidence: bool,
 }
 
 /// The live, not yet final text at the tail of the transcript. Each hypothesis replaces the

@@ -240,6 +240,8 @@ impl Transcript {
             segment.text = revision.text;
             segment.words = revision.words;
             self.meta[index].reviewed_words.clear();
+            segment.low_confidence = revision.low_confidence;
+            segment.language = revision.language;
         }
         if !keep_speaker {
             segment.speaker = revision.speaker;
@@ -340,6 +342,7 @@ mod tests {
             text: text.into(),
             speaker: speaker.map(str::to_string),
             words: vec![],
+            ..Default::default()
         }
     }
 

@@ -41,6 +41,7 @@ fn timed(text: &str, start_s: f64, speaker: &str, unsure: &[usize]) -> Step {
         text: text.into(),
         speaker: Some(speaker.into()),
         words,
+        ..Default::default()
     }))
 }
 

@@ -54,6 +54,19 @@ fn status(
 }
 
 #[test]
+fn the_language_picker_says_when_the_model_is_english_only() {
+    let note = "tiny.en is English-only";
+    let mut harness = real_window(tiny_en_settings());
+    harness.run_steps(3);
+    assert!(shows(&harness, note), "the note is shown for tiny.en");
+    let mut settings = tiny_en_settings();
+    settings.local.model = "base".into();
+    let mut harness = real_window(settings);
+    harness.run_steps(3);
+    assert!(!shows(&harness, "is English-only"), "no note for a multilingual model");
+}
+
+#[test]
 fn a_dropped_recording_is_transcribed_into_the_pane() {
     let mut harness = real_window(tiny_en_settings());
     let Some(recording) = testdata("speech/jfk.wav") else { return };

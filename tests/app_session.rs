@@ -27,6 +27,7 @@ fn earlier_session(dir: &Path, recording: PathBuf) {
         text: EARLIER_TEXT.into(),
         speaker: None,
         words: vec![],
+        ..Default::default()
     }));
     let snapshot = SessionSnapshot {
         jobs: vec![SavedJob {

@@ -213,6 +213,7 @@ fn sigkill_during_editing_keeps_an_edit_older_than_the_autosave_interval() {
             text: text.into(),
             speaker: None,
             words: vec![],
+            ..Default::default()
         });
     }
     let snapshot = SessionSnapshot {

@@ -137,6 +137,31 @@ fn stereo_speakers_reach_the_subtitles() {
 }
 
 #[test]
+fn an_english_only_model_says_when_it_hears_another_language() {
+    // tiny.en is the default; base (installed next to it) tells which language is spoken.
+    let (Some(german), Some(english)) = (common::testdata("multilingual/test_de.wav"), common::testdata("multilingual/test_en.wav")) else {
+        return;
+    };
+    if common::model("tiny.en").is_none() || common::model("base").is_none() {
+        return;
+    }
+    let output = verbatim(&["transcribe", german.to_str().unwrap(), "--format", "txt", "--quiet"]);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let warnings: Vec<String> = stderr_lines(&output).into_iter().filter(|line| line.starts_with("warning:")).collect();
+    assert!(
+        warnings.iter().any(|line| line.contains("sounds like German") && line.contains("tiny.en only transcribes English") && line.contains("base")),
+        "{warnings:?}"
+    );
+    assert_eq!(warnings.len(), 1, "one warning per language heard: {warnings:?}");
+    // English speech, or a language the user named, is not questioned.
+    for args in [vec![english.to_str().unwrap()], vec![german.to_str().unwrap(), "--language", "en"]] {
+        let output = verbatim(&[&["transcribe", "--format", "txt", "--quiet"], args.as_slice()].concat());
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        assert!(!String::from_utf8_lossy(&output.stderr).contains("sounds like"), "{args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    }
+}
+
+#[test]
 fn models_can_be_listed_and_imported_into_an_empty_store() {
     let Some(ct2) = common::ct2_tiny_model() else { return };
     let models = tempfile::tempdir().unwrap();

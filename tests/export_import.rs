@@ -554,6 +554,7 @@ fn sample_transcript() -> Transcript {
             text: text.into(),
             speaker: Some(speaker.into()),
             words: vec![],
+            ..Default::default()
         });
         start_s = end_s + 0.75;
     }

@@ -93,6 +93,8 @@ fn random_transcript(rng: &mut Rng) -> Transcript {
     let segments = (0..rng.below(12))
         .map(|_| Segment {
             revision_key: (rng.below(3) == 0).then(|| rng.text()),
+            language: (rng.below(2) == 0).then(|| rng.text()),
+            low_confidence: rng.below(3) == 0,
             start_s: rng.time(),
             end_s: rng.time(),
             text: rng.text(),
@@ -111,6 +113,7 @@ fn random_transcript(rng: &mut Rng) -> Transcript {
                     probability: rng.probability(),
                 })
                 .collect(),
+                ..Default::default()
         })
         .collect();
     let mut transcript = Transcript::from_parts(segments, speakers, []);
@@ -200,6 +203,7 @@ fn the_schema_is_exactly_as_documented() {
             end_s: 1.25,
             probability: Some(0.75),
         }],
+        ..Default::default()
     });
     transcript.push_segment(Segment {
         revision_key: None,
@@ -208,6 +212,7 @@ fn the_schema_is_exactly_as_documented() {
         text: "Bye".into(),
         speaker: None,
         words: vec![],
+        ..Default::default()
     });
     transcript.rename_speaker("SPEAKER_00", "Alice");
     transcript.language = Some("en".into());
@@ -260,6 +265,7 @@ fn non_finite_numbers_are_written_as_null() {
         text: "x".into(),
         speaker: None,
         words: vec![],
+        ..Default::default()
     });
     transcript.duration_s = Some(f64::NAN);
     let json = render_json(&transcript);

@@ -199,6 +199,7 @@ fn generate(rng: &mut Rng, shape: Shape) -> (Transcript, Vec<Vec<String>>) {
             text,
             speaker,
             words: if with_words { words } else { vec![] },
+            ..Default::default()
         });
         tokens_per_segment.push(tokens);
         clock_s = end_s
@@ -631,6 +632,7 @@ fn cue_times_follow_word_times() {
         text,
         speaker: None,
         words: words.clone(),
+        ..Default::default()
     });
     let srt = render(&transcript, ExportFormat::Srt, &ExportOptions::default());
     let cues = parse_srt(&srt).unwrap();
@@ -674,6 +676,7 @@ fn edits_and_renamed_speakers_reach_every_export() {
                 end_s: 1.0,
                 probability: None,
             }],
+            ..Default::default()
         });
     }
     assert!(transcript.rename_speaker("spk0", "Alice"));
@@ -711,6 +714,7 @@ fn empty_transcripts_give_valid_empty_files() {
         text: "  \n ".into(),
         speaker: None,
         words: vec![],
+        ..Default::default()
     });
     let options = ExportOptions::default();
     assert_eq!(render(&transcript, ExportFormat::Srt, &options), "");
@@ -730,6 +734,7 @@ fn srt_never_contains_an_arrow_in_text() {
         text: "a --> b".into(),
         speaker: None,
         words: vec![],
+        ..Default::default()
     });
     let srt = render(&transcript, ExportFormat::Srt, &ExportOptions::default());
     assert_eq!(parse_srt(&srt).unwrap()[0].lines, ["a -> b"]);

@@ -12,6 +12,7 @@ fn segment(start_s: f64, end_s: f64, text: &str, speaker: Option<&str>) -> Segme
         text: text.into(),
         speaker: speaker.map(str::to_string),
         words: vec![],
+        ..Default::default()
     }
 }
 

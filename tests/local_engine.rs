@@ -65,6 +65,7 @@ fn real_recordings_are_transcribed_within_ten_percent_word_error_rate() {
         for pair in transcript.segments.windows(2) {
             assert!(pair[0].start_s <= pair[1].start_s, "segments out of order");
         }
+        assert_word_times_are_sane(&transcript, file);
         for segment in &transcript.segments {
             assert!(segment.end_s >= segment.start_s);
             assert!(!segment.words.is_empty(), "no word timings in {segment:?}");
@@ -279,6 +280,24 @@ fn languages_are_detected_and_translated_with_a_multilingual_model() {
     assert!(word_error_rate(&german_text, &english) > 0.5, "translation looks like the German text: {english}");
 }
 
+#[test]
+fn the_prompt_spells_a_word_as_given() {
+    // tiny.en writes "direct to heaven"; Dickens (and the reference) write "Heaven".
+    let Some(model) = common::model("tiny.en") else { return };
+    let Some(two_cities) = common::testdata("speech/two_cities.wav") else { return };
+    let engine = engine(&model);
+    let heaven = |prompt: Option<&str>| {
+        let options = TranscribeOptions { prompt: prompt.map(str::to_string), ..english() };
+        let (events, result) = transcribe(&engine, &two_cities, options);
+        result.unwrap();
+        let text = transcript_of(&events).plain_text();
+        let spelled = text.split_whitespace().find(|word| word.to_lowercase().starts_with("heaven")).map(str::to_string);
+        spelled.unwrap_or_else(|| panic!("no heaven in {text}"))
+    };
+    assert!(heaven(None).starts_with("heaven"), "without a prompt the word is written in lower case");
+    assert!(heaven(Some("Light, Darkness, Heaven.")).starts_with("Heaven"), "the prompt's spelling is used");
+}
+
 /// A stand-in for `verbatim worker` that takes the job, then misbehaves as `behaviour` (shell)
 /// says; it writes its pid to `pid` first.
 #[cfg(unix)]
@@ -323,5 +342,74 @@ fn a_worker_sending_garbage_or_an_endless_line_is_stopped_with_an_error() {
         #[cfg(target_os = "linux")]
         assert!(!Path::new(&format!("/proc/{}", pid.trim())).exists(), "{name}: the worker was left running");
         let _ = pid;
+    }
+}
+
+/// Word times every engine run must keep: in order, inside their segment, never zero-length,
+/// never overlapping.
+fn assert_word_times_are_sane(transcript: &Transcript, what: &str) {
+    let mut previous_end_s = f64::NEG_INFINITY;
+    for segment in &transcript.segments {
+        if segment.speaker.is_none() {
+            assert!(segment.start_s >= previous_end_s - 1e-6, "{what}: segments overlap at {segment:?}");
+        }
+        let mut word_end_s = f64::NEG_INFINITY;
+        for word in &segment.words {
+            assert!(word.end_s > word.start_s, "{what}: zero-length word {word:?}");
+            assert!(word.start_s >= word_end_s - 1e-9, "{what}: overlapping words at {word:?}");
+            assert!(word.start_s >= segment.start_s - 1e-9 && word.end_s <= segment.end_s + 1e-9, "{what}: {word:?} outside {segment:?}");
+            word_end_s = word.end_s;
+        }
+        if segment.speaker.is_none() {
+            previous_end_s = segment.end_s;
+        }
+    }
+}
+
+/// English clips, then German ones, as one file in `dir`.
+fn code_switched_recording(dir: &Path) -> Option<std::path::PathBuf> {
+    let mut samples: Vec<i16> = Vec::new();
+    for clip in ["test_en.wav", "test_en_norm.wav", "test_de.wav", "test_de_norm.wav"] {
+        let path = common::testdata(&format!("multilingual/{clip}"))?;
+        let mut reader = hound::WavReader::open(&path).unwrap();
+        assert_eq!(reader.spec().sample_rate, 16_000);
+        samples.extend(reader.samples::<i16>().map(Result::unwrap));
+        samples.extend(std::iter::repeat_n(0i16, 8_000));
+    }
+    let out = dir.join("english_then_german.wav");
+    let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let mut writer = hound::WavWriter::create(&out, spec).unwrap();
+    samples.iter().for_each(|&s| writer.write_sample(s).unwrap());
+    writer.finalize().unwrap();
+    Some(out)
+}
+
+#[test]
+fn a_code_switched_recording_keeps_both_halves_each_in_its_language() {
+    let Some(model) = common::model("base") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(path) = code_switched_recording(dir.path()) else { return };
+    let english = "Today only platforms one and three are used. The expression goes 6 times 10 equals 60 not 600000 that gives us a 12% chance.";
+    let german = "Die Werbung vermittelt einen falschen Eindruck. Meine Lieblingszahl ist 268.";
+    let engine = engine(&model);
+    for language in [None, Some("de")] {
+        let options = TranscribeOptions { language: language.map(str::to_string), ..TranscribeOptions::default() };
+        let (events, result) = transcribe(&engine, &path, options);
+        result.unwrap();
+        let transcript = transcript_of(&events);
+        let warnings: Vec<_> = events.iter().filter(|e| matches!(e, EngineEvent::Warning { .. })).collect();
+        println!("{language:?}: {:?} {warnings:?}", transcript.segments.iter().map(|s| (s.language.clone(), s.text.clone())).collect::<Vec<_>>());
+        assert_word_times_are_sane(&transcript, "code-switched");
+        let german_part: Vec<_> = transcript.segments.iter().filter(|s| s.start_s >= 12.0).collect();
+        let german_text = german_part.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+        assert!(word_error_rate(german, &german_text) <= 0.3, "{language:?}: German half lost or wrong: {german_text:?}");
+        let english_text =
+            transcript.segments.iter().filter(|s| s.end_s <= 12.5).map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+        assert!(word_error_rate(english, &english_text) <= 0.35, "{language:?}: English half: {english_text:?}");
+        if language.is_none() {
+            // Language left to the model: each half is labelled with its own.
+            assert!(german_part.iter().all(|s| s.language.as_deref() == Some("de")), "{:?}", transcript.segments);
+            assert!(transcript.segments.iter().filter(|s| s.end_s <= 12.5).all(|s| s.language.as_deref() == Some("en")));
+        }
     }
 }

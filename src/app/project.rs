@@ -264,6 +264,7 @@ mod tests {
             text: "Ask not.".into(),
             speaker: Some("s1".into()),
             words: vec![],
+            ..Default::default()
         }));
         transcript.rename_speaker("s1", "Kennedy");
         transcript

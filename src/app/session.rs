@@ -299,6 +299,7 @@ mod tests {
                 text: (*text).into(),
                 speaker: Some("left".into()),
                 words: vec![],
+                ..Default::default()
             }));
         }
         transcript

@@ -727,6 +727,7 @@ mod tests {
             text: text.into(),
             speaker: None,
             words: vec![],
+            ..Default::default()
         })
     }
 

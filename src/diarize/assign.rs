@@ -79,6 +79,8 @@ pub fn split_words_by_speaker(segment: Segment, speakers: &[Option<String>]) -> 
             speaker,
             words,
             revision_key: None,
+            language: segment.language.clone(),
+            low_confidence: segment.low_confidence,
         })
         .collect()
 }
@@ -104,6 +106,7 @@ mod tests {
             speaker: None,
             words: vec![word("Hello", 0.1, 0.5), word("there.", 0.5, 1.0), word("Hi,", 2.0, 2.3), word("how", 2.4, 2.6), word("are", 2.6, 2.8), word("you?", 2.8, 3.5)],
             revision_key: None,
+            ..Default::default()
         };
         // Speaker 1 starts at 1.9 s; a little overlap at 1.9–2.1 goes to the dominant one.
         let turns = [turn(0.0, 2.1, 0), turn(1.9, 4.0, 1)];
@@ -123,6 +126,7 @@ mod tests {
             speaker: None,
             words: vec![word("Well,", 5.0, 5.4), word("yes.", 5.5, 6.0)],
             revision_key: None,
+            ..Default::default()
         };
         let pieces = label_segments(vec![segment], &[turn(0.0, 2.0, 0), turn(7.0, 9.0, 1)]);
         assert_eq!(pieces.len(), 1);

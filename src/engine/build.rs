@@ -88,9 +88,13 @@ pub fn build_live_engine(
 
 /// The local engine for an installed model name or a ggml file path.
 fn local_engine(model: &str, beam_size: u32, worker_exe: Option<&Path>) -> Result<LocalEngine, EngineError> {
-    let model_path = crate::models::ModelStore::from_env()?.resolve(model)?;
+    let store = crate::models::ModelStore::from_env()?;
+    let model_path = store.resolve(model)?;
+    // An English-only model is listened to by a multilingual one, when one is installed.
+    let english_only = super::local::is_multilingual(&model_path) == Some(false);
+    let language_detector = english_only.then(|| super::local::english_only::find_detector(&store)).flatten();
     // Everything a front end does not set (flash attention…) keeps the engine's defaults.
-    let config = LocalEngineConfig { model_path, beam_size: beam_size.max(1), ..LocalEngineConfig::default() };
+    let config = LocalEngineConfig { model_path, beam_size: beam_size.max(1), language_detector, ..LocalEngineConfig::default() };
     Ok(match worker_exe {
         Some(exe) => LocalEngine::with_worker(config, exe.to_path_buf()),
         None => LocalEngine::new(config),

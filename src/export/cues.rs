@@ -486,6 +486,7 @@ mod tests {
                     probability: None,
                 })
                 .collect(),
+                ..Default::default()
         }
     }
 

@@ -97,6 +97,7 @@ pub fn import_subtitles(
             text,
             speaker: cue.speaker,
             words: Vec::new(),
+            ..Default::default()
         });
     }
     segments.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));

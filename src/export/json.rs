@@ -43,6 +43,12 @@ struct SegmentEntry {
     /// Only on segments a live engine may still revise (written while recording).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     revision_key: Option<String>,
+    /// The segment's own language, when the engine told it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    language: Option<String>,
+    /// Only on text the engine doubts (written as `true`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    low_confidence: bool,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -97,6 +103,8 @@ pub fn render_json(transcript: &Transcript) -> String {
                 text: segment.text.clone(),
                 speaker: segment.speaker.clone(),
                 revision_key: segment.revision_key.clone(),
+                language: segment.language.clone(),
+                low_confidence: segment.low_confidence,
                 words: segment
                     .words
                     .iter()
@@ -163,6 +171,8 @@ pub fn transcript_from_json(json: &str) -> Result<Transcript, ExportError> {
             }
             Segment {
                 revision_key: segment.revision_key,
+                language: segment.language,
+                low_confidence: segment.low_confidence,
                 start_s: segment.start_s,
                 end_s: segment.end_s,
                 text: segment.text,
@@ -241,6 +251,7 @@ mod tests {
                 Word { text: "so".into(), start_s: 0.5, end_s: 1.0, probability: Some(0.3) },
             ],
             revision_key: None,
+            ..Default::default()
         });
         assert!(transcript.accept_word((0, 1)));
         let json = render_json(&transcript);

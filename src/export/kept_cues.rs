@@ -140,6 +140,7 @@ mod tests {
                 text: (*text).into(),
                 speaker: None,
                 words: vec![],
+                ..Default::default()
             });
         }
         transcript

@@ -249,6 +249,7 @@ mod tests {
             text: text.into(),
             speaker: None,
             words,
+            ..Default::default()
         }
     }
 

@@ -36,7 +36,8 @@ impl Transcript {
             .enumerate()
             .filter_map(|(new, old)| old.filter(|old| meta.reviewed_words.contains(old)).map(|_| new))
             .collect();
-        let edited = Segment { text: text.to_string(), words, ..segment.clone() };
+        // Text set by hand is what the user vouches for: no longer low-confidence.
+        let edited = Segment { text: text.to_string(), words, low_confidence: false, ..segment.clone() };
         let meta = SegmentMeta { text_edited: true, reviewed_words: reviewed, ..meta.clone() };
         Some(self.splice_segments(index, 1, vec![(edited, meta)]))
     }
@@ -263,6 +264,7 @@ mod tests {
             speaker: Some("A".into()),
             words,
             revision_key: key.map(str::to_string),
+            ..Default::default()
         }
     }
 

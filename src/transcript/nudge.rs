@@ -99,6 +99,7 @@ mod tests {
                     Word { text: "a".into(), start_s, end_s: start_s + 0.5, probability: None },
                     Word { text: "b".into(), start_s: start_s + 0.5, end_s, probability: None },
                 ],
+                ..Default::default()
             });
         }
         transcript

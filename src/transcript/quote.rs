@@ -37,7 +37,7 @@ mod tests {
     fn quotes_carry_time_and_speaker_in_the_template() {
         let mut transcript = Transcript::new();
         for (start_s, text, speaker) in [(751.4, "We start now.", Some("S2")), (3.0, "Before.", None), (760.0, " And go on. ", Some("S2"))] {
-            transcript.push_segment(Segment { start_s, end_s: start_s + 1.0, text: text.into(), speaker: speaker.map(str::to_string), words: vec![], revision_key: None });
+            transcript.push_segment(Segment { start_s, end_s: start_s + 1.0, text: text.into(), speaker: speaker.map(str::to_string), words: vec![], revision_key: None, ..Default::default() });
         }
         transcript.rename_speaker("S2", "Speaker 2");
         assert_eq!(

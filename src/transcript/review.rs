@@ -86,6 +86,7 @@ mod tests {
                 .map(|(i, (text, probability))| Word { text: (*text).into(), start_s: i as f64, end_s: i as f64 + 0.9, probability: *probability })
                 .collect(),
             revision_key: None,
+            ..Default::default()
         }
     }
 

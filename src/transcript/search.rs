@@ -138,7 +138,7 @@ mod tests {
             .enumerate()
             .map(|(i, w)| Word { text: w.into(), start_s: i as f64, end_s: i as f64 + 0.5, probability: Some(0.9) })
             .collect();
-        Segment { start_s: 0.0, end_s: 10.0, text: text.into(), speaker: None, words, revision_key: None }
+        Segment { start_s: 0.0, end_s: 10.0, text: text.into(), speaker: None, words, revision_key: None, ..Default::default() }
     }
 
     #[test]

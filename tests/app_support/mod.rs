@@ -75,6 +75,7 @@ pub fn segment(text: &str, start_s: f64, speaker: Option<&str>) -> Step {
         text: text.into(),
         speaker: speaker.map(str::to_string),
         words: vec![],
+        ..Default::default()
     }))
 }
 
@@ -176,6 +177,7 @@ impl Engine for ScriptedEngine {
                                 if index % 3 == 1 { "right" } else { "left" }.to_string(),
                             ),
                             words: vec![],
+                            ..Default::default()
                         });
                     }
                 }
@@ -206,6 +208,7 @@ impl Engine for ScriptedEngine {
                                 if index % 2 == 0 { "left" } else { "right" }.to_string(),
                             ),
                             words: vec![],
+                            ..Default::default()
                         });
                     }
                 }
@@ -220,6 +223,7 @@ impl Engine for ScriptedEngine {
                             text: format!("Segment number {index} of the flood, with enough words to wrap now and then on a narrow window."),
                             speaker: speaker.clone(),
                             words: vec![],
+                            ..Default::default()
                         });
                     }
                 }

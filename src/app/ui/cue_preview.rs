@@ -185,7 +185,7 @@ mod tests {
             .map(|i| Word { text: format!("word{i}"), start_s: i as f64 * 0.4, end_s: i as f64 * 0.4 + 0.3, probability: None })
             .collect();
         let text = words.iter().map(|word| word.text.clone()).collect::<Vec<_>>().join(" ");
-        transcript.push_segment(Segment { revision_key: None, start_s: 0.0, end_s: 16.0, text, speaker: None, words });
+        transcript.push_segment(Segment { revision_key: None, start_s: 0.0, end_s: 16.0, text, speaker: None, words, ..Default::default() });
         let marks = segment_marks(&transcript, false, &SubtitleRules::default());
         let starts = &marks[0].cue_starts;
         assert!(starts.len() >= 3, "{starts:?}");

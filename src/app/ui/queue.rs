@@ -442,6 +442,7 @@ fn options_grid_ui(
     }
     let settings = &mut app.settings;
     language_row(ui, settings, width);
+    english_only_note(ui, settings);
     if settings.engine.splits_stereo_channels() {
         speakers_row(ui, settings, width);
     }
@@ -504,6 +505,22 @@ fn language_row(ui: &mut egui::Ui, settings: &mut Settings, width: f32) {
             .response;
         (response, ())
     });
+}
+
+/// Under the language picker: the chosen local model transcribes English only.
+fn english_only_note(ui: &mut egui::Ui, settings: &Settings) {
+    let model = &settings.local.model;
+    let english_only = crate::models::catalog::lookup(model).is_ok_and(|entry| entry.english_only);
+    if settings.engine != EngineKind::Local || !english_only {
+        return;
+    }
+    ui.label("");
+    ui.label(
+        RichText::new(format!("⚠ {model} is English-only: other languages need a multilingual model (e.g. base)"))
+            .small()
+            .color(ui.visuals().warn_fg_color),
+    );
+    ui.end_row();
 }
 
 fn speakers_row(ui: &mut egui::Ui, settings: &mut Settings, width: f32) {

@@ -1266,6 +1266,7 @@ mod tests {
                 text: (*text).into(),
                 speaker: None,
                 words: vec![],
+                ..Default::default()
             })
             .collect()
     }

@@ -375,6 +375,7 @@ fn piece(text: String, start_s: f64, end_s: f64) -> Option<Segment> {
         text: text.to_string(),
         speaker: None,
         words: Vec::new(),
+        ..Default::default()
     })
 }
 

@@ -127,6 +127,7 @@ mod tests {
                 end_s: 1.5,
                 probability: None,
             }],
+            ..Default::default()
         };
         output.segment(segment.clone());
         output.start_part(1, 60.0);

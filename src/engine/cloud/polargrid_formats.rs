@@ -85,6 +85,7 @@ fn parse_json_object(
                         text,
                         speaker: None,
                         words: Vec::new(),
+                        ..Default::default()
                     })
                 })
                 .collect()

@@ -367,6 +367,7 @@ impl SttResponse {
                 },
                 speaker: dominant_speaker(segment.start, segment.end, &segment.speakers),
                 words,
+                ..Default::default()
             });
         }
         if segments.is_empty()
@@ -387,6 +388,7 @@ impl SttResponse {
                 text: text.to_string(),
                 speaker: None,
                 words,
+                ..Default::default()
             });
         }
         segments
@@ -454,6 +456,7 @@ fn split_by_speaker(words: &[Word], speakers: &[SttSpeaker]) -> Vec<Segment> {
         text: words.iter().map(|word| word.text.as_str()).collect::<Vec<_>>().join(" "),
         speaker: None,
         words: words.to_vec(),
+        ..Default::default()
     };
     // A word no turn covers stays with the speaker before it, as the shared splitter does.
     let labels: Vec<Option<String>> =

@@ -368,6 +368,7 @@ impl Run<'_> {
                 speaker: None,
                 words: Vec::new(),
                 revision_key,
+                ..Default::default()
             });
             return;
         }
@@ -391,6 +392,7 @@ impl Run<'_> {
             speaker: None,
             words: Vec::new(),
             revision_key,
+            ..Default::default()
         });
     }
 }

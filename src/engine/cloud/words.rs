@@ -22,6 +22,7 @@ pub fn text_as_one_segment(text: &str, end_s: Option<f64>) -> Vec<Segment> {
         text: text.to_string(),
         speaker: None,
         words: Vec::new(),
+        ..Default::default()
     }]
 }
 
@@ -111,6 +112,7 @@ fn segment_of(words: Vec<Word>) -> Segment {
         text,
         speaker: None,
         words,
+        ..Default::default()
     }
 }
 

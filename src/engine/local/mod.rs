@@ -18,13 +18,18 @@
 //! each phrase, and drafts of the one being spoken, with whisper.cpp's encoder window cut
 //! down to the phrase ([`phrase_decode`]).
 
+mod alignment;
 mod chunks;
 mod cleanup;
+pub mod english_only;
+mod language;
 pub mod live;
 mod phrase_decode;
 mod phrases;
 mod pipeline;
+mod segments;
 mod whisper_call;
+mod windows;
 pub mod worker;
 pub mod worker_pool;
 mod words;
@@ -46,13 +51,19 @@ pub struct LocalEngineConfig {
     pub model_path: PathBuf,
     /// 1 = greedy decoding (fastest); more = beam search.
     pub beam_size: u32,
-    /// whisper.cpp's flash attention kernels (faster on CPU, same results).
+    /// whisper.cpp's flash attention kernels, instead of word times aligned by the model's
+    /// attention heads ([`alignment`]): flash attention does not keep the attention weights
+    /// the alignment reads. Off by default: on the CPUs measured it was no faster, and the
+    /// aligned word times are what subtitles are cut on.
     pub flash_attention: bool,
+    /// A multilingual model that listens, when this one is English-only and the language is
+    /// left to auto, for speech in another language ([`english_only`]).
+    pub language_detector: Option<PathBuf>,
 }
 
 impl Default for LocalEngineConfig {
     fn default() -> Self {
-        LocalEngineConfig { model_path: PathBuf::new(), beam_size: 1, flash_attention: true }
+        LocalEngineConfig { model_path: PathBuf::new(), beam_size: 1, flash_attention: false, language_detector: None }
     }
 }
 
@@ -91,15 +102,19 @@ impl LocalEngine {
 }
 
 /// Loads a ggml model after checking that the file is one, so a wrong file gets a clear
-/// error instead of reaching whisper.cpp's loader.
+/// error instead of reaching whisper.cpp's loader. Without flash attention the model's
+/// alignment heads are set up, so tokens come with aligned times.
 pub fn load_model(path: &Path, flash_attention: bool) -> Result<WhisperContext, EngineError> {
-    check_ggml_header(path)?;
+    let shape = check_ggml_header(path)?;
     silence_whisper_logs();
     let path_text = path
         .to_str()
         .ok_or_else(|| EngineError::Model(format!("model path {} is not valid UTF-8; move the model to a plain path", path.display())))?;
     let mut params = WhisperContextParameters::default();
     params.flash_attn = flash_attention;
+    if !flash_attention {
+        params.dtw_parameters.mode = shape.dtw_mode();
+    }
     WhisperContext::new_with_params(path_text, params).map_err(|error| {
         EngineError::Model(format!(
             "whisper.cpp could not load {} ({error}); download it again with `verbatim models download NAME`",
@@ -108,7 +123,12 @@ pub fn load_model(path: &Path, flash_attention: bool) -> Result<WhisperContext, 
     })
 }
 
-fn check_ggml_header(path: &Path) -> Result<(), EngineError> {
+/// Whether the ggml model at `path` is multilingual (`None`: not a readable ggml model).
+pub fn is_multilingual(path: &Path) -> Option<bool> {
+    check_ggml_header(path).ok().map(|shape| shape.multilingual())
+}
+
+fn check_ggml_header(path: &Path) -> Result<alignment::ModelShape, EngineError> {
     use std::io::Read;
     let mut header = [0u8; 48];
     let mut file = std::fs::File::open(path).map_err(|error| {
@@ -122,7 +142,7 @@ fn check_ggml_header(path: &Path) -> Result<(), EngineError> {
             path.display()
         )));
     }
-    Ok(())
+    Ok(alignment::ModelShape::from_header(&header))
 }
 
 fn silence_whisper_logs() {

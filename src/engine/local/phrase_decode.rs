@@ -98,7 +98,8 @@ pub fn decode_phrase(
     let mut filter = SegmentFilter::default();
     let mut segments = Vec::new();
     let mut on_segment = |decoded: DecodedSegment| {
-        let segment = pipeline::to_segment(&decoded, job.start_s, None);
+        let speech = super::words::Speech { active: &job.active, start_s: job.start_s };
+        let segment = pipeline::to_segment(&decoded, job.start_s, None, speech);
         let kept = if job.draft {
             Some(segment).filter(|s| s.text.chars().any(char::is_alphanumeric))
         } else {

@@ -1,13 +1,30 @@
 //! The transcription pipeline of the local engine, run inside the worker process:
-//! decode → chunks → voice activity → whisper.cpp → filters → events.
+//! decode → chunks → voice activity → windows (and their languages) → whisper.cpp → words
+//! → segments → filters → events.
+//!
+//! Each window of at most 30 seconds ([`windows`]) is one whisper.cpp call, decoded as a
+//! single piece of text whose words are then cut into segments ([`segments`]). Before its
+//! segments are sent, a window's text is checked against the speech in it: where speech is
+//! left without words, or the text is doubtful, the window is decoded once more without the
+//! text before it as context (what makes a decoder repeat itself, or carry one language into
+//! another); what stays empty is reported as a warning with its time range. So nothing said
+//! over real sound disappears without trace.
 
-use super::chunks::{AudioChunk, ChunkReader};
+use super::chunks::ChunkReader;
 use super::cleanup::SegmentFilter;
+use super::english_only::EnglishOnlyCheck;
+use super::language;
+use super::segments;
 use super::whisper_call::{self, CallError, DecodedSegment};
-use super::{LocalEngineConfig, words};
+use super::windows;
+use super::words::{self, Speech};
+use super::LocalEngineConfig;
 use crate::engine::{EngineError, EngineOutcome, SpeakerMode, TranscribeOptions};
 use crate::events::{EventSink, Segment};
+use crate::units::clock;
 use crate::vad;
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperState};
@@ -27,70 +44,52 @@ pub fn transcribe_blocking(
     let per_channel = options.speakers == SpeakerMode::Stereo && channel_count >= 2;
     let multilingual = context.is_multilingual();
     warn_about_options(path, options, channel_count, multilingual, sink);
-    let mut language = resolve_language(options, multilingual, sink)?;
+    let fixed_language = resolve_language(options, multilingual, sink)?;
+    let mut english_only = EnglishOnlyCheck::start(&config.model_path, config.language_detector.as_deref(), options, multilingual, sink);
     let stream_count = if per_channel { channel_count } else { 1 };
-    let mut states = create_states(context, stream_count)?;
-    let mut filters: Vec<SegmentFilter> = (0..stream_count).map(|_| SegmentFilter::default()).collect();
-    let mut first_chunk = true;
+    let mut decoders = (0..stream_count)
+        .map(|index| {
+            let speaker = per_channel.then(|| crate::speakers::channel_speaker_id(index));
+            StreamDecoder::new(context, config, options, fixed_language.clone(), speaker, cancelled)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let mut duration_s = 0.0;
     // With speakers told apart by voice, segments wait until the whole recording is heard.
     let mut labelling = SpeakerLabelling::start(options)?;
     let hold_segments = per_channel || labelling.is_some();
-
     while let Some(chunk) = reader.next_chunk(cancelled)? {
         if cancelled.load(Ordering::Relaxed) {
             return Err(EngineError::Cancelled);
         }
         duration_s = chunk.start_s + chunk.duration_s();
         let streams: Vec<Vec<f32>> = if per_channel { chunk.speaker_channels() } else { vec![chunk.mono()] };
+        if let Some(check) = english_only.as_mut() {
+            check.listen(&streams[0], chunk.start_s, sink);
+        }
         let mut chunk_segments: Vec<Segment> = Vec::new();
+        let stream_share = 1.0 / streams.len() as f64;
         for (stream_index, samples) in streams.iter().enumerate() {
-            let active = vad::active_frames(&vad::frame_levels_dbfs(samples, vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ)));
-            if !active.iter().any(|&a| a) {
-                continue; // nothing but silence: nothing to transcribe, nothing to invent
-            }
-            if let Some(labelling) = labelling.as_mut() {
-                labelling.diarizer.add_chunk_with_activity(samples, chunk.start_s, &active);
-            }
-            let speaker = per_channel.then(|| crate::speakers::channel_speaker_id(stream_index));
-            let mut params = new_params(config);
-            configure(&mut params, options, language.as_deref(), first_chunk);
-            let filter = &mut filters[stream_index];
-            let chunk_start_s = chunk.start_s;
-            let chunk_duration_s = chunk.duration_s();
-            let mut on_segment = |decoded: DecodedSegment| {
-                let segment = to_segment(&decoded, chunk_start_s, speaker.clone());
-                if let Some(segment) = filter.accept(segment, decoded.no_speech_probability, &active, chunk_start_s) {
-                    if hold_segments {
-                        chunk_segments.push(segment);
-                    } else {
-                        sink.segment(segment);
-                    }
+            let mut emit = |segment: Segment| {
+                if hold_segments {
+                    chunk_segments.push(segment);
+                } else {
+                    sink.segment(segment);
                 }
             };
-            let stream_share = 1.0 / streams.len() as f64;
             let mut on_progress = |fraction: f64| {
-                let done_s = chunk_start_s + chunk_duration_s * (stream_index as f64 + fraction) * stream_share;
+                let done_s = chunk.start_s + chunk.duration_s() * (stream_index as f64 + fraction) * stream_share;
                 sink.progress(done_s, total_s);
             };
-            let state = &mut states[stream_index];
-            match whisper_call::run_full(state, params, samples, cancelled, &mut on_segment, &mut on_progress) {
-                Ok(()) => {}
-                Err(CallError::Cancelled) => return Err(EngineError::Cancelled),
-                Err(CallError::Failed(message)) => return Err(EngineError::Inference(message)),
-            }
-            if language.is_none() && multilingual {
-                let id = state.full_lang_id_from_state();
-                language = whisper_rs::get_lang_str(id).map(str::to_string);
-            }
+            let diarizer = labelling.as_mut().map(|labelling| &mut labelling.diarizer);
+            decoders[stream_index].decode_chunk(samples, chunk.start_s, diarizer, sink, &mut emit, &mut on_progress)?;
         }
         release_held_segments(labelling.as_mut(), per_channel, chunk_segments, sink);
         sink.progress(duration_s, total_s);
-        first_chunk = false;
     }
     if let Some(labelling) = labelling {
         labelling.finish(options, sink);
     }
+    let language = main_language(&decoders).or(fixed_language);
     Ok(EngineOutcome { language: language.or_else(|| (!multilingual).then(|| "en".to_string())), duration_s: Some(duration_s) })
 }
 
@@ -102,14 +101,6 @@ fn warn_about_options(path: &Path, options: &TranscribeOptions, channel_count: u
     if options.translate && !multilingual {
         sink.warning("this model is English-only and cannot translate; choose a multilingual model (e.g. base) to translate");
     }
-}
-
-/// One whisper.cpp state per stream decoded (a channel each with stereo speakers).
-fn create_states(context: &WhisperContext, stream_count: usize) -> Result<Vec<WhisperState>, EngineError> {
-    (0..stream_count)
-        .map(|_| context.create_state())
-        .collect::<Result<_, _>>()
-        .map_err(|error| EngineError::Inference(format!("whisper.cpp could not create a state: {error}")))
 }
 
 /// The segments of one chunk that waited: kept for the speaker labels (by voice), or sent in
@@ -155,6 +146,221 @@ impl SpeakerLabelling {
             sink.segment(segment);
         }
     }
+}
+
+/// The language most of the speech was transcribed in, if any was.
+fn main_language(decoders: &[StreamDecoder]) -> Option<String> {
+    let mut seconds: BTreeMap<&str, f64> = BTreeMap::new();
+    for (language, s) in decoders.iter().flat_map(|d| d.seconds_by_language.iter()) {
+        *seconds.entry(language.as_str()).or_default() += s;
+    }
+    seconds.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(language, _)| language.to_string())
+}
+
+/// What one attempt at a window gave, and how much of it is in doubt.
+struct Attempt {
+    segments: Vec<Segment>,
+    /// Speech (in file seconds) that no word covers.
+    uncovered: Vec<(f64, f64)>,
+    filter_after: SegmentFilter,
+}
+
+impl Attempt {
+    /// Seconds of speech without words, plus seconds of doubtful text.
+    fn doubt_s(&self) -> f64 {
+        let uncovered: f64 = self.uncovered.iter().map(|(a, b)| b - a).sum();
+        let doubtful: f64 = self.segments.iter().filter(|s| s.low_confidence).map(|s| s.end_s - s.start_s).sum();
+        uncovered + doubtful
+    }
+}
+
+/// One audio stream (the mix, or one speaker's channel) through whisper.cpp, window by window,
+/// on a state that carries the text so far as context.
+struct StreamDecoder<'a> {
+    config: &'a LocalEngineConfig,
+    options: &'a TranscribeOptions,
+    cancelled: &'a AtomicBool,
+    state: WhisperState,
+    /// `None`: detect per window.
+    fixed_language: Option<String>,
+    speaker: Option<String>,
+    filter: SegmentFilter,
+    /// The language of the last window decoded; a change starts without context.
+    last_language: Option<String>,
+    prompt_pending: bool,
+    seconds_by_language: BTreeMap<String, f64>,
+}
+
+impl<'a> StreamDecoder<'a> {
+    fn new(
+        context: &'a WhisperContext,
+        config: &'a LocalEngineConfig,
+        options: &'a TranscribeOptions,
+        fixed_language: Option<String>,
+        speaker: Option<String>,
+        cancelled: &'a AtomicBool,
+    ) -> Result<StreamDecoder<'a>, EngineError> {
+        let state = context
+            .create_state()
+            .map_err(|error| EngineError::Inference(format!("whisper.cpp could not create a state: {error}")))?;
+        Ok(StreamDecoder {
+            config,
+            options,
+            cancelled,
+            state,
+            fixed_language,
+            speaker,
+            filter: SegmentFilter::default(),
+            last_language: None,
+            prompt_pending: true,
+            seconds_by_language: BTreeMap::new(),
+        })
+    }
+
+    /// Decodes one chunk (`samples` starting at `chunk_start_s` in the file).
+    fn decode_chunk(
+        &mut self,
+        samples: &[f32],
+        chunk_start_s: f64,
+        diarizer: Option<&mut crate::diarize::Diarizer>,
+        sink: &EventSink,
+        emit: &mut dyn FnMut(Segment),
+        on_progress: &mut dyn FnMut(f64),
+    ) -> Result<(), EngineError> {
+        let frame_len = vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ);
+        let levels = vad::frame_levels_dbfs(samples, frame_len);
+        let active = vad::active_frames(&levels);
+        if !active.iter().any(|&a| a) {
+            return Ok(()); // nothing but silence: nothing to transcribe, nothing to invent
+        }
+        if let Some(diarizer) = diarizer {
+            diarizer.add_chunk_with_activity(samples, chunk_start_s, &active);
+        }
+        let windows = windows::plan_windows(&active, &levels);
+        let spans = match self.fixed_language.clone() {
+            Some(code) => windows.into_iter().map(|window| (window, code.clone())).collect(),
+            None => {
+                let threads = self.options.threads.max(1) as usize;
+                let state = &mut self.state;
+                language::plan(&active, &windows, |range| language::detect(state, &samples[sample_range(&range, samples.len())], threads))?
+            }
+        };
+        for (span, code) in spans {
+            if self.cancelled.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            if !windows::has_speech(&active, &span) {
+                continue;
+            }
+            let speech = Speech { active: &active, start_s: chunk_start_s };
+            let attempt = self.decode_span(samples, speech, span.clone(), &code)?;
+            for (start_s, end_s) in &attempt.uncovered {
+                sink.warning(format!(
+                    "no text for the sound at {}–{}: if someone speaks there, try a larger model or name the language",
+                    clock(*start_s),
+                    clock(*end_s)
+                ));
+            }
+            for segment in attempt.segments {
+                *self.seconds_by_language.entry(code.clone()).or_default() += segment.end_s - segment.start_s;
+                emit(segment);
+            }
+            on_progress(span.end as f64 / active.len() as f64);
+        }
+        Ok(())
+    }
+
+    /// Decodes one span; when its text is doubtful, decodes it again without context and
+    /// keeps the better attempt; then, while speech is left without words, decodes again from
+    /// there (as whisper.cpp would have sought to, had the window not been one piece).
+    fn decode_span(&mut self, samples: &[f32], speech: Speech, span: Range<usize>, code: &str) -> Result<Attempt, EngineError> {
+        let language_changed = self.last_language.as_deref().is_some_and(|last| last != code);
+        self.last_language = Some(code.to_string());
+        let start_filter = self.filter.clone();
+        let mut best = self.attempt(samples, speech, span.clone(), code, language_changed, start_filter.clone())?;
+        if best.doubt_s() > 0.0 && !language_changed {
+            let retry = self.attempt(samples, speech, span.clone(), code, true, start_filter)?;
+            if retry.doubt_s() < best.doubt_s() {
+                best = retry;
+            }
+        }
+        for _ in 0..MAX_REPAIRS {
+            let Some(&(gap_start_s, _)) = best.uncovered.first() else { break };
+            let from = frame_at(speech, gap_start_s - REPAIR_LEAD_S).max(span.start);
+            if from <= span.start {
+                break; // the whole span was tried already
+            }
+            let kept: Vec<Segment> = best.segments.iter().filter(|s| s.end_s <= gap_start_s + vad::FRAME_S).cloned().collect();
+            // The repeat rule sees the text kept so far, as it would have in one pass.
+            let mut filter = self.filter.clone();
+            for segment in &kept {
+                let _ = filter.accept(segment.clone(), 0.0, speech.active, speech.start_s);
+            }
+            let rest = self.attempt(samples, speech, from..span.end, code, true, filter)?;
+            let mut segments = kept;
+            segments.extend(rest.segments);
+            let uncovered = segments::uncovered_speech(speech.active, speech.start_s, span.clone(), &segments);
+            let total = |stretches: &[(f64, f64)]| stretches.iter().map(|(a, b)| b - a).sum::<f64>();
+            if total(&uncovered) >= total(&best.uncovered) {
+                break;
+            }
+            best = Attempt { segments, uncovered, filter_after: rest.filter_after };
+        }
+        self.filter = best.filter_after.clone();
+        Ok(best)
+    }
+
+    fn attempt(
+        &mut self,
+        samples: &[f32],
+        speech: Speech,
+        span: Range<usize>,
+        code: &str,
+        fresh: bool,
+        mut filter: SegmentFilter,
+    ) -> Result<Attempt, EngineError> {
+        let mut params = new_params(self.config);
+        // The user's prompt starts the text, and starts it again wherever context is dropped.
+        configure(&mut params, self.options, Some(code), self.prompt_pending || fresh);
+        // One pass of the encoder per window: without this whisper.cpp seeks to its last
+        // timestamp and runs the encoder again over the pause the window ends in.
+        params.set_single_segment(true);
+        params.set_no_context(fresh);
+        let span_start_s = speech.start_s + span.start as f64 * vad::FRAME_S;
+        let mut decoded: Vec<DecodedSegment> = Vec::new();
+        let window = &samples[sample_range(&span, samples.len())];
+        match whisper_call::run_full(&mut self.state, params, window, self.cancelled, &mut |segment| decoded.push(segment), &mut |_| {}) {
+            Ok(()) => {}
+            Err(CallError::Cancelled) => return Err(EngineError::Cancelled),
+            Err(CallError::Failed(message)) => return Err(EngineError::Inference(message)),
+        }
+        self.prompt_pending = false;
+        let template = Segment { language: Some(code.to_string()), speaker: self.speaker.clone(), ..Segment::default() };
+        let mut kept = Vec::new();
+        for piece in decoded {
+            let words = words::words_from_tokens(&piece.tokens, span_start_s, None, speech);
+            let pieces = segments::split_into_segments(words, &template);
+            kept.extend(filter.accept_piece(pieces, piece.no_speech_probability, speech.active, speech.start_s));
+        }
+        let uncovered = segments::uncovered_speech(speech.active, speech.start_s, span, &kept);
+        Ok(Attempt { segments: kept, uncovered, filter_after: filter })
+    }
+}
+
+/// How many times a span is decoded again from where its speech was left without words.
+const MAX_REPAIRS: usize = 2;
+/// How far before speech left empty a repair starts, so its first word is whole.
+const REPAIR_LEAD_S: f64 = 0.3;
+
+/// The frame of `speech` at `time_s` (in the file).
+fn frame_at(speech: Speech, time_s: f64) -> usize {
+    (((time_s - speech.start_s) / vad::FRAME_S).max(0.0) as usize).min(speech.active.len())
+}
+
+/// The samples of a frame range.
+pub(super) fn sample_range(frames: &Range<usize>, sample_count: usize) -> Range<usize> {
+    let frame_len = vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ);
+    (frames.start * frame_len).min(sample_count)..(frames.end * frame_len).min(sample_count)
 }
 
 /// Greedy or beam-search parameters, as the configuration asks.
@@ -212,19 +418,18 @@ pub(super) fn configure<'a>(params: &mut FullParams<'a, '_>, options: &Transcrib
     }
 }
 
-pub(super) fn to_segment(decoded: &DecodedSegment, chunk_start_s: f64, speaker: Option<String>) -> Segment {
-    let words = words::words_from_tokens(&decoded.tokens, chunk_start_s);
-    Segment {
-        revision_key: None,
-        start_s: chunk_start_s + decoded.start_s,
-        end_s: chunk_start_s + decoded.end_s.max(decoded.start_s),
-        text: decoded.text.trim().to_string(),
-        speaker,
-        words,
-    }
+/// A phrase's segment (live decoding): words aligned and fitted to `speech`, the segment
+/// spanning them.
+pub(super) fn to_segment(decoded: &DecodedSegment, chunk_start_s: f64, speaker: Option<String>, speech: Speech) -> Segment {
+    let words = words::words_from_tokens(&decoded.tokens, chunk_start_s, None, speech);
+    let (start_s, end_s) = match (words.first(), words.last()) {
+        (Some(first), Some(last)) => (first.start_s, last.end_s),
+        _ => (chunk_start_s + decoded.start_s, chunk_start_s + decoded.end_s.max(decoded.start_s)),
+    };
+    Segment { start_s, end_s, text: decoded.text.trim().to_string(), speaker, words, ..Segment::default() }
 }
 
-impl AudioChunk {
+impl super::chunks::AudioChunk {
     /// Each channel with the other channels' bleed muted, for per-speaker transcription.
     fn speaker_channels(&self) -> Vec<Vec<f32>> {
         let mut channels = self.channels.clone();

@@ -20,6 +20,9 @@ pub struct DecodedToken {
     pub bytes: Vec<u8>,
     pub start_s: f64,
     pub end_s: f64,
+    /// Where dynamic time warping over the alignment heads puts the token (see
+    /// [`super::alignment`]); `None` when the model was loaded without them.
+    pub aligned_s: Option<f64>,
     pub probability: f32,
 }
 
@@ -38,6 +41,33 @@ pub struct DecodedSegment {
 struct CallbackData<'a> {
     on_segment: &'a mut dyn FnMut(DecodedSegment),
     on_progress: &'a mut dyn FnMut(f64),
+    /// Segments of the state already handed to `on_segment`.
+    delivered: c_int,
+    /// The pointers whisper.cpp passed to the last callback, to hand out what is left once
+    /// `whisper_full` returns.
+    seen: Option<(*mut sys::whisper_context, *mut sys::whisper_state)>,
+}
+
+impl CallbackData<'_> {
+    /// Hands every segment not yet delivered to `on_segment`, in order.
+    ///
+    /// whisper.cpp's own count of new segments cannot be trusted: with DTW word alignment on
+    /// it calls the segment callback with a segment index instead of a count, and only for the
+    /// first 30-second window. So the segments are counted here, and the progress callback
+    /// (called before each window, and once more after the last) delivers them too.
+    ///
+    /// # Safety
+    /// `ctx` and `state` must be the live pointers of the running (or just finished) call.
+    unsafe fn deliver_new(&mut self, ctx: *mut sys::whisper_context, state: *mut sys::whisper_state) {
+        self.seen = Some((ctx, state));
+        // SAFETY: as the caller promises.
+        let n_segments = unsafe { sys::whisper_full_n_segments_from_state(state) };
+        while self.delivered < n_segments {
+            let segment = unsafe { read_segment(ctx, state, self.delivered) };
+            self.delivered += 1;
+            let _ = catch_unwind(AssertUnwindSafe(|| (self.on_segment)(segment)));
+        }
+    }
 }
 
 /// Why a call did not complete.
@@ -58,7 +88,7 @@ pub fn run_full(
     on_segment: &mut dyn FnMut(DecodedSegment),
     on_progress: &mut dyn FnMut(f64),
 ) -> Result<(), CallError> {
-    let mut callback_data = CallbackData { on_segment, on_progress };
+    let mut callback_data = CallbackData { on_segment, on_progress, delivered: 0, seen: None };
     let user_data = &mut callback_data as *mut CallbackData as *mut c_void;
     // SAFETY: `callback_data` and `cancel` outlive `state.full` below, which is the only
     // place whisper.cpp calls these callbacks; the trampolines cast the pointers back to the
@@ -72,6 +102,11 @@ pub fn run_full(
         params.set_abort_callback_user_data(cancel as *const AtomicBool as *mut c_void);
     }
     let result = state.full(params, samples);
+    if let (Ok(()), Some((ctx, state))) = (&result, callback_data.seen) {
+        // SAFETY: the pointers whisper.cpp passed during this call; the state is still borrowed
+        // here and holds the call's results.
+        unsafe { callback_data.deliver_new(ctx, state) };
+    }
     if cancel.load(Ordering::Relaxed) {
         return Err(CallError::Cancelled);
     }
@@ -88,17 +123,19 @@ unsafe extern "C" fn abort_trampoline(user_data: *mut c_void) -> bool {
 }
 
 unsafe extern "C" fn progress_trampoline(
-    _ctx: *mut sys::whisper_context,
-    _state: *mut sys::whisper_state,
+    ctx: *mut sys::whisper_context,
+    state: *mut sys::whisper_state,
     progress_percent: c_int,
     user_data: *mut c_void,
 ) {
-    if user_data.is_null() {
+    if user_data.is_null() || state.is_null() || ctx.is_null() {
         return;
     }
     // SAFETY: set from a `&mut CallbackData` in `run_full`; whisper.cpp calls this on the
     // thread that called `whisper_full`, never concurrently with the segment callback.
     let data = unsafe { &mut *(user_data as *mut CallbackData) };
+    // SAFETY: `ctx` and `state` are the live pointers whisper.cpp passes for this call.
+    unsafe { data.deliver_new(ctx, state) };
     let fraction = (progress_percent as f64 / 100.0).clamp(0.0, 1.0);
     let _ = catch_unwind(AssertUnwindSafe(|| (data.on_progress)(fraction)));
 }
@@ -106,7 +143,7 @@ unsafe extern "C" fn progress_trampoline(
 unsafe extern "C" fn new_segment_trampoline(
     ctx: *mut sys::whisper_context,
     state: *mut sys::whisper_state,
-    n_new: c_int,
+    _n_new: c_int,
     user_data: *mut c_void,
 ) {
     if user_data.is_null() || state.is_null() || ctx.is_null() {
@@ -115,12 +152,7 @@ unsafe extern "C" fn new_segment_trampoline(
     // SAFETY: as in `progress_trampoline`.
     let data = unsafe { &mut *(user_data as *mut CallbackData) };
     // SAFETY: `ctx` and `state` are the live pointers whisper.cpp passes for this call.
-    let n_segments = unsafe { sys::whisper_full_n_segments_from_state(state) };
-    let first_new = (n_segments - n_new).max(0);
-    for index in first_new..n_segments {
-        let segment = unsafe { read_segment(ctx, state, index) };
-        let _ = catch_unwind(AssertUnwindSafe(|| (data.on_segment)(segment)));
-    }
+    unsafe { data.deliver_new(ctx, state) };
 }
 
 /// Reads segment `index` with its text tokens.
@@ -146,6 +178,7 @@ unsafe fn read_segment(ctx: *mut sys::whisper_context, state: *mut sys::whisper_
                 bytes,
                 start_s: data.t0 as f64 / 100.0,
                 end_s: data.t1 as f64 / 100.0,
+                aligned_s: (data.t_dtw >= 0).then(|| data.t_dtw as f64 / 100.0),
                 probability: data.p,
             });
         }

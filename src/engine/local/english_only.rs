@@ -1,0 +1,136 @@
+//! English-only models and other languages.
+//!
+//! An English-only model (tiny.en, the default) has no language detection and writes
+//! invented English over any other language, without a hint that anything is wrong. When
+//! one is used with the language left to "auto", a multilingual model installed next to it
+//! (the smallest, see [`find_detector`]) listens to the first speech of each chunk; when it
+//! hears another language the user is told which, and what to pick instead.
+
+use super::{language, pipeline, windows};
+use crate::engine::{EngineError, TranscribeOptions};
+use crate::events::EventSink;
+use crate::models::ModelStore;
+use crate::units::clock;
+use crate::vad;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use whisper_rs::WhisperState;
+
+/// Below this the detector is not sure enough of a language to warn about it.
+const HEARD_PROBABILITY: f32 = 0.5;
+
+/// The smallest installed multilingual model, to tell which language is spoken.
+pub fn find_detector(store: &ModelStore) -> Option<PathBuf> {
+    let mut models = store.list().ok()?;
+    models.sort_by_key(|model| model.size_bytes);
+    models.into_iter().map(|model| model.path).find(|path| super::is_multilingual(path) == Some(true))
+}
+
+/// The name a model file is known by (`ggml-tiny.en.bin` → `tiny.en`).
+fn model_name(path: &Path) -> String {
+    let stem = path.file_stem().map(|stem| stem.to_string_lossy().to_string()).unwrap_or_default();
+    stem.strip_prefix("ggml-").map(str::to_string).unwrap_or(stem)
+}
+
+/// A multilingual model listening to what an English-only one transcribes.
+pub struct EnglishOnlyCheck {
+    model_name: String,
+    detector_name: String,
+    state: WhisperState,
+    threads: usize,
+    /// Languages already warned about (one warning each).
+    warned: BTreeSet<String>,
+}
+
+impl EnglishOnlyCheck {
+    /// The check for this job, when it applies: an English-only model (`multilingual` is
+    /// false), the language left to auto, and a multilingual model to listen with. A
+    /// detector that cannot be loaded is reported and the job goes on without the check.
+    pub fn start(
+        model_path: &Path,
+        detector_path: Option<&Path>,
+        options: &TranscribeOptions,
+        multilingual: bool,
+        sink: &EventSink,
+    ) -> Option<EnglishOnlyCheck> {
+        let auto = options.language.as_deref().map(str::trim).is_none_or(|code| code.is_empty() || code == "auto");
+        let detector_path = detector_path.filter(|_| auto && !multilingual)?;
+        // Flash attention: the detector needs no alignment heads.
+        let loaded = super::load_model(detector_path, true).and_then(|context| {
+            context.create_state().map_err(|error| EngineError::Model(format!("whisper.cpp could not create a state: {error}")))
+        });
+        match loaded {
+            Ok(state) => Some(EnglishOnlyCheck {
+                model_name: model_name(model_path),
+                detector_name: model_name(detector_path),
+                state,
+                threads: options.threads.max(1) as usize,
+                warned: BTreeSet::new(),
+            }),
+            Err(error) => {
+                sink.warning(format!("could not check the spoken language with {}: {error}", model_name(detector_path)));
+                None
+            }
+        }
+    }
+
+    /// Listens to the first window of speech in `samples` (16 kHz mono starting at
+    /// `chunk_start_s` in the file) and warns, once per language, when it is not English.
+    pub fn listen(&mut self, samples: &[f32], chunk_start_s: f64, sink: &EventSink) {
+        let levels = vad::frame_levels_dbfs(samples, vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ));
+        let active = vad::active_frames(&levels);
+        let windows = windows::plan_windows(&active, &levels);
+        let Some(window) = windows.into_iter().find(|window| windows::has_speech(&active, window)) else { return };
+        let heard_at_s = chunk_start_s + window.start as f64 * vad::FRAME_S;
+        let window = &samples[pipeline::sample_range(&window, samples.len())];
+        // A failed detection costs only the hint, never the transcription.
+        let Ok(detected) = language::detect(&mut self.state, window, self.threads) else { return };
+        if detected.code == "en" || detected.probability < HEARD_PROBABILITY || !self.warned.insert(detected.code.clone()) {
+            return;
+        }
+        sink.warning(format!(
+            "this sounds like {} (at {}); {} only transcribes English — pick a multilingual model such as {} (installed)",
+            language_name(&detected.code),
+            clock(heard_at_s),
+            self.model_name,
+            self.detector_name
+        ));
+    }
+}
+
+/// A language's English name ("de" → "German"), from whisper.cpp's table.
+fn language_name(code: &str) -> String {
+    let full = whisper_rs::get_lang_id(code).and_then(whisper_rs::get_lang_str_full).unwrap_or(code);
+    let mut chars = full.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file with nothing but a ggml header of the given vocabulary size.
+    fn header_only(path: &Path, vocabulary_size: i32, padding: usize) {
+        let mut bytes = 0x6767_6d6c_u32.to_le_bytes().to_vec();
+        bytes.extend(vocabulary_size.to_le_bytes());
+        bytes.resize(48 + padding, 0);
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn the_smallest_installed_multilingual_model_is_the_detector() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ModelStore::at(dir.path());
+        header_only(&store.path_for("tiny.en"), 51864, 10);
+        assert_eq!(find_detector(&store), None, "an English-only model cannot tell languages apart");
+        header_only(&store.path_for("small"), 51865, 3000);
+        header_only(&store.path_for("base"), 51865, 2000);
+        assert_eq!(find_detector(&store), Some(store.path_for("base")));
+    }
+
+    #[test]
+    fn names_read_as_the_user_knows_them() {
+        assert_eq!(language_name("de"), "German");
+        assert_eq!(model_name(Path::new("/m/ggml-tiny.en.bin")), "tiny.en");
+    }
+}
