@@ -98,6 +98,8 @@ pub struct Job {
     pub word_count: usize,
     /// Names the job in the saved session; kept across restarts.
     pub session_key: String,
+    /// The player's position in this file (seconds), remembered per file.
+    pub playback_position_s: f64,
 }
 
 impl Job {
@@ -119,6 +121,7 @@ impl Job {
             engine_name: None,
             word_count: 0,
             session_key,
+            playback_position_s: 0.0,
         }
     }
 

@@ -179,6 +179,11 @@ impl RowHeights {
         self.offsets.last().copied().unwrap_or(0.0)
     }
 
+    /// Top and bottom of row `index` in the content.
+    pub fn row_span(&self, index: usize) -> Option<(f32, f32)> {
+        Some((*self.offsets.get(index)?, *self.offsets.get(index + 1)?))
+    }
+
     /// Rows whose height is still an estimate.
     pub fn unmeasured(&self) -> usize {
         self.unmeasured
@@ -205,6 +210,10 @@ pub struct TranscriptPane {
     editing: Option<SegmentEdit>,
     /// Rows drawn in the last frame (for tests and the benchmark).
     pub rows_drawn: usize,
+    /// The player's position and whether the view follows it (set by the player bar).
+    pub playback: super::player::PaneMark,
+    /// A segment to open the editor on (F2), taken at the next frame.
+    edit_requested: Option<usize>,
 }
 
 impl Default for TranscriptPane {
@@ -215,6 +224,8 @@ impl Default for TranscriptPane {
             jump_requested: false,
             editing: None,
             rows_drawn: 0,
+            playback: Default::default(),
+            edit_requested: None,
         }
     }
 }
@@ -229,6 +240,11 @@ impl TranscriptPane {
     pub fn rows(&self) -> &RowHeights {
         &self.rows
     }
+
+    /// Opens the editor on segment `index` of the shown file at the next frame.
+    pub fn edit_segment(&mut self, index: usize) {
+        self.edit_requested = Some(index);
+    }
 }
 
 /// What the user did in the pane this frame, beyond commands.
@@ -237,6 +253,10 @@ struct PaneActions {
     commands: Vec<AppCommand>,
     rename: Option<RenameDialog>,
     start_edit: Option<usize>,
+    /// Seek the player here (a click on a word or a time).
+    seek_s: Option<f64>,
+    /// The segment and word highlighted as spoken.
+    highlighted: Option<(usize, Option<usize>)>,
 }
 
 /// The central panel: the selected file's header and transcript, or the welcome drop zone.
@@ -253,7 +273,10 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         ..
     } = app;
     let Some(job) = state.job(job_id) else { return };
-    let mut actions = PaneActions::default();
+    let mut actions = PaneActions {
+        start_edit: pane.edit_requested.take(),
+        ..PaneActions::default()
+    };
     header(
         ui,
         job,
@@ -275,6 +298,11 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     }
     if let Some(dialog) = actions.rename {
         *rename = Some(dialog);
+    }
+    pane.playback.highlighted = actions.highlighted;
+    if let Some(seek_s) = actions.seek_s {
+        app.player.seek(seek_s);
+        app.pane.playback.following = true;
     }
     for command in actions.commands {
         app.send(command);
@@ -428,7 +456,7 @@ fn header_facts(job: &Job) -> String {
         facts.push(engine.clone());
     }
     if job.transcript.speakers.is_empty() && !job.transcript.segments.is_empty() {
-        facts.push("click a line to edit it".into());
+        facts.push("click a word to play from it, double-click a line to edit it".into());
     }
     facts.join("  ·  ")
 }
@@ -466,7 +494,7 @@ fn speaker_strip(ui: &mut egui::Ui, job: &Job, actions: &mut PaneActions) {
         }
         ui.add_space(8.0);
         ui.label(
-            egui::RichText::new("click a name to rename it, a line to edit it")
+            egui::RichText::new("click a name to rename it, double-click a line to edit it")
                 .small()
                 .weak(),
         );
@@ -573,6 +601,8 @@ struct RowContext<'a> {
     rows: &'a mut RowHeights,
     editing: &'a mut Option<SegmentEdit>,
     actions: &'a mut PaneActions,
+    /// The segment being played and the player's position.
+    playing: Option<(usize, f64)>,
 }
 
 fn transcript_view(
@@ -598,14 +628,29 @@ fn transcript_view(
 
     let viewport_height = ui.available_height();
     let follow_offset = (total_height - viewport_height).max(0.0);
-    let forced = pane.follow_live || pane.jump_requested;
+    let playback_offset = super::player::follow_offset(
+        &mut pane.playback,
+        &pane.rows,
+        &transcript.segments,
+        viewport_height,
+    );
+    if playback_offset.is_some() {
+        pane.follow_live = false;
+    }
+    let forced = (pane.follow_live || pane.jump_requested) && playback_offset.is_none();
     let mut scroll = egui::ScrollArea::vertical()
         .id_salt(("transcript", job.id.0))
         .auto_shrink([false, false])
         .content_margin(0.0);
     if forced {
         scroll = scroll.vertical_scroll_offset(follow_offset);
+    } else if let Some(offset) = playback_offset {
+        scroll = scroll.vertical_scroll_offset(offset);
     }
+    let playing = pane.playback.position_s.and_then(|position_s| {
+        crate::playback::follow::segment_at(&transcript.segments, position_s)
+            .map(|index| (index, position_s))
+    });
     pane.jump_requested = false;
     let context = RowContext {
         job,
@@ -613,9 +658,11 @@ fn transcript_view(
         rows: &mut pane.rows,
         editing: &mut pane.editing,
         actions,
+        playing,
     };
     let output = visible_rows_ui(ui, scroll, total_height, context, live);
     pane.rows_drawn = output.inner;
+    super::player::note_scroll(&mut pane.playback, output.state.clamped_offset().y);
     if std::env::var_os("VERBATIM_DEBUG_PANE").is_some() {
         eprintln!(
             "pane: total={total_height} viewport_h={viewport_height} follow_offset={follow_offset} offset={} content={:?} inner={:?} drawn={}",
@@ -829,6 +876,22 @@ fn draw_segment_row(
         segment_text_ui(ui, context, index, row_min, text_pos)
     };
     paint_start_time(ui, row_min, segment.start_s);
+    let time_rect = Rect::from_min_size(row_min, vec2(TIME_WIDTH, CHIP_HEIGHT + ROW_PADDING));
+    let time_response = ui
+        .interact(
+            time_rect,
+            egui::Id::unique(("segment_time", job.id.0, index)),
+            egui::Sense::click(),
+        )
+        .on_hover_cursor(egui::CursorIcon::PointingHand)
+        .on_hover_text("Play from here");
+    time_response.widget_info(|| {
+        let label = format!("Play from {}", super::format_clock(segment.start_s));
+        egui::WidgetInfo::labeled(egui::Role::Button, true, label)
+    });
+    if time_response.clicked() {
+        context.actions.seek_s = Some(segment.start_s);
+    }
     if let Some(speaker_id) = &segment.speaker {
         segment_speaker_ui(ui, context, index, speaker_id, row_min);
     }
@@ -922,7 +985,8 @@ fn segment_editor(
 }
 
 /// The text column of a row not being edited: wrapped text, measured as it is drawn; a click
-/// starts an edit, a right click opens the segment's menu. Returns the row's height.
+/// seeks the player to the word, a double click starts an edit, a right click opens the
+/// segment's menu. Returns the row's height.
 fn segment_text_ui(
     ui: &mut egui::Ui,
     context: &mut RowContext,
@@ -956,11 +1020,21 @@ fn segment_text_ui(
     );
     let text_for_info = segment.text.clone();
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &text_for_info));
-    ui.painter().galley(text_pos, galley, visuals.text_color());
-    let response = response.on_hover_cursor(egui::CursorIcon::Text);
-    if response.clicked() {
-        context.actions.start_edit = Some(index);
+    if let Some((playing, position_s)) = context.playing
+        && playing == index
+    {
+        let word = super::player::paint_highlight(ui, segment, &galley, text_pos, position_s);
+        context.actions.highlighted = Some((index, word));
     }
+    let response = response.on_hover_cursor(egui::CursorIcon::PointingHand);
+    if response.double_clicked() {
+        context.actions.start_edit = Some(index);
+    } else if response.clicked()
+        && let Some(pointer) = response.interact_pointer_pos()
+    {
+        context.actions.seek_s = Some(super::player::seek_target(segment, &galley, pointer - text_pos));
+    }
+    ui.painter().galley(text_pos, galley, visuals.text_color());
     response.context_menu(|ui| segment_menu(ui, job, index, context.actions));
     height
 }
