@@ -5,7 +5,7 @@
 //! The cpal callback only copies (`OutputFeed::fill`: a bounded read from the ring, no lock,
 //! no allocation) and converts to the device's sample type. The stream is built on the
 //! session's decoder thread and stays there (cpal streams may not move between threads).
-//! PulseAudio (which PipeWire also serves) is tried first where a server answers, then ALSA.
+//! ALSA's default output is tried first (see `hosts`).
 
 use super::clock::{ClockShared, OutputFeed};
 use super::decoder::DecoderEvent;
@@ -59,20 +59,16 @@ fn ring(sample_rate_hz: u32, channels: usize) -> (Producer<f32>, rtrb::Consumer<
     RingBuffer::new(samples.max(1024))
 }
 
-/// The hosts to try, PulseAudio first.
+/// The hosts to try: ALSA first (its default PCM is the desktop's sound server where one
+/// runs, through the server's ALSA plugin), then the others. cpal's own PulseAudio host is
+/// last: on our test server it delivered one callback and then stalled.
 fn hosts() -> Vec<cpal::Host> {
-    let available = cpal::available_hosts();
-    let mut order: Vec<cpal::HostId> = available
-        .iter()
-        .copied()
-        .filter(|id| id.name() == "PulseAudio")
-        .collect();
-    order.extend(
-        available
-            .iter()
-            .copied()
-            .filter(|id| id.name() != "PulseAudio"),
-    );
+    let mut order = cpal::available_hosts();
+    order.sort_by_key(|id| match id.name() {
+        "ALSA" => 0,
+        "PulseAudio" => 2,
+        _ => 1,
+    });
     order
         .into_iter()
         .filter_map(|id| cpal::host_from_id(id).ok())
@@ -113,7 +109,13 @@ fn open_stream(
     let channels = usize::from(config.channels());
     let (producer, consumer) = ring(sample_rate_hz, channels);
     let feed = OutputFeed::new(consumer, shared, channels);
-    let stream_config = config.config();
+    let mut stream_config = config.config();
+    // A short device buffer: the default can be seconds (PulseAudio's is 2 s), and what sits
+    // in it is what a pause or a seek is late by.
+    if let cpal::SupportedBufferSize::Range { min, max } = config.buffer_size() {
+        let wanted = (f64::from(sample_rate_hz) * DEVICE_BUFFER_S) as u32;
+        stream_config.buffer_size = cpal::BufferSize::Fixed(wanted.clamp(*min, *max));
+    }
     let stream = match config.sample_format() {
         SampleFormat::F32 => typed_stream::<f32>(device, stream_config, feed, events),
         SampleFormat::I16 => typed_stream::<i16>(device, stream_config, feed, events),
@@ -136,6 +138,9 @@ fn open_stream(
         _stream: Some(stream),
     })
 }
+
+/// The device buffer asked for, in seconds.
+const DEVICE_BUFFER_S: f64 = 0.05;
 
 /// Largest callback buffer converted in one go (longer ones are done in pieces).
 const CONVERT_FRAMES: usize = 4096;
