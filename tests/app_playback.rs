@@ -287,3 +287,38 @@ fn without_an_output_device_the_window_says_so_and_seeking_still_works() {
         position(&harness)
     );
 }
+
+#[test]
+fn a_finished_recording_plays_like_any_file() {
+    let Some(source) = testdata("speech/jfk.wav") else {
+        return;
+    };
+    let scratch = tempfile::tempdir().unwrap();
+    let engine = ScriptedEngine::new(vec![vec![timed_segment(FIRST, 0.3, 0.5)]]);
+    let mut settings = Settings::default();
+    settings.recording.live = None;
+    let output = FakeOutput::new(16_000, 1);
+    let mut harness = window_with_options(verbatim::app::AppOptions {
+        recordings_dir: Some(scratch.path().join("recordings")),
+        input_device: Some(format!("file:{}", source.display())),
+        input_speed: 8.0,
+        playback_output: OutputChoice::Fake(output.clone()),
+        ..test_options(Arc::new(FixedFactory(engine)), settings, None)
+    });
+    harness.get_by_label("Record").click();
+    run_until(&mut harness, "the recording to be transcribed", TIMEOUT, |h| {
+        first_status(h) == Some(JobStatus::Done)
+    });
+    harness.run_steps(2);
+    let recorded = harness.state().state().jobs[0].path.clone();
+    assert!(recorded.starts_with(scratch.path()), "{recorded:?} is the recording");
+
+    click_word(&mut harness, FIRST, 1);
+    assert_near(position(&harness), 0.8, "a click on \"so\"");
+    harness.key_press(egui::Key::Space);
+    harness.run_steps(1);
+    let played = play_for(&mut harness, &output, 1.0);
+    assert_near(played, 1.0, "the recording's sound was consumed");
+    assert_near(position(&harness), 1.8, "1 s after \"so\"");
+    assert_eq!(harness.state().player().problem(), None);
+}

@@ -193,6 +193,8 @@ pub struct FakeOutput {
     channels: usize,
     available: bool,
     feed: Arc<Mutex<Option<OutputFeed>>>,
+    /// Everything played since the last `take_heard`.
+    heard: Arc<Mutex<Vec<f32>>>,
 }
 
 impl FakeOutput {
@@ -202,6 +204,7 @@ impl FakeOutput {
             channels,
             available: true,
             feed: Arc::default(),
+            heard: Arc::default(),
         }
     }
 
@@ -250,6 +253,9 @@ impl FakeOutput {
             let frames = callback_frames.min(wanted - consumed);
             let got = feed.fill(&mut buffer[..frames * self.channels]);
             consumed += got;
+            if let Ok(mut heard) = self.heard.lock() {
+                heard.extend_from_slice(&buffer[..got * self.channels]);
+            }
             let shared = feed.shared();
             let ended = shared.ended_epoch.load(Ordering::Acquire)
                 == shared.acknowledged_epoch.load(Ordering::Acquire)
@@ -263,6 +269,11 @@ impl FakeOutput {
             }
         }
         consumed as f64 / f64::from(self.sample_rate_hz)
+    }
+
+    /// The interleaved samples played since the last call.
+    pub fn take_heard(&self) -> Vec<f32> {
+        self.heard.lock().map(|mut heard| std::mem::take(&mut *heard)).unwrap_or_default()
     }
 
     /// Lets the output notice a seek while paused (a device does so in its next callback).

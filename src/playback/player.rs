@@ -312,3 +312,32 @@ impl Player {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::playback::FakeOutput;
+
+    #[test]
+    fn what_is_heard_after_a_seek_is_the_file_from_that_position() {
+        let Some(path) = crate::dev::testdata::testdata("speech/jfk.wav") else {
+            return;
+        };
+        let file = crate::audio::read_mono_16k(&path).unwrap();
+        let output = FakeOutput::new(16_000, 1);
+        let mut player = Player::new(OutputChoice::Fake(output.clone()));
+        player.load(&path, 0.0, None);
+        player.play();
+        assert!((output.play_for(0.3) - 0.3).abs() < 1e-9);
+        assert_eq!(output.take_heard(), file[..4_800].to_vec());
+        player.seek(6.0);
+        assert!((output.play_for(0.2) - 0.2).abs() < 1e-9);
+        assert_eq!(output.take_heard(), file[96_000..99_200].to_vec(), "from 6 s on");
+        player.tick();
+        assert!((player.position_s() - 6.2).abs() < 1e-9, "{}", player.position_s());
+        // Paused: nothing is heard and the clock stands still.
+        player.pause();
+        assert_eq!(output.play_for(0.2), 0.0);
+        assert!((player.position_s() - 6.2).abs() < 1e-9);
+    }
+}
