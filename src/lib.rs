@@ -14,6 +14,7 @@ pub mod export;
 pub mod files;
 pub mod models;
 pub mod net;
+pub mod playback;
 pub mod record;
 pub mod speakers;
 pub mod transcript;

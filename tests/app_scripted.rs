@@ -431,11 +431,9 @@ fn a_speaker_is_renamed_from_its_label_and_a_segment_edited_in_place() {
     );
     assert_eq!(harness.query_all_by_label("Speaker 1").count(), 0);
 
-    // Click a segment's text to edit it; Enter keeps the edit.
-    harness
-        .get_by_label("The horizon seems extremely distant.")
-        .click();
-    harness.run_steps(2);
+    // Double-click a segment's text to edit it (a single click seeks the player); Enter
+    // keeps the edit.
+    double_click(&mut harness, "The horizon seems extremely distant.");
     let editor = harness.get_by_label("Segment text");
     editor.focus();
     harness.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);

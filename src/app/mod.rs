@@ -63,6 +63,8 @@ pub struct AppOptions {
     pub input_speed: f64,
     /// Start recording as soon as the window is up (`--record`).
     pub record_at_start: bool,
+    /// Where the player's sound goes (tests use a fake output).
+    pub playback_output: crate::playback::OutputChoice,
 }
 
 impl Default for AppOptions {
@@ -77,6 +79,7 @@ impl Default for AppOptions {
             input_device: None,
             input_speed: 1.0,
             record_at_start: false,
+            playback_output: crate::playback::OutputChoice::Device,
         }
     }
 }
@@ -137,6 +140,8 @@ pub struct VerbatimApp {
     pub(crate) recordings_dir: Option<PathBuf>,
     /// Pace of a `file:PATH` input device.
     pub(crate) input_speed: f64,
+    /// Plays the selected file (the player bar and the transcript pane drive it).
+    pub(crate) player: crate::playback::Player,
 }
 
 impl VerbatimApp {
@@ -204,6 +209,7 @@ impl VerbatimApp {
             last_drain: (0, false),
             recordings_dir: options.recordings_dir,
             input_speed: options.input_speed,
+            player: crate::playback::Player::new(options.playback_output),
         };
         app.send(AppCommand::RefreshModels);
         if session_enabled {
@@ -241,6 +247,15 @@ impl VerbatimApp {
 
     pub fn transcript_pane_mut(&mut self) -> &mut ui::transcript::TranscriptPane {
         &mut self.pane
+    }
+
+    /// The player of the selected file.
+    pub fn player(&self) -> &crate::playback::Player {
+        &self.player
+    }
+
+    pub fn player_mut(&mut self) -> &mut crate::playback::Player {
+        &mut self.player
     }
 
     /// Events applied in the last frame, and whether more were left for the next one.

@@ -316,6 +316,9 @@ pub fn test_options(
         input_device: None,
         input_speed: 1.0,
         record_at_start: false,
+        playback_output: verbatim::playback::OutputChoice::Fake(
+            verbatim::playback::FakeOutput::missing(),
+        ),
     }
 }
 
@@ -378,4 +381,21 @@ pub fn shows(harness: &Harness<'static, VerbatimApp>, text: &str) -> bool {
 /// How many widgets' labels contain `text`.
 pub fn count_shown(harness: &Harness<'static, VerbatimApp>, text: &str) -> usize {
     harness.query_all_by_label_contains(text).count()
+}
+
+/// Double-clicks the widget labelled `label`: both clicks in one frame (the harness gives
+/// each queued event a frame of its own, 0.25 s apart, too slow for a double click).
+pub fn double_click(harness: &mut Harness<'static, VerbatimApp>, label: &str) {
+    let center = harness.get_by_label(label).rect().center();
+    harness.hover_at(center);
+    harness.step();
+    for pressed in [true, false, true, false] {
+        harness.input_mut().events.push(egui::Event::PointerButton {
+            pos: center,
+            button: egui::PointerButton::Primary,
+            pressed,
+            modifiers: egui::Modifiers::NONE,
+        });
+    }
+    harness.run_steps(2);
 }

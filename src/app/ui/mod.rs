@@ -11,6 +11,7 @@ pub mod menu;
 pub mod model_manager;
 pub mod notifications;
 pub mod project;
+pub mod player;
 pub mod queue;
 pub mod record_panel;
 pub mod search;
@@ -133,8 +134,10 @@ pub fn handle_shortcuts(app: &mut VerbatimApp, ctx: &egui::Context) {
 /// The whole window.
 pub fn show(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     let ctx = ui.ctx().clone();
+    player::sync(app);
     handle_shortcuts(app, &ctx);
     project::handle_shortcuts(app, &ctx);
+    player::handle_keys(app, &ctx);
     drop_overlay::accept_dropped_files(app, &ctx);
 
     egui::Panel::top("menu_bar")
@@ -155,6 +158,13 @@ pub fn show(app: &mut VerbatimApp, ui: &mut egui::Ui) {
             .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::same(10)))
             .show(ui, |ui| {
                 queue::side_panel(app, ui);
+            });
+    }
+    if app.state.selected_job().is_some() {
+        egui::Panel::bottom("player_bar")
+            .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(16, 6)))
+            .show(ui, |ui| {
+                player::player_bar(app, ui);
             });
     }
     egui::CentralPanel::default()
@@ -258,6 +268,7 @@ mod glyph_tests {
             include_str!("menu.rs"),
             include_str!("model_manager.rs"),
             include_str!("notifications.rs"),
+            include_str!("player.rs"),
             include_str!("queue.rs"),
             include_str!("record_panel.rs"),
             include_str!("settings_window.rs"),

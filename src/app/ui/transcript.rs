@@ -183,6 +183,11 @@ impl RowHeights {
         self.offsets.last().copied().unwrap_or(0.0)
     }
 
+    /// Top and bottom of row `index` in the content.
+    pub fn row_span(&self, index: usize) -> Option<(f32, f32)> {
+        Some((*self.offsets.get(index)?, *self.offsets.get(index + 1)?))
+    }
+
     /// Rows whose height is still an estimate.
     pub fn unmeasured(&self) -> usize {
         self.unmeasured
@@ -218,6 +223,10 @@ pub struct TranscriptPane {
     scroll_to_row: Option<usize>,
     /// Where the last right click on a row's text was: (segment, character), for "Split here".
     menu_split: Option<(SegmentId, usize)>,
+    /// The player's position and whether the view follows it (set by the player bar).
+    pub playback: super::player::PaneMark,
+    /// A segment to open the editor on (F2), taken at the next frame.
+    edit_requested: Option<usize>,
 }
 
 impl Default for TranscriptPane {
@@ -233,6 +242,8 @@ impl Default for TranscriptPane {
             review: None,
             scroll_to_row: None,
             menu_split: None,
+            playback: Default::default(),
+            edit_requested: None,
         }
     }
 }
@@ -299,6 +310,11 @@ impl TranscriptPane {
     pub fn clear_review(&mut self) {
         self.review = None;
     }
+
+    /// Opens the editor on segment `index` of the shown file at the next frame.
+    pub fn edit_segment(&mut self, index: usize) {
+        self.edit_requested = Some(index);
+    }
 }
 
 /// What the user did in the pane this frame, beyond commands.
@@ -309,6 +325,10 @@ struct PaneActions {
     start_edit: Option<usize>,
     /// A Ctrl+click (`false`) or Shift+click (`true`) on a row.
     select: Option<(usize, bool)>,
+    /// Seek the player here (a click on a word or a time).
+    seek_s: Option<f64>,
+    /// The segment and word highlighted as spoken.
+    highlighted: Option<(usize, Option<usize>)>,
 }
 
 /// The central panel: the selected file's header and transcript, or the welcome drop zone.
@@ -327,7 +347,10 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
         ..
     } = app;
     let Some(job) = state.job(job_id) else { return };
-    let mut actions = PaneActions::default();
+    let mut actions = PaneActions {
+        start_edit: pane.edit_requested.take(),
+        ..PaneActions::default()
+    };
     header(
         ui,
         job,
@@ -354,6 +377,11 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     }
     if let Some(dialog) = actions.rename {
         *rename = Some(dialog);
+    }
+    pane.playback.highlighted = actions.highlighted;
+    if let Some(seek_s) = actions.seek_s {
+        app.player.seek(seek_s);
+        app.pane.playback.following = true;
     }
     for command in actions.commands {
         app.send(command);
@@ -507,7 +535,7 @@ fn header_facts(job: &Job) -> String {
         facts.push(engine.clone());
     }
     if job.transcript.speakers.is_empty() && !job.transcript.segments.is_empty() {
-        facts.push("click a line to edit it".into());
+        facts.push("click a word to play from it, double-click a line to edit it".into());
     }
     facts.join("  ·  ")
 }
@@ -545,7 +573,7 @@ fn speaker_strip(ui: &mut egui::Ui, job: &Job, actions: &mut PaneActions) {
         }
         ui.add_space(8.0);
         ui.label(
-            egui::RichText::new("click a name to rename it, a line to edit it")
+            egui::RichText::new("click a name to rename it, double-click a line to edit it")
                 .small()
                 .weak(),
         );
@@ -656,6 +684,8 @@ struct RowContext<'a> {
     menu_split: &'a mut Option<(SegmentId, usize)>,
     /// Where exported cues begin, per segment (`None`: not shown).
     cue_marks: Option<&'a [super::cue_preview::SegmentMarks]>,
+    /// The segment being played and the player's position.
+    playing: Option<(usize, f64)>,
 }
 
 fn transcript_view(
@@ -683,7 +713,16 @@ fn transcript_view(
 
     let viewport_height = ui.available_height();
     let follow_offset = (total_height - viewport_height).max(0.0);
-    let forced = pane.follow_live || pane.jump_requested;
+    let playback_offset = super::player::follow_offset(
+        &mut pane.playback,
+        &pane.rows,
+        &transcript.segments,
+        viewport_height,
+    );
+    if playback_offset.is_some() {
+        pane.follow_live = false;
+    }
+    let forced = (pane.follow_live || pane.jump_requested) && playback_offset.is_none();
     let mut scroll = egui::ScrollArea::vertical()
         .id_salt(("transcript", job.id.0))
         .auto_shrink([false, false])
@@ -692,7 +731,13 @@ fn transcript_view(
         scroll = scroll.vertical_scroll_offset((pane.rows.offsets[row] - viewport_height / 3.0).max(0.0));
     } else if forced {
         scroll = scroll.vertical_scroll_offset(follow_offset);
+    } else if let Some(offset) = playback_offset {
+        scroll = scroll.vertical_scroll_offset(offset);
     }
+    let playing = pane.playback.position_s.and_then(|position_s| {
+        crate::playback::follow::segment_at(&transcript.segments, position_s)
+            .map(|index| (index, position_s))
+    });
     pane.jump_requested = false;
     let review = pane.review_word(transcript);
     let context = RowContext {
@@ -704,9 +749,11 @@ fn transcript_view(
         marks: RowMarks { search: search.highlights(job), review, selection: &pane.selection },
         menu_split: &mut pane.menu_split,
         cue_marks,
+        playing,
     };
     let output = visible_rows_ui(ui, scroll, total_height, context, live);
     pane.rows_drawn = output.inner;
+    super::player::note_scroll(&mut pane.playback, output.state.clamped_offset().y);
     if std::env::var_os("VERBATIM_DEBUG_PANE").is_some() {
         eprintln!(
             "pane: total={total_height} viewport_h={viewport_height} follow_offset={follow_offset} offset={} content={:?} inner={:?} drawn={}",
@@ -925,6 +972,22 @@ fn draw_segment_row(
         let row_rect = Rect::from_min_size(row_min, vec2(context.columns.full_width - RIGHT_MARGIN + 6.0, height));
         super::cue_preview::paint_row_marks(ui, marks, job.id, index, row_rect);
     }
+    let time_rect = Rect::from_min_size(row_min, vec2(TIME_WIDTH, CHIP_HEIGHT + ROW_PADDING));
+    let time_response = ui
+        .interact(
+            time_rect,
+            egui::Id::unique(("segment_time", job.id.0, index)),
+            egui::Sense::click(),
+        )
+        .on_hover_cursor(egui::CursorIcon::PointingHand)
+        .on_hover_text("Play from here");
+    time_response.widget_info(|| {
+        let label = format!("Play from {}", super::format_clock(segment.start_s));
+        egui::WidgetInfo::labeled(egui::Role::Button, true, label)
+    });
+    if time_response.clicked() {
+        context.actions.seek_s = Some(segment.start_s);
+    }
     if let Some(speaker_id) = &segment.speaker {
         segment_speaker_ui(ui, context, index, speaker_id, row_min);
     }
@@ -1038,7 +1101,8 @@ fn segment_editor(
 }
 
 /// The text column of a row not being edited: wrapped text, measured as it is drawn; a click
-/// starts an edit, a right click opens the segment's menu. Returns the row's height.
+/// seeks the player to the word, a double click starts an edit, a right click opens the
+/// segment's menu. Returns the row's height.
 fn segment_text_ui(
     ui: &mut egui::Ui,
     context: &mut RowContext,
@@ -1075,13 +1139,23 @@ fn segment_text_ui(
     );
     let text_for_info = segment.text.clone();
     response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Label, true, &text_for_info));
+    if let Some((playing, position_s)) = context.playing
+        && playing == index
+    {
+        let word = super::player::paint_highlight(ui, segment, &galley, text_pos, position_s);
+        context.actions.highlighted = Some((index, word));
+    }
     ui.painter().galley(text_pos, galley.clone(), visuals.text_color());
-    let response = response.on_hover_cursor(egui::CursorIcon::Text);
+    let response = response.on_hover_cursor(egui::CursorIcon::PointingHand);
     let modifiers = ui.input(|input| input.modifiers);
     if response.clicked() && (modifiers.command || modifiers.shift) {
         context.actions.select = Some((index, modifiers.shift));
-    } else if response.clicked() {
+    } else if response.double_clicked() {
         context.actions.start_edit = Some(index);
+    } else if response.clicked()
+        && let Some(pointer) = response.interact_pointer_pos()
+    {
+        context.actions.seek_s = Some(super::player::seek_target(segment, &galley, pointer - text_pos));
     }
     // The row menu's "Split here" splits where the right click was.
     if response.secondary_clicked()
