@@ -43,6 +43,7 @@ fn timed_segment(text: &str, start_s: f64, step_s: f64) -> Step {
         text: text.into(),
         speaker: None,
         words,
+        ..Default::default()
     }))
 }
 

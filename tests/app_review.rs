@@ -121,9 +121,10 @@ fn transcribed_and_edited(audio: &Path, settings: Settings) -> egui_kittest::Har
     drop_files(&mut harness, &[audio.to_path_buf()]);
     run_until(&mut harness, "the transcript", WAIT, |h| first_status(h) == Some(JobStatus::Done));
     let job = harness.state().state().jobs[0].id;
+    let segment = harness.state().state().jobs[0].transcript.id_at(0).expect("a first segment");
     harness.state_mut().send(AppCommand::EditSegmentText {
         job,
-        segment_index: 0,
+        segment,
         text: "Ask not what Verbatim can do for you.".into(),
     });
     harness.run_steps(2);
@@ -176,7 +177,8 @@ fn a_saved_project_comes_back_with_its_engine_settings_position_and_edits() {
     assert!(shows(&second, "Ask not what Verbatim can do for you."));
 
     // Another edit, and Ctrl+S writes it to the same project without asking.
-    second.state_mut().send(AppCommand::EditSegmentText { job: job.id, segment_index: 1, text: "Ask again.".into() });
+    let segment = job.transcript.id_at(1).expect("a second segment");
+    second.state_mut().send(AppCommand::EditSegmentText { job: job.id, segment, text: "Ask again.".into() });
     second.run_steps(2);
     second.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::S);
     run_until(&mut second, "Ctrl+S to save", WAIT, |_| {

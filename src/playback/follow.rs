@@ -84,6 +84,7 @@ mod tests {
                 })
                 .collect(),
             revision_key: None,
+            ..Default::default()
         }
     }
 
