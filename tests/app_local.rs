@@ -75,7 +75,8 @@ fn a_dropped_recording_is_transcribed_into_the_pane() {
         &mut harness,
         "the JFK quote in the pane",
         TRANSCRIBE_TIMEOUT,
-        |h| shows(h, "ask not what your country"),
+        // A segment ends at each pause: "ask not" is a line of its own.
+        |h| shows(h, "what your country can do for you"),
     );
     run_until(&mut harness, "the job to finish", TRANSCRIBE_TIMEOUT, |h| {
         status(h) == Some(JobStatus::Done)

@@ -155,10 +155,10 @@ fn a_saved_project_comes_back_with_its_engine_settings_position_and_edits() {
     assert!(engine.is_some());
     drop(first);
 
-    // The player stopped at 4.25 s (the player writes this field; here the file says so).
+    // The player stopped at 3.25 s (the player writes this field; here the file says so).
     let text = std::fs::read_to_string(&project).unwrap_or_default();
     let mut value: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|error| panic!("{error}"));
-    value["playback_position_s"] = serde_json::json!(4.25);
+    value["playback_position_s"] = serde_json::json!(3.25);
     std::fs::write(&project, value.to_string()).unwrap_or_default();
 
     // A new window, opened as `verbatim open jfk.verbatim.json` opens it.
@@ -170,7 +170,7 @@ fn a_saved_project_comes_back_with_its_engine_settings_position_and_edits() {
     assert_eq!(job.path, audio);
     assert_eq!(job.transcript.segments[0].text, "Ask not what Verbatim can do for you.");
     assert_eq!(job.engine_name, engine);
-    assert_eq!(job.playback_position_s, 4.25);
+    assert_eq!(job.playback_position_s, 3.25);
     let saved = job.project.settings.clone().unwrap_or_default();
     assert_eq!((saved.engine_id.as_str(), saved.local.model.as_str()), ("local", "base"));
     assert_eq!(saved.options.language.as_deref(), Some("en"));
@@ -185,7 +185,7 @@ fn a_saved_project_comes_back_with_its_engine_settings_position_and_edits() {
         std::fs::read_to_string(&project).is_ok_and(|text| text.contains("Ask again."))
     });
     let reloaded = verbatim::app::project::load_project(&project).unwrap_or_else(|error| panic!("{error}"));
-    assert_eq!(reloaded.file.playback_position_s, 4.25);
+    assert_eq!(reloaded.file.playback_position_s, 3.25);
     assert_eq!(reloaded.transcript.segments[0].text, "Ask not what Verbatim can do for you.");
 }
 

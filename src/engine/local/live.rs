@@ -108,9 +108,10 @@ impl LiveEngine for LocalEngine {
         if options.speakers == SpeakerMode::Stereo {
             sink.warning("live text mixes the channels; transcribe the recording afterwards for a speaker per channel");
         }
-        let mut worker = self.pool.checkout(&self.worker_exe, &self.config)?;
+        let config = live_config(&self.config);
+        let mut worker = self.pool.checkout(&self.worker_exe, &config)?;
         // The model loads while the first phrase is spoken.
-        worker.send(&WorkerRequest::Load { config: self.config.clone() }, &[])?;
+        worker.send(&WorkerRequest::Load { config }, &[])?;
         let mut session = LiveSession::new(self, options, sink);
         session.in_flight = Some(InFlight::Load);
         let mut audio_open = true;
@@ -145,6 +146,14 @@ impl LiveEngine for LocalEngine {
         session.retire_hypothesis();
         Ok(EngineOutcome { language: session.language, duration_s: Some(session.received_until_s) })
     }
+}
+
+/// The engine's configuration for live decoding: with flash attention, which decodes faster
+/// and, measured on jfk.wav with tiny.en, keeps live text equal to the file mode's ("ask not";
+/// without it a phrase alone is heard "asked not"). Live segments do not need the alignment
+/// heads' word times that flash attention rules out.
+fn live_config(config: &super::LocalEngineConfig) -> super::LocalEngineConfig {
+    super::LocalEngineConfig { flash_attention: true, ..config.clone() }
 }
 
 /// The labelling thread's next turns; never, without one.
@@ -376,7 +385,7 @@ impl<'a> LiveSession<'a> {
             options.language = self.language.clone(); // detected once, then kept
         }
         PhraseJob {
-            config: self.engine.config.clone(),
+            config: live_config(&self.engine.config),
             options,
             start_s,
             sample_count,

@@ -82,13 +82,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// What makes two jobs able to share a worker: the same program and the same loaded model
-/// (the same file, not replaced since).
+/// What makes two jobs able to share a worker: the same program and the same model file (not
+/// replaced since). The worker loads the model again when a job needs other context settings
+/// (live sessions use flash attention; file jobs use the alignment heads, which need it off).
 #[derive(Debug, Clone, PartialEq)]
 struct WorkerKey {
     worker_exe: PathBuf,
     model_path: PathBuf,
-    flash_attention: bool,
     model_file: Option<(u64, SystemTime)>,
 }
 
@@ -98,7 +98,6 @@ impl WorkerKey {
         WorkerKey {
             worker_exe: worker_exe.to_path_buf(),
             model_path: config.model_path.clone(),
-            flash_attention: config.flash_attention,
             model_file,
         }
     }
