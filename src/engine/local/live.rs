@@ -504,24 +504,11 @@ impl<'a> LiveSession<'a> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::phrases::tests::{silence, voice};
     use super::*;
     use crate::engine::local::LocalEngineConfig;
 
     const RATE: f64 = ENGINE_SAMPLE_RATE_HZ as f64;
-
-    /// A tone with a syllable-like envelope, which the live VAD hears as voice.
-    fn voice(seconds: f64) -> Vec<f32> {
-        (0..(seconds * RATE) as usize)
-            .map(|i| {
-                let t = i as f32 / RATE as f32;
-                0.3 * (0.6 + 0.4 * (t * 4.0 * std::f32::consts::TAU).sin()) * (t * 220.0 * std::f32::consts::TAU).sin()
-            })
-            .collect()
-    }
-
-    fn silence(seconds: f64) -> Vec<f32> {
-        vec![0.0; (seconds * RATE) as usize]
-    }
 
     fn engine(speculate_after_silence_s: Option<f64>) -> LocalEngine {
         let tuning = LiveTuning { speculate_after_silence_s, ..LiveTuning::default() };

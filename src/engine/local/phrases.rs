@@ -210,13 +210,13 @@ impl PhraseCutter {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     const RATE: f64 = ENGINE_SAMPLE_RATE_HZ as f64;
 
     /// A "voice": a tone with a syllable-like envelope.
-    fn voice(seconds: f64) -> Vec<f32> {
+    pub(in crate::engine::local) fn voice(seconds: f64) -> Vec<f32> {
         (0..(seconds * RATE) as usize)
             .map(|i| {
                 let t = i as f32 / RATE as f32;
@@ -225,7 +225,7 @@ mod tests {
             .collect()
     }
 
-    fn silence(seconds: f64) -> Vec<f32> {
+    pub(in crate::engine::local) fn silence(seconds: f64) -> Vec<f32> {
         vec![0.0; (seconds * RATE) as usize]
     }
 
