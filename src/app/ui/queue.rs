@@ -516,7 +516,7 @@ fn english_only_note(ui: &mut egui::Ui, settings: &Settings) {
     }
     ui.label("");
     ui.label(
-        RichText::new(format!("⚠ {model} is English-only: other languages need a multilingual model (e.g. base)"))
+        RichText::new(format!("⚠ {model} is English-only:\nother languages need a multilingual model (e.g. base)"))
             .small()
             .color(ui.visuals().warn_fg_color),
     );
