@@ -713,27 +713,7 @@ fn transcript_view(
 
     let viewport_height = ui.available_height();
     let follow_offset = (total_height - viewport_height).max(0.0);
-    let playback_offset = super::player::follow_offset(
-        &mut pane.playback,
-        &pane.rows,
-        &transcript.segments,
-        viewport_height,
-    );
-    if playback_offset.is_some() {
-        pane.follow_live = false;
-    }
-    let forced = (pane.follow_live || pane.jump_requested) && playback_offset.is_none();
-    let mut scroll = egui::ScrollArea::vertical()
-        .id_salt(("transcript", job.id.0))
-        .auto_shrink([false, false])
-        .content_margin(0.0);
-    if let Some(row) = pane.scroll_to_row.take().filter(|row| *row < transcript.segments.len()) {
-        scroll = scroll.vertical_scroll_offset((pane.rows.offsets[row] - viewport_height / 3.0).max(0.0));
-    } else if forced {
-        scroll = scroll.vertical_scroll_offset(follow_offset);
-    } else if let Some(offset) = playback_offset {
-        scroll = scroll.vertical_scroll_offset(offset);
-    }
+    let (scroll, forced) = pane_scroll(pane, job, viewport_height, follow_offset);
     let playing = pane.playback.position_s.and_then(|position_s| {
         crate::playback::follow::segment_at(&transcript.segments, position_s)
             .map(|index| (index, position_s))
@@ -769,6 +749,29 @@ fn transcript_view(
         jump_to_live_button(ui, pane, output.inner_rect);
     }
     start_requested_edit(pane, job, actions);
+}
+
+/// The pane's scroll area this frame, and whether it is held at the live end: a row asked for
+/// (search, review) first, then the live text when followed, then the spoken line.
+fn pane_scroll(pane: &mut TranscriptPane, job: &Job, viewport_height: f32, follow_offset: f32) -> (egui::ScrollArea, bool) {
+    let segments = &job.transcript.segments;
+    let playback_offset = super::player::follow_offset(&mut pane.playback, &pane.rows, segments, viewport_height);
+    if playback_offset.is_some() {
+        pane.follow_live = false;
+    }
+    let forced = (pane.follow_live || pane.jump_requested) && playback_offset.is_none();
+    let mut scroll = egui::ScrollArea::vertical()
+        .id_salt(("transcript", job.id.0))
+        .auto_shrink([false, false])
+        .content_margin(0.0);
+    if let Some(row) = pane.scroll_to_row.take().filter(|row| *row < segments.len()) {
+        scroll = scroll.vertical_scroll_offset((pane.rows.offsets[row] - viewport_height / 3.0).max(0.0));
+    } else if forced {
+        scroll = scroll.vertical_scroll_offset(follow_offset);
+    } else if let Some(offset) = playback_offset {
+        scroll = scroll.vertical_scroll_offset(offset);
+    }
+    (scroll, forced)
 }
 
 /// Brings the height cache up to date with the transcript and this frame's layout, and drops
