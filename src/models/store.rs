@@ -270,6 +270,16 @@ pub fn import_name(
     Ok(name)
 }
 
+/// The name a model file is known by: `…/ggml-tiny.en.bin` → `tiny.en`; any other file, its
+/// name without the extension.
+pub fn model_name_of(path: &Path) -> String {
+    let by_store_name = path.file_name().and_then(|name| name.to_str()).and_then(model_name_from_file_name);
+    match by_store_name {
+        Some(name) => name.to_string(),
+        None => path.file_stem().map(|stem| stem.to_string_lossy().into_owned()).unwrap_or_default(),
+    }
+}
+
 /// `ggml-base.en.bin` → `base.en`; anything else (including `.partial` files) → `None`.
 fn model_name_from_file_name(file_name: &str) -> Option<&str> {
     let name = file_name

@@ -10,6 +10,7 @@ use super::{language, pipeline, windows};
 use crate::engine::{EngineError, TranscribeOptions};
 use crate::events::EventSink;
 use crate::models::ModelStore;
+use crate::models::store::model_name_of as model_name;
 use crate::units::clock;
 use crate::vad;
 use std::collections::BTreeSet;
@@ -24,12 +25,6 @@ pub fn find_detector(store: &ModelStore) -> Option<PathBuf> {
     let mut models = store.list().ok()?;
     models.sort_by_key(|model| model.size_bytes);
     models.into_iter().map(|model| model.path).find(|path| super::is_multilingual(path) == Some(true))
-}
-
-/// The name a model file is known by (`ggml-tiny.en.bin` → `tiny.en`).
-fn model_name(path: &Path) -> String {
-    let stem = path.file_stem().map(|stem| stem.to_string_lossy().to_string()).unwrap_or_default();
-    stem.strip_prefix("ggml-").map(str::to_string).unwrap_or(stem)
 }
 
 /// A multilingual model listening to what an English-only one transcribes.
@@ -75,12 +70,11 @@ impl EnglishOnlyCheck {
     }
 
     /// Listens to the first window of speech in `samples` (16 kHz mono starting at
-    /// `chunk_start_s` in the file) and warns, once per language, when it is not English.
-    pub fn listen(&mut self, samples: &[f32], chunk_start_s: f64, sink: &EventSink) {
-        let levels = vad::frame_levels_dbfs(samples, vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ));
-        let active = vad::active_frames(&levels);
-        let windows = windows::plan_windows(&active, &levels);
-        let Some(window) = windows.into_iter().find(|window| windows::has_speech(&active, window)) else { return };
+    /// `chunk_start_s` in the file, with its VAD `levels` and `active` frames) and warns, once
+    /// per language, when it is not English.
+    pub fn listen(&mut self, samples: &[f32], levels: &[f32], active: &[bool], chunk_start_s: f64, sink: &EventSink) {
+        let windows = windows::plan_windows(active, levels);
+        let Some(window) = windows.into_iter().find(|window| windows::has_speech(active, window)) else { return };
         let heard_at_s = chunk_start_s + window.start as f64 * vad::FRAME_S;
         let window = &samples[pipeline::sample_range(&window, samples.len())];
         // A failed detection costs only the hint, never the transcription.

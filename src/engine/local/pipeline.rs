@@ -63,12 +63,13 @@ pub fn transcribe_blocking(
         }
         duration_s = chunk.start_s + chunk.duration_s();
         let streams: Vec<Vec<f32>> = if per_channel { chunk.speaker_channels() } else { vec![chunk.mono()] };
+        let activities: Vec<StreamActivity> = streams.iter().map(|samples| StreamActivity::of(samples)).collect();
         if let Some(check) = english_only.as_mut() {
-            check.listen(&streams[0], chunk.start_s, sink);
+            check.listen(&streams[0], &activities[0].levels, &activities[0].active, chunk.start_s, sink);
         }
         let mut chunk_segments: Vec<Segment> = Vec::new();
         let stream_share = 1.0 / streams.len() as f64;
-        for (stream_index, samples) in streams.iter().enumerate() {
+        for (stream_index, (samples, activity)) in streams.iter().zip(&activities).enumerate() {
             let mut emit = |segment: Segment| {
                 if hold_segments {
                     chunk_segments.push(segment);
@@ -81,7 +82,7 @@ pub fn transcribe_blocking(
                 sink.progress(done_s, total_s);
             };
             let diarizer = labelling.as_mut().map(|labelling| &mut labelling.diarizer);
-            decoders[stream_index].decode_chunk(samples, chunk.start_s, diarizer, sink, &mut emit, &mut on_progress)?;
+            decoders[stream_index].decode_chunk(samples, activity, chunk.start_s, diarizer, sink, &mut emit, &mut on_progress)?;
         }
         release_held_segments(labelling.as_mut(), per_channel, chunk_segments, sink);
         sink.progress(duration_s, total_s);
@@ -157,6 +158,21 @@ fn main_language(decoders: &[StreamDecoder]) -> Option<String> {
     seconds.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).map(|(language, _)| language.to_string())
 }
 
+/// The voice activity of one stream's chunk, worked out once for everything that listens to it.
+struct StreamActivity {
+    /// Loudness per VAD frame (dBFS).
+    levels: Vec<f32>,
+    active: Vec<bool>,
+}
+
+impl StreamActivity {
+    fn of(samples: &[f32]) -> StreamActivity {
+        let levels = vad::frame_levels_dbfs(samples, vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ));
+        let active = vad::active_frames(&levels);
+        StreamActivity { levels, active }
+    }
+}
+
 /// What one attempt at a window gave, and how much of it is in doubt.
 struct Attempt {
     segments: Vec<Segment>,
@@ -221,22 +237,21 @@ impl<'a> StreamDecoder<'a> {
     fn decode_chunk(
         &mut self,
         samples: &[f32],
+        activity: &StreamActivity,
         chunk_start_s: f64,
         diarizer: Option<&mut crate::diarize::Diarizer>,
         sink: &EventSink,
         emit: &mut dyn FnMut(Segment),
         on_progress: &mut dyn FnMut(f64),
     ) -> Result<(), EngineError> {
-        let frame_len = vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ);
-        let levels = vad::frame_levels_dbfs(samples, frame_len);
-        let active = vad::active_frames(&levels);
+        let StreamActivity { levels, active } = activity;
         if !active.iter().any(|&a| a) {
             return Ok(()); // nothing but silence: nothing to transcribe, nothing to invent
         }
         if let Some(diarizer) = diarizer {
             diarizer.add_chunk_with_activity(samples, chunk_start_s, &active);
         }
-        let windows = windows::plan_windows(&active, &levels);
+        let windows = windows::plan_windows(active, levels);
         let spans = match self.fixed_language.clone() {
             Some(code) => windows.into_iter().map(|window| (window, code.clone())).collect(),
             None => {
