@@ -67,6 +67,7 @@ impl VerbatimApp {
             BackgroundEvent::ModelOperationEnded { operation, result } => self.on_model_operation_ended(operation, result),
             BackgroundEvent::Recording(update) => self.on_recording_update(update, now),
             BackgroundEvent::FilesChosen(paths) => self.open_paths(paths),
+            BackgroundEvent::RecentProjectsChecked(missing) => self.recent.on_checked(missing),
             BackgroundEvent::ProjectSaved { .. }
             | BackgroundEvent::ProjectSaveFailed { .. }
             | BackgroundEvent::ProjectOpened(_)

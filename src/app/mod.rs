@@ -127,6 +127,8 @@ pub struct VerbatimApp {
     pub(crate) rename: Option<ui::speakers::RenameDialog>,
     /// The find / replace bar.
     pub(crate) search: ui::search::SearchBar,
+    /// Which recent projects are gone (File ▸ Open recent).
+    pub(crate) recent: ui::project::RecentCheck,
     /// API keys being typed (never saved; emptied when sent).
     pub(crate) key_drafts: ui::cloud::KeyDrafts,
     /// Save settings on exit (off when a test supplied them).
@@ -194,6 +196,7 @@ impl VerbatimApp {
             cue_preview: ui::cue_preview::CuePreview::default(),
             rename: None,
             search: ui::search::SearchBar::default(),
+            recent: ui::project::RecentCheck::default(),
             key_drafts: ui::cloud::KeyDrafts::default(),
             persist,
             session: SessionTracker {

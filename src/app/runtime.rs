@@ -194,6 +194,8 @@ pub enum RuntimeRequest {
         subtitles: PathBuf,
         audio: Option<PathBuf>,
     },
+    /// Which of these recent projects are gone (answered by `RecentProjectsChecked`).
+    CheckRecentProjects(Vec<PathBuf>),
 }
 
 /// How a model-store operation ended.
@@ -297,6 +299,8 @@ pub enum BackgroundEvent {
     ProjectOpenFailed(String),
     SubtitlesOpened(Box<project::OpenedSubtitles>),
     SubtitlesOpenFailed(String),
+    /// The recent projects that are no longer there.
+    RecentProjectsChecked(Vec<PathBuf>),
 }
 
 /// Which dialog could not be shown.
@@ -638,6 +642,7 @@ impl Serving {
                 detach(project::choose_project_audio(project, expected, outbox))
             }
             RuntimeRequest::OpenSubtitles { subtitles, audio } => detach(project::open_subtitles(subtitles, audio, outbox)),
+            RuntimeRequest::CheckRecentProjects(paths) => detach(project::check_recent(paths, outbox)),
         }
     }
 

@@ -151,6 +151,14 @@ pub(super) async fn choose_project_audio(project_path: PathBuf, expected: PathBu
     }
 }
 
+/// Finds which of the recent projects `paths` are no longer files, off the UI thread.
+pub(super) async fn check_recent(paths: Vec<PathBuf>, outbox: Outbox) {
+    let missing = tokio::task::spawn_blocking(move || paths.into_iter().filter(|path| !path.is_file()).collect())
+        .await
+        .unwrap_or_default();
+    outbox.send(BackgroundEvent::RecentProjectsChecked(missing));
+}
+
 /// Imports an SRT or WebVTT file; without an audio given, takes the one beside it with the
 /// same name, else asks for it (a cancelled dialog opens the cues without audio).
 pub(super) async fn open_subtitles(subtitles: PathBuf, audio: Option<PathBuf>, outbox: Outbox) {
