@@ -147,8 +147,10 @@ impl Job {
         self.run_time = None;
         self.warnings.clear();
         self.word_count = 0;
-        // Transcribed afresh: its text no longer comes from the subtitle file.
+        // Transcribed afresh: its text no longer comes from the subtitle file, nor from the
+        // settings a project was saved with (the next save takes the ones used now).
         self.project.subtitles = None;
+        self.project.settings = None;
     }
 }
 

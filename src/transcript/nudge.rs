@@ -29,10 +29,11 @@ pub fn nudge_segment(transcript: &mut Transcript, index: usize, edge: SegmentEdg
         return false;
     }
     let (start_s, end_s) = match edge {
-        SegmentEdge::Start => ((segment.start_s + delta_s).clamp(0.0, segment.end_s - MIN_SEGMENT_S), segment.end_s),
+        // `min` then `max`, not `clamp`: a cue shorter than MIN_SEGMENT_S from zero has its
+        // upper bound below zero.
+        SegmentEdge::Start => ((segment.start_s + delta_s).min(segment.end_s - MIN_SEGMENT_S).max(0.0), segment.end_s),
         SegmentEdge::End => (segment.start_s, (segment.end_s + delta_s).max(segment.start_s + MIN_SEGMENT_S)),
     };
-    let start_s = start_s.max(0.0);
     if start_s == segment.start_s && end_s == segment.end_s {
         return false;
     }
@@ -129,6 +130,14 @@ mod tests {
         assert_eq!(t.segments[0].start_s, 0.0);
         assert_eq!(t.segments[1].start_s, 2.0);
         assert!(!shift_all(&mut t, -1.0));
+    }
+
+    #[test]
+    fn a_cue_shorter_than_the_minimum_from_zero_is_left_alone_not_a_panic() {
+        let mut t = Transcript::new();
+        t.push_segment(Segment { start_s: 0.0, end_s: 0.04, text: "a".into(), ..Default::default() });
+        assert!(!nudge_segment(&mut t, 0, SegmentEdge::Start, 0.1));
+        assert_eq!((t.segments[0].start_s, t.segments[0].end_s), (0.0, 0.04));
     }
 
     #[test]
