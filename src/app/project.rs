@@ -67,7 +67,7 @@ impl Fingerprint {
             hasher.update(&*buffer);
             previous_end = start + length;
         }
-        let sampled_sha256 = hasher.finalize().iter().map(|byte| format!("{byte:02x}")).collect();
+        let sampled_sha256 = hex::encode(hasher.finalize());
         Ok(Fingerprint { size_bytes, sampled_sha256 })
     }
 }
@@ -109,7 +109,8 @@ pub struct ProjectFile {
     /// segment, with the segment's times.
     #[serde(default)]
     pub subtitles: Option<PathBuf>,
-    /// The transcript in the lossless JSON export format.
+    /// The transcript in the lossless JSON export format (set by
+    /// [`with_transcript`](ProjectFile::with_transcript), off the UI thread).
     pub transcript: serde_json::Value,
 }
 
@@ -136,9 +137,9 @@ pub struct JobProject {
 }
 
 impl ProjectFile {
-    /// A project of `transcript`; the caller fills in the audio and the rest.
-    pub fn new(transcript: &Transcript, audio: ProjectAudio) -> ProjectFile {
-        let transcript = serde_json::from_str(&render_json(transcript)).unwrap_or(serde_json::Value::Null);
+    /// A project of the recording `audio`; the caller fills in the rest, and the transcript
+    /// with [`with_transcript`](ProjectFile::with_transcript) when it saves.
+    pub fn new(audio: ProjectAudio) -> ProjectFile {
         ProjectFile {
             format: PROJECT_FORMAT.into(),
             version: PROJECT_VERSION,
@@ -147,8 +148,16 @@ impl ProjectFile {
             settings: ProjectSettings::default(),
             playback_position_s: 0.0,
             subtitles: None,
-            transcript,
+            transcript: serde_json::Value::Null,
         }
+    }
+
+    /// The project with `transcript` in it. Rendering a whole transcript takes a while, so
+    /// this runs where the file is written; an error saves nothing rather than an empty text.
+    pub fn with_transcript(mut self, transcript: &Transcript) -> Result<ProjectFile, String> {
+        self.transcript = serde_json::from_str(&render_json(transcript))
+            .map_err(|error| format!("cannot write the transcript into the project: {error}"))?;
+        Ok(self)
     }
 }
 
@@ -276,7 +285,9 @@ mod tests {
         let audio = dir.path().join("talk.wav");
         std::fs::write(&audio, vec![7u8; 300_000]).unwrap_or_default();
         let fingerprint = Fingerprint::of_file(&audio).ok();
-        let mut project = ProjectFile::new(&transcript(), ProjectAudio { path: audio.clone(), fingerprint });
+        let mut project = ProjectFile::new(ProjectAudio { path: audio.clone(), fingerprint })
+            .with_transcript(&transcript())
+            .unwrap_or_else(|error| panic!("{error}"));
         project.playback_position_s = 2.5;
         project.engine = Some("local · base".into());
         project.settings.engine_id = "local".into();

@@ -61,11 +61,11 @@ impl VerbatimApp {
         }
     }
 
-    /// The job's transcript as a project file (audio fingerprint filled in by the runtime).
+    /// The job as a project file (its transcript and audio fingerprint filled in by the runtime).
     fn project_of(&self, job: JobId) -> Option<ProjectFile> {
         let job = self.state.job(job)?;
         let audio = ProjectAudio { path: job.path.clone(), fingerprint: job.project.fingerprint.clone() };
-        let mut file = ProjectFile::new(&job.transcript, audio);
+        let mut file = ProjectFile::new(audio);
         file.engine = job.engine_name.clone();
         file.settings = job.project.settings.clone().unwrap_or_else(|| ProjectSettings {
             engine_id: self.settings.engine.id().to_string(),
@@ -92,7 +92,8 @@ impl VerbatimApp {
             ExportDestination::AskUser => None,
         };
         if let Some(project) = self.project_of(job) {
-            let request = ProjectSaveRequest { job, project, destination, suggested_dir, suggested_name };
+            let transcript = found.transcript.clone();
+            let request = ProjectSaveRequest { job, project, transcript, destination, suggested_dir, suggested_name };
             self.request(RuntimeRequest::SaveProject(Box::new(request)));
         }
     }

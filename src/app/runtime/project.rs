@@ -14,6 +14,8 @@ pub struct ProjectSaveRequest {
     pub job: JobId,
     /// The project, its audio fingerprint filled in here when `None` and the audio is there.
     pub project: ProjectFile,
+    /// Its transcript, rendered into `project` here rather than on the UI thread.
+    pub transcript: crate::transcript::Transcript,
     /// Where to write; `None` asks with a save dialog.
     pub destination: Option<PathBuf>,
     pub suggested_dir: Option<PathBuf>,
@@ -62,7 +64,7 @@ pub struct ProjectAudioProblem {
 
 /// Writes a project (asking where first, when no destination is given).
 pub(super) async fn save_project(request: ProjectSaveRequest, outbox: Outbox) {
-    let ProjectSaveRequest { job, mut project, destination, suggested_dir, suggested_name } = request;
+    let ProjectSaveRequest { job, project, transcript, destination, suggested_dir, suggested_name } = request;
     let path = match destination {
         Some(path) => path,
         None => {
@@ -88,6 +90,7 @@ pub(super) async fn save_project(request: ProjectSaveRequest, outbox: Outbox) {
     };
     let target = path.clone();
     let saved = tokio::task::spawn_blocking(move || {
+        let mut project = project.with_transcript(&transcript)?;
         if project.audio.fingerprint.is_none() {
             project.audio.fingerprint = project::Fingerprint::of_file(&project.audio.path).ok();
         }
