@@ -154,6 +154,11 @@ impl Transcript {
     }
 
     /// The words of segment `index` the user accepted.
+    /// Whether the user accepted word `word` of segment `segment`.
+    pub fn is_reviewed(&self, segment: usize, word: usize) -> bool {
+        self.meta.get(segment).is_some_and(|meta| meta.reviewed_words.contains(&word))
+    }
+
     pub fn reviewed_words(&self, index: usize) -> impl Iterator<Item = usize> + '_ {
         self.meta.get(index).into_iter().flat_map(|meta| meta.reviewed_words.iter().copied())
     }
@@ -328,6 +333,31 @@ impl Transcript {
     pub fn end_s(&self) -> f64 {
         self.segments.iter().map(|segment| segment.end_s).fold(0.0, f64::max)
     }
+}
+
+/// Byte ranges of the segment's words in its text, in order (a word not found in the text,
+/// after an edit, gets an empty range where the search stopped).
+pub fn word_ranges(segment: &crate::events::Segment) -> Vec<std::ops::Range<usize>> {
+    let text = segment.text.as_str();
+    let mut cursor = 0;
+    segment
+        .words
+        .iter()
+        .map(|word| {
+            let needle = word.text.trim();
+            let found = (!needle.is_empty())
+                .then(|| text.get(cursor..)?.find(needle))
+                .flatten();
+            match found {
+                Some(offset) => {
+                    let start = cursor + offset;
+                    cursor = start + needle.len();
+                    start..cursor
+                }
+                None => cursor..cursor,
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]

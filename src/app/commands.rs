@@ -8,7 +8,7 @@
 
 use super::VerbatimApp;
 pub use super::messages::{AppCommand, ExportDestination};
-use super::messages::{JobId, NoticeAction, NoticeLevel, RecordingCommand, TranscriptEdit};
+use super::messages::{JobId, NoticeAction, NoticeLevel, RecordingCommand};
 use super::runtime::{ExportRequest, JobRequest, RuntimeRequest};
 use super::settings::LastExport;
 use crate::audio::discover::AUDIO_EXTENSIONS;
@@ -18,21 +18,14 @@ use std::path::{Path, PathBuf};
 impl AppCommand {
     /// What the user changed in a transcript or the list is written to the session at once.
     fn changes_session(&self) -> bool {
+        if let AppCommand::Edit(_, edit) = self {
+            return edit.changes_transcript();
+        }
         matches!(
             self,
             AppCommand::RenameSpeaker { .. }
                 | AppCommand::SetSegmentSpeaker { .. }
                 | AppCommand::EditSegmentText { .. }
-                | AppCommand::Edit(
-                    _,
-                    TranscriptEdit::Split { .. }
-                        | TranscriptEdit::MergeWithNext(_)
-                        | TranscriptEdit::Undo
-                        | TranscriptEdit::Redo
-                        | TranscriptEdit::ReplaceOne { .. }
-                        | TranscriptEdit::ReplaceAll { .. }
-                        | TranscriptEdit::AcceptWord(_)
-                )
                 | AppCommand::RemoveJob(_)
                 | AppCommand::RetryJob(_)
                 | AppCommand::Recording(

@@ -46,9 +46,9 @@ impl VerbatimApp {
 
     /// An edit that may add, remove or move rows: the pane measures its rows again.
     fn change_structure(&mut self, job: JobId, edit: impl FnOnce(&mut crate::transcript::Transcript) -> bool) {
+        // The search bar needs no telling: its matches are keyed on the job's revision.
         if self.state.edit_transcript(job, edit) {
             self.pane.forget_rows();
-            self.search.forget_matches();
         }
     }
 

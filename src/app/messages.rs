@@ -191,6 +191,14 @@ pub enum TranscriptEdit {
     CopyQuote(Option<SegmentId>),
 }
 
+impl TranscriptEdit {
+    /// Whether it may change the transcript (and so the saved session); moving to a word and
+    /// copying do not.
+    pub fn changes_transcript(&self) -> bool {
+        !matches!(self, TranscriptEdit::NextUncertainWord | TranscriptEdit::CopyQuote(_))
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum RecordingCommand {
     /// Start recording with the panel's choices (Record, Ctrl+R).

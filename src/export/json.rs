@@ -114,7 +114,7 @@ pub fn render_json(transcript: &Transcript) -> String {
                         start_s: word.start_s,
                         end_s: word.end_s,
                         probability: word.probability,
-                        reviewed: transcript.reviewed_words(index).any(|reviewed| reviewed == word_index),
+                        reviewed: transcript.is_reviewed(index, word_index),
                     })
                     .collect(),
             })

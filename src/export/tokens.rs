@@ -7,6 +7,7 @@
 //! segment by character count. Word times are kept inside their segment's span and made
 //! non-decreasing.
 
+use crate::transcript::retime::word_key as normalized;
 use crate::events::{Segment, Word};
 
 /// How strongly a break after this token ends a thought.
@@ -113,12 +114,6 @@ pub fn punctuation_of(token: &str) -> Punctuation {
     }
 }
 
-/// Letters and digits only, lower-cased: what text and engine words are matched on.
-fn normalized(text: &str) -> impl Iterator<Item = char> + '_ {
-    text.chars()
-        .flat_map(char::to_lowercase)
-        .filter(|c| c.is_alphanumeric())
-}
 
 /// Times for each text token taken from the engine's words, or `None` when the words do not
 /// spell the same letters as the text.

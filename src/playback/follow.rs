@@ -26,30 +26,6 @@ pub fn word_at(segment: &Segment, position_s: f64) -> Option<usize> {
     after.checked_sub(1)
 }
 
-/// Byte ranges of the segment's words in its text, in order (a word not found in the text,
-/// after an edit, gets an empty range where the search stopped).
-pub fn word_ranges(segment: &Segment) -> Vec<std::ops::Range<usize>> {
-    let text = segment.text.as_str();
-    let mut cursor = 0;
-    segment
-        .words
-        .iter()
-        .map(|word| {
-            let needle = word.text.trim();
-            let found = (!needle.is_empty())
-                .then(|| text.get(cursor..)?.find(needle))
-                .flatten();
-            match found {
-                Some(offset) => {
-                    let start = cursor + offset;
-                    cursor = start + needle.len();
-                    start..cursor
-                }
-                None => cursor..cursor,
-            }
-        })
-        .collect()
-}
 
 /// The word whose text holds byte `offset` (or the nearest one before it).
 pub fn word_for_offset(ranges: &[std::ops::Range<usize>], offset: usize) -> Option<usize> {
@@ -60,6 +36,7 @@ pub fn word_for_offset(ranges: &[std::ops::Range<usize>], offset: usize) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::transcript::word_ranges;
     use crate::events::Word;
 
     fn segment(start_s: f64, end_s: f64, words: &[(&str, f64)]) -> Segment {

@@ -73,9 +73,14 @@ fn spread(tokens: &[&str], start_s: f64, end_s: f64) -> Vec<Word> {
         .collect()
 }
 
-/// What a word is matched on: its letters and digits, lower-cased.
+/// Letters and digits only, lower-cased: what a word is matched on, here and where the
+/// subtitle exporter lines text up with the engine's words.
+pub(crate) fn word_key(text: &str) -> impl Iterator<Item = char> + '_ {
+    text.chars().flat_map(char::to_lowercase).filter(|c| c.is_alphanumeric())
+}
+
 fn key(text: &str) -> String {
-    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+    word_key(text).collect()
 }
 
 /// Pairs (old index, new index) of words that did not change, in order.

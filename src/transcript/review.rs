@@ -27,7 +27,7 @@ impl Transcript {
             .and_then(|entry| entry.words.get(word))
             .and_then(|entry| entry.probability)
             .is_some_and(|probability| probability < UNCERTAIN_BELOW);
-        unsure && !self.meta(segment).is_some_and(|meta| meta.reviewed_words.contains(&word))
+        unsure && !self.is_reviewed(segment, word)
     }
 
     /// The first word waiting for review after `after` (or from the start), wrapping around

@@ -87,15 +87,9 @@ fn row_spans(transcript: &Transcript, index: usize, marks: &RowMarks) -> Vec<(Ra
         let mark = if marks.search.current == Some(first + offset) { Mark::CurrentMatch } else { Mark::Match };
         spans.push((found.range.clone(), mark));
     }
-    let segment = &transcript.segments[index];
-    let mut cursor = 0;
-    for (word_index, word) in segment.words.iter().enumerate() {
-        let wanted = word.text.trim();
-        let Some(found) = (!wanted.is_empty()).then(|| segment.text[cursor..].find(wanted)).flatten() else {
-            continue;
-        };
-        let range = cursor + found..cursor + found + wanted.len();
-        cursor = range.end;
+    let words = crate::transcript::word_ranges(&transcript.segments[index]);
+    // A word not found in the text (after an edit) has an empty range: nothing to mark.
+    for (word_index, range) in words.into_iter().enumerate().filter(|(_, range)| !range.is_empty()) {
         if marks.review == Some((index, word_index)) {
             spans.push((range, Mark::Review));
         } else if transcript.is_uncertain(index, word_index) {

@@ -9,7 +9,8 @@ use super::super::state::{JobId, JobStatus};
 use crate::export::ExportFormat;
 use eframe::egui::{self, KeyboardShortcut};
 
-fn item(
+/// A menu entry with its shortcut shown; closes the menu when clicked.
+pub(super) fn item(
     ui: &mut egui::Ui,
     label: &str,
     shortcut: Option<&KeyboardShortcut>,

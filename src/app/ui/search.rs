@@ -5,6 +5,7 @@
 //! in it searches once per change, not once per frame.
 
 use super::super::VerbatimApp;
+use super::menu::item;
 use super::super::commands::AppCommand;
 use super::super::messages::TranscriptEdit;
 use super::super::state::{Job, JobId};
@@ -43,11 +44,6 @@ impl SearchBar {
         self.open = true;
         self.replace_open |= replace;
         self.focus_query = true;
-    }
-
-    /// The matches are stale (the transcript changed shape).
-    pub fn forget_matches(&mut self) {
-        self.cached_for = None;
     }
 
     fn matches_for(&mut self, job: &Job) -> &[Match] {
@@ -148,15 +144,6 @@ fn replace_row_ui(ui: &mut egui::Ui, search: &mut SearchBar, job: &Job, commands
     });
 }
 
-fn item(ui: &mut egui::Ui, label: &str, shortcut: &KeyboardShortcut, enabled: bool) -> bool {
-    let button = egui::Button::new(label).shortcut_text(ui.ctx().format_shortcut(shortcut));
-    let clicked = ui.add_enabled(enabled, button).clicked();
-    if clicked {
-        ui.close();
-    }
-    clicked
-}
-
 /// The Edit menu: undo, redo, find, replace, next uncertain word, copy quote.
 pub fn edit_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     let Some(job) = app.state.selected_job() else {
@@ -166,31 +153,31 @@ pub fn edit_menu_ui(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     let (id, history) = (job.id, job.transcript.history());
     let (can_undo, can_redo, has_text) = (history.can_undo(), history.can_redo(), !job.transcript.segments.is_empty());
     let mut edit = None;
-    if item(ui, "Undo", &SHORTCUT_UNDO, can_undo) {
+    if item(ui, "Undo", Some(&SHORTCUT_UNDO), can_undo) {
         edit = Some(TranscriptEdit::Undo);
     }
-    if item(ui, "Redo", &SHORTCUT_REDO, can_redo) {
+    if item(ui, "Redo", Some(&SHORTCUT_REDO), can_redo) {
         edit = Some(TranscriptEdit::Redo);
     }
     ui.separator();
-    if item(ui, "Find…", &SHORTCUT_FIND, has_text) {
+    if item(ui, "Find…", Some(&SHORTCUT_FIND), has_text) {
         app.search.show(false);
     }
-    if item(ui, "Replace…", &SHORTCUT_REPLACE, has_text) {
+    if item(ui, "Replace…", Some(&SHORTCUT_REPLACE), has_text) {
         app.search.show(true);
     }
     ui.separator();
     let uncertain = job.transcript.uncertain_count();
-    if item(ui, &format!("Next uncertain word ({uncertain} left)"), &SHORTCUT_NEXT_UNCERTAIN, uncertain > 0) {
+    if item(ui, &format!("Next uncertain word ({uncertain} left)"), Some(&SHORTCUT_NEXT_UNCERTAIN), uncertain > 0) {
         edit = Some(TranscriptEdit::NextUncertainWord);
     }
     let review = app.pane.review_word(&job.transcript);
-    if item(ui, "Accept uncertain word", &SHORTCUT_ACCEPT_WORD, review.is_some())
+    if item(ui, "Accept uncertain word", Some(&SHORTCUT_ACCEPT_WORD), review.is_some())
         && let Some(word) = review
     {
         edit = Some(TranscriptEdit::AcceptWord(word));
     }
-    if item(ui, "Copy quote", &super::SHORTCUT_COPY, !app.pane.selected_rows(&job.transcript).is_empty()) {
+    if item(ui, "Copy quote", Some(&super::SHORTCUT_COPY), !app.pane.selected_rows(&job.transcript).is_empty()) {
         edit = Some(TranscriptEdit::CopyQuote(None));
     }
     if let Some(edit) = edit {
