@@ -221,6 +221,11 @@ pub(crate) fn downmix(channels: &[Vec<f32>]) -> Vec<f32> {
     }
 }
 
+/// What a sound device's error says, or its kind when it says nothing.
+pub fn device_error_reason(error: &cpal::Error) -> String {
+    error.message().map_or_else(|| error.kind().to_string(), str::to_string)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -99,11 +99,7 @@ fn open_stream(
     shared: Arc<ClockShared>,
     events: Sender<DecoderEvent>,
 ) -> Result<OpenedOutput, String> {
-    let describe = |error: cpal::Error| {
-        error
-            .message()
-            .map_or_else(|| error.kind().to_string(), str::to_string)
-    };
+    let describe = |error: cpal::Error| crate::audio::device_error_reason(&error);
     let config = device.default_output_config().map_err(describe)?;
     let sample_rate_hz = config.sample_rate();
     let channels = usize::from(config.channels());
@@ -173,9 +169,7 @@ where
                 return;
             }
             failed = true;
-            let reason = error
-                .message()
-                .map_or_else(|| error.kind().to_string(), str::to_string);
+            let reason = crate::audio::device_error_reason(&error);
             let _ = events.send(DecoderEvent::OutputFailed(format!(
                 "the sound output failed ({reason})"
             )));

@@ -89,11 +89,6 @@ impl Player {
         self.base_s = self.clamp(position_s);
     }
 
-    /// The file shown, if any.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
     pub fn is_playing(&self) -> bool {
         self.playing
     }

@@ -192,7 +192,7 @@ fn find_device(hosts: &[cpal::Host], selector: &str) -> Result<cpal::Device, Rec
 
 /// A cpal error as a message that says what to do.
 fn device_error(device: &str, error: &cpal::Error) -> RecordError {
-    let reason = error.message().map_or_else(|| error.kind().to_string(), str::to_string);
+    let reason = crate::audio::device_error_reason(error);
     match error.kind() {
         ErrorKind::DeviceBusy => RecordError::DeviceBusy(device.to_string()),
         ErrorKind::DeviceNotAvailable => RecordError::Device { device: device.to_string(), reason: "it is not connected any more; pick another device".into() },
@@ -308,7 +308,7 @@ fn error_reporter(name: String, events: SourceEvents) -> impl FnMut(cpal::Error)
             ErrorKind::DeviceNotAvailable | ErrorKind::StreamInvalidated => {
                 SourceEvent::Failed(format!("{name} disappeared (unplugged or switched off)"))
             }
-            _ => SourceEvent::Failed(format!("{name} failed: {}", error.message().map_or_else(|| error.kind().to_string(), str::to_string))),
+            _ => SourceEvent::Failed(format!("{name} failed: {}", crate::audio::device_error_reason(&error))),
         };
         if matches!(event, SourceEvent::Failed(_)) {
             if failed {

@@ -109,12 +109,10 @@ pub fn handle_keys(app: &mut VerbatimApp, ctx: &egui::Context) {
         toggle_play(app);
     }
     if back {
-        app.player.jump(-JUMP_S);
-        app.pane.playback.following = true;
+        jump_and_follow(app, -JUMP_S);
     }
     if forward {
-        app.player.jump(JUMP_S);
-        app.pane.playback.following = true;
+        jump_and_follow(app, JUMP_S);
     }
     if looping {
         toggle_loop(app);
@@ -122,6 +120,18 @@ pub fn handle_keys(app: &mut VerbatimApp, ctx: &egui::Context) {
     if edit && let Some(index) = current_segment(app) {
         app.pane.edit_segment(index);
     }
+}
+
+/// Moves the player to `position_s`; the view follows the spoken line again.
+pub(super) fn seek_and_follow(app: &mut VerbatimApp, position_s: f64) {
+    app.player.seek(position_s);
+    app.pane.playback.following = true;
+}
+
+/// Moves the player by `delta_s` (back when negative); the view follows again.
+fn jump_and_follow(app: &mut VerbatimApp, delta_s: f64) {
+    app.player.jump(delta_s);
+    app.pane.playback.following = true;
 }
 
 fn toggle_play(app: &mut VerbatimApp) {
@@ -165,8 +175,7 @@ pub fn player_bar(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     let marks = segment_marks(&job.transcript.segments, duration_s, ui.available_width());
     ui.add_space(2.0);
     if let Some(target) = position_bar(ui, app.player.position_s(), duration_s, &marks) {
-        app.player.seek(target);
-        app.pane.playback.following = true;
+        seek_and_follow(app, target);
     }
     ui.horizontal(|ui| transport_ui(app, ui, duration_s));
     if app.player.is_playing() {
@@ -181,7 +190,7 @@ fn transport_ui(app: &mut VerbatimApp, ui: &mut egui::Ui, duration_s: f64) {
         .on_hover_text(format!("Back 5 seconds ({})", shortcut(ui, &SHORTCUT_BACK)))
         .clicked()
     {
-        app.player.jump(-JUMP_S);
+        jump_and_follow(app, -JUMP_S);
     }
     let play_label = if app.player.is_playing() {
         "⏸ Pause"
@@ -203,7 +212,7 @@ fn transport_ui(app: &mut VerbatimApp, ui: &mut egui::Ui, duration_s: f64) {
         ))
         .clicked()
     {
-        app.player.jump(JUMP_S);
+        jump_and_follow(app, JUMP_S);
     }
     ui.label(
         egui::RichText::new(format!(
@@ -346,7 +355,7 @@ pub fn paint_highlight(
     let fill = ui.visuals().selection.bg_fill.gamma_multiply(0.55);
     let word = follow::word_at(segment, position_s);
     let word_rect = word.and_then(|word| {
-        let range = follow::word_ranges(segment).get(word)?.clone();
+        let range = crate::transcript::word_ranges(segment).get(word)?.clone();
         if range.is_empty() {
             return None;
         }
@@ -376,7 +385,7 @@ pub fn paint_highlight(
 /// Where a click at `pointer` on a segment's text seeks to: the start of the word under it,
 /// or the segment's start when it has no word times.
 pub fn seek_target(segment: &Segment, galley: &egui::Galley, pointer_in_text: egui::Vec2) -> f64 {
-    let ranges = follow::word_ranges(segment);
+    let ranges = crate::transcript::word_ranges(segment);
     let char_index = galley.cursor_from_pos(pointer_in_text).index;
     let byte_offset = segment
         .text

@@ -380,8 +380,7 @@ pub fn central_panel(app: &mut VerbatimApp, ui: &mut egui::Ui) {
     }
     pane.playback.highlighted = actions.highlighted;
     if let Some(seek_s) = actions.seek_s {
-        app.player.seek(seek_s);
-        app.pane.playback.following = true;
+        super::player::seek_and_follow(app, seek_s);
     }
     for command in actions.commands {
         app.send(command);
