@@ -3,12 +3,13 @@
 //! transcript.
 
 mod app_support;
+mod common;
 
 use app_support::*;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use verbatim::app::session::{SavedJob, SavedStatus, SessionSnapshot, SessionStore};
+use verbatim::app::session::SessionStore;
 use verbatim::app::settings::Settings;
 use verbatim::app::state::JobStatus;
 use verbatim::events::{EngineEvent, Segment};
@@ -29,22 +30,7 @@ fn earlier_session(dir: &Path, recording: PathBuf) {
         words: vec![],
         ..Default::default()
     }));
-    let snapshot = SessionSnapshot {
-        jobs: vec![SavedJob {
-            key: "earlier".into(),
-            path: recording,
-            status: SavedStatus::Done,
-            engine: Some("local · tiny.en".into()),
-            warnings: vec![],
-            project: None,
-            subtitles: None,
-        }],
-        changed: vec![("earlier".into(), transcript)],
-        keep_earlier: false,
-    };
-    SessionStore::at(dir)
-        .save(&snapshot)
-        .unwrap_or_else(|error| panic!("cannot write the earlier session: {error}"));
+    common::save_finished_session(&SessionStore::at(dir), "earlier", recording, transcript);
 }
 
 /// A window whose session load takes `delay`, with `recording` dropped on it; it fails at once.

@@ -16,7 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use verbatim::app::SESSION_SAVE_INTERVAL;
-use verbatim::app::session::{RestoredJob, SavedJob, SavedStatus, SessionSnapshot, SessionStore};
+use verbatim::app::session::{RestoredJob, SavedStatus, SessionStore};
 
 /// Slack on top of the autosave interval: the save itself, and the test noticing a line.
 const SLACK: Duration = Duration::from_millis(1500);
@@ -217,20 +217,7 @@ fn sigkill_during_editing_keeps_an_edit_older_than_the_autosave_interval() {
             ..Default::default()
         });
     }
-    let snapshot = SessionSnapshot {
-        jobs: vec![SavedJob {
-            key: "jfk".into(),
-            path: recording,
-            status: SavedStatus::Done,
-            engine: Some("local · tiny.en".into()),
-            warnings: vec![],
-            project: None,
-            subtitles: None,
-        }],
-        changed: vec![("jfk".into(), transcript)],
-        keep_earlier: false,
-    };
-    session_store(scratch.path()).save(&snapshot).unwrap_or_else(|error| panic!("{error}"));
+    common::save_finished_session(&session_store(scratch.path()), "jfk", recording, transcript);
 
     let mut window = Window::start(scratch.path(), &[]);
     window.focus();

@@ -122,17 +122,24 @@ pub struct LoadedProject {
 }
 
 /// What a project needs to know about its job beyond the transcript (kept on the job, so
-/// Ctrl+S saves where it was opened from and the fingerprint survives a missing file).
-#[derive(Debug, Clone, PartialEq, Default)]
+/// Ctrl+S saves where it was opened from and the fingerprint survives a missing file; kept in
+/// the session too, so a save after a restart writes the same project back).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct JobProject {
     /// The project file this job was opened from or last saved to.
+    #[serde(rename = "project", skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
     /// The subtitle file the transcript came from (see [`ProjectFile::subtitles`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subtitles: Option<PathBuf>,
+    #[serde(rename = "project_settings", skip_serializing_if = "Option::is_none")]
     pub settings: Option<ProjectSettings>,
     /// The audio's fingerprint as the project recorded it (used when the audio is missing).
+    #[serde(rename = "audio_fingerprint", skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<Fingerprint>,
     /// The job was opened without its audio (it had moved and the user chose the text only).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub audio_missing: bool,
 }
 

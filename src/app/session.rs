@@ -48,12 +48,13 @@ pub struct SavedJob {
     pub engine: Option<String>,
     #[serde(default)]
     pub warnings: Vec<String>,
-    /// The project file it was opened from or saved to.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub project: Option<PathBuf>,
-    /// The subtitle file its transcript came from (its exports keep those cues).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub subtitles: Option<PathBuf>,
+    /// Its project: the file it was opened from or saved to, the subtitle file its
+    /// transcript came from, and what the project recorded (settings, audio fingerprint).
+    #[serde(flatten)]
+    pub project: super::project::JobProject,
+    /// Where the player was in it.
+    #[serde(default)]
+    pub playback_position_s: f64,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -312,8 +313,15 @@ mod tests {
             status,
             engine: Some("local · tiny.en".into()),
             warnings: vec![],
-            project: None,
-            subtitles: Some(PathBuf::from(format!("/audio/{key}.srt"))),
+            // All a later Ctrl+S needs to write the same project back.
+            project: crate::app::project::JobProject {
+                path: Some(PathBuf::from(format!("/audio/{key}.verbatim.json"))),
+                subtitles: Some(PathBuf::from(format!("/audio/{key}.srt"))),
+                settings: Some(crate::app::project::ProjectSettings { engine_id: "local".into(), ..Default::default() }),
+                fingerprint: Some(crate::app::project::Fingerprint { size_bytes: 300, sampled_sha256: "ab".repeat(32) }),
+                audio_missing: true,
+            },
+            playback_position_s: 12.5,
         }
     }
 

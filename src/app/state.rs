@@ -505,8 +505,8 @@ impl AppState {
             job.transcript = transcript;
             job.engine_name = saved.engine;
             job.warnings = saved.warnings;
-            job.project.path = saved.project;
-            job.project.subtitles = saved.subtitles;
+            job.project = saved.project;
+            job.playback_position_s = saved.playback_position_s;
             if let Some(problem) = problem {
                 problems.push(format!("{}: {problem}", job.name));
             }
@@ -553,8 +553,8 @@ impl AppState {
                 },
                 engine: job.engine_name.clone(),
                 warnings: job.warnings.clone(),
-                project: job.project.path.clone(),
-                subtitles: job.project.subtitles.clone(),
+                project: job.project.clone(),
+                playback_position_s: job.playback_position_s,
             })
             .collect();
         let changed: Vec<(String, Transcript)> = self

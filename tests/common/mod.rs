@@ -83,3 +83,23 @@ pub fn strict_samples(path: &std::path::Path) -> Vec<i16> {
         .collect::<Result<_, _>>()
         .unwrap_or_else(|error| panic!("{} does not read to its end: {error}", path.display()))
 }
+
+/// Writes into `store` a session with one finished file, `recording` transcribed by tiny.en
+/// into `transcript` and kept as `key`, as an earlier window would have left it.
+pub fn save_finished_session(store: &verbatim::app::session::SessionStore, key: &str, recording: PathBuf, transcript: verbatim::transcript::Transcript) {
+    use verbatim::app::session::{SavedJob, SavedStatus, SessionSnapshot};
+    let snapshot = SessionSnapshot {
+        jobs: vec![SavedJob {
+            key: key.into(),
+            path: recording,
+            status: SavedStatus::Done,
+            engine: Some("local · tiny.en".into()),
+            warnings: vec![],
+            project: Default::default(),
+            playback_position_s: 0.0,
+        }],
+        changed: vec![(key.into(), transcript)],
+        keep_earlier: false,
+    };
+    store.save(&snapshot).unwrap_or_else(|error| panic!("cannot write the earlier session: {error}"));
+}
