@@ -11,6 +11,10 @@
 //! (this test binary again, one test selected) with its own environment.
 
 mod common;
+#[path = "common/pulse.rs"]
+mod pulse;
+
+use pulse::PulseServer;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -100,30 +104,12 @@ fn the_output_plays_in_real_time_into_a_pulseaudio_null_sink() {
     let Some(audio) = common::testdata("speech/jfk.wav") else {
         return;
     };
-    if Command::new("pulseaudio").arg("--version").output().is_err() {
-        common::missing("pulseaudio is not installed");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut server = Command::new("pulseaudio")
-        .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no"])
-        .args(["-L", "module-native-protocol-unix", "-L", "module-null-sink sink_name=speaker"])
-        .env("HOME", dir.path())
-        .env("XDG_RUNTIME_DIR", dir.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !dir.path().join("pulse/native").exists() {
-        assert!(Instant::now() < deadline, "the PulseAudio server did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let Some(server) = PulseServer::start() else { return };
+    let dir = &server.dir;
     let recorded = dir.path().join("monitor.raw");
-    let mut monitor = Command::new("parec")
+    let mut monitor = server
+        .command("parec")
         .args(["-d", "speaker.monitor", "--format=s16le", "--rate=16000", "--channels=1"])
-        .env("HOME", dir.path())
-        .env("XDG_RUNTIME_DIR", dir.path())
         .stdout(std::fs::File::create(&recorded).unwrap())
         .stderr(Stdio::null())
         .spawn()
@@ -141,8 +127,6 @@ fn the_output_plays_in_real_time_into_a_pulseaudio_null_sink() {
     let took = started.elapsed();
     let _ = monitor.kill();
     let _ = monitor.wait();
-    let _ = server.kill();
-    let _ = server.wait();
     println!("{}", result.unwrap());
     assert!(
         (9.0..14.0).contains(&took.as_secs_f64()),

@@ -8,6 +8,10 @@
 //! Skipped where `pulseaudio` is not installed, except in CI (`scripts/setup` installs it).
 
 mod common;
+#[path = "common/pulse.rs"]
+mod pulse;
+
+use pulse::PulseServer;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -15,51 +19,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A PulseAudio server in a temporary folder, killed when dropped.
-struct PulseServer {
-    dir: tempfile::TempDir,
-    server: Child,
-}
-
 impl PulseServer {
-    /// A server whose microphone takes 16 kHz mono.
-    fn start() -> Option<PulseServer> {
-        PulseServer::start_with_microphone(16_000, 1)
-    }
-
-    fn start_with_microphone(rate_hz: u32, channels: u16) -> Option<PulseServer> {
-        if Command::new("pulseaudio").arg("--version").output().is_err() {
-            common::missing("pulseaudio is not installed");
-            return None;
-        }
-        let dir = tempfile::tempdir().unwrap();
-        let fifo = dir.path().join("mic.fifo");
-        let server = Command::new("pulseaudio")
-            .args(["-n", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "--use-pid-file=no", "--log-target=stderr"])
-            .args(["-L", "module-native-protocol-unix", "-L", "module-null-sink sink_name=speaker"])
-            .arg("-L")
-            .arg(format!("module-pipe-source source_name=mic file={} format=s16le rate={rate_hz} channels={channels}", fifo.display()))
-            .env("HOME", dir.path())
-            .env("XDG_RUNTIME_DIR", dir.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let pulse = PulseServer { dir, server };
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !(pulse.dir.path().join("pulse/native").exists() && fifo.exists()) {
-            assert!(Instant::now() < deadline, "the PulseAudio server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(pulse)
-    }
-
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut command = Command::new(program);
-        command.env("HOME", self.dir.path()).env("XDG_RUNTIME_DIR", self.dir.path()).env("VERBATIM_RECORDINGS_DIR", self.dir.path());
-        command
-    }
-
     /// Waits until `count` record streams are connected (the monitor only hears what plays
     /// after its stream exists).
     fn wait_for_record_streams(&self, count: usize, recording: &Recording) {
@@ -99,12 +59,6 @@ impl PulseServer {
     }
 }
 
-impl Drop for PulseServer {
-    fn drop(&mut self) {
-        let _ = self.server.kill();
-        let _ = self.server.wait();
-    }
-}
 
 fn strict_samples(path: &Path) -> (u16, Vec<i16>) {
     let reader = hound::WavReader::open(path).unwrap_or_else(|error| panic!("{}: {error}", path.display()));
