@@ -160,7 +160,8 @@ pub fn show(app: &mut VerbatimApp, ui: &mut egui::Ui) {
                 queue::side_panel(app, ui);
             });
     }
-    if app.state.selected_job().is_some() {
+    // No bar for a file still being recorded: there is nothing to play yet.
+    if app.state.selected_job().is_some_and(player::playable) {
         egui::Panel::bottom("player_bar")
             .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::symmetric(16, 6)))
             .show(ui, |ui| {

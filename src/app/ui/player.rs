@@ -51,7 +51,8 @@ pub struct PaneMark {
 
 /// Whether the selected file can be played: it exists as a finished file (not a recording
 /// still being written).
-fn playable(job: &Job) -> bool {
+/// Whether the file can be played (a recording cannot until it stops).
+pub(super) fn playable(job: &Job) -> bool {
     job.status != JobStatus::Recording
 }
 
