@@ -304,7 +304,7 @@ fn worker_of(parent: u32) -> WorkerProcess {
 
 #[cfg(target_os = "linux")]
 #[test]
-fn the_worker_gets_no_api_keys_from_the_environment() {
+fn the_worker_gets_no_api_keys_from_the_environment_and_short_openmp_spins() {
     if common::model("tiny.en").is_none() {
         return;
     }
@@ -314,6 +314,11 @@ fn the_worker_gets_no_api_keys_from_the_environment() {
     let worker = worker_of(run.child.id());
     let leaked: Vec<&String> = worker.environment.iter().filter(|v| v.contains("API_KEY") || v.contains("secret")).collect();
     assert!(leaked.is_empty(), "the worker inherited {leaked:?}");
+    // Its OpenMP threads do not spin long at barriers (a busy machine slows them down
+    // several times otherwise), unless the user chose a wait policy.
+    if std::env::var_os("GOMP_SPINCOUNT").is_none() && std::env::var_os("OMP_WAIT_POLICY").is_none() {
+        assert!(worker.environment.iter().any(|v| v == "GOMP_SPINCOUNT=1000"), "the worker's environment: {:?}", worker.environment);
+    }
     // The worker still works without them: segments come.
     let mut run = run;
     run.wait_for_line("[");

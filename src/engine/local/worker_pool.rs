@@ -282,15 +282,35 @@ fn worker_keeps(name: &str) -> bool {
     KEPT_ENV.iter().any(|kept| kept.eq_ignore_ascii_case(name)) || KEPT_ENV_PREFIXES.iter().any(|prefix| name.starts_with(prefix))
 }
 
+/// How long an OpenMP thread of whisper.cpp spins at a barrier before it sleeps
+/// (`GOMP_SPINCOUNT`, in spins), unless the user set the wait policy. libgomp's default
+/// (300 000) is for a machine nobody else uses: when another program keeps a core busy, the
+/// threads spin away the time slices the thread they wait for needs. Measured on this 2-core
+/// machine, two_cities.wav (44 s) with tiny.en, 2 threads (`/usr/bin/time` of
+/// `verbatim transcribe`): with a build running beside it, the default took 42–65 s, 1000
+/// spins 8.6–10.9 s, no spinning (`OMP_WAIT_POLICY=PASSIVE`) 6.6–8.1 s; with the machine to
+/// itself 5.3 s, 5.4–5.7 s and 6.6–6.7 s. 1000 costs a few percent when quiet and keeps a
+/// busy machine usable.
+const GOMP_SPIN_COUNT: &str = "1000";
+
+/// Whether the user chose how OpenMP threads wait (then their choice stands).
+fn wait_policy_chosen(environment: &[(std::ffi::OsString, std::ffi::OsString)]) -> bool {
+    environment.iter().any(|(name, _)| name == "GOMP_SPINCOUNT" || name == "OMP_WAIT_POLICY")
+}
+
 /// The `verbatim worker` command: the parent's secrets left out of its environment, a
 /// process group of its own (a terminal's Ctrl-C reaches only the parent, which cancels it
-/// and keeps what it heard), piped stdio.
+/// and keeps what it heard), OpenMP threads that do not spin long, piped stdio.
 fn worker_command(worker_exe: &Path) -> std::process::Command {
+    let mut environment: Vec<_> = std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(worker_keeps)).collect();
+    if !wait_policy_chosen(&environment) {
+        environment.push(("GOMP_SPINCOUNT".into(), GOMP_SPIN_COUNT.into()));
+    }
     let mut command = std::process::Command::new(worker_exe);
     command
         .arg("worker")
         .env_clear()
-        .envs(std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(worker_keeps)))
+        .envs(environment)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
