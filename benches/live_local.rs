@@ -48,7 +48,8 @@ fn parse_args() -> Result<Args, String> {
             "--long-pause" => args.tuning.cut.long_pause_s = value()?.parse().map_err(|e| format!("--long-pause: {e}"))?,
             "--max-phrase" => args.tuning.cut.max_phrase_s = value()?.parse().map_err(|e| format!("--max-phrase: {e}"))?,
             "--refresh" => args.tuning.refresh_s = value()?.parse().map_err(|e| format!("--refresh: {e}"))?,
-            "--speculate" => args.tuning.speculate_after_silence_s = parse_speculate(&value()?)?,
+            "--speculate" => args.tuning.speculate_after_silence_s = seconds_or_off(&flag, &value()?)?,
+            "--hold-drafts" => args.tuning.hold_drafts_after_silence_s = seconds_or_off(&flag, &value()?)?,
             "--no-prompt" => args.tuning.condition_on_previous = false,
             "--verbose" => args.verbose = true,
             other => return Err(format!("unknown option {other}")),
@@ -60,12 +61,13 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-/// `off`, or the silence in seconds after which the open phrase is decoded as a final.
-fn parse_speculate(text: &str) -> Result<Option<f64>, String> {
+/// `off`, or a silence in seconds (`--speculate`: after which the open phrase is decoded as a
+/// final; `--hold-drafts`: during which no draft starts).
+fn seconds_or_off(flag: &str, text: &str) -> Result<Option<f64>, String> {
     if text == "off" {
         return Ok(None);
     }
-    text.parse().map(Some).map_err(|e| format!("--speculate: {e}"))
+    text.parse().map(Some).map_err(|e| format!("{flag}: {e}"))
 }
 
 /// `full`, or `MARGIN_S[:MIN_CTX]`.

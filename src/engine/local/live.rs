@@ -48,6 +48,11 @@ pub struct LiveTuning {
     /// (a pause shorter than [`CutSettings::pause_s`] is only a guess at the end). `None`
     /// turns this off: every phrase is decoded after it ends.
     pub speculate_after_silence_s: Option<f64>,
+    /// Silence at the open phrase's end during which no draft is started: the speaker may be
+    /// pausing, and the worker should be free for the speculative decode that follows
+    /// (a draft takes about as long as the pause before the phrase is cut). `None`: drafts
+    /// go on in pauses.
+    pub hold_drafts_after_silence_s: Option<f64>,
 }
 
 impl Default for LiveTuning {
@@ -59,6 +64,7 @@ impl Default for LiveTuning {
             condition_on_previous: true,
             max_lag_for_drafts_s: 3.0,
             speculate_after_silence_s: Some(0.2),
+            hold_drafts_after_silence_s: Some(0.06),
         }
     }
 }
@@ -335,7 +341,9 @@ impl<'a> LiveSession<'a> {
         // Nothing said since the last draft (a pause inside the phrase): the draft stands.
         let new_from_frame = ((drafted_until_s - open.start_s) / crate::vad::FRAME_S) as usize;
         let new_speech = open.active.get(new_from_frame..).is_some_and(|new| new.iter().any(|&a| a));
-        if until_s - drafted_until_s < self.tuning().refresh_s || !new_speech || self.behind_s() > self.tuning().max_lag_for_drafts_s {
+        let silent_tail_s = open.active.iter().rev().take_while(|&&active| !active).count() as f64 * crate::vad::FRAME_S;
+        let pausing = self.tuning().hold_drafts_after_silence_s.is_some_and(|hold_s| silent_tail_s >= hold_s);
+        if until_s - drafted_until_s < self.tuning().refresh_s || !new_speech || pausing || self.behind_s() > self.tuning().max_lag_for_drafts_s {
             return None;
         }
         let (id, start_s, samples, active) = (open.id, open.start_s, open.samples.to_vec(), open.active.to_vec());
@@ -510,17 +518,17 @@ mod tests {
 
     const RATE: f64 = ENGINE_SAMPLE_RATE_HZ as f64;
 
-    fn engine(speculate_after_silence_s: Option<f64>) -> LocalEngine {
-        let tuning = LiveTuning { speculate_after_silence_s, ..LiveTuning::default() };
-        LocalEngine::with_worker(LocalEngineConfig::default(), "unused".into()).with_live_tuning(tuning)
+    fn run(speculate_after_silence_s: Option<f64>, samples: &[f32]) -> (Vec<InFlightKind>, Vec<String>) {
+        let (requests, texts) = run_tuned(LiveTuning { speculate_after_silence_s, ..LiveTuning::default() }, samples);
+        (requests.into_iter().map(|(kind, _)| kind).collect(), texts)
     }
 
     /// Runs a session over `samples` fed in 100 ms blocks, the test playing the worker: after
     /// each block (and after the end of the audio) an idle worker takes the next request and
     /// answers at once with one segment saying how much audio it was given. Returns the kinds
-    /// of request and the final texts.
-    fn run(speculate_after_silence_s: Option<f64>, samples: &[f32]) -> (Vec<InFlightKind>, Vec<String>) {
-        let engine = engine(speculate_after_silence_s);
+    /// of request with the silence at the end of the audio each was given, and the final texts.
+    fn run_tuned(tuning: LiveTuning, samples: &[f32]) -> (Vec<(InFlightKind, f64)>, Vec<String>) {
+        let engine = LocalEngine::with_worker(LocalEngineConfig::default(), "unused".into()).with_live_tuning(tuning);
         let (sink, mut events) = EventSink::channel();
         let mut session = LiveSession::new(&engine, &TranscribeOptions::default(), &sink);
         let mut requests = Vec::new();
@@ -534,8 +542,10 @@ mod tests {
                 None => session.on_audio_end(),
             }
             while session.in_flight.is_none() {
-                let Some((_, samples, in_flight)) = session.next_request() else { break };
-                requests.push(InFlightKind::of(&in_flight));
+                let Some((request, samples, in_flight)) = session.next_request() else { break };
+                let WorkerRequest::Decode { phrase } = request else { panic!("not a decode") };
+                let silent_tail_s = phrase.active.iter().rev().take_while(|&&a| !a).count() as f64 * crate::vad::FRAME_S;
+                requests.push((InFlightKind::of(&in_flight), silent_tail_s));
                 session.in_flight = Some(in_flight);
                 let heard_s = samples.len() as f64 / RATE;
                 let segment = Segment { start_s: 0.0, end_s: heard_s, text: format!("{heard_s:.2}"), ..Default::default() };
@@ -589,6 +599,21 @@ mod tests {
         assert_eq!(texts.len(), 1, "{texts:?}");
         let heard_s: f64 = texts[0].parse().unwrap();
         assert!(heard_s > 5.0 + 0.4 + 1.0, "the final text must cover the speech after the pause: {texts:?}");
+    }
+
+    #[test]
+    fn no_draft_starts_while_the_speech_pauses() {
+        // Pauses of 0.1–0.3 s inside a phrase: some fall where a draft is due.
+        let speech: Vec<f32> = (0..8).flat_map(|i| [voice(0.7 + 0.1 * (i % 3) as f64), silence(0.1 + 0.1 * (i % 3) as f64)].concat()).collect();
+        let samples = [silence(0.5), speech, silence(1.5)].concat();
+        let drafts_in_pauses = |hold: Option<f64>| {
+            let tuning = LiveTuning { hold_drafts_after_silence_s: hold, ..LiveTuning::default() };
+            let (requests, _) = run_tuned(tuning, &samples);
+            assert!(requests.iter().any(|(kind, _)| *kind == InFlightKind::Draft), "{requests:?}");
+            requests.iter().filter(|(kind, tail_s)| *kind == InFlightKind::Draft && *tail_s >= 0.06).count()
+        };
+        assert!(drafts_in_pauses(None) > 0, "the audio must give drafts in pauses when nothing holds them");
+        assert_eq!(drafts_in_pauses(Some(0.06)), 0);
     }
 
     #[test]
