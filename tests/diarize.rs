@@ -275,3 +275,46 @@ fn live_labels_appear_while_recording_and_are_revised_under_the_same_key() {
     assert_eq!(speaker_of("incredulity"), reader);
     assert!(transcript.segments.iter().all(|s| s.speaker.is_some()), "every segment labelled by the end: {:?}", transcript.segments);
 }
+
+/// A cancel part-way (the window's Cancel, the CLI's Ctrl-C) still delivers every segment
+/// decoded so far, labelled by the voices heard so far, before the engine returns.
+#[test]
+fn a_cancel_part_way_delivers_the_held_segments_labelled() {
+    use verbatim::engine::local::{LocalEngine, LocalEngineConfig};
+    use verbatim::engine::{Engine, EngineError, SpeakerMode, TranscribeOptions};
+    use verbatim::events::EngineEvent;
+    let (Some(_), Some(whisper)) = (speaker_model(), common::model("tiny.en")) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(long) = common::long_recording(dir.path()) else { return };
+    let engine = LocalEngine::with_worker(LocalEngineConfig { model_path: whisper, ..LocalEngineConfig::default() }, common::verbatim_exe());
+    let options = TranscribeOptions { language: Some("en".into()), speakers: SpeakerMode::Auto, ..TranscribeOptions::default() };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (result, events) = runtime.block_on(async {
+        let (sink, mut receiver) = verbatim::events::EventSink::channel();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let watcher = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                let mut events = Vec::new();
+                while let Some(event) = receiver.recv().await {
+                    // Some speech decoded, far from the end: cancel.
+                    if matches!(event, EngineEvent::Progress { done_s, .. } if done_s > 20.0) {
+                        cancel.cancel();
+                    }
+                    events.push(event);
+                }
+                events
+            })
+        };
+        let result = engine.transcribe_file(&long, &options, &sink, &cancel).await;
+        drop(sink);
+        (result, watcher.await.unwrap())
+    });
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    let segments: Vec<&verbatim::events::Segment> =
+        events.iter().filter_map(|event| if let EngineEvent::Segment(segment) = event { Some(segment) } else { None }).collect();
+    let text: String = segments.iter().map(|s| s.text.to_lowercase()).collect::<Vec<_>>().join(" ");
+    assert!(text.contains("best of times"), "the words decoded before the cancel are lost: {text:?}");
+    assert!(segments.iter().all(|s| s.speaker.is_some()), "unlabelled: {segments:?}");
+    assert!(segments.iter().all(|s| s.end_s < 400.0), "not stopped part-way");
+}
