@@ -8,7 +8,7 @@ mod conversation;
 #[path = "common/live_feed.rs"]
 mod live_feed;
 
-use conversation::{Conversation, RATE, held_out, interview, live_interview, stereo_mixed, three_way};
+use conversation::{Conversation, RATE, espeak_call, held_out, interview, live_interview, stereo_mixed, three_way};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -119,8 +119,13 @@ fn conversations_are_labelled_with_a_low_error_rate_and_the_right_speaker_count(
 fn held_out_conversations_are_scored_separately() {
     let Some(model) = speaker_model() else { return };
     let Some(talks) = held_out() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Printed, not bounded: the encoder hears two espeak-ng voices as one (it learnt real
+    // voices; both are the same formant synthesiser), so it fails here.
+    let mut scored_talks: Vec<(&str, Conversation, bool)> = talks.into_iter().map(|(name, talk)| (name, talk, true)).collect();
+    scored_talks.extend(espeak_call(dir.path()).map(|talk| ("espeak call", talk, false)));
     let mut failures = Vec::new();
-    for (name, talk) in &talks {
+    for (name, talk, bounded) in &scored_talks {
         let scored = diarize(&model, talk, SpeakerBounds::default());
         println!(
             "held out {name}: DER {:.1} % (floor {:.1} %), speakers {} found / {} true, {:.1} s of speech",
@@ -128,7 +133,7 @@ fn held_out_conversations_are_scored_separately() {
             talk.reference.iter().map(|t| t.end_s - t.start_s).sum::<f64>()
         );
         // Looser than the tuned set's 15 %: these are seconds long, and not to be tuned on.
-        if scored.der > 0.25 || scored.speakers_found != talk.speaker_count() {
+        if *bounded && (scored.der > 0.25 || scored.speakers_found != talk.speaker_count()) {
             failures.push(*name);
         }
     }

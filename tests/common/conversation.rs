@@ -149,3 +149,32 @@ pub fn held_out() -> Option<Vec<(&'static str, Conversation)>> {
         .say("fr_norm", &fr_norm.1, 0.3);
     Some(vec![("call de/fr", call_a), ("call es/it", call_b), ("three pt/de/fr", three)])
 }
+
+/// Held out too: a phone call of short turns between two espeak-ng voices (a man's and a
+/// woman's formant voice), rendered into `dir`; `None` without espeak-ng.
+pub fn espeak_call(dir: &Path) -> Option<Conversation> {
+    let lines = [
+        ("man", "en-us+m3", "Hello, thanks for calling back so quickly."),
+        ("woman", "en-gb+f4", "Of course. Did you get the file I sent?"),
+        ("man", "en-us+m3", "Yes, this morning."),
+        ("woman", "en-gb+f4", "Good. Can we go through the numbers now?"),
+        ("man", "en-us+m3", "Sure. The first quarter looks better than we hoped."),
+        ("woman", "en-gb+f4", "Really? By how much?"),
+        ("man", "en-us+m3", "About twelve percent over the plan."),
+        ("woman", "en-gb+f4", "That is great news. I will tell the team."),
+    ];
+    let mut talk = Conversation::default();
+    for (index, (speaker, voice, text)) in lines.iter().enumerate() {
+        let wav = dir.join(format!("line{index}.wav"));
+        let rendered = std::process::Command::new("espeak-ng").args(["-v", voice, "-w"]).arg(&wav).arg(text).status();
+        if !rendered.is_ok_and(|status| status.success()) {
+            verbatim::dev::testdata::missing("espeak-ng (for the synthetic phone call)");
+            return None;
+        }
+        let samples = verbatim::audio::read_mono_16k(&wav).expect("espeak-ng writes a WAV");
+        // Every third change is spoken over the end of the turn before.
+        let gap_s = if index % 3 == 2 { -0.4 } else { 0.3 };
+        talk.say(speaker, &samples, gap_s);
+    }
+    Some(talk)
+}
