@@ -191,11 +191,17 @@ struct Foreground {
 #[cfg(unix)]
 impl Foreground {
     fn start(long: &Path, output: &Path) -> Foreground {
+        Foreground::start_with(long, output, &[])
+    }
+
+    /// As [`start`](Self::start), with more options for `verbatim transcribe`.
+    fn start_with(long: &Path, output: &Path, options: &[&str]) -> Foreground {
         use std::io::BufRead;
         use std::os::unix::process::CommandExt;
         let mut child = Command::new(common::verbatim_exe())
             .args(["transcribe", long.to_str().unwrap(), "--model", "tiny.en", "--language", "en", "--output"])
             .arg(output)
+            .args(options)
             .env("GRADIUM_API_KEY", "secret-gradium-key")
             .env("VERBATIM_SIXTYDB_API_KEY", "secret-60db-key")
             .process_group(0)
@@ -347,6 +353,49 @@ fn ctrl_c_cancels_the_local_engine_and_keeps_the_partial_transcript() {
     assert!(stderr.contains(&format!("kept in {}", partial.display())), "{stderr}");
     let cues = parse_srt(&std::fs::read_to_string(&partial).unwrap()).expect("strict SRT");
     assert!(!cues.is_empty());
+    assert!(!out.exists(), "an incomplete run wrote the complete output");
+    assert!(!Path::new(&format!("/proc/{}", worker.pid)).exists(), "the worker outlived the run");
+}
+
+/// CPU seconds process `pid` has used so far (user and system, from `/proc`).
+#[cfg(target_os = "linux")]
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // After the command name: state is field 3, utime and stime fields 14 and 15.
+    let fields: Vec<f64> = stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().skip(11).take(2).filter_map(|f| f.parse().ok()).collect()).unwrap_or_default();
+    fields.iter().sum::<f64>() / 100.0 // clock ticks (USER_HZ is 100 on Linux)
+}
+
+/// With `--speakers auto` segments wait for the whole file to be heard; a Ctrl-C part-way
+/// must still keep the words decoded so far, labelled by the voices heard so far.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_with_speaker_labels_keeps_the_words_already_decoded() {
+    if common::model("tiny.en").is_none() || verbatim::diarize::locate_speaker_model().is_err() {
+        return common::missing("tiny.en or the speaker model");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(long) = common::long_recording(dir.path()) else { return };
+    let out = dir.path().join("out.json");
+    let run = Foreground::start_with(&long, &out, &["--speakers", "auto", "--format", "json", "--quiet"]);
+    let worker = worker_of(run.child.id());
+    // Past the first chunk's voices and first window (a few CPU seconds each with tiny.en),
+    // far from the end of the 7½ minutes (several CPU minutes).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+    while cpu_seconds(worker.pid) < 30.0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    run.interrupt();
+    let (code, stderr) = run.finish();
+    assert_eq!(code, Some(1), "{stderr}");
+    let partial = dir.path().join("out.partial.json");
+    assert!(stderr.contains(&format!("kept in {}", partial.display())), "the decoded words were lost: {stderr}");
+    let transcript = transcript_from_json(&std::fs::read_to_string(&partial).unwrap()).expect("JSON transcript");
+    let text: String = transcript.segments.iter().map(|s| s.text.to_lowercase()).collect::<Vec<_>>().join(" ");
+    assert!(text.contains("best of times"), "the first words are missing: {text}");
+    let last_end_s = transcript.segments.iter().map(|s| s.end_s).fold(0.0, f64::max);
+    assert!(last_end_s < 400.0, "the run was not stopped part-way (text up to {last_end_s} s)");
+    assert!(transcript.segments.iter().all(|s| s.speaker.is_some()), "unlabelled segments: {:?}", transcript.segments);
     assert!(!out.exists(), "an incomplete run wrote the complete output");
     assert!(!Path::new(&format!("/proc/{}", worker.pid)).exists(), "the worker outlived the run");
 }

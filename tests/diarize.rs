@@ -8,7 +8,7 @@ mod conversation;
 #[path = "common/live_feed.rs"]
 mod live_feed;
 
-use conversation::{Conversation, RATE, interview, live_interview, stereo_mixed, three_way};
+use conversation::{Conversation, RATE, espeak_call, held_out, interview, live_interview, stereo_mixed, three_way};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -49,6 +49,23 @@ fn diarize(model: &Path, talk: &Conversation, bounds: SpeakerBounds) -> Scored {
     }
 }
 
+/// The error rate of the reference itself with each overlap given to the speaker already
+/// talking: the least a labelling with one speaker at a time can make. (The stereo file is
+/// five seconds, the right channel's voice entirely under the left's: most of its error is
+/// this floor.)
+fn one_at_a_time_floor(talk: &Conversation) -> f64 {
+    let mut sorted = talk.reference.clone();
+    sorted.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+    let mut oracle: Vec<Turn> = Vec::new();
+    for turn in sorted {
+        let start_s = oracle.last().map_or(turn.start_s, |last: &Turn| turn.start_s.max(last.end_s));
+        if start_s < turn.end_s {
+            oracle.push(Turn { start_s, ..turn });
+        }
+    }
+    diarization_error(&talk.reference, &oracle, 0.25).rate()
+}
+
 #[test]
 fn encoder_matches_the_numpy_reference() {
     let (Some(model), Some(wav)) = (speaker_model(), common::testdata("speech/jfk.wav")) else { return };
@@ -84,8 +101,8 @@ fn conversations_are_labelled_with_a_low_error_rate_and_the_right_speaker_count(
     for (name, talk, scored_strictly) in [("interview", &interview, true), ("three-way", &three_way, true), ("stereo mixed", &stereo, false)] {
         let scored = diarize(&model, talk, SpeakerBounds::default());
         println!(
-            "{name}: DER {:.1} %, speakers {} found / {} true, {:.0} s per hour of audio",
-            scored.der * 100.0, scored.speakers_found, talk.speaker_count(), scored.seconds_per_hour
+            "{name}: DER {:.1} % (one speaker at a time cannot go below {:.1} %), speakers {} found / {} true, {:.0} s per hour of audio",
+            scored.der * 100.0, one_at_a_time_floor(talk) * 100.0, scored.speakers_found, talk.speaker_count(), scored.seconds_per_hour
         );
         if scored_strictly && (scored.der > 0.15 || scored.speakers_found != talk.speaker_count()) {
             failures.push(name);
@@ -95,6 +112,32 @@ fn conversations_are_labelled_with_a_low_error_rate_and_the_right_speaker_count(
     // Bounds are obeyed even where the voices say otherwise.
     assert_eq!(diarize(&model, &interview, SpeakerBounds { min: Some(3), max: None }).speakers_found, 3);
     assert_eq!(diarize(&model, &three_way, SpeakerBounds { min: None, max: Some(2) }).speakers_found, 2);
+}
+
+/// Conversations the method was not tuned on ([`conversation::held_out`]), scored apart.
+#[test]
+fn held_out_conversations_are_scored_separately() {
+    let Some(model) = speaker_model() else { return };
+    let Some(talks) = held_out() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Printed, not bounded: the encoder hears two espeak-ng voices as one (it learnt real
+    // voices; both are the same formant synthesiser), so it fails here.
+    let mut scored_talks: Vec<(&str, Conversation, bool)> = talks.into_iter().map(|(name, talk)| (name, talk, true)).collect();
+    scored_talks.extend(espeak_call(dir.path()).map(|talk| ("espeak call", talk, false)));
+    let mut failures = Vec::new();
+    for (name, talk, bounded) in &scored_talks {
+        let scored = diarize(&model, talk, SpeakerBounds::default());
+        println!(
+            "held out {name}: DER {:.1} % (floor {:.1} %), speakers {} found / {} true, {:.1} s of speech",
+            scored.der * 100.0, one_at_a_time_floor(talk) * 100.0, scored.speakers_found, talk.speaker_count(),
+            talk.reference.iter().map(|t| t.end_s - t.start_s).sum::<f64>()
+        );
+        // Looser than the tuned set's 15 %: these are seconds long, and not to be tuned on.
+        if *bounded && (scored.der > 0.25 || scored.speakers_found != talk.speaker_count()) {
+            failures.push(*name);
+        }
+    }
+    assert!(failures.is_empty(), "held-out conversations labelled badly: {failures:?}");
 }
 
 fn verbatim(args: &[&str], models_dir: Option<&Path>) -> std::process::Output {
@@ -236,4 +279,47 @@ fn live_labels_appear_while_recording_and_are_revised_under_the_same_key() {
     assert_eq!(speaker_of("your country"), kennedy);
     assert_eq!(speaker_of("incredulity"), reader);
     assert!(transcript.segments.iter().all(|s| s.speaker.is_some()), "every segment labelled by the end: {:?}", transcript.segments);
+}
+
+/// A cancel part-way (the window's Cancel, the CLI's Ctrl-C) still delivers every segment
+/// decoded so far, labelled by the voices heard so far, before the engine returns.
+#[test]
+fn a_cancel_part_way_delivers_the_held_segments_labelled() {
+    use verbatim::engine::local::{LocalEngine, LocalEngineConfig};
+    use verbatim::engine::{Engine, EngineError, SpeakerMode, TranscribeOptions};
+    use verbatim::events::EngineEvent;
+    let (Some(_), Some(whisper)) = (speaker_model(), common::model("tiny.en")) else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(long) = common::long_recording(dir.path()) else { return };
+    let engine = LocalEngine::with_worker(LocalEngineConfig { model_path: whisper, ..LocalEngineConfig::default() }, common::verbatim_exe());
+    let options = TranscribeOptions { language: Some("en".into()), speakers: SpeakerMode::Auto, ..TranscribeOptions::default() };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let (result, events) = runtime.block_on(async {
+        let (sink, mut receiver) = verbatim::events::EventSink::channel();
+        let cancel = tokio_util::sync::CancellationToken::new();
+        let watcher = {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                let mut events = Vec::new();
+                while let Some(event) = receiver.recv().await {
+                    // Some speech decoded, far from the end: cancel.
+                    if matches!(event, EngineEvent::Progress { done_s, .. } if done_s > 20.0) {
+                        cancel.cancel();
+                    }
+                    events.push(event);
+                }
+                events
+            })
+        };
+        let result = engine.transcribe_file(&long, &options, &sink, &cancel).await;
+        drop(sink);
+        (result, watcher.await.unwrap())
+    });
+    assert!(matches!(result, Err(EngineError::Cancelled)), "{result:?}");
+    let segments: Vec<&verbatim::events::Segment> =
+        events.iter().filter_map(|event| if let EngineEvent::Segment(segment) = event { Some(segment) } else { None }).collect();
+    let text: String = segments.iter().map(|s| s.text.to_lowercase()).collect::<Vec<_>>().join(" ");
+    assert!(text.contains("best of times"), "the words decoded before the cancel are lost: {text:?}");
+    assert!(segments.iter().all(|s| s.speaker.is_some()), "unlabelled: {segments:?}");
+    assert!(segments.iter().all(|s| s.end_s < 400.0), "not stopped part-way");
 }

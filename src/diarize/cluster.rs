@@ -1,7 +1,9 @@
 //! Who is who: the window embeddings grouped into speakers, the number of speakers found
 //! from the data. Average-linkage agglomerative clustering on cosine similarity stops where
 //! the closest two groups are less alike than [`MERGE_SIMILARITY`] (tuned on the shared test
-//! recordings), within the caller's bounds; then each window joins its nearest speaker.
+//! recordings), within the caller's bounds; then each window joins its nearest speaker, and a
+//! group that is only a blend of two others (windows over a change of speaker, or over
+//! speech on speech) is dissolved into them.
 
 /// Groups at least this alike (average cosine similarity) are the same speaker.
 pub const MERGE_SIMILARITY: f32 = 0.60;
@@ -53,14 +55,56 @@ pub fn cluster(embeddings: &[Vec<f32>], bounds: SpeakerBounds) -> Vec<usize> {
     };
     let groups = average_linkage(&sample.iter().map(|&i| embeddings[i].as_slice()).collect::<Vec<_>>(), min, max);
     let mut centroids: Vec<Vec<f32>> = groups.iter().map(|members| centroid(members.iter().map(|&m| embeddings[sample[m]].as_slice()))).collect();
-    let mut labels = nearest(embeddings, &centroids);
-    for _ in 0..3 {
-        centroids = (0..centroids.len())
-            .map(|speaker| centroid((0..count).filter(|&i| labels[i] == speaker).map(|i| embeddings[i].as_slice())))
-            .collect();
-        labels = nearest(embeddings, &centroids);
+    let mut labels = refine(embeddings, &centroids);
+    // A blend of two voices is no speaker: its windows join the nearest real one.
+    while centroids.len() > min {
+        centroids = centroids_of(embeddings, &labels, centroids.len());
+        let sizes: Vec<usize> = (0..centroids.len()).map(|speaker| labels.iter().filter(|&&l| l == speaker).count()).collect();
+        let Some(blend) = find_blend(&centroids, &sizes, &labels) else { break };
+        centroids.remove(blend);
+        labels = refine(embeddings, &centroids);
     }
     number_by_first_appearance(&labels)
+}
+
+/// Each window to its nearest of `centroids`, then a few rounds of moving each centroid to
+/// the middle of its windows and the windows to their nearest centroid again.
+fn refine(embeddings: &[Vec<f32>], centroids: &[Vec<f32>]) -> Vec<usize> {
+    let mut labels = nearest(embeddings, centroids);
+    for _ in 0..3 {
+        labels = nearest(embeddings, &centroids_of(embeddings, &labels, centroids.len()));
+    }
+    labels
+}
+
+fn centroids_of(embeddings: &[Vec<f32>], labels: &[usize], speaker_count: usize) -> Vec<Vec<f32>> {
+    (0..speaker_count)
+        .map(|speaker| centroid(labels.iter().zip(embeddings).filter(|(l, _)| **l == speaker).map(|(_, e)| e.as_slice())))
+        .collect()
+}
+
+/// The smallest group that is a blend of two bigger ones: more like each of them than they
+/// are like each other, and heard mostly in windows of its own between windows of others —
+/// what a window over a change of speaker, or over speech on speech, sounds like; a long
+/// recording has enough of them to form a group. A real voice is unlike at least one of the
+/// two, or is heard for several windows running. `labels` are the windows' groups in time
+/// order.
+fn find_blend(centroids: &[Vec<f32>], sizes: &[usize], labels: &[usize]) -> Option<usize> {
+    let mut by_size: Vec<usize> = (0..centroids.len()).collect();
+    by_size.sort_by_key(|&c| sizes[c]);
+    by_size.into_iter().find(|&c| {
+        let alone = (0..labels.len())
+            .filter(|&i| labels[i] == c && (i == 0 || labels[i - 1] != c) && labels.get(i + 1).is_none_or(|&next| next != c))
+            .count();
+        let bigger: Vec<usize> = (0..centroids.len()).filter(|&o| o != c && sizes[o] > sizes[c]).collect();
+        let between = bigger.iter().enumerate().any(|(position, &a)| {
+            bigger[position + 1..].iter().any(|&b| {
+                let apart = dot(&centroids[a], &centroids[b]);
+                dot(&centroids[c], &centroids[a]) > apart && dot(&centroids[c], &centroids[b]) > apart
+            })
+        });
+        sizes[c] == 0 || (between && 2 * alone > sizes[c])
+    })
 }
 
 /// Groups (member indices) of `points`, merged closest first until no two groups are alike
@@ -188,6 +232,26 @@ mod tests {
         assert_eq!(two.iter().max(), Some(&1));
         let four = cluster(&embeddings, SpeakerBounds { min: Some(4), max: None });
         assert_eq!(four.iter().max(), Some(&3));
+    }
+
+    #[test]
+    fn a_blend_of_two_voices_is_dissolved_and_a_third_voice_kept() {
+        let axis = |weights: &[(usize, f32)]| {
+            let mut v = vec![0.0f32; 8];
+            weights.iter().for_each(|&(i, w)| v[i] = w);
+            super::super::encoder::normalize(&mut v);
+            v
+        };
+        let (a, b) = (axis(&[(0, 1.0)]), axis(&[(4, 1.0)]));
+        let blend = axis(&[(0, 1.0), (4, 1.0)]);
+        // The third group's windows each sit alone between the others' (changes of speaker)…
+        let scattered = [0, 0, 0, 0, 2, 1, 1, 1, 1, 2, 0, 0, 0, 1, 1, 2, 0, 0, 0, 1, 1, 1, 1];
+        assert_eq!(find_blend(&[a.clone(), b.clone(), blend.clone()], &[10, 10, 3], &scattered), Some(2));
+        assert_eq!(find_blend(&[a.clone(), b.clone(), axis(&[(6, 1.0)])], &[10, 10, 3], &scattered), None, "a voice of its own");
+        // …or run on for several windows, as a speaker's turn does.
+        let turn = [0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1];
+        assert_eq!(find_blend(&[a.clone(), b.clone(), blend.clone()], &[10, 10, 3], &turn), None, "heard for a turn");
+        assert_eq!(find_blend(&[a, b, blend], &[10, 2, 3], &scattered), None, "a blend only of groups bigger than it");
     }
 
     #[test]

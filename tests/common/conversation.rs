@@ -112,3 +112,69 @@ pub fn stereo_mixed() -> Option<Conversation> {
     Some(talk)
 }
 
+
+/// `samples` cut in two at its longest pause between speech (the VAD's), for two turns of
+/// one speaker without repeating any audio.
+pub fn halves(samples: &[f32]) -> (Vec<f32>, Vec<f32>) {
+    let active = verbatim::vad::active_frames(&verbatim::vad::frame_levels_dbfs(samples, verbatim::vad::frame_len(RATE as u32)));
+    let regions = verbatim::diarize::windows::speech_regions(&active);
+    let cut_s = regions
+        .windows(2)
+        .max_by(|a, b| (a[1].0 - a[0].1).total_cmp(&(b[1].0 - b[0].1)))
+        .map_or(samples.len() as f64 / RATE as f64 / 2.0, |pair| (pair[0].1 + pair[1].0) / 2.0);
+    let total_s = samples.len() as f64 / RATE as f64;
+    (seconds(samples, 0.0, cut_s), seconds(samples, cut_s, total_s))
+}
+
+/// Held out from tuning (nothing in `src/diarize` was chosen by looking at these): phone-call
+/// like exchanges of short turns, some spoken over each other, between voices of the
+/// multilingual recordings. Each speaker is one recording (never its `_norm` sibling too: the
+/// two may or may not be the same person — their voices are no closer than other pairs), cut
+/// at its longest pause into two turns.
+pub fn held_out() -> Option<Vec<(&'static str, Conversation)>> {
+    let turns = |name: &str| -> Option<(Vec<f32>, Vec<f32>)> { Some(halves(&clip(&format!("multilingual/test_{name}.wav"))?)) };
+    let (de, fr, es, it) = (turns("de")?, turns("fr")?, turns("es")?, turns("it")?);
+    let (pt, de_norm, fr_norm) = (turns("pt")?, turns("de_norm")?, turns("fr_norm")?);
+    let mut call_a = Conversation::default();
+    call_a.say("de", &de.0, 0.3).say("fr", &fr.0, 0.2).say("de", &de.1, -0.3).say("fr", &fr.1, 0.4);
+    let mut call_b = Conversation::default();
+    call_b.say("es", &es.0, 0.3).say("it", &it.0, -0.3).say("es", &es.1, 0.2).say("it", &it.1, 0.3);
+    let mut three = Conversation::default();
+    three
+        .say("pt", &pt.0, 0.3)
+        .say("de_norm", &de_norm.0, 0.3)
+        .say("fr_norm", &fr_norm.0, -0.3)
+        .say("pt", &pt.1, 0.3)
+        .say("de_norm", &de_norm.1, 0.2)
+        .say("fr_norm", &fr_norm.1, 0.3);
+    Some(vec![("call de/fr", call_a), ("call es/it", call_b), ("three pt/de/fr", three)])
+}
+
+/// Held out too: a phone call of short turns between two espeak-ng voices (a man's and a
+/// woman's formant voice), rendered into `dir`; `None` without espeak-ng.
+pub fn espeak_call(dir: &Path) -> Option<Conversation> {
+    let lines = [
+        ("man", "en-us+m3", "Hello, thanks for calling back so quickly."),
+        ("woman", "en-gb+f4", "Of course. Did you get the file I sent?"),
+        ("man", "en-us+m3", "Yes, this morning."),
+        ("woman", "en-gb+f4", "Good. Can we go through the numbers now?"),
+        ("man", "en-us+m3", "Sure. The first quarter looks better than we hoped."),
+        ("woman", "en-gb+f4", "Really? By how much?"),
+        ("man", "en-us+m3", "About twelve percent over the plan."),
+        ("woman", "en-gb+f4", "That is great news. I will tell the team."),
+    ];
+    let mut talk = Conversation::default();
+    for (index, (speaker, voice, text)) in lines.iter().enumerate() {
+        let wav = dir.join(format!("line{index}.wav"));
+        let rendered = std::process::Command::new("espeak-ng").args(["-v", voice, "-w"]).arg(&wav).arg(text).status();
+        if !rendered.is_ok_and(|status| status.success()) {
+            verbatim::dev::testdata::missing("espeak-ng (for the synthetic phone call)");
+            return None;
+        }
+        let samples = verbatim::audio::read_mono_16k(&wav).expect("espeak-ng writes a WAV");
+        // Every third change is spoken over the end of the turn before.
+        let gap_s = if index % 3 == 2 { -0.4 } else { 0.3 };
+        talk.say(speaker, &samples, gap_s);
+    }
+    Some(talk)
+}

@@ -5,7 +5,8 @@
 //! the library) ends only that process — the window, the queue and every segment already
 //! received survive — and cancel is immediate: whisper.cpp checks its abort callback only
 //! between whole encoder passes, which on a large model take seconds, while killing the
-//! child takes milliseconds.
+//! child takes milliseconds. (A job that holds its segments back until the end — speaker
+//! labels — is first asked to send them, so a cancel keeps its text: see [`worker_pool`].)
 //!
 //! Inside the worker ([`pipeline`]), audio is decoded on its own thread into bounded 16 kHz
 //! blocks and cut into chunks of a few minutes at quiet moments, so a multi-hour file never

@@ -53,43 +53,45 @@ pub fn transcribe_blocking(
             StreamDecoder::new(context, config, options, fixed_language.clone(), speaker, cancelled)
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let mut duration_s = 0.0;
     // With speakers told apart by voice, segments wait until the whole recording is heard.
-    let mut labelling = SpeakerLabelling::start(options)?;
-    let hold_segments = per_channel || labelling.is_some();
-    while let Some(chunk) = reader.next_chunk(cancelled)? {
-        if cancelled.load(Ordering::Relaxed) {
-            return Err(EngineError::Cancelled);
+    let mut held = HeldSegments::start(options, per_channel)?;
+    let mut duration_s = 0.0;
+    let decoded = (|| -> Result<(), EngineError> {
+        while let Some(chunk) = reader.next_chunk(cancelled)? {
+            if cancelled.load(Ordering::Relaxed) {
+                return Err(EngineError::Cancelled);
+            }
+            duration_s = chunk.start_s + chunk.duration_s();
+            let streams: Vec<Vec<f32>> = if per_channel { chunk.speaker_channels() } else { vec![chunk.mono()] };
+            let activities: Vec<StreamActivity> = streams.iter().map(|samples| StreamActivity::of(samples)).collect();
+            if let Some(check) = english_only.as_mut() {
+                check.listen(&streams[0], &activities[0].levels, &activities[0].active, chunk.start_s, sink);
+            }
+            let stream_share = 1.0 / streams.len() as f64;
+            for (stream_index, (samples, activity)) in streams.iter().zip(&activities).enumerate() {
+                let holding = held.holds();
+                let mut emit = |segment: Segment| {
+                    if holding {
+                        held.segments.push(segment);
+                    } else {
+                        sink.segment(segment);
+                    }
+                };
+                let mut on_progress = |fraction: f64| {
+                    let done_s = chunk.start_s + chunk.duration_s() * (stream_index as f64 + fraction) * stream_share;
+                    sink.progress(done_s, total_s);
+                };
+                let diarizer = held.diarizer.as_mut();
+                decoders[stream_index].decode_chunk(samples, activity, chunk.start_s, diarizer, sink, &mut emit, &mut on_progress)?;
+            }
+            held.end_chunk(sink);
+            sink.progress(duration_s, total_s);
         }
-        duration_s = chunk.start_s + chunk.duration_s();
-        let streams: Vec<Vec<f32>> = if per_channel { chunk.speaker_channels() } else { vec![chunk.mono()] };
-        let activities: Vec<StreamActivity> = streams.iter().map(|samples| StreamActivity::of(samples)).collect();
-        if let Some(check) = english_only.as_mut() {
-            check.listen(&streams[0], &activities[0].levels, &activities[0].active, chunk.start_s, sink);
-        }
-        let mut chunk_segments: Vec<Segment> = Vec::new();
-        let stream_share = 1.0 / streams.len() as f64;
-        for (stream_index, (samples, activity)) in streams.iter().zip(&activities).enumerate() {
-            let mut emit = |segment: Segment| {
-                if hold_segments {
-                    chunk_segments.push(segment);
-                } else {
-                    sink.segment(segment);
-                }
-            };
-            let mut on_progress = |fraction: f64| {
-                let done_s = chunk.start_s + chunk.duration_s() * (stream_index as f64 + fraction) * stream_share;
-                sink.progress(done_s, total_s);
-            };
-            let diarizer = labelling.as_mut().map(|labelling| &mut labelling.diarizer);
-            decoders[stream_index].decode_chunk(samples, activity, chunk.start_s, diarizer, sink, &mut emit, &mut on_progress)?;
-        }
-        release_held_segments(labelling.as_mut(), per_channel, chunk_segments, sink);
-        sink.progress(duration_s, total_s);
-    }
-    if let Some(labelling) = labelling {
-        labelling.finish(options, sink);
-    }
+        Ok(())
+    })();
+    // Stopped or not, every segment decoded reaches the sink (labelled by what was heard).
+    held.release(options, sink);
+    decoded?;
     let language = main_language(&decoders).or(fixed_language);
     Ok(EngineOutcome { language: language.or_else(|| (!multilingual).then(|| "en".to_string())), duration_s: Some(duration_s) })
 }
@@ -104,46 +106,58 @@ fn warn_about_options(path: &Path, options: &TranscribeOptions, channel_count: u
     }
 }
 
-/// The segments of one chunk that waited: kept for the speaker labels (by voice), or sent in
-/// time order (one speaker per channel). Without either, segments were sent as decoded.
-fn release_held_segments(
-    labelling: Option<&mut SpeakerLabelling>,
+/// Segments that wait before they are sent: with speakers told apart by voice
+/// ([`SpeakerMode::Auto`]) every segment until the end, when the voices of the whole
+/// recording label them; with one speaker per channel, a chunk's segments until its end,
+/// sent in time order. Without either nothing waits. Whatever ends the decoding — the end,
+/// a cancel, an error — [`release`](Self::release) sends what waits, so no text is lost.
+struct HeldSegments {
+    /// The voices of every chunk, with labels by voice.
+    diarizer: Option<crate::diarize::Diarizer>,
     per_channel: bool,
-    mut chunk_segments: Vec<Segment>,
-    sink: &EventSink,
-) {
-    if let Some(labelling) = labelling {
-        labelling.held.append(&mut chunk_segments);
-    } else if per_channel {
-        chunk_segments.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
-        for segment in chunk_segments {
-            sink.segment(segment);
-        }
-    }
+    segments: Vec<Segment>,
 }
 
-/// Speakers told apart by voice ([`SpeakerMode::Auto`]): the voices of every chunk, and the
-/// segments that wait for their labels.
-struct SpeakerLabelling {
-    diarizer: crate::diarize::Diarizer,
-    held: Vec<Segment>,
-}
-
-impl SpeakerLabelling {
-    fn start(options: &TranscribeOptions) -> Result<Option<SpeakerLabelling>, EngineError> {
-        if options.speakers != SpeakerMode::Auto {
-            return Ok(None);
-        }
-        let model_error = |error: crate::diarize::SpeakerModelError| EngineError::Model(error.to_string());
-        let model_path = crate::diarize::locate_speaker_model().map_err(model_error)?;
-        let diarizer = crate::diarize::Diarizer::load(&model_path, options.threads.max(1)).map_err(model_error)?;
-        Ok(Some(SpeakerLabelling { diarizer, held: Vec::new() }))
+impl HeldSegments {
+    fn start(options: &TranscribeOptions, per_channel: bool) -> Result<HeldSegments, EngineError> {
+        let diarizer = if options.speakers == SpeakerMode::Auto {
+            let model_error = |error: crate::diarize::SpeakerModelError| EngineError::Model(error.to_string());
+            let model_path = crate::diarize::locate_speaker_model().map_err(model_error)?;
+            Some(crate::diarize::Diarizer::load(&model_path, options.threads.max(1)).map_err(model_error)?)
+        } else {
+            None
+        };
+        Ok(HeldSegments { diarizer, per_channel, segments: Vec::new() })
     }
 
-    /// Labels the held segments (split where the speaker changes) and sends them.
-    fn finish(self, options: &TranscribeOptions, sink: &EventSink) {
-        let turns = self.diarizer.turns(options.speaker_bounds);
-        for segment in crate::diarize::label_segments(self.held, &turns) {
+    fn holds(&self) -> bool {
+        self.per_channel || self.diarizer.is_some()
+    }
+
+    /// A chunk is done: with one speaker per channel its segments go, in time order.
+    fn end_chunk(&mut self, sink: &EventSink) {
+        if self.diarizer.is_none() && self.per_channel {
+            self.send_in_time_order(sink);
+        }
+    }
+
+    /// Sends every waiting segment: labelled by the voices heard so far (split where the
+    /// speaker changes), or in time order.
+    fn release(mut self, options: &TranscribeOptions, sink: &EventSink) {
+        match self.diarizer.take() {
+            Some(diarizer) => {
+                let turns = diarizer.turns(options.speaker_bounds);
+                for segment in crate::diarize::label_segments(std::mem::take(&mut self.segments), &turns) {
+                    sink.segment(segment);
+                }
+            }
+            None => self.send_in_time_order(sink),
+        }
+    }
+
+    fn send_in_time_order(&mut self, sink: &EventSink) {
+        self.segments.sort_by(|a, b| a.start_s.total_cmp(&b.start_s));
+        for segment in self.segments.drain(..) {
             sink.segment(segment);
         }
     }

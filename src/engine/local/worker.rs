@@ -5,7 +5,9 @@
 //! `f32`s); the worker answers each on stdout — events as they happen, then exactly one
 //! `finished`, `loaded`, `decoded` or `failed` — and waits for the next. The model stays
 //! loaded between requests, so only the first one pays for loading it. The worker exits when
-//! its stdin closes (the parent is gone or done with it); the parent cancels by killing it.
+//! its stdin closes (the parent is gone or done with it); the parent cancels by killing it, or —
+//! when the job holds segments back until its end — by closing stdin and reading the held
+//! segments the job then sends before its `failed`.
 //! The parent side is [`super::worker_pool`].
 
 use super::LocalEngineConfig;

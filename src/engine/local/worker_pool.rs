@@ -131,6 +131,14 @@ impl Worker {
         Ok(())
     }
 
+    /// Closes the worker's stdin: it stops what it is doing, answers, and exits.
+    fn close_input(&mut self) {
+        if let Some(process) = self.process.as_mut() {
+            // Dropping the only sender ends the stdin thread, which closes the pipe.
+            drop(std::mem::replace(&mut process.requests, std::sync::mpsc::channel().0));
+        }
+    }
+
     /// The next message, or `None` once the worker has exited.
     pub async fn next_message(&mut self) -> Option<WorkerMessage> {
         self.process.as_mut()?.messages.recv().await
@@ -248,6 +256,36 @@ fn forward_messages(mut reader: impl BufRead, sender: &mpsc::UnboundedSender<Wor
     }
 }
 
+/// Whether the worker holds segments back until the end of the file (speakers told apart by
+/// voice, or one per channel), so that killing it at a cancel would lose them.
+fn holds_segments(options: &crate::engine::TranscribeOptions) -> bool {
+    matches!(options.speakers, crate::engine::SpeakerMode::Auto | crate::engine::SpeakerMode::Stereo)
+}
+
+/// How long a cancelled worker that holds segments gets to send them before it is killed.
+/// (It stops at whisper.cpp's next abort check, well under a second on this machine's
+/// models when it is not starved; the second Ctrl-C of the CLI quits without waiting.)
+const WRAP_UP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Cancels a job softly: the worker's stdin is closed (it takes that as a cancel, stops
+/// decoding and sends the segments it held), and its events are forwarded until its last
+/// word, its end, or [`WRAP_UP_TIMEOUT`].
+async fn wrap_up(worker: &mut Worker, sink: &EventSink) {
+    worker.close_input();
+    let forwarding = async {
+        while let Some(message) = worker.next_message().await {
+            match message {
+                WorkerMessage::Event { event } => {
+                    sink.emit(event);
+                }
+                WorkerMessage::Finished { .. } | WorkerMessage::Failed { .. } => break,
+                _ => {}
+            }
+        }
+    };
+    let _ = tokio::time::timeout(WRAP_UP_TIMEOUT, forwarding).await;
+}
+
 /// The longest line the worker may send. A segment with its words is a few KiB; anything
 /// this long is a broken worker, and reading on would grow the parent's memory without bound.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -327,7 +365,8 @@ impl Drop for WorkerProcess {
 }
 
 /// Transcribes one file on a pooled worker, forwarding its events to `sink`. On cancel the
-/// worker is killed at once (the next job starts a new one). A worker that dies without a
+/// worker is killed at once (the next job starts a new one) — after it has sent the segments
+/// it held back, if it holds any ([`wrap_up`]). A worker that dies without a
 /// last word (a crash in whisper.cpp) is an error; events already forwarded stay valid.
 pub async fn run_file_job(
     pool: &Arc<WorkerPool>,
@@ -342,7 +381,12 @@ pub async fn run_file_job(
         let mut heard_anything = false;
         loop {
             tokio::select! {
-                _ = cancel.cancelled() => return Err(EngineError::Cancelled), // dropping `worker` kills it
+                _ = cancel.cancelled() => {
+                    if holds_segments(&job.options) {
+                        wrap_up(&mut worker, sink).await;
+                    }
+                    return Err(EngineError::Cancelled); // dropping `worker` kills it
+                }
                 message = worker.next_message() => match message {
                     Some(WorkerMessage::Event { event }) => {
                         heard_anything = true;
