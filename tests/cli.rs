@@ -153,6 +153,11 @@ fn an_english_only_model_says_when_it_hears_another_language() {
         "{warnings:?}"
     );
     assert_eq!(warnings.len(), 1, "one warning per language heard: {warnings:?}");
+    // Spanish was the one the detector missed when it listened to 10 s instead of 20 s.
+    if let Some(spanish) = common::testdata("multilingual/test_es.wav") {
+        let output = verbatim(&["transcribe", spanish.to_str().unwrap(), "--format", "txt", "--quiet"]);
+        assert!(String::from_utf8_lossy(&output.stderr).contains("sounds like Spanish"), "{}", String::from_utf8_lossy(&output.stderr));
+    }
     // English speech, or a language the user named, is not questioned.
     for args in [vec![english.to_str().unwrap()], vec![german.to_str().unwrap(), "--language", "en"]] {
         let output = verbatim(&[&["transcribe", "--format", "txt", "--quiet"], args.as_slice()].concat());
