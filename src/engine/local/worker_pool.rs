@@ -324,10 +324,10 @@ fn worker_keeps(name: &str) -> bool {
 /// (`GOMP_SPINCOUNT`, in spins), unless the user set the wait policy. libgomp's default
 /// (300 000) is for a machine nobody else uses: when another program keeps a core busy, the
 /// threads spin away the time slices the thread they wait for needs. Measured on this 2-core
-/// machine, two_cities.wav (44 s) with tiny.en, 2 threads (`/usr/bin/time` of
-/// `verbatim transcribe`): with a build running beside it, the default took 42–65 s, 1000
-/// spins 8.6–10.9 s, no spinning (`OMP_WAIT_POLICY=PASSIVE`) 6.6–8.1 s; with the machine to
-/// itself 5.3 s, 5.4–5.7 s and 6.6–6.7 s. 1000 costs a few percent when quiet and keeps a
+/// machine, two_cities.wav (44 s) with tiny.en, 2 threads, wall time of `verbatim
+/// transcribe`, alternating runs: with a build running beside it, the default took 42–65 s,
+/// 1000 spins 8.6–10.9 s, no spinning (`OMP_WAIT_POLICY=PASSIVE`) 6.6–8.1 s; with the machine
+/// to itself 5.3 s, 5.4–5.7 s and 6.6–6.7 s. 1000 costs a few percent when quiet and keeps a
 /// busy machine usable.
 const GOMP_SPIN_COUNT: &str = "1000";
 
