@@ -26,6 +26,14 @@ const CHILD_AUDIO: &str = "VERBATIM_PLAYBACK_CHILD_AUDIO";
 
 /// Runs `child_plays_to_the_end_through_the_default_output` in a child with `envs`.
 fn run_child(audio: &Path, envs: &[(&str, &Path)]) -> String {
+    let (succeeded, text) = try_child(audio, envs);
+    assert!(succeeded, "the child failed:\n{text}");
+    assert!(text.contains("1 passed"), "the child test did not run:\n{text}");
+    text
+}
+
+/// As [`run_child`]: whether the child passed, and what it printed.
+fn try_child(audio: &Path, envs: &[(&str, &Path)]) -> (bool, String) {
     let mut command = Command::new(std::env::current_exe().unwrap());
     command
         .args(["--exact", "child_plays_to_the_end_through_the_default_output", "--nocapture"])
@@ -41,9 +49,7 @@ fn run_child(audio: &Path, envs: &[(&str, &Path)]) -> String {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "the child failed:\n{text}");
-    assert!(text.contains("1 passed"), "the child test did not run:\n{text}");
-    text
+    (output.status.success() && text.contains("1 passed"), text)
 }
 
 /// Not a test of its own: the body of the child process above (does nothing unless
@@ -117,17 +123,26 @@ fn the_output_plays_in_real_time_into_a_pulseaudio_null_sink() {
     let config = dir.path().join("asound.conf");
     std::fs::write(&config, "pcm.!default { type pulse }\nctl.!default { type pulse }\n").unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let started = Instant::now();
-    let result = std::panic::catch_unwind(|| {
-        run_child(
-            &audio,
-            &[("ALSA_CONFIG_PATH", &config), ("HOME", dir.path()), ("XDG_RUNTIME_DIR", dir.path())],
-        )
-    });
-    let took = started.elapsed();
+    let envs: [(&str, &Path); 3] = [("ALSA_CONFIG_PATH", &config), ("HOME", dir.path()), ("XDG_RUNTIME_DIR", dir.path())];
+    // ALSA's pulse plugin now and then fails its first `snd_pcm_avail_delay` with an I/O
+    // error against a sound server that has just started (about one run in five on this
+    // machine); the player reports it as it should. Only that failure is tried again.
+    let mut attempt = 0;
+    let (text, took) = loop {
+        attempt += 1;
+        let started = Instant::now();
+        let (succeeded, text) = try_child(&audio, &envs);
+        let took = started.elapsed();
+        if succeeded {
+            break (text, took);
+        }
+        let transient = text.contains("snd_pcm_avail_delay") && text.contains("I/O error") && took < Duration::from_secs(3);
+        assert!(transient && attempt < 3, "the child failed (attempt {attempt}):\n{text}");
+        eprintln!("the pulse plugin failed at the start (attempt {attempt}); playing again");
+    };
     let _ = monitor.kill();
     let _ = monitor.wait();
-    println!("{}", result.unwrap());
+    println!("{text}");
     assert!(
         (9.0..14.0).contains(&took.as_secs_f64()),
         "10 s of audio took {took:?} to play"
