@@ -26,6 +26,12 @@ fn activity_threshold_dbfs(background_dbfs: f32) -> f32 {
     (background_dbfs + ACTIVITY_MARGIN_DB).max(SILENCE_FLOOR_DBFS)
 }
 
+/// How long the audio has been silent at its end: the inactive frames after the last active
+/// one, in seconds.
+pub fn silent_tail_s(active: &[bool]) -> f64 {
+    active.iter().rev().take_while(|&&frame_active| !frame_active).count() as f64 * FRAME_S
+}
+
 /// Samples per analysis frame at `sample_rate_hz`.
 pub fn frame_len(sample_rate_hz: u32) -> usize {
     ((sample_rate_hz as f64 * FRAME_S).round() as usize).max(1)

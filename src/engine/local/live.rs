@@ -341,7 +341,7 @@ impl<'a> LiveSession<'a> {
         // Nothing said since the last draft (a pause inside the phrase): the draft stands.
         let new_from_frame = ((drafted_until_s - open.start_s) / crate::vad::FRAME_S) as usize;
         let new_speech = open.active.get(new_from_frame..).is_some_and(|new| new.iter().any(|&a| a));
-        let silent_tail_s = open.active.iter().rev().take_while(|&&active| !active).count() as f64 * crate::vad::FRAME_S;
+        let silent_tail_s = crate::vad::silent_tail_s(open.active);
         let pausing = self.tuning().hold_drafts_after_silence_s.is_some_and(|hold_s| silent_tail_s >= hold_s);
         if until_s - drafted_until_s < self.tuning().refresh_s || !new_speech || pausing || self.behind_s() > self.tuning().max_lag_for_drafts_s {
             return None;
@@ -359,7 +359,7 @@ impl<'a> LiveSession<'a> {
         let after_s = self.tuning().speculate_after_silence_s?;
         let open = self.cutter.open_phrase()?;
         let voiced_frames = open.active.iter().rposition(|&a| a).map_or(0, |last| last + 1);
-        let silent_s = (open.active.len() - voiced_frames) as f64 * crate::vad::FRAME_S;
+        let silent_s = crate::vad::silent_tail_s(open.active);
         let already = self.speculation.as_ref().is_some_and(|s| s.phrase_id == open.id && s.voiced_frames == voiced_frames);
         if voiced_frames == 0 || silent_s < after_s || already {
             return None;
@@ -544,7 +544,7 @@ mod tests {
             while session.in_flight.is_none() {
                 let Some((request, samples, in_flight)) = session.next_request() else { break };
                 let WorkerRequest::Decode { phrase } = request else { panic!("not a decode") };
-                let silent_tail_s = phrase.active.iter().rev().take_while(|&&a| !a).count() as f64 * crate::vad::FRAME_S;
+                let silent_tail_s = crate::vad::silent_tail_s(&phrase.active);
                 requests.push((InFlightKind::of(&in_flight), silent_tail_s));
                 session.in_flight = Some(in_flight);
                 let heard_s = samples.len() as f64 / RATE;
