@@ -5,6 +5,10 @@
 //! one is used with the language left to "auto", a multilingual model installed next to it
 //! (the smallest, see [`find_detector`]) listens to the first speech of each chunk; when it
 //! hears another language the user is told which, and what to pick instead.
+//!
+//! The detector is loaded for each chunk and let go once it has listened (base: about 220 MB
+//! for a quarter of a second's loading per chunk of minutes), so that it never sits in memory
+//! beside the transcribing model's buffers, which are given back between chunks too.
 
 use super::{language, pipeline, windows};
 use crate::engine::{EngineError, TranscribeOptions};
@@ -39,8 +43,10 @@ pub fn find_detector(store: &ModelStore) -> Option<PathBuf> {
 /// A multilingual model listening to what an English-only one transcribes.
 pub struct EnglishOnlyCheck {
     model_name: String,
+    detector_path: PathBuf,
     detector_name: String,
-    state: WhisperState,
+    /// The detector, loaded for the chunk about to be listened to.
+    loaded: Option<WhisperState>,
     threads: usize,
     /// Languages already warned about (one warning each).
     warned: BTreeSet<String>,
@@ -59,18 +65,13 @@ impl EnglishOnlyCheck {
     ) -> Option<EnglishOnlyCheck> {
         let auto = options.language.as_deref().map(str::trim).is_none_or(|code| code.is_empty() || code == "auto");
         let detector_path = detector_path.filter(|_| auto && !multilingual)?;
-        // Flash attention: the detector needs no alignment heads.
         let threads = options.threads.max(1) as usize;
-        let loaded = super::load_model(detector_path, true).and_then(|context| {
-            let mut state = context.create_state().map_err(|error| EngineError::Model(format!("whisper.cpp could not create a state: {error}")))?;
-            shorten_encoder_window(&mut state, threads)?;
-            Ok(state)
-        });
-        match loaded {
+        match load_detector(detector_path, threads) {
             Ok(state) => Some(EnglishOnlyCheck {
                 model_name: model_name(model_path),
+                detector_path: detector_path.to_path_buf(),
                 detector_name: model_name(detector_path),
-                state,
+                loaded: Some(state),
                 threads,
                 warned: BTreeSet::new(),
             }),
@@ -91,7 +92,9 @@ impl EnglishOnlyCheck {
         let window = &samples[pipeline::sample_range(&window, samples.len())];
         let window = &window[..window.len().min((LISTEN_S * crate::audio::ENGINE_SAMPLE_RATE_HZ as f64) as usize)];
         // A failed detection costs only the hint, never the transcription.
-        let Ok(detected) = language::detect(&mut self.state, window, self.threads) else { return };
+        let Some(mut detector) = self.loaded.take().or_else(|| load_detector(&self.detector_path, self.threads).ok()) else { return };
+        let Ok(detected) = language::detect(&mut detector, window, self.threads) else { return };
+        drop(detector);
         if detected.code == "en" || detected.probability < HEARD_PROBABILITY || !self.warned.insert(detected.code.clone()) {
             return;
         }
@@ -103,6 +106,15 @@ impl EnglishOnlyCheck {
             self.detector_name
         ));
     }
+}
+
+/// The detector's model and a state to listen with. Flash attention: it needs no alignment
+/// heads.
+fn load_detector(path: &Path, threads: usize) -> Result<WhisperState, EngineError> {
+    let context = super::load_model(path, true)?;
+    let mut state = context.create_state().map_err(|error| EngineError::Model(format!("whisper.cpp could not create a state: {error}")))?;
+    shorten_encoder_window(&mut state, threads)?;
+    Ok(state)
 }
 
 /// Makes the state's encoder window [`LISTEN_AUDIO_CTX`] for language detection.

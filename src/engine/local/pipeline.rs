@@ -52,7 +52,7 @@ pub fn transcribe_blocking(
             let speaker = per_channel.then(|| crate::speakers::channel_speaker_id(index));
             StreamDecoder::new(context, config, options, fixed_language.clone(), speaker, cancelled)
         })
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<Vec<_>>();
     // With speakers told apart by voice, segments wait until the whole recording is heard.
     let mut held = HeldSegments::start(options, per_channel)?;
     let mut duration_s = 0.0;
@@ -205,12 +205,24 @@ impl Attempt {
 }
 
 /// One audio stream (the mix, or one speaker's channel) through whisper.cpp, window by window,
-/// on a state that carries the text so far as context.
+/// with the text so far as context.
+///
+/// A whisper.cpp state lives for one chunk: its buffers (about 200 MB with tiny.en) are given
+/// back between chunks, so that nothing else the job loads for a moment (the English-only
+/// check's detector, the next channel's state) adds to them. The text it was conditioned on
+/// is carried to the next chunk's state as tokens, so the context is the same as one state's.
 struct StreamDecoder<'a> {
+    context: &'a WhisperContext,
     config: &'a LocalEngineConfig,
     options: &'a TranscribeOptions,
     cancelled: &'a AtomicBool,
-    state: WhisperState,
+    /// The state of the chunk being decoded; `None` between chunks.
+    state: Option<WhisperState>,
+    /// The text tokens decoded so far (at most [`HISTORY_MAX_TOKENS`]), what whisper.cpp
+    /// conditions the next window on.
+    history: Vec<i32>,
+    /// Whether `state` was given `history` yet (a new state starts without it).
+    history_given: bool,
     /// `None`: detect per window.
     fixed_language: Option<String>,
     speaker: Option<String>,
@@ -221,6 +233,26 @@ struct StreamDecoder<'a> {
     seconds_by_language: BTreeMap<String, f64>,
 }
 
+/// The most text tokens whisper.cpp conditions a window on: half its text context.
+const HISTORY_MAX_TOKENS: usize = 224;
+
+fn create_state(context: &WhisperContext) -> Result<WhisperState, EngineError> {
+    context.create_state().map_err(|error| EngineError::Inference(format!("whisper.cpp could not create a state: {error}")))
+}
+
+/// The chunk's state in `slot`, made when the chunk's first call needs it (then it has not
+/// been given the history yet).
+fn chunk_state<'s>(slot: &'s mut Option<WhisperState>, context: &WhisperContext, history_given: &mut bool) -> Result<&'s mut WhisperState, EngineError> {
+    let state = match slot.take() {
+        Some(state) => state,
+        None => {
+            *history_given = false;
+            create_state(context)?
+        }
+    };
+    Ok(slot.insert(state))
+}
+
 impl<'a> StreamDecoder<'a> {
     fn new(
         context: &'a WhisperContext,
@@ -229,26 +261,42 @@ impl<'a> StreamDecoder<'a> {
         fixed_language: Option<String>,
         speaker: Option<String>,
         cancelled: &'a AtomicBool,
-    ) -> Result<StreamDecoder<'a>, EngineError> {
-        let state = context
-            .create_state()
-            .map_err(|error| EngineError::Inference(format!("whisper.cpp could not create a state: {error}")))?;
-        Ok(StreamDecoder {
+    ) -> StreamDecoder<'a> {
+        StreamDecoder {
+            context,
             config,
             options,
             cancelled,
-            state,
+            state: None,
+            history: Vec::new(),
+            history_given: false,
             fixed_language,
             speaker,
             filter: SegmentFilter::default(),
             last_language: None,
             prompt_pending: true,
             seconds_by_language: BTreeMap::new(),
-        })
+        }
     }
 
-    /// Decodes one chunk (`samples` starting at `chunk_start_s` in the file).
+    /// Decodes one chunk (`samples` starting at `chunk_start_s` in the file), then gives its
+    /// state back.
     fn decode_chunk(
+        &mut self,
+        samples: &[f32],
+        activity: &StreamActivity,
+        chunk_start_s: f64,
+        diarizer: Option<&mut crate::diarize::Diarizer>,
+        sink: &EventSink,
+        emit: &mut dyn FnMut(Segment),
+        on_progress: &mut dyn FnMut(f64),
+    ) -> Result<(), EngineError> {
+        let decoded = self.decode_chunk_windows(samples, activity, chunk_start_s, diarizer, sink, emit, on_progress);
+        self.state = None;
+        decoded
+    }
+
+    fn decode_chunk_windows(
         &mut self,
         samples: &[f32],
         activity: &StreamActivity,
@@ -270,7 +318,7 @@ impl<'a> StreamDecoder<'a> {
             Some(code) => windows.into_iter().map(|window| (window, code.clone())).collect(),
             None => {
                 let threads = self.options.threads.max(1) as usize;
-                let state = &mut self.state;
+                let state = chunk_state(&mut self.state, self.context, &mut self.history_given)?;
                 language::plan(&active, &windows, |range| language::detect(state, &samples[sample_range(&range, samples.len())], threads))?
             }
         };
@@ -358,12 +406,18 @@ impl<'a> StreamDecoder<'a> {
         let span_start_s = speech.start_s + span.start as f64 * vad::FRAME_S;
         let mut decoded: Vec<DecodedSegment> = Vec::new();
         let window = &samples[sample_range(&span, samples.len())];
-        match whisper_call::run_full(&mut self.state, params, window, self.cancelled, &mut |segment| decoded.push(segment), &mut |_| {}) {
+        let state = chunk_state(&mut self.state, self.context, &mut self.history_given)?;
+        // A new state is given the text the last one was conditioned on.
+        if !self.history_given && !fresh && !self.history.is_empty() {
+            params.set_tokens(&self.history);
+        }
+        match whisper_call::run_full(state, params, window, self.cancelled, &mut |segment| decoded.push(segment), &mut |_| {}) {
             Ok(()) => {}
             Err(CallError::Cancelled) => return Err(EngineError::Cancelled),
             Err(CallError::Failed(message)) => return Err(EngineError::Inference(message)),
         }
         self.prompt_pending = false;
+        self.remember_history(&decoded, fresh);
         let template = Segment { language: Some(code.to_string()), speaker: self.speaker.clone(), ..Segment::default() };
         let mut kept = Vec::new();
         for piece in decoded {
@@ -373,6 +427,18 @@ impl<'a> StreamDecoder<'a> {
         }
         let uncovered = segments::uncovered_speech(speech.active, speech.start_s, span, &kept);
         Ok(Attempt { segments: kept, uncovered, filter_after: filter })
+    }
+
+    /// Keeps what whisper.cpp now conditions on: the tokens just decoded, after the history
+    /// before them unless the call started without context.
+    fn remember_history(&mut self, decoded: &[DecodedSegment], fresh: bool) {
+        if fresh {
+            self.history.clear();
+        }
+        self.history.extend(decoded.iter().flat_map(|segment| segment.tokens.iter().map(|token| token.id)));
+        let excess = self.history.len().saturating_sub(HISTORY_MAX_TOKENS);
+        self.history.drain(..excess);
+        self.history_given = true;
     }
 }
 

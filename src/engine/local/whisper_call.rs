@@ -16,6 +16,8 @@ use whisper_rs_sys as sys;
 /// A token as whisper.cpp decoded it, with times relative to the start of the call.
 #[derive(Debug, Clone)]
 pub struct DecodedToken {
+    /// The token's id in the model's vocabulary.
+    pub id: i32,
     /// Raw bytes: a token may hold part of a UTF-8 character.
     pub bytes: Vec<u8>,
     pub start_s: f64,
@@ -175,6 +177,7 @@ unsafe fn read_segment(ctx: *mut sys::whisper_context, state: *mut sys::whisper_
             }
             let bytes = c_bytes(sys::whisper_full_get_token_text_from_state(ctx, state, index, token_index));
             tokens.push(DecodedToken {
+                id: data.id,
                 bytes,
                 start_s: data.t0 as f64 / 100.0,
                 end_s: data.t1 as f64 / 100.0,

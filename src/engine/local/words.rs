@@ -155,11 +155,11 @@ mod tests {
     use super::*;
 
     fn token(text: &[u8], start_s: f64, end_s: f64, probability: f32) -> DecodedToken {
-        DecodedToken { bytes: text.to_vec(), start_s, end_s, aligned_s: None, probability }
+        DecodedToken { id: 0, bytes: text.to_vec(), start_s, end_s, aligned_s: None, probability }
     }
 
     fn aligned(text: &[u8], aligned_s: f64) -> DecodedToken {
-        DecodedToken { bytes: text.to_vec(), start_s: 0.0, end_s: 0.0, aligned_s: Some(aligned_s), probability: 0.9 }
+        DecodedToken { id: 0, bytes: text.to_vec(), start_s: 0.0, end_s: 0.0, aligned_s: Some(aligned_s), probability: 0.9 }
     }
 
     const NO_SPEECH_MAP: Speech = Speech { active: &[], start_s: 0.0 };

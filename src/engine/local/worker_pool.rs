@@ -313,7 +313,7 @@ const KEPT_ENV: &[&str] = &[
 ];
 
 /// Prefixes of the runtime settings the worker keeps (`OMP_NUM_THREADS`, `GGML_…`).
-const KEPT_ENV_PREFIXES: &[&str] = &["OMP_", "GOMP_", "KMP_", "GGML_"];
+const KEPT_ENV_PREFIXES: &[&str] = &["OMP_", "GOMP_", "KMP_", "GGML_", "MALLOC_"];
 
 /// Whether the worker keeps the parent's variable `name`.
 fn worker_keeps(name: &str) -> bool {
@@ -331,6 +331,14 @@ fn worker_keeps(name: &str) -> bool {
 /// busy machine usable.
 const GOMP_SPIN_COUNT: &str = "1000";
 
+/// Allocations from this size up (bytes) get pages of their own, given back to the system
+/// when freed (glibc's `MALLOC_MMAP_THRESHOLD_`, unless the user set it). glibc's default
+/// starts at 128 KiB and rises to the size of each such block freed, after which blocks of
+/// chunk size (tens of MB of samples) come from the heap and stay there: the worker's peak
+/// grew by ~25 MB with every few chunks. Measured with tiny.en on two_cities.wav ×14 (10 min),
+/// worker peak RSS: 396 MB with glibc's default, 370 MB with this.
+const MMAP_THRESHOLD_BYTES: &str = "1048576";
+
 /// Whether the user chose how OpenMP threads wait (then their choice stands).
 fn wait_policy_chosen(environment: &[(std::ffi::OsString, std::ffi::OsString)]) -> bool {
     environment.iter().any(|(name, _)| name == "GOMP_SPINCOUNT" || name == "OMP_WAIT_POLICY")
@@ -338,11 +346,15 @@ fn wait_policy_chosen(environment: &[(std::ffi::OsString, std::ffi::OsString)]) 
 
 /// The `verbatim worker` command: the parent's secrets left out of its environment, a
 /// process group of its own (a terminal's Ctrl-C reaches only the parent, which cancels it
-/// and keeps what it heard), OpenMP threads that do not spin long, piped stdio.
+/// and keeps what it heard), OpenMP threads that do not spin long, big blocks given back to
+/// the system when freed, piped stdio.
 fn worker_command(worker_exe: &Path) -> std::process::Command {
     let mut environment: Vec<_> = std::env::vars_os().filter(|(name, _)| name.to_str().is_some_and(worker_keeps)).collect();
     if !wait_policy_chosen(&environment) {
         environment.push(("GOMP_SPINCOUNT".into(), GOMP_SPIN_COUNT.into()));
+    }
+    if !environment.iter().any(|(name, _)| name == "MALLOC_MMAP_THRESHOLD_") {
+        environment.push(("MALLOC_MMAP_THRESHOLD_".into(), MMAP_THRESHOLD_BYTES.into()));
     }
     let mut command = std::process::Command::new(worker_exe);
     command
