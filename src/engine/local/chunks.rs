@@ -28,8 +28,11 @@ impl AudioChunk {
         self.channels.first().map_or(0, Vec::len) as f64 / ENGINE_SAMPLE_RATE_HZ as f64
     }
 
-    /// All channels averaged.
-    pub fn mono(&self) -> Vec<f32> {
+    /// All channels averaged; a mono chunk's own samples, not a copy.
+    pub fn into_mono(mut self) -> Vec<f32> {
+        if self.channels.len() == 1 {
+            return self.channels.pop().unwrap_or_default();
+        }
         audio::downmix(&self.channels)
     }
 }

@@ -61,11 +61,13 @@ pub fn transcribe_blocking(
             if cancelled.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled);
             }
-            duration_s = chunk.start_s + chunk.duration_s();
-            let streams: Vec<Vec<f32>> = if per_channel { chunk.speaker_channels() } else { vec![chunk.mono()] };
+            let (chunk_start_s, chunk_duration_s) = (chunk.start_s, chunk.duration_s());
+            duration_s = chunk_start_s + chunk_duration_s;
+            // The chunk's samples become the streams (no second copy of minutes of audio).
+            let streams: Vec<Vec<f32>> = if per_channel { chunk.into_speaker_channels() } else { vec![chunk.into_mono()] };
             let activities: Vec<StreamActivity> = streams.iter().map(|samples| StreamActivity::of(samples)).collect();
             if let Some(check) = english_only.as_mut() {
-                check.listen(&streams[0], &activities[0].levels, &activities[0].active, chunk.start_s, sink);
+                check.listen(&streams[0], &activities[0].levels, &activities[0].active, chunk_start_s, sink);
             }
             let stream_share = 1.0 / streams.len() as f64;
             for (stream_index, (samples, activity)) in streams.iter().zip(&activities).enumerate() {
@@ -78,11 +80,11 @@ pub fn transcribe_blocking(
                     }
                 };
                 let mut on_progress = |fraction: f64| {
-                    let done_s = chunk.start_s + chunk.duration_s() * (stream_index as f64 + fraction) * stream_share;
+                    let done_s = chunk_start_s + chunk_duration_s * (stream_index as f64 + fraction) * stream_share;
                     sink.progress(done_s, total_s);
                 };
                 let diarizer = held.diarizer.as_mut();
-                decoders[stream_index].decode_chunk(samples, activity, chunk.start_s, diarizer, sink, &mut emit, &mut on_progress)?;
+                decoders[stream_index].decode_chunk(samples, activity, chunk_start_s, diarizer, sink, &mut emit, &mut on_progress)?;
             }
             held.end_chunk(sink);
             sink.progress(duration_s, total_s);
@@ -526,8 +528,8 @@ pub(super) fn to_segment(decoded: &DecodedSegment, chunk_start_s: f64, speaker: 
 
 impl super::chunks::AudioChunk {
     /// Each channel with the other channels' bleed muted, for per-speaker transcription.
-    fn speaker_channels(&self) -> Vec<Vec<f32>> {
-        let mut channels = self.channels.clone();
+    fn into_speaker_channels(self) -> Vec<Vec<f32>> {
+        let mut channels = self.channels;
         crate::speakers::mute_bleed(&mut channels, vad::frame_len(crate::audio::ENGINE_SAMPLE_RATE_HZ));
         channels
     }
