@@ -8,7 +8,7 @@ mod conversation;
 #[path = "common/live_feed.rs"]
 mod live_feed;
 
-use conversation::{Conversation, RATE, espeak_call, held_out, interview, live_interview, stereo_mixed, three_way};
+use conversation::{Conversation, RATE, clip, espeak_call, held_out, interview, live_interview, stereo_mixed, three_way};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -112,6 +112,28 @@ fn conversations_are_labelled_with_a_low_error_rate_and_the_right_speaker_count(
     // Bounds are obeyed even where the voices say otherwise.
     assert_eq!(diarize(&model, &interview, SpeakerBounds { min: Some(3), max: None }).speakers_found, 3);
     assert_eq!(diarize(&model, &three_way, SpeakerBounds { min: None, max: Some(2) }).speakers_found, 2);
+}
+
+/// One voice alone is one speaker (JFK alone was heard as two before the silhouette check).
+#[test]
+fn a_single_voice_is_one_speaker() {
+    let Some(model) = speaker_model() else { return };
+    let (Some(jfk), Some(cities)) = (clip("speech/jfk.wav"), clip("speech/two_cities.wav")) else { return };
+    let alone = |samples: &[f32]| {
+        let mut talk = Conversation::default();
+        talk.say("one", samples, 0.0);
+        talk
+    };
+    let talks = [("jfk", alone(&jfk)), ("two cities", alone(&cities)), ("two cities ten times", alone(&cities.repeat(10)))];
+    let mut failures = Vec::new();
+    for (name, talk) in &talks {
+        let scored = diarize(&model, talk, SpeakerBounds::default());
+        println!("single voice {name}: speakers {} found, DER {:.1} %", scored.speakers_found, scored.der * 100.0);
+        if scored.speakers_found != 1 {
+            failures.push(*name);
+        }
+    }
+    assert!(failures.is_empty(), "one voice heard as several: {failures:?}");
 }
 
 /// Conversations the method was not tuned on ([`conversation::held_out`]), scored apart.
