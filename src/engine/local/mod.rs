@@ -11,8 +11,9 @@
 //! Inside the worker ([`pipeline`]), audio is decoded on its own thread into bounded 16 kHz
 //! blocks and cut into chunks of a few minutes at quiet moments, so a multi-hour file never
 //! sits in memory whole (neither its samples nor whisper.cpp's spectrogram of it). Each chunk
-//! goes through one whisper.cpp call on a state that persists across chunks, so the text
-//! stays conditioned on what came before; segments are sent as whisper.cpp decodes them.
+//! is decoded on a whisper.cpp state of its own, given back after it, and the text the state
+//! was conditioned on is carried to the next one, so the text stays conditioned on what came
+//! before; segments are sent as whisper.cpp decodes them.
 //! Chunks without any sound are not decoded at all, which keeps invented text out of silences.
 //!
 //! Live audio ([`live`]) is cut into phrases at pauses ([`phrases`]); the same worker decodes

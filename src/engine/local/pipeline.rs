@@ -85,6 +85,7 @@ pub fn transcribe_blocking(
                 };
                 let diarizer = held.diarizer.as_mut();
                 decoders[stream_index].decode_chunk(samples, activity, chunk_start_s, diarizer, sink, &mut emit, &mut on_progress)?;
+                decoders[stream_index].end_chunk();
             }
             held.end_chunk(sink);
             sink.progress(duration_s, total_s);
@@ -281,24 +282,13 @@ impl<'a> StreamDecoder<'a> {
         }
     }
 
-    /// Decodes one chunk (`samples` starting at `chunk_start_s` in the file), then gives its
-    /// state back.
-    fn decode_chunk(
-        &mut self,
-        samples: &[f32],
-        activity: &StreamActivity,
-        chunk_start_s: f64,
-        diarizer: Option<&mut crate::diarize::Diarizer>,
-        sink: &EventSink,
-        emit: &mut dyn FnMut(Segment),
-        on_progress: &mut dyn FnMut(f64),
-    ) -> Result<(), EngineError> {
-        let decoded = self.decode_chunk_windows(samples, activity, chunk_start_s, diarizer, sink, emit, on_progress);
+    /// Gives the chunk's state back (its buffers), once the chunk is decoded.
+    fn end_chunk(&mut self) {
         self.state = None;
-        decoded
     }
 
-    fn decode_chunk_windows(
+    /// Decodes one chunk (`samples` starting at `chunk_start_s` in the file).
+    fn decode_chunk(
         &mut self,
         samples: &[f32],
         activity: &StreamActivity,
