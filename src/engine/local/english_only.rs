@@ -6,8 +6,8 @@
 //! (the smallest, see [`find_detector`]) listens to the first speech of each chunk; when it
 //! hears another language the user is told which, and what to pick instead.
 //!
-//! The detector is loaded for each chunk and let go once it has listened (base: about 220 MB
-//! for a quarter of a second's loading per chunk of minutes), so that it never sits in memory
+//! The detector is loaded for each chunk and let go once it has listened (base: about 220 MB;
+//! one load per chunk of minutes), so that it never sits in memory
 //! beside the transcribing model's buffers, which are given back between chunks too.
 
 use super::{language, pipeline, windows};
@@ -112,7 +112,7 @@ impl EnglishOnlyCheck {
 /// heads.
 fn load_detector(path: &Path, threads: usize) -> Result<WhisperState, EngineError> {
     let context = super::load_model(path, true)?;
-    let mut state = context.create_state().map_err(|error| EngineError::Model(format!("whisper.cpp could not create a state: {error}")))?;
+    let mut state = pipeline::create_state(&context)?;
     shorten_encoder_window(&mut state, threads)?;
     Ok(state)
 }

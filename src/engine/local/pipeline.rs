@@ -239,7 +239,8 @@ struct StreamDecoder<'a> {
 /// The most text tokens whisper.cpp conditions a window on: half its text context.
 const HISTORY_MAX_TOKENS: usize = 224;
 
-fn create_state(context: &WhisperContext) -> Result<WhisperState, EngineError> {
+/// A new whisper.cpp state on `context`.
+pub(super) fn create_state(context: &WhisperContext) -> Result<WhisperState, EngineError> {
     context.create_state().map_err(|error| EngineError::Inference(format!("whisper.cpp could not create a state: {error}")))
 }
 
