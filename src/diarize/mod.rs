@@ -50,7 +50,8 @@ impl Diarizer {
     pub fn turns(&self, bounds: SpeakerBounds) -> Vec<SpeakerTurn> {
         let windows = &self.collector.windows;
         let embeddings: Vec<Vec<f32>> = windows.iter().map(|w| w.embedding.clone()).collect();
-        let labels = cluster::cluster(&embeddings, bounds);
+        let heard_s: Vec<f64> = windows.iter().map(|w| w.speech_heard_s).collect();
+        let labels = cluster::cluster(&embeddings, &heard_s, bounds);
         let mut turns: Vec<SpeakerTurn> = Vec::new();
         for (window, speaker) in windows.iter().zip(labels) {
             match turns.last_mut() {

@@ -20,6 +20,9 @@ pub struct SpeechWindow {
     /// The speech the window stands for (inside the 1.6 s it heard).
     pub start_s: f64,
     pub end_s: f64,
+    /// Seconds of speech in the 1.6 s the encoder heard (less for a short stretch of speech
+    /// between pauses: the rest of the window is silence).
+    pub speech_heard_s: f64,
     pub embedding: Vec<f32>,
 }
 
@@ -111,10 +114,23 @@ impl WindowCollector {
         let inputs: Vec<Vec<f32>> = placements.iter().map(|&(first, _, _)| window_input(&mel, samples, first)).collect();
         let views: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
         let embeddings = self.encoder.embed(&views, self.threads);
-        for ((_, from_s, to_s), embedding) in placements.into_iter().zip(embeddings) {
-            self.windows.push(SpeechWindow { start_s: chunk_start_s + from_s, end_s: chunk_start_s + to_s, embedding: embedding.to_vec() });
+        for ((first, from_s, to_s), embedding) in placements.into_iter().zip(embeddings) {
+            self.windows.push(SpeechWindow {
+                start_s: chunk_start_s + from_s,
+                end_s: chunk_start_s + to_s,
+                speech_heard_s: speech_heard_s(active, first),
+                embedding: embedding.to_vec(),
+            });
         }
     }
+}
+
+/// Seconds of speech (VAD frames of `active`) in the window starting at mel frame `first`.
+fn speech_heard_s(active: &[bool], first: usize) -> f64 {
+    let frame_s = HOP_SAMPLES as f64 / f64::from(SAMPLE_RATE_HZ);
+    let from = ((first as f64 * frame_s) / vad::FRAME_S).round() as usize;
+    let to = (((first + WINDOW_FRAMES) as f64 * frame_s) / vad::FRAME_S).round() as usize;
+    active.get(from.min(active.len())..to.min(active.len())).map_or(0, |frames| frames.iter().filter(|&&a| a).count()) as f64 * vad::FRAME_S
 }
 
 /// The encoder's input for the window starting at mel frame `first`: its frames, raised to
@@ -152,6 +168,9 @@ mod tests {
         let short: Vec<_> = placements.iter().filter(|p| p.1 > 7.0).collect();
         assert_eq!(short.len(), 1, "the 0.2 s blip is not embedded");
         assert_eq!(short[0].0, 750, "1.6 s centred on 8.3 s starts at 7.5 s");
+        // What each heard: the short stretch's 0.6 s and 0.1 s of the blip, the long one's 1.6 s.
+        assert!((speech_heard_s(&active, short[0].0) - 0.7).abs() < 0.02);
+        assert!((speech_heard_s(&active, long[2].0) - 1.6).abs() < 0.02);
     }
 
     #[test]

@@ -126,6 +126,42 @@ pub fn halves(samples: &[f32]) -> (Vec<f32>, Vec<f32>) {
     (seconds(samples, 0.0, cut_s), seconds(samples, cut_s, total_s))
 }
 
+/// A call between the German and the Portuguese recordings, each cut in two at its longest
+/// pause: the Portuguese speaker's first turn is a reply of 0.6 s alone between pauses.
+pub fn call_with_a_short_reply() -> Option<Conversation> {
+    Some(turns_of(&[("de", &clip("multilingual/test_de.wav")?), ("pt", &clip("multilingual/test_pt.wav")?)]))
+}
+
+/// Turns of two or three speakers, each clip cut in two at its longest pause: a's first
+/// half, b's (c's), then the second halves in the same order, 0.3 s apart.
+pub fn turns_of(speakers: &[(&str, &[f32])]) -> Conversation {
+    let halves: Vec<(&str, (Vec<f32>, Vec<f32>))> = speakers.iter().map(|(name, samples)| (*name, halves(samples))).collect();
+    let mut talk = Conversation::default();
+    for (name, (first, _)) in &halves {
+        talk.say(name, first, 0.3);
+    }
+    for (name, (_, second)) in &halves {
+        talk.say(name, second, 0.3);
+    }
+    talk
+}
+
+/// `talk` as a phone line carries it (sox: 300-3400 Hz, through 8 kHz), in `dir`.
+pub fn phone_band(talk: &Conversation, dir: &Path) -> Option<Conversation> {
+    let (wide, narrow) = (dir.join("wide.wav"), dir.join("narrow.wav"));
+    talk.write_wav(&wide);
+    let status = std::process::Command::new("sox")
+        .arg(&wide)
+        .arg(&narrow)
+        .args(["highpass", "300", "lowpass", "3400", "rate", "8k", "rate", "16k"])
+        .status();
+    if !status.is_ok_and(|status| status.success()) {
+        verbatim::dev::testdata::missing("sox (for phone-band conversations)");
+        return None;
+    }
+    Some(Conversation { samples: verbatim::audio::read_mono_16k(&narrow).ok()?, reference: talk.reference.clone() })
+}
+
 /// Held out from tuning (nothing in `src/diarize` was chosen by looking at these): phone-call
 /// like exchanges of short turns, some spoken over each other, between voices of the
 /// multilingual recordings. Each speaker is one recording (never its `_norm` sibling too: the
