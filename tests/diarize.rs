@@ -191,8 +191,9 @@ fn held_out_conversations_are_scored_separately() {
     // Printed, not bounded: the encoder hears two espeak-ng voices as one (it learnt real
     // voices; both are the same formant synthesiser), so it fails here.
     // The three-way's count is printed, not bounded: the encoder hears fr_norm's voice as
-    // de_norm's (their windows are as alike as one speaker's), so two speakers are found. (Its
-    // three used to come from the Portuguese speaker's 0.6 s reply heard as a speaker of its own.)
+    // de_norm's (0.63 between the two clips, above the 0.60 merge threshold), so two speakers
+    // are found. (Its three used to come from the Portuguese speaker's 0.6 s reply heard as a
+    // speaker of its own.)
     let mut scored_talks: Vec<(&str, Conversation, bool)> = talks.into_iter().map(|(name, talk)| (name, talk, true)).collect();
     scored_talks.extend(espeak_call(dir.path()).map(|talk| ("espeak call", talk, false)));
     let mut failures = Vec::new();
