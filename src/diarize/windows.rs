@@ -14,6 +14,9 @@ pub const MIN_SPEECH_S: f64 = 0.4;
 /// `audio_norm_target_dBFS`; quieter windows are raised, louder ones left alone).
 pub const TARGET_DBFS: f32 = -30.0;
 
+/// Seconds between the starts of two mel frames.
+const MEL_FRAME_S: f64 = HOP_SAMPLES as f64 / SAMPLE_RATE_HZ as f64;
+
 /// A window of speech and the voice heard in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SpeechWindow {
@@ -33,10 +36,9 @@ pub fn window_placements(active: &[bool], sample_count: usize) -> Vec<(usize, f6
     if frames_total < WINDOW_FRAMES {
         return Vec::new();
     }
-    let frame_s = HOP_SAMPLES as f64 / f64::from(SAMPLE_RATE_HZ);
-    let window_s = WINDOW_FRAMES as f64 * frame_s;
+    let window_s = WINDOW_FRAMES as f64 * MEL_FRAME_S;
     let last_first_frame = frames_total - WINDOW_FRAMES;
-    let to_frame = |seconds: f64| ((seconds / frame_s).round().max(0.0) as usize).min(last_first_frame);
+    let to_frame = |seconds: f64| ((seconds / MEL_FRAME_S).round().max(0.0) as usize).min(last_first_frame);
     let mut placements = Vec::new();
     for (start_s, end_s) in speech_regions(active) {
         let length_s = end_s - start_s;
@@ -127,10 +129,9 @@ impl WindowCollector {
 
 /// Seconds of speech (VAD frames of `active`) in the window starting at mel frame `first`.
 fn speech_heard_s(active: &[bool], first: usize) -> f64 {
-    let frame_s = HOP_SAMPLES as f64 / f64::from(SAMPLE_RATE_HZ);
-    let from = ((first as f64 * frame_s) / vad::FRAME_S).round() as usize;
-    let to = (((first + WINDOW_FRAMES) as f64 * frame_s) / vad::FRAME_S).round() as usize;
-    active.get(from.min(active.len())..to.min(active.len())).map_or(0, |frames| frames.iter().filter(|&&a| a).count()) as f64 * vad::FRAME_S
+    let vad_frame_at = |mel_frame: usize| (mel_frame as f64 * MEL_FRAME_S / vad::FRAME_S).round() as usize;
+    let (from, to) = (vad_frame_at(first), vad_frame_at(first + WINDOW_FRAMES));
+    active.iter().take(to).skip(from).filter(|&&a| a).count() as f64 * vad::FRAME_S
 }
 
 /// The encoder's input for the window starting at mel frame `first`: its frames, raised to
