@@ -135,12 +135,12 @@ pub fn call_with_a_short_reply() -> Option<Conversation> {
 /// Turns of two or three speakers, each clip cut in two at its longest pause: a's first
 /// half, b's (c's), then the second halves in the same order, 0.3 s apart.
 pub fn turns_of(speakers: &[(&str, &[f32])]) -> Conversation {
-    let halves: Vec<(&str, (Vec<f32>, Vec<f32>))> = speakers.iter().map(|(name, samples)| (*name, halves(samples))).collect();
+    let cut: Vec<(Vec<f32>, Vec<f32>)> = speakers.iter().map(|(_, samples)| halves(samples)).collect();
     let mut talk = Conversation::default();
-    for (name, (first, _)) in &halves {
+    for ((name, _), (first, _)) in speakers.iter().zip(&cut) {
         talk.say(name, first, 0.3);
     }
-    for (name, (_, second)) in &halves {
+    for ((name, _), (_, second)) in speakers.iter().zip(&cut) {
         talk.say(name, second, 0.3);
     }
     talk
