@@ -132,8 +132,8 @@ pub fn call_with_a_short_reply() -> Option<Conversation> {
     Some(turns_of(&[("de", &clip("multilingual/test_de.wav")?), ("pt", &clip("multilingual/test_pt.wav")?)]))
 }
 
-/// Turns of two or three speakers, each clip cut in two at its longest pause: a's first
-/// half, b's (c's), then the second halves in the same order, 0.3 s apart.
+/// Turns of two or more speakers, each clip cut in two at its longest pause: a's first
+/// half, b's (and the others'), then the second halves in the same order, 0.3 s apart.
 pub fn turns_of(speakers: &[(&str, &[f32])]) -> Conversation {
     let cut: Vec<(Vec<f32>, Vec<f32>)> = speakers.iter().map(|(_, samples)| halves(samples)).collect();
     let mut talk = Conversation::default();
