@@ -118,6 +118,15 @@ fn setup(
     }
 }
 
+/// The window once the stored key's status has arrived from the runtime, as a user sees it
+/// before reaching for the options below it.
+fn settled_window(setup: &Setup) -> Harness<'static, VerbatimApp> {
+    let mut harness = setup.window();
+    run_until(&mut harness, "the key status", TIMEOUT, |h| shows(h, "Change…"));
+    harness.run_steps(2);
+    harness
+}
+
 fn segment_texts(harness: &Harness<'static, VerbatimApp>) -> Vec<String> {
     harness
         .state()
@@ -289,7 +298,7 @@ fn a_polargrid_model_is_picked_from_the_known_ids_or_typed_freely() {
         Some(default_key(service)),
     );
     setup.settings.cloud.polargrid.mode = PolarGridMode::Sync;
-    let mut harness = setup.window();
+    let mut harness = settled_window(&setup);
     run_until(&mut harness, "the PolarGrid options", TIMEOUT, |h| {
         h.query_by_label("Known PolarGrid models").is_some()
     });
@@ -338,7 +347,7 @@ fn sixtydb_speakers_chosen_in_the_side_panel_get_their_own_labels() {
         Duration::from_millis(1),
         Some(default_key(service)),
     );
-    let mut harness = setup.window();
+    let mut harness = settled_window(&setup);
     run_until(&mut harness, "the 60db options", TIMEOUT, |h| {
         h.query_by_label("Speakers").is_some()
     });

@@ -426,21 +426,32 @@ pub fn describe_status(status: &KeyStatus) -> String {
 }
 
 /// The side panel's key line for the chosen service: where the key is, or a way to add one.
-pub fn key_status_row(app: &mut VerbatimApp, ui: &mut egui::Ui, service: CloudService) {
+///
+/// One line whatever the status says (cut short, in full on hover): the status arrives from
+/// the runtime a moment after the window opens, and a row that grew by a line then would move
+/// every option below it under a click already on its way.
+pub fn key_status_row(app: &mut VerbatimApp, ui: &mut egui::Ui, service: CloudService, width: f32) {
     if !app.state.keys.requested {
         app.send(AppCommand::RefreshKeys);
     }
     ui.label("API key");
     let status = app.state.keys.status(service);
     let has_key = status.is_some_and(|status| status.active.is_some());
-    let text = match status {
-        Some(status) if has_key => RichText::new(format!("✔ {}", describe_status(status))),
-        Some(status) => RichText::new(describe_status(status)).color(ui.visuals().warn_fg_color),
-        None => RichText::new("Checking…").weak(),
+    let (text, full) = match status {
+        Some(status) if has_key => (RichText::new(format!("✔ {}", describe_status(status))), describe_status(status)),
+        Some(status) => (RichText::new(describe_status(status)).color(ui.visuals().warn_fg_color), describe_status(status)),
+        None => (RichText::new("Checking…").weak(), "Looking for a stored key".to_string()),
     };
-    ui.horizontal_wrapped(|ui| {
-        ui.label(text.small());
-        let button = ui.link(RichText::new(if has_key { "Change…" } else { "Enter key…" }).small());
+    let link = if has_key { "Change…" } else { "Enter key…" };
+    let small_font = egui::TextStyle::Small.resolve(ui.style());
+    let link_width = ui.painter().layout_no_wrap(link.to_string(), small_font, egui::Color32::WHITE).size().x;
+    ui.horizontal(|ui| {
+        let status_width = (width - link_width - ui.spacing().item_spacing.x).max(40.0);
+        ui.scope(|ui| {
+            ui.set_max_width(status_width);
+            ui.add(egui::Label::new(text.small()).truncate()).on_hover_text(full);
+        });
+        let button = ui.link(RichText::new(link).small());
         if button.clicked() {
             app.send(AppCommand::ShowKeyEntry(service));
         }

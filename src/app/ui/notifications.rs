@@ -78,11 +78,29 @@ fn notice_ui(ui: &mut egui::Ui, notice: &Notification, dark: bool, commands: &mu
 }
 
 /// Messages are written as one lower-case line (as errors are everywhere in the crate); in a
-/// notification they start with a capital.
+/// notification they start with a capital, unless they start with a name that is spelled as
+/// it is ("jfk.wav: …" stays as it is: only a first word of letters alone is capitalised).
 fn sentence_case(message: &str) -> String {
+    let first_word = message.split_whitespace().next().unwrap_or_default();
+    if !first_word.chars().all(char::is_alphabetic) {
+        return message.to_string();
+    }
     let mut chars = message.chars();
     match chars.next() {
         Some(first) => first.to_uppercase().chain(chars).collect(),
         None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sentence_case;
+
+    #[test]
+    fn a_message_starts_with_a_capital_but_a_file_name_is_left_as_it_is() {
+        assert_eq!(sentence_case("could not save the key"), "Could not save the key");
+        assert_eq!(sentence_case("jfk.wav: sending your key"), "jfk.wav: sending your key");
+        assert_eq!(sentence_case("interview_2.m4a failed"), "interview_2.m4a failed");
+        assert_eq!(sentence_case(""), "");
     }
 }

@@ -436,7 +436,7 @@ fn options_grid_ui(
             local_model_rows(app, ui, width, &installed, commands);
         }
         EngineKind::Cloud(service) => {
-            super::cloud::key_status_row(app, ui, service);
+            super::cloud::key_status_row(app, ui, service, width);
             super::cloud::service_options(ui, service, &mut app.settings.cloud, width);
         }
     }
