@@ -29,9 +29,8 @@ const HEARD_PROBABILITY: f32 = 0.5;
 /// 4.9-5.1 s with the full window, 3.8-4.0 s with this, about 2.5 s without the check
 /// (`--language en`). 10 s was faster still but missed the Spanish clip of the shared
 /// recordings (20 s hears all six languages there, and no English one as another).
+/// [`language::detect`] fits its encoder window to what it is given.
 const LISTEN_S: f64 = 20.0;
-/// The detector's encoder window for [`LISTEN_S`], in positions of 20 ms.
-const LISTEN_AUDIO_CTX: i32 = (LISTEN_S * 50.0) as i32;
 
 /// The smallest installed multilingual model, to tell which language is spoken.
 pub fn find_detector(store: &ModelStore) -> Option<PathBuf> {
@@ -66,7 +65,7 @@ impl EnglishOnlyCheck {
         let auto = options.language.as_deref().map(str::trim).is_none_or(|code| code.is_empty() || code == "auto");
         let detector_path = detector_path.filter(|_| auto && !multilingual)?;
         let threads = options.threads.max(1) as usize;
-        match load_detector(detector_path, threads) {
+        match load_detector(detector_path) {
             Ok(state) => Some(EnglishOnlyCheck {
                 model_name: model_name(model_path),
                 detector_path: detector_path.to_path_buf(),
@@ -92,7 +91,7 @@ impl EnglishOnlyCheck {
         let window = &samples[pipeline::sample_range(&window, samples.len())];
         let window = &window[..window.len().min((LISTEN_S * crate::audio::ENGINE_SAMPLE_RATE_HZ as f64) as usize)];
         // A failed detection costs only the hint, never the transcription.
-        let Some(mut detector) = self.loaded.take().or_else(|| load_detector(&self.detector_path, self.threads).ok()) else { return };
+        let Some(mut detector) = self.loaded.take().or_else(|| load_detector(&self.detector_path).ok()) else { return };
         let Ok(detected) = language::detect(&mut detector, window, self.threads) else { return };
         drop(detector);
         if detected.code == "en" || detected.probability < HEARD_PROBABILITY || !self.warned.insert(detected.code.clone()) {
@@ -110,34 +109,9 @@ impl EnglishOnlyCheck {
 
 /// The detector's model and a state to listen with. Flash attention: it needs no alignment
 /// heads.
-fn load_detector(path: &Path, threads: usize) -> Result<WhisperState, EngineError> {
+fn load_detector(path: &Path) -> Result<WhisperState, EngineError> {
     let context = super::load_model(path, true)?;
-    let mut state = pipeline::create_state(&context)?;
-    shorten_encoder_window(&mut state, threads)?;
-    Ok(state)
-}
-
-/// Makes the state's encoder window [`LISTEN_AUDIO_CTX`] for language detection.
-/// whisper.cpp's `lang_detect` encodes with the window of the state's last `full` call (there
-/// is no other way to set it). A `full` call over exactly 100 ms sets it and stops before
-/// encoding anything: whisper.cpp sets the window once the input is at least 100 ms, and
-/// leaves its loop while less than 100 ms is left.
-fn shorten_encoder_window(state: &mut WhisperState, threads: usize) -> Result<(), EngineError> {
-    const PRIMING_MS: i32 = 100;
-    let mut params = whisper_rs::FullParams::new(whisper_rs::SamplingStrategy::Greedy { best_of: 1 });
-    params.set_audio_ctx(LISTEN_AUDIO_CTX);
-    params.set_language(Some("en"));
-    params.set_n_threads(threads as i32);
-    params.set_duration_ms(PRIMING_MS);
-    params.set_print_progress(false);
-    params.set_print_realtime(false);
-    params.set_print_special(false);
-    params.set_print_timestamps(false);
-    let silence = vec![0.0f32; crate::audio::ENGINE_SAMPLE_RATE_HZ as usize * 2 * PRIMING_MS as usize / 1000];
-    state
-        .full(params, &silence)
-        .map(|_| ())
-        .map_err(|error| EngineError::Model(format!("whisper.cpp could not prepare language detection: {error}")))
+    pipeline::create_state(&context)
 }
 
 /// A language's English name ("de" → "German"), from whisper.cpp's table.

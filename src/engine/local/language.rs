@@ -10,6 +10,7 @@
 
 use super::windows;
 use crate::engine::EngineError;
+use std::collections::HashMap;
 use std::ops::Range;
 use whisper_rs::WhisperState;
 
@@ -25,14 +26,56 @@ const SURE_PROBABILITY: f32 = 0.8;
 /// Below this a piece's own detection is not trusted over its neighbours'.
 const PIECE_PROBABILITY: f32 = 0.5;
 
+/// The shortest encoder window a detection uses, in seconds, however short its audio: with
+/// 10 s base took the shared Spanish clip for Italian or Portuguese; 20 s hears all six.
+const DETECT_WINDOW_MIN_S: f64 = 20.0;
+/// Silence kept after the audio in a detection's encoder window, in seconds.
+const DETECT_WINDOW_MARGIN_S: f64 = 1.0;
+/// Encoder positions per second of audio (one per 20 ms).
+const POSITIONS_PER_S: f64 = 50.0;
+
 /// The language of `samples` (16 kHz mono), by the model on `state`.
+///
+/// The encoder runs over the audio and a little silence, not over the 30 s window a
+/// transcription pays for: a piece of four seconds between pauses costs a fifth of a full
+/// pass. The transcription's own calls set their window again, and the text it is
+/// conditioned on is kept.
 pub fn detect(state: &mut WhisperState, samples: &[f32], threads: usize) -> Result<Detected, EngineError> {
     let failed = |error: whisper_rs::WhisperError| EngineError::Inference(format!("whisper.cpp could not detect the language: {error}"));
+    let audio_s = samples.len() as f64 / crate::audio::ENGINE_SAMPLE_RATE_HZ as f64;
+    let window_s = (audio_s + DETECT_WINDOW_MARGIN_S).max(DETECT_WINDOW_MIN_S);
+    set_encoder_window(state, (window_s * POSITIONS_PER_S).ceil() as i32, threads)?;
     state.pcm_to_mel(samples, threads.max(1)).map_err(failed)?;
     let (id, probabilities) = state.lang_detect(0, threads.max(1)).map_err(failed)?;
     let code = whisper_rs::get_lang_str(id).unwrap_or("en").to_string();
     let probability = probabilities.get(id.max(0) as usize).copied().unwrap_or(0.0);
     Ok(Detected { code, probability })
+}
+
+/// Sets the encoder window `lang_detect` uses on `state`, in positions of 20 ms (at most the
+/// model's 1500). whisper.cpp's `lang_detect` encodes with the window of the state's last
+/// `full` call (there is no other way to set it). A `full` call over exactly 100 ms sets it
+/// and stops before encoding anything: whisper.cpp sets the window once the input is at least
+/// 100 ms, and leaves its loop while less than 100 ms is left. It keeps the text the state
+/// is conditioned on (with context, and no prompt of its own).
+fn set_encoder_window(state: &mut WhisperState, positions: i32, threads: usize) -> Result<(), EngineError> {
+    const PRIMING_MS: i32 = 100;
+    const MODEL_POSITIONS: i32 = 1500;
+    let mut params = whisper_rs::FullParams::new(whisper_rs::SamplingStrategy::Greedy { best_of: 1 });
+    params.set_audio_ctx(positions.clamp(1, MODEL_POSITIONS));
+    params.set_language(Some("en"));
+    params.set_no_context(false);
+    params.set_n_threads(threads.max(1) as i32);
+    params.set_duration_ms(PRIMING_MS);
+    params.set_print_progress(false);
+    params.set_print_realtime(false);
+    params.set_print_special(false);
+    params.set_print_timestamps(false);
+    let silence = vec![0.0f32; crate::audio::ENGINE_SAMPLE_RATE_HZ as usize * 2 * PRIMING_MS as usize / 1000];
+    state
+        .full(params, &silence)
+        .map(|_| ())
+        .map_err(|error| EngineError::Model(format!("whisper.cpp could not prepare language detection: {error}")))
 }
 
 /// Spans to decode, each with its language: `windows` (from [`windows::plan_windows`]) as
@@ -44,9 +87,19 @@ pub fn plan(
     windows: &[Range<usize>],
     mut detect: impl FnMut(Range<usize>) -> Result<Detected, EngineError>,
 ) -> Result<Vec<(Range<usize>, String)>, EngineError> {
+    // A piece looked at for its window is not detected again for the window's pieces.
+    let mut heard: HashMap<Range<usize>, Detected> = HashMap::new();
+    let mut detect = |range: Range<usize>| -> Result<Detected, EngineError> {
+        if let Some(found) = heard.get(&range) {
+            return Ok(found.clone());
+        }
+        let found = detect(range.clone())?;
+        heard.insert(range, found.clone());
+        Ok(found)
+    };
     let mut detected: Vec<Option<Detected>> = Vec::with_capacity(windows.len());
     for window in windows {
-        detected.push(if windows::has_speech(active, window) { Some(detect(window.clone())?) } else { None });
+        detected.push(if windows::has_speech(active, window) { Some(window_language(active, window, &mut detect)?) } else { None });
     }
     let mut spans: Vec<(Range<usize>, String)> = Vec::new();
     for (index, window) in windows.iter().enumerate() {
@@ -66,6 +119,31 @@ pub fn plan(
         }
     }
     Ok(merge_neighbours(spans))
+}
+
+/// A window's language, from its first and last piece of speech when they agree and are sure
+/// of it: a window's detection hears its main language and can be sure of it over a first
+/// sentence in another, which would then be decoded as the main one (English written as one
+/// German word). When they disagree, or are unsure, or the window is one piece, the window's
+/// own detection, sure only as far as its ends are, so that a disagreement is followed
+/// piece by piece.
+fn window_language(
+    active: &[bool],
+    window: &Range<usize>,
+    detect: &mut impl FnMut(Range<usize>) -> Result<Detected, EngineError>,
+) -> Result<Detected, EngineError> {
+    let speech_pieces: Vec<Range<usize>> = windows::pieces(active, window.clone()).into_iter().filter(|piece| windows::has_speech(active, piece)).collect();
+    let [first, .., last] = speech_pieces.as_slice() else {
+        return detect(window.clone());
+    };
+    let (first, last) = (detect(first.clone())?, detect(last.clone())?);
+    let ends_probability = first.probability.min(last.probability);
+    if first.code == last.code && ends_probability >= SURE_PROBABILITY {
+        return Ok(Detected { code: first.code, probability: ends_probability });
+    }
+    let own = detect(window.clone())?;
+    let probability = if first.code == last.code { own.probability } else { own.probability.min(SURE_PROBABILITY / 2.0) };
+    Ok(Detected { probability, ..own })
 }
 
 /// A window detected piece by piece: a piece the model is unsure of takes the language of
@@ -140,6 +218,34 @@ mod tests {
         .unwrap();
         assert_eq!(spans, vec![(0..625, "en".to_string()), (625..1000, "de".to_string())]);
         assert_eq!(asked.len(), 3, "the window, then each piece");
+    }
+
+    #[test]
+    fn a_first_sentence_in_another_language_is_heard_though_the_window_is_sure_of_its_main_one() {
+        // 0–4 s English, a pause, 5–20 s German: the window alone is sure it is German.
+        let active: Vec<bool> = (0..1000).map(|i| !(200..250).contains(&i)).collect();
+        let spans = plan(&active, &[0..1000], |range| {
+            Ok(match range {
+                r if r == (0..1000) => sure("de"),
+                r if r.start == 0 => sure("en"),
+                _ => sure("de"),
+            })
+        })
+        .unwrap();
+        assert_eq!(spans, vec![(0..225, "en".to_string()), (225..1000, "de".to_string())]);
+    }
+
+    #[test]
+    fn a_window_whose_ends_agree_is_not_detected_whole() {
+        let active: Vec<bool> = (0..1000).map(|i| !(200..250).contains(&i) && !(600..650).contains(&i)).collect();
+        let mut asked = Vec::new();
+        let spans = plan(&active, &[0..1000], |range| {
+            asked.push(range);
+            Ok(sure("it"))
+        })
+        .unwrap();
+        assert_eq!(asked, vec![0..225, 625..1000], "the first and the last piece");
+        assert_eq!(spans, vec![(0..1000, "it".to_string())]);
     }
 
     #[test]
