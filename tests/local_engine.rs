@@ -368,20 +368,46 @@ fn assert_word_times_are_sane(transcript: &Transcript, what: &str) {
 
 /// English clips, then German ones, as one file in `dir`.
 fn code_switched_recording(dir: &Path) -> Option<std::path::PathBuf> {
+    concatenated_clips(dir, "english_then_german.wav", &["test_en.wav", "test_en_norm.wav", "test_de.wav", "test_de_norm.wav"])
+}
+
+/// The shared multilingual `clips`, each followed by half a second of silence, as `name` in `dir`.
+fn concatenated_clips(dir: &Path, name: &str, clips: &[&str]) -> Option<std::path::PathBuf> {
     let mut samples: Vec<i16> = Vec::new();
-    for clip in ["test_en.wav", "test_en_norm.wav", "test_de.wav", "test_de_norm.wav"] {
+    for clip in clips {
         let path = common::testdata(&format!("multilingual/{clip}"))?;
         let mut reader = hound::WavReader::open(&path).unwrap();
         assert_eq!(reader.spec().sample_rate, 16_000);
         samples.extend(reader.samples::<i16>().map(Result::unwrap));
         samples.extend(std::iter::repeat_n(0i16, 8_000));
     }
-    let out = dir.join("english_then_german.wav");
+    let out = dir.join(name);
     let spec = hound::WavSpec { channels: 1, sample_rate: 16_000, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut writer = hound::WavWriter::create(&out, spec).unwrap();
     samples.iter().for_each(|&s| writer.write_sample(s).unwrap());
     writer.finalize().unwrap();
     Some(out)
+}
+
+#[test]
+fn one_english_sentence_before_german_in_the_same_window_stays_english() {
+    // The window as a whole is heard as German, surely: its first sentence must not be
+    // decoded as German (it came out as the one word "Die").
+    let Some(model) = common::model("base") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let Some(path) = concatenated_clips(dir.path(), "en_de.wav", &["test_en.wav", "test_de.wav"]) else { return };
+    let (events, result) = transcribe(&engine(&model), &path, TranscribeOptions::default());
+    result.unwrap();
+    let transcript = transcript_of(&events);
+    let segments: Vec<_> = transcript.segments.iter().map(|s| (s.language.clone(), s.text.clone())).collect();
+    let english: Vec<_> = transcript.segments.iter().filter(|s| s.end_s <= 4.7).collect();
+    let english_text = english.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+    assert!(word_error_rate("Today only platforms one and three are used.", &english_text) <= 0.3, "{segments:?}");
+    assert!(english.iter().all(|s| s.language.as_deref() == Some("en")), "{segments:?}");
+    let german: Vec<_> = transcript.segments.iter().filter(|s| s.start_s >= 4.5).collect();
+    let german_text = german.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(" ");
+    assert!(word_error_rate("Die Werbung vermittelt einen falschen Eindruck.", &german_text) <= 0.3, "{segments:?}");
+    assert!(german.iter().all(|s| s.language.as_deref() == Some("de")), "{segments:?}");
 }
 
 #[test]

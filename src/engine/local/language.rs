@@ -3,10 +3,11 @@
 //! whisper.cpp detects the language once, from the first 30 seconds of a call, and decodes
 //! everything after in it; a recording that changes language then gets the second language
 //! written as the first (or nothing at all). Here the language is detected for every window
-//! ([`super::windows`]); where a window is unsure, or differs from a neighbour, each of its
-//! pieces (speech between pauses) is detected on its own, so a change is followed to the
-//! pause where it happens. Each detection is one encoder pass, paid only with a multilingual
-//! model and language left to "auto".
+//! ([`super::windows`]), from its first and last piece of speech between pauses; where they
+//! disagree, or a window is unsure, or differs from a neighbour, each of its pieces is
+//! detected on its own, so a change is followed to the pause where it happens. Each
+//! detection is one encoder pass over its audio, paid only with a multilingual model and
+//! language left to "auto".
 
 use super::windows;
 use crate::engine::EngineError;
@@ -36,10 +37,10 @@ const POSITIONS_PER_S: f64 = 50.0;
 
 /// The language of `samples` (16 kHz mono), by the model on `state`.
 ///
-/// The encoder runs over the audio and a little silence, not over the 30 s window a
-/// transcription pays for: a piece of four seconds between pauses costs a fifth of a full
-/// pass. The transcription's own calls set their window again, and the text it is
-/// conditioned on is kept.
+/// The encoder runs over the audio and a little silence (never less than
+/// [`DETECT_WINDOW_MIN_S`]), not over the 30 s window a transcription pays for: a piece of a
+/// few seconds between pauses costs two thirds of a full pass. The transcription's own calls
+/// set their window again, and the text it is conditioned on is kept.
 pub fn detect(state: &mut WhisperState, samples: &[f32], threads: usize) -> Result<Detected, EngineError> {
     let failed = |error: whisper_rs::WhisperError| EngineError::Inference(format!("whisper.cpp could not detect the language: {error}"));
     let audio_s = samples.len() as f64 / crate::audio::ENGINE_SAMPLE_RATE_HZ as f64;
