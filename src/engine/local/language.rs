@@ -26,6 +26,8 @@ pub struct Detected {
 const SURE_PROBABILITY: f32 = 0.8;
 /// Below this a piece's own detection is not trusted over its neighbours'.
 const PIECE_PROBABILITY: f32 = 0.5;
+/// Speech a piece needs to be detected on its own, in seconds.
+const PIECE_SPEECH_MIN_S: f64 = 1.0;
 
 /// The shortest encoder window a detection uses, in seconds, however short its audio: with
 /// 10 s base took the shared Spanish clip for Italian or Portuguese; 20 s hears all six.
@@ -133,7 +135,7 @@ fn window_language(
     window: &Range<usize>,
     detect: &mut impl FnMut(Range<usize>) -> Result<Detected, EngineError>,
 ) -> Result<Detected, EngineError> {
-    let speech_pieces: Vec<Range<usize>> = windows::pieces(active, window.clone()).into_iter().filter(|piece| windows::has_speech(active, piece)).collect();
+    let speech_pieces: Vec<Range<usize>> = windows::pieces(active, window.clone()).into_iter().filter(|piece| heard_alone(active, piece)).collect();
     let [first, .., last] = speech_pieces.as_slice() else {
         return detect(window.clone());
     };
@@ -147,8 +149,16 @@ fn window_language(
     Ok(Detected { probability, ..own })
 }
 
-/// A window detected piece by piece: a piece the model is unsure of takes the language of
-/// the piece before it (the window's own for the first).
+/// Whether a piece has speech enough to be told its language on its own. A breath or a
+/// click at the end of a window, heard alone, is "English" as surely as any sentence, and
+/// decoded alone it becomes an invented "Thank you."; it keeps the language around it.
+fn heard_alone(active: &[bool], piece: &Range<usize>) -> bool {
+    let speech_frames = active.get(piece.clone()).map_or(0, |frames| frames.iter().filter(|&&a| a).count());
+    speech_frames as f64 * crate::vad::FRAME_S >= PIECE_SPEECH_MIN_S
+}
+
+/// A window detected piece by piece: a piece the model is unsure of, or too short to be
+/// heard alone, takes the language of the piece before it (the window's own for the first).
 fn by_pieces(
     active: &[bool],
     window: Range<usize>,
@@ -162,7 +172,7 @@ fn by_pieces(
     let mut spans = Vec::with_capacity(pieces.len());
     let mut current = own.code.clone();
     for piece in pieces {
-        if windows::has_speech(active, &piece) {
+        if heard_alone(active, &piece) {
             let found = detect(piece.clone())?;
             if found.probability >= PIECE_PROBABILITY {
                 current = found.code;
@@ -247,6 +257,20 @@ mod tests {
         .unwrap();
         assert_eq!(asked, vec![0..225, 625..1000], "the first and the last piece");
         assert_eq!(spans, vec![(0..1000, "it".to_string())]);
+    }
+
+    #[test]
+    fn a_breath_at_the_end_of_a_window_keeps_the_windows_language() {
+        // 0–6 s Italian, a pause, then 0.4 s of breath the model would call English.
+        let active: Vec<bool> = (0..500).map(|i| i < 300 || (400..420).contains(&i)).collect();
+        let mut asked = Vec::new();
+        let spans = plan(&active, &[0..500], |range| {
+            asked.push(range.clone());
+            Ok(if range.start >= 350 { sure("en") } else { sure("it") })
+        })
+        .unwrap();
+        assert_eq!(spans, vec![(0..500, "it".to_string())]);
+        assert!(asked.iter().all(|range| range.start < 350), "the breath is not detected alone: {asked:?}");
     }
 
     #[test]
