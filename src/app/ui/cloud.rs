@@ -437,9 +437,9 @@ pub fn key_status_row(app: &mut VerbatimApp, ui: &mut egui::Ui, service: CloudSe
     ui.label("API key");
     let status = app.state.keys.status(service);
     let has_key = status.is_some_and(|status| status.active.is_some());
-    let (text, full) = match status {
-        Some(status) if has_key => (RichText::new(format!("✔ {}", describe_status(status))), describe_status(status)),
-        Some(status) => (RichText::new(describe_status(status)).color(ui.visuals().warn_fg_color), describe_status(status)),
+    let (text, full) = match status.map(describe_status) {
+        Some(described) if has_key => (RichText::new(format!("✔ {described}")), described),
+        Some(described) => (RichText::new(&described).color(ui.visuals().warn_fg_color), described),
         None => (RichText::new("Checking…").weak(), "Looking for a stored key".to_string()),
     };
     let link = if has_key { "Change…" } else { "Enter key…" };
