@@ -26,6 +26,12 @@ fn activity_threshold_dbfs(background_dbfs: f32) -> f32 {
     (background_dbfs + ACTIVITY_MARGIN_DB).max(SILENCE_FLOOR_DBFS)
 }
 
+/// Seconds of speech among the frames `frames` of `active` (what lies past its end counts as
+/// silence).
+pub fn speech_s(active: &[bool], frames: std::ops::Range<usize>) -> f64 {
+    active.iter().take(frames.end).skip(frames.start).filter(|&&a| a).count() as f64 * FRAME_S
+}
+
 /// How long the audio has been silent at its end: the inactive frames after the last active
 /// one, in seconds.
 pub fn silent_tail_s(active: &[bool]) -> f64 {

@@ -131,7 +131,7 @@ impl WindowCollector {
 fn speech_heard_s(active: &[bool], first: usize) -> f64 {
     let vad_frame_at = |mel_frame: usize| (mel_frame as f64 * MEL_FRAME_S / vad::FRAME_S).round() as usize;
     let (from, to) = (vad_frame_at(first), vad_frame_at(first + WINDOW_FRAMES));
-    active.iter().take(to).skip(from).filter(|&&a| a).count() as f64 * vad::FRAME_S
+    vad::speech_s(active, from..to)
 }
 
 /// The encoder's input for the window starting at mel frame `first`: its frames, raised to

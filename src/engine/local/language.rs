@@ -153,8 +153,7 @@ fn window_language(
 /// click at the end of a window, heard alone, is "English" as surely as any sentence, and
 /// decoded alone it becomes an invented "Thank you."; it keeps the language around it.
 fn heard_alone(active: &[bool], piece: &Range<usize>) -> bool {
-    let speech_frames = active.get(piece.clone()).map_or(0, |frames| frames.iter().filter(|&&a| a).count());
-    speech_frames as f64 * crate::vad::FRAME_S >= PIECE_SPEECH_MIN_S
+    crate::vad::speech_s(active, piece.clone()) >= PIECE_SPEECH_MIN_S
 }
 
 /// A window detected piece by piece: a piece the model is unsure of, or too short to be
