@@ -149,7 +149,7 @@ fn an_english_only_model_says_when_it_hears_another_language() {
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     let warnings: Vec<String> = stderr_lines(&output).into_iter().filter(|line| line.starts_with("warning:")).collect();
     assert!(
-        warnings.iter().any(|line| line.contains("sounds like German") && line.contains("tiny.en only transcribes English") && line.contains("base")),
+        warnings.iter().any(|line| line.contains("sounds like German") && line.contains(&format!("{} only transcribes English", verbatim::models::default_model())) && line.contains("base")),
         "{warnings:?}"
     );
     assert_eq!(warnings.len(), 1, "one warning per language heard: {warnings:?}");

@@ -45,8 +45,14 @@ fn english() -> TranscribeOptions {
 
 #[test]
 fn real_recordings_are_transcribed_within_ten_percent_word_error_rate() {
-    let Some(model) = common::model("tiny.en") else { return };
-    let engine = engine(&model);
+    // Both tiny.en files setup installs: f16 and the q8_0 default made from it.
+    for name in [verbatim::models::DEFAULT_MODEL, verbatim::models::QUANTIZED_DEFAULT_MODEL] {
+        let Some(model) = common::model(name) else { return };
+        transcribes_real_recordings_within_ten_percent(&engine(&model), name);
+    }
+}
+
+fn transcribes_real_recordings_within_ten_percent(engine: &LocalEngine, name: &str) {
     for (file, reference) in [
         ("speech/jfk.wav", common::JFK_REFERENCE),
         ("speech/jfk.mp3", common::JFK_REFERENCE),
@@ -55,12 +61,12 @@ fn real_recordings_are_transcribed_within_ten_percent_word_error_rate() {
     ] {
         let Some(path) = common::testdata(file) else { return };
         let started = Instant::now();
-        let (events, result) = transcribe(&engine, &path, english());
-        result.unwrap_or_else(|error| panic!("{file}: {error}"));
+        let (events, result) = transcribe(engine, &path, english());
+        result.unwrap_or_else(|error| panic!("{name}, {file}: {error}"));
         let transcript = transcript_of(&events);
         let wer = word_error_rate(reference, &transcript.plain_text());
-        println!("{file}: WER {:.1} % in {:.2} s: {}", wer * 100.0, started.elapsed().as_secs_f64(), transcript.plain_text());
-        assert!(wer <= 0.10, "{file}: WER {:.1} % > 10 %: {}", wer * 100.0, transcript.plain_text());
+        println!("{name}, {file}: WER {:.1} % in {:.2} s: {}", wer * 100.0, started.elapsed().as_secs_f64(), transcript.plain_text());
+        assert!(wer <= 0.10, "{name}, {file}: WER {:.1} % > 10 %: {}", wer * 100.0, transcript.plain_text());
         // Segments are timed, ordered, and carry word timings inside their span.
         for pair in transcript.segments.windows(2) {
             assert!(pair[0].start_s <= pair[1].start_s, "segments out of order");

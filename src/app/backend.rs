@@ -13,9 +13,6 @@ use crate::transcript::Transcript;
 use std::path::{Path, PathBuf};
 use tokio_util::sync::CancellationToken;
 
-/// The model new installations use.
-pub const DEFAULT_MODEL: &str = crate::models::DEFAULT_MODEL;
-
 /// An installed model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InstalledModelInfo {

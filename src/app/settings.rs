@@ -134,7 +134,7 @@ pub struct LocalSettings {
 impl Default for LocalSettings {
     fn default() -> Self {
         LocalSettings {
-            model: super::backend::DEFAULT_MODEL.to_string(),
+            model: crate::models::default_model().to_string(),
             beam_size: 1,
         }
     }

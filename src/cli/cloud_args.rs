@@ -307,7 +307,7 @@ fn set_some<T>(target: &mut Option<T>, value: Option<T>) {
 pub fn engine_spec(kind: EngineKind, model: Option<&str>, beam_size: u32, args: &CloudArgs) -> anyhow::Result<EngineSpec> {
     Ok(match kind {
         EngineKind::Local => EngineSpec::Local {
-            model: model.unwrap_or(crate::models::DEFAULT_MODEL).to_string(),
+            model: model.map_or_else(|| crate::models::default_model().to_string(), String::from),
             beam_size,
         },
         EngineKind::Cloud(service) => {
@@ -440,7 +440,7 @@ pub fn run_auth_command_with(
 pub fn model_long_help() -> String {
     format!(
         "Local: an installed model name (see `verbatim models list`) or a ggml file path \
-         (default tiny.en). Cloud: the service's model id, sent as it is: Gradium's model \
+         (default tiny.en-q8_0 when installed, as scripts/setup does, else tiny.en). Cloud: the service's model id, sent as it is: Gradium's model \
          (default `default`), PolarGrid's model (default {}; known ids: {}), LLM Stats' \
          model_id (default whisper-1).",
         POLARGRID_MODELS[0],

@@ -25,7 +25,7 @@ pub struct TranscribeArgs {
     #[arg(long, default_value = "local")]
     pub engine: EngineKind,
     /// Local: an installed model name (see `verbatim models list`) or a ggml file path
-    /// (default tiny.en). Cloud: the service's model (Gradium model, PolarGrid model, LLM
+    /// (default tiny.en-q8_0 when installed, else tiny.en). Cloud: the service's model (Gradium model, PolarGrid model, LLM
     /// Stats model_id).
     #[arg(long, long_help = super::cloud_args::model_long_help())]
     pub model: Option<String>,

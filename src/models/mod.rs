@@ -21,4 +21,4 @@ pub use download::{
     DownloadError, DownloadOptions, DownloadOutcome, DownloadProgress, Expected, download_file,
     download_model,
 };
-pub use store::{DEFAULT_MODEL, InstalledModel, ModelError, ModelStore};
+pub use store::{DEFAULT_MODEL, InstalledModel, ModelError, ModelStore, QUANTIZED_DEFAULT_MODEL, default_model};
