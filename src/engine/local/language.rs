@@ -44,9 +44,14 @@ const POSITIONS_PER_S: f64 = 50.0;
 /// few seconds between pauses costs two thirds of a full pass. The transcription's own calls
 /// set their window again, and the text it is conditioned on is kept.
 pub fn detect(state: &mut WhisperState, samples: &[f32], threads: usize) -> Result<Detected, EngineError> {
+    detect_in_window(state, samples, DETECT_WINDOW_MIN_S, threads)
+}
+
+/// As [`detect`], with an encoder window of at least `window_min_s` instead.
+pub fn detect_in_window(state: &mut WhisperState, samples: &[f32], window_min_s: f64, threads: usize) -> Result<Detected, EngineError> {
     let failed = |error: whisper_rs::WhisperError| EngineError::Inference(format!("whisper.cpp could not detect the language: {error}"));
     let audio_s = samples.len() as f64 / crate::audio::ENGINE_SAMPLE_RATE_HZ as f64;
-    let window_s = (audio_s + DETECT_WINDOW_MARGIN_S).max(DETECT_WINDOW_MIN_S);
+    let window_s = (audio_s + DETECT_WINDOW_MARGIN_S).max(window_min_s);
     set_encoder_window(state, (window_s * POSITIONS_PER_S).ceil() as i32, threads)?;
     state.pcm_to_mel(samples, threads.max(1)).map_err(failed)?;
     let (id, probabilities) = state.lang_detect(0, threads.max(1)).map_err(failed)?;
@@ -295,3 +300,4 @@ mod tests {
         assert!(spans.iter().all(|(_, language)| language == "it"), "{spans:?}");
     }
 }
+
