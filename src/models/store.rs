@@ -17,10 +17,11 @@ pub const DEFAULT_MODEL: &str = "tiny.en";
 
 /// The same tiny.en weights in 8-bit blocks, as `scripts/setup` converts them (`verbatim
 /// models import … --quantize q8_0`); used instead of [`DEFAULT_MODEL`] when installed. On a
-/// 2-core Xeon with 8-bit dot products (`scripts/bench`), 10.4 min of speech took 43.0 s
-/// against tiny.en's 45.2 s (44 s: 2.51 against 2.93 s), word for word the same text on
-/// every shared recording, word times unchanged, peak memory 337 against 369 MB. Not
-/// published by whisper.cpp's model repository, so it is made locally, never downloaded.
+/// 2-core Xeon with 8-bit dot products, alternating runs of `verbatim transcribe --language
+/// en`: 10.4 min of speech in 43.8 s against tiny.en's 45.2 s (medians of 3), 44 s in 3.05
+/// against 3.35 s (of 5); word for word the same text on every shared English recording,
+/// word times unchanged (`scripts/bench`), peak memory 337 against 369 MB. Not published by
+/// whisper.cpp's model repository, so it is made locally, never downloaded.
 pub const QUANTIZED_DEFAULT_MODEL: &str = "tiny.en-q8_0";
 
 /// The model used when none is named, in the store the environment names

@@ -300,4 +300,3 @@ mod tests {
         assert!(spans.iter().all(|(_, language)| language == "it"), "{spans:?}");
     }
 }
-
