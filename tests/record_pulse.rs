@@ -66,6 +66,15 @@ fn strict_samples(path: &Path) -> (u16, Vec<i16>) {
     (channels, reader.into_samples().collect::<Result<_, _>>().unwrap())
 }
 
+/// The loudest sample of the second channel of 16-bit stereo written so far to a recording
+/// still in progress.
+fn second_channel_peak_so_far(wav: &Path) -> u16 {
+    let bytes = std::fs::read(wav).unwrap_or_default();
+    let Some(data) = bytes.windows(4).position(|w| w == b"data") else { return 0 };
+    let samples = bytes.get(data + 8..).unwrap_or(&[]);
+    samples.chunks_exact(4).map(|frame| i16::from_le_bytes([frame[2], frame[3]]).unsigned_abs()).max().unwrap_or(0)
+}
+
 /// Where `needle` starts in `haystack`, sample for sample.
 fn find_run(haystack: &[i16], needle: &[i16]) -> Option<usize> {
     haystack.windows(needle.len()).position(|window| window == needle)
@@ -203,9 +212,11 @@ fn with_monitor_the_output_is_the_second_channel() {
     pulse.wait_for_record_streams(1, &recording);
     // The server connects the monitor's stream once the microphone's delivers (a pipe source
     // delivers only what it is fed; a real microphone delivers from the start).
-    let speaking = pulse.speak_in_real_time([&speech[..48_000], &[0; 48_000][..]].concat());
+    let speaking = pulse.speak_in_real_time([&speech[..48_000], &[0; 96_000][..]].concat());
     pulse.wait_for_record_streams(2, &recording);
-    // A monitor stream just connected captures nothing for a moment (measured: under 1 s).
+    // A monitor stream just connected captures nothing for a moment (measured: under 1 s when
+    // the machine is quiet, more when it is not): the tone is played half a second at a time
+    // until the recording has it (at most 4 s), then half a second more.
     std::thread::sleep(Duration::from_millis(1000));
     let mut player = pulse
         .command("pacat")
@@ -213,8 +224,17 @@ fn with_monitor_the_output_is_the_second_channel() {
         .stdin(Stdio::piped())
         .spawn()
         .unwrap();
-    let played: Vec<u8> = (0..32_000).flat_map(|n| ((((n as f64) * 0.1).sin() * 8000.0) as i16).to_le_bytes()).collect();
-    player.stdin.take().unwrap().write_all(&played).unwrap();
+    let half_second: Vec<u8> = (0..8_000).flat_map(|n| ((((n as f64) * 0.1).sin() * 8000.0) as i16).to_le_bytes()).collect();
+    let mut speaker = player.stdin.take().unwrap();
+    for _ in 0..8 {
+        speaker.write_all(&half_second).unwrap();
+        std::thread::sleep(Duration::from_millis(500));
+        if second_channel_peak_so_far(&recording.wav) >= 6000 {
+            break;
+        }
+    }
+    speaker.write_all(&half_second).unwrap();
+    drop(speaker);
     player.wait().unwrap();
     speaking.join().unwrap();
     let (success, stderr, wav) = recording.interrupt();
