@@ -100,6 +100,20 @@ pub fn three_way() -> Option<Conversation> {
     Some(talk)
 }
 
+/// A minute of the Tale of Two Cities reader and JFK taking turns, and one remark of 2.6 s by
+/// a third voice (test_fr_norm) in the middle: about 4 % of the speech.
+pub fn brief_third_voice() -> Option<Conversation> {
+    let (jfk, cities, remark) = (clip("speech/jfk.wav")?, clip("speech/two_cities.wav")?, clip("multilingual/test_fr_norm.wav")?);
+    let mut talk = Conversation::default();
+    talk.say("cities", &seconds(&cities, 0.0, 20.0), 0.3)
+        .say("jfk", &seconds(&jfk, 0.0, 5.5), 0.4)
+        .say("cities", &seconds(&cities, 20.0, 30.0), 0.3)
+        .say("remark", &remark, 0.4)
+        .say("cities", &seconds(&cities, 30.0, 44.0), 0.3)
+        .say("jfk", &seconds(&jfk, 5.5, 11.0), 0.3);
+    Some(talk)
+}
+
 /// The stereo test file mixed to mono; its channels give the reference.
 pub fn stereo_mixed() -> Option<Conversation> {
     let path = testdata("stereo/stereo_diarization.wav")?;
