@@ -31,9 +31,9 @@ const MIN_SPEAKER_SHARE: f64 = 0.04;
 const SAME_VOICE_SIMILARITY: f32 = 0.80;
 /// Below this silhouette (cosine distance, mean over the windows clustered directly) the best
 /// labelling is one voice split up rather than several voices. On the shared recordings the
-/// right labelling of 2-5 voices scored 0.33-0.67 (one pair 0.29), one voice split in two at
-/// most 0.32 (its guards above rejected those); 0.25-0.35 gave the same counts but for that
-/// one pair.
+/// right labellings of 2-5 voices scored 0.33-0.67 (one pair of 5 s clips 0.29); one voice
+/// split up scored 0.25-0.41, the splits above 0.30 all caught by the two guards above.
+/// 0.25-0.35 gave the same counts but for that pair.
 const ONE_VOICE_SILHOUETTE: f32 = 0.30;
 /// A window that heard less speech than this (a short reply between pauses: the rest of its
 /// 1.6 s is silence) has too little voice in it to found a speaker; it joins the nearest one.
