@@ -14,6 +14,7 @@ use super::chunks::ChunkReader;
 use super::cleanup::SegmentFilter;
 use super::english_only::EnglishOnlyCheck;
 use super::language;
+use super::lanes;
 use super::segments;
 use super::whisper_call::{self, CallError, DecodedSegment};
 use super::windows;
@@ -47,10 +48,13 @@ pub fn transcribe_blocking(
     let fixed_language = resolve_language(options, multilingual, sink)?;
     let mut english_only = EnglishOnlyCheck::start(&config.model_path, config.language_detector.as_deref(), options, multilingual, sink);
     let stream_count = if per_channel { channel_count } else { 1 };
+    let two_lanes = total_s.is_some_and(|seconds| seconds <= lanes::TWO_LANES_MAX_FILE_S);
     let mut decoders = (0..stream_count)
         .map(|index| {
             let speaker = per_channel.then(|| crate::speakers::channel_speaker_id(index));
-            StreamDecoder::new(context, config, options, fixed_language.clone(), speaker, cancelled)
+            let mut decoder = StreamDecoder::new(context, config, options, fixed_language.clone(), speaker, cancelled);
+            decoder.split_allowed = two_lanes;
+            decoder
         })
         .collect::<Vec<_>>();
     // With speakers told apart by voice, segments wait until the whole recording is heard.
@@ -190,6 +194,15 @@ impl StreamActivity {
     }
 }
 
+/// What decoding a window gives, in the order it is to be sent.
+enum LaneEvent {
+    Segment(Segment),
+    /// Speech (file seconds) left without words.
+    Uncovered(f64, f64),
+    /// The share of the chunk decoded so far.
+    Progress(f64),
+}
+
 /// What one attempt at a window gave, and how much of it is in doubt.
 struct Attempt {
     segments: Vec<Segment>,
@@ -214,11 +227,18 @@ impl Attempt {
 /// back between chunks, so that nothing else the job loads for a moment (the English-only
 /// check's detector, the next channel's state) adds to them. The text it was conditioned on
 /// is carried to the next chunk's state as tokens, so the context is the same as one state's.
+/// In a short file the chunk's second half goes to a partner decoder on a thread of its own
+/// ([`lanes`]); the next chunk goes on from the partner's context.
 struct StreamDecoder<'a> {
     context: &'a WhisperContext,
     config: &'a LocalEngineConfig,
     options: &'a TranscribeOptions,
     cancelled: &'a AtomicBool,
+    /// whisper.cpp's threads for each call (fewer than the options' while a chunk is split
+    /// between two decoders: [`lanes`]).
+    threads: usize,
+    /// Whether a chunk may be split between two decoders (the file is short enough).
+    split_allowed: bool,
     /// The state of the chunk being decoded; `None` between chunks.
     state: Option<WhisperState>,
     /// The text tokens decoded so far (at most [`HISTORY_MAX_TOKENS`]), what whisper.cpp
@@ -236,8 +256,15 @@ struct StreamDecoder<'a> {
     seconds_by_language: BTreeMap<String, f64>,
 }
 
-/// The most text tokens whisper.cpp conditions a window on: half its text context.
-const HISTORY_MAX_TOKENS: usize = 224;
+/// The most text tokens of what came before that a window is conditioned on (about 45
+/// words). whisper.cpp would take up to half its text context (224), but it computes the
+/// vocabulary's logits for every token of that prompt, each window: on a 10.4-minute
+/// recording (tiny.en q8_0, 2 threads, alternating runs) 224 tokens took a median 34.6 s and
+/// 336 MB, 64 tokens 30.1 s and 288 MB, with the same words (punctuation differs at 6
+/// sentence ends). The user's prompt, when a window is given it, may use the whole half.
+const HISTORY_MAX_TOKENS: usize = 64;
+/// The most tokens of a window's prompt when it starts with the user's prompt.
+const PROMPTED_MAX_TOKENS: usize = 224;
 
 /// A new whisper.cpp state on `context`.
 pub(super) fn create_state(context: &WhisperContext) -> Result<WhisperState, EngineError> {
@@ -271,6 +298,8 @@ impl<'a> StreamDecoder<'a> {
             config,
             options,
             cancelled,
+            threads: options.threads.max(1),
+            split_allowed: false,
             state: None,
             history: Vec::new(),
             history_given: false,
@@ -315,29 +344,82 @@ impl<'a> StreamDecoder<'a> {
                 language::plan(&active, &windows, |range| language::detect(state, &samples[sample_range(&range, samples.len())], threads))?
             }
         };
+        let speech = Speech { active, start_s: chunk_start_s };
+        let mut deliver = |event: LaneEvent| match event {
+            LaneEvent::Segment(segment) => emit(segment),
+            LaneEvent::Uncovered(start_s, end_s) => {
+                sink.warning(format!(
+                    "no text for the sound at {}–{}: if someone speaks there, try a larger model or name the language",
+                    clock(start_s),
+                    clock(end_s)
+                ));
+            }
+            LaneEvent::Progress(fraction) => on_progress(fraction),
+        };
+        let split = if self.split_allowed { lanes::split_index(&spans, active, self.threads) } else { spans.len() };
+        let (first, second) = spans.split_at(split);
+        if second.is_empty() {
+            return self.decode_spans(samples, speech, first, &mut deliver);
+        }
+        // The second half on a state and thread of its own; what it decodes is sent once the
+        // first half's is (and sent even if the first half stops short: nothing decoded is lost).
+        let (first_threads, second_threads) = lanes::lane_threads(self.threads);
+        let mut partner = self.partner(second_threads);
+        let own_threads = std::mem::replace(&mut self.threads, first_threads);
+        let mut later = Vec::new();
+        let (first_result, second_result) = std::thread::scope(|scope| {
+            let second_lane = scope.spawn(|| partner.decode_spans(samples, speech, second, &mut |event| later.push(event)));
+            let first_result = self.decode_spans(samples, speech, first, &mut deliver);
+            (first_result, second_lane.join())
+        });
+        self.threads = own_threads;
+        later.into_iter().for_each(&mut deliver);
+        let second_result = second_result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        first_result.and(second_result)?;
+        self.continue_from(partner);
+        Ok(())
+    }
+
+    /// Decodes `spans` one after the other, reporting what each gives.
+    fn decode_spans(&mut self, samples: &[f32], speech: Speech, spans: &[(Range<usize>, String)], report: &mut dyn FnMut(LaneEvent)) -> Result<(), EngineError> {
         for (span, code) in spans {
             if self.cancelled.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled);
             }
-            if !windows::has_speech(&active, &span) {
+            if !windows::has_speech(speech.active, span) {
                 continue;
             }
-            let speech = Speech { active: &active, start_s: chunk_start_s };
-            let attempt = self.decode_span(samples, speech, span.clone(), &code)?;
-            for (start_s, end_s) in &attempt.uncovered {
-                sink.warning(format!(
-                    "no text for the sound at {}–{}: if someone speaks there, try a larger model or name the language",
-                    clock(*start_s),
-                    clock(*end_s)
-                ));
+            let attempt = self.decode_span(samples, speech, span.clone(), code)?;
+            for &(start_s, end_s) in &attempt.uncovered {
+                report(LaneEvent::Uncovered(start_s, end_s));
             }
             for segment in attempt.segments {
                 *self.seconds_by_language.entry(code.clone()).or_default() += segment.end_s - segment.start_s;
-                emit(segment);
+                report(LaneEvent::Segment(segment));
             }
-            on_progress(span.end as f64 / active.len() as f64);
+            report(LaneEvent::Progress(span.end as f64 / speech.active.len() as f64));
         }
         Ok(())
+    }
+
+    /// A decoder for the second half of a chunk, with `threads` of its own: a state of its
+    /// own, and no context before it but the user's prompt.
+    fn partner(&self, threads: usize) -> StreamDecoder<'a> {
+        let mut partner = StreamDecoder::new(self.context, self.config, self.options, self.fixed_language.clone(), self.speaker.clone(), self.cancelled);
+        partner.threads = threads;
+        partner
+    }
+
+    /// The next chunk goes on from where `partner` (the second half) ended: its context, its
+    /// repeat rule, its language; the seconds of each language count both halves.
+    fn continue_from(&mut self, partner: StreamDecoder<'a>) {
+        self.history = partner.history;
+        self.history_given = false;
+        self.filter = partner.filter;
+        self.last_language = partner.last_language;
+        for (language, seconds) in partner.seconds_by_language {
+            *self.seconds_by_language.entry(language).or_default() += seconds;
+        }
     }
 
     /// Decodes one span; when its text is doubtful, decodes it again without context and
@@ -391,7 +473,9 @@ impl<'a> StreamDecoder<'a> {
     ) -> Result<Attempt, EngineError> {
         let mut params = new_params(self.config);
         // The user's prompt starts the text, and starts it again wherever context is dropped.
-        configure(&mut params, self.options, Some(code), self.prompt_pending || fresh);
+        let prompted = configure(&mut params, self.options, Some(code), self.prompt_pending || fresh);
+        params.set_n_threads(self.threads as i32);
+        params.set_n_max_text_ctx(if prompted { PROMPTED_MAX_TOKENS } else { HISTORY_MAX_TOKENS } as i32);
         // One pass of the encoder per window: without this whisper.cpp seeks to its last
         // timestamp and runs the encoder again over the pause the window ends in.
         params.set_single_segment(true);
@@ -482,7 +566,9 @@ pub(super) fn resolve_language(options: &TranscribeOptions, multilingual: bool, 
     }
 }
 
-pub(super) fn configure<'a>(params: &mut FullParams<'a, '_>, options: &TranscribeOptions, language: Option<&'a str>, first_chunk: bool) {
+/// Sets what every call shares; with `first_chunk`, starts the text with the user's prompt.
+/// Returns whether it did.
+pub(super) fn configure<'a>(params: &mut FullParams<'a, '_>, options: &TranscribeOptions, language: Option<&'a str>, first_chunk: bool) -> bool {
     params.set_n_threads(options.threads.max(1) as i32);
     params.set_translate(options.translate);
     params.set_language(Some(language.unwrap_or("auto")));
@@ -499,11 +585,11 @@ pub(super) fn configure<'a>(params: &mut FullParams<'a, '_>, options: &Transcrib
     params.set_entropy_thold(2.4);
     params.set_temperature(0.0);
     params.set_temperature_inc(0.2);
-    if first_chunk {
-        if let Some(prompt) = options.prompt.as_deref().filter(|p| !p.trim().is_empty()) {
-            params.set_initial_prompt(prompt);
-        }
+    let prompt = options.prompt.as_deref().filter(|p| first_chunk && !p.trim().is_empty());
+    if let Some(prompt) = prompt {
+        params.set_initial_prompt(prompt);
     }
+    prompt.is_some()
 }
 
 /// A phrase's segment (live decoding): words aligned and fitted to `speech`, the segment
