@@ -518,6 +518,19 @@ fn settings_survive_a_restart() {
 }
 
 #[test]
+fn two_decoders_at_once_is_a_setting_the_next_files_get() {
+    let engine = ScriptedEngine::new(vec![vec![]]);
+    let mut harness = window(Arc::new(FixedFactory(engine)), Settings::default());
+    assert!(!harness.state().transcribe_options().parallel_decoders, "off by default: it costs memory");
+    harness.state_mut().send(AppCommand::ShowSettings);
+    harness.run_steps(3);
+    harness.get_by_role_and_label(egui::accesskit::Role::CheckBox, "Two decoders at once").click();
+    harness.run_steps(2);
+    assert!(harness.state().settings().options.parallel_decoders);
+    assert!(harness.state().transcribe_options().parallel_decoders, "new files are decoded with two decoders");
+}
+
+#[test]
 fn files_dragged_over_the_window_show_the_drop_overlay() {
     let engine = ScriptedEngine::new(vec![vec![]]);
     let mut harness = window(Arc::new(FixedFactory(engine)), Settings::default());

@@ -361,9 +361,38 @@ fn a_long_file_with_the_default_options_keeps_the_worker_under_400_mb() {
     }
     let dir = tempfile::tempdir().unwrap();
     let Some(long) = common::long_recording(dir.path()) else { return };
+    let (text, peak_kb) = transcribe_measuring_the_worker(&long, &[]);
+    assert!(text.contains("incredulity"));
+    println!("worker peak: {} MB", peak_kb / 1024);
+    assert!(peak_kb > 0 && peak_kb < 400 * 1024, "the worker peaked at {} MB", peak_kb / 1024);
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn parallel_decoders_keep_every_word_for_a_bounded_second_state() {
+    if common::model("tiny.en").is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let Some(long) = common::long_recording(dir.path()) else { return };
+    let (text, peak_kb) = transcribe_measuring_the_worker(&long, &["--parallel-decoders", "--language", "en"]);
+    let reference = [common::TWO_CITIES_REFERENCE; 10].join(" ");
+    let wer = verbatim::wer::word_error_rate(&reference, &text);
+    println!("worker peak: {} MB, WER {:.1} %", peak_kb / 1024, wer * 100.0);
+    assert!(wer <= 0.05, "WER {:.1} %: {text}", wer * 100.0);
+    // One more state than the default (about 170 MB), and no more than that.
+    assert!(peak_kb > 0 && peak_kb < 600 * 1024, "the worker peaked at {} MB", peak_kb / 1024);
+}
+
+/// Transcribes `recording` to text with `extra` options; returns the text and the worker's
+/// peak resident set (kB).
+#[cfg(target_os = "linux")]
+fn transcribe_measuring_the_worker(recording: &std::path::Path, extra: &[&str]) -> (String, u64) {
+    let out = recording.with_extension("txt");
     let mut child = Command::new(common::verbatim_exe())
-        .args(["transcribe", long.to_str().unwrap(), "--format", "txt", "--output"])
-        .arg(dir.path().join("out.txt"))
+        .args(["transcribe", recording.to_str().unwrap(), "--format", "txt", "--output"])
+        .arg(&out)
+        .args(extra)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -380,9 +409,7 @@ fn a_long_file_with_the_default_options_keeps_the_worker_under_400_mb() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(status.success());
-    assert!(std::fs::read_to_string(dir.path().join("out.txt")).unwrap().contains("incredulity"));
-    println!("worker peak: {} MB", peak_kb / 1024);
-    assert!(peak_kb > 0 && peak_kb < 400 * 1024, "the worker peaked at {} MB", peak_kb / 1024);
+    (std::fs::read_to_string(&out).unwrap(), peak_kb)
 }
 
 #[cfg(target_os = "linux")]

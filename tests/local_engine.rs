@@ -445,3 +445,41 @@ fn a_code_switched_recording_keeps_both_halves_each_in_its_language() {
         }
     }
 }
+
+#[test]
+fn a_recording_decoded_in_two_halves_at_once_keeps_every_word_in_order() {
+    // With parallel decoders a chunk's windows are shared between two decoders running at
+    // once, a thread each (the second half's text is sent after the first's); without, one
+    // decoder does them all. Three readings in a row: five windows, cut after the second.
+    let Some(model) = common::model(verbatim::models::QUANTIZED_DEFAULT_MODEL) else { return };
+    let Some(source) = common::testdata("speech/two_cities.wav") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("three_readings.wav");
+    let mut reader = hound::WavReader::open(&source).unwrap();
+    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
+    let mut writer = hound::WavWriter::create(&path, reader.spec()).unwrap();
+    (0..3).for_each(|_| samples.iter().for_each(|&s| writer.write_sample(s).unwrap()));
+    writer.finalize().unwrap();
+    let reference = [common::TWO_CITIES_REFERENCE; 3].join(" ");
+    let engine = engine(&model);
+    let mut texts = Vec::new();
+    for parallel_decoders in [true, false] {
+        let what = if parallel_decoders { "two decoders" } else { "one decoder" };
+        let options = TranscribeOptions { threads: 2, parallel_decoders, ..english() };
+        let (events, result) = transcribe(&engine, &path, options);
+        result.unwrap();
+        assert!(matches!(events.last(), Some(EngineEvent::Done { .. })));
+        let transcript = transcript_of(&events);
+        let text = transcript.plain_text();
+        let wer = word_error_rate(&reference, &text);
+        println!("{what}: WER {:.1} %: {text}", wer * 100.0);
+        assert!(wer <= 0.05, "{what}: WER {:.1} %: {text}", wer * 100.0);
+        assert_word_times_are_sane(&transcript, what);
+        let starts: Vec<f64> = transcript.segments.iter().map(|s| s.start_s).collect();
+        assert!(starts.windows(2).all(|pair| pair[0] < pair[1]), "{what}: segments out of order: {starts:?}");
+        assert!(transcript.segments.last().is_some_and(|s| s.end_s > 3.0 * 41.0), "{what}: the end is missing: {text}");
+        texts.push(text);
+    }
+    let between = word_error_rate(&texts[1], &texts[0]);
+    assert!(between <= 0.02, "two decoders and one disagree on {:.1} % of the words", between * 100.0);
+}

@@ -54,6 +54,11 @@ pub struct TranscribeArgs {
     /// Beam size for the local engine (1 = greedy, fastest).
     #[arg(long, default_value_t = 1)]
     pub beam_size: u32,
+    /// Local engine: decode the second half of each few-minute chunk at the same time, on a
+    /// second decoder with half the threads (about an eighth faster with two cores, about
+    /// 170 MB more memory).
+    #[arg(long)]
+    pub parallel_decoders: bool,
     /// Do not show segments while transcribing.
     #[arg(long, short)]
     pub quiet: bool,
@@ -82,6 +87,7 @@ async fn run_all(args: TranscribeArgs) -> anyhow::Result<ExitCode> {
         speakers: args.speakers,
         speaker_bounds: local_speaker_bounds(&args)?,
         word_timestamps: true,
+        parallel_decoders: args.parallel_decoders,
     };
     let engine = build_engine(&args)?;
 

@@ -13,7 +13,9 @@
 //! sits in memory whole (neither its samples nor whisper.cpp's spectrogram of it). Each chunk
 //! is decoded on a whisper.cpp state of its own, given back after it, and the text the state
 //! was conditioned on is carried to the next one, so the text stays conditioned on what came
-//! before; segments are sent as whisper.cpp decodes them.
+//! before; segments are sent as whisper.cpp decodes them. When the user asks for two decoders
+//! at once, a chunk's second half is decoded at the same time on a second state, a thread each
+//! ([`lanes`]).
 //! Chunks without any sound are not decoded at all, which keeps invented text out of silences.
 //!
 //! Live audio ([`live`]) is cut into phrases at pauses ([`phrases`]); the same worker decodes
@@ -25,6 +27,7 @@ mod chunks;
 mod cleanup;
 pub mod english_only;
 mod language;
+mod lanes;
 pub mod live;
 mod phrase_decode;
 mod phrases;

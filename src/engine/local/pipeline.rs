@@ -14,6 +14,7 @@ use super::chunks::ChunkReader;
 use super::cleanup::SegmentFilter;
 use super::english_only::EnglishOnlyCheck;
 use super::language;
+use super::lanes;
 use super::segments;
 use super::whisper_call::{self, CallError, DecodedSegment};
 use super::windows;
@@ -190,6 +191,15 @@ impl StreamActivity {
     }
 }
 
+/// What decoding a window gives, in the order it is to be sent.
+enum LaneEvent {
+    Segment(Segment),
+    /// Speech (file seconds) left without words.
+    Uncovered(f64, f64),
+    /// The share of the chunk decoded so far.
+    Progress(f64),
+}
+
 /// What one attempt at a window gave, and how much of it is in doubt.
 struct Attempt {
     segments: Vec<Segment>,
@@ -214,11 +224,16 @@ impl Attempt {
 /// back between chunks, so that nothing else the job loads for a moment (the English-only
 /// check's detector, the next channel's state) adds to them. The text it was conditioned on
 /// is carried to the next chunk's state as tokens, so the context is the same as one state's.
+/// With [`TranscribeOptions::parallel_decoders`] the chunk's second half goes to a partner
+/// decoder on a thread of its own ([`lanes`]); the next chunk goes on from the partner's context.
 struct StreamDecoder<'a> {
     context: &'a WhisperContext,
     config: &'a LocalEngineConfig,
     options: &'a TranscribeOptions,
     cancelled: &'a AtomicBool,
+    /// whisper.cpp's threads for each call (fewer than the options' while a chunk is split
+    /// between two decoders: [`lanes`]).
+    threads: usize,
     /// The state of the chunk being decoded; `None` between chunks.
     state: Option<WhisperState>,
     /// The text tokens decoded so far (at most [`HISTORY_MAX_TOKENS`]), what whisper.cpp
@@ -278,6 +293,7 @@ impl<'a> StreamDecoder<'a> {
             config,
             options,
             cancelled,
+            threads: options.threads.max(1),
             state: None,
             history: Vec::new(),
             history_given: false,
@@ -322,29 +338,82 @@ impl<'a> StreamDecoder<'a> {
                 language::plan(&active, &windows, |range| language::detect(state, &samples[sample_range(&range, samples.len())], threads))?
             }
         };
+        let speech = Speech { active, start_s: chunk_start_s };
+        let mut deliver = |event: LaneEvent| match event {
+            LaneEvent::Segment(segment) => emit(segment),
+            LaneEvent::Uncovered(start_s, end_s) => {
+                sink.warning(format!(
+                    "no text for the sound at {}–{}: if someone speaks there, try a larger model or name the language",
+                    clock(start_s),
+                    clock(end_s)
+                ));
+            }
+            LaneEvent::Progress(fraction) => on_progress(fraction),
+        };
+        let split = if self.options.parallel_decoders { lanes::split_index(&spans, active, self.threads) } else { spans.len() };
+        let (first, second) = spans.split_at(split);
+        if second.is_empty() {
+            return self.decode_spans(samples, speech, first, &mut deliver);
+        }
+        // The second half on a state and thread of its own; what it decodes is sent once the
+        // first half's is (and sent even if the first half stops short: nothing decoded is lost).
+        let (first_threads, second_threads) = lanes::lane_threads(self.threads);
+        let mut partner = self.partner(second_threads);
+        let own_threads = std::mem::replace(&mut self.threads, first_threads);
+        let mut later = Vec::new();
+        let (first_result, second_result) = std::thread::scope(|scope| {
+            let second_lane = scope.spawn(|| partner.decode_spans(samples, speech, second, &mut |event| later.push(event)));
+            let first_result = self.decode_spans(samples, speech, first, &mut deliver);
+            (first_result, second_lane.join())
+        });
+        self.threads = own_threads;
+        later.into_iter().for_each(&mut deliver);
+        let second_result = second_result.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        first_result.and(second_result)?;
+        self.continue_from(partner);
+        Ok(())
+    }
+
+    /// Decodes `spans` one after the other, reporting what each gives.
+    fn decode_spans(&mut self, samples: &[f32], speech: Speech, spans: &[(Range<usize>, String)], report: &mut dyn FnMut(LaneEvent)) -> Result<(), EngineError> {
         for (span, code) in spans {
             if self.cancelled.load(Ordering::Relaxed) {
                 return Err(EngineError::Cancelled);
             }
-            if !windows::has_speech(&active, &span) {
+            if !windows::has_speech(speech.active, span) {
                 continue;
             }
-            let speech = Speech { active: &active, start_s: chunk_start_s };
-            let attempt = self.decode_span(samples, speech, span.clone(), &code)?;
-            for (start_s, end_s) in &attempt.uncovered {
-                sink.warning(format!(
-                    "no text for the sound at {}–{}: if someone speaks there, try a larger model or name the language",
-                    clock(*start_s),
-                    clock(*end_s)
-                ));
+            let attempt = self.decode_span(samples, speech, span.clone(), code)?;
+            for &(start_s, end_s) in &attempt.uncovered {
+                report(LaneEvent::Uncovered(start_s, end_s));
             }
             for segment in attempt.segments {
                 *self.seconds_by_language.entry(code.clone()).or_default() += segment.end_s - segment.start_s;
-                emit(segment);
+                report(LaneEvent::Segment(segment));
             }
-            on_progress(span.end as f64 / active.len() as f64);
+            report(LaneEvent::Progress(span.end as f64 / speech.active.len() as f64));
         }
         Ok(())
+    }
+
+    /// A decoder for the second half of a chunk, with `threads` of its own: a state of its
+    /// own, and no context before it but the user's prompt.
+    fn partner(&self, threads: usize) -> StreamDecoder<'a> {
+        let mut partner = StreamDecoder::new(self.context, self.config, self.options, self.fixed_language.clone(), self.speaker.clone(), self.cancelled);
+        partner.threads = threads;
+        partner
+    }
+
+    /// The next chunk goes on from where `partner` (the second half) ended: its context, its
+    /// repeat rule, its language; the seconds of each language count both halves.
+    fn continue_from(&mut self, partner: StreamDecoder<'a>) {
+        self.history = partner.history;
+        self.history_given = false;
+        self.filter = partner.filter;
+        self.last_language = partner.last_language;
+        for (language, seconds) in partner.seconds_by_language {
+            *self.seconds_by_language.entry(language).or_default() += seconds;
+        }
     }
 
     /// Decodes one span; when its text is doubtful, decodes it again without context and
@@ -399,6 +468,7 @@ impl<'a> StreamDecoder<'a> {
         let mut params = new_params(self.config);
         // The user's prompt starts the text, and starts it again wherever context is dropped.
         let prompted = configure(&mut params, self.options, Some(code), self.prompt_pending || fresh);
+        params.set_n_threads(self.threads as i32);
         params.set_n_max_text_ctx(if prompted { PROMPTED_MAX_TOKENS } else { HISTORY_MAX_TOKENS } as i32);
         // One pass of the encoder per window: without this whisper.cpp seeks to its last
         // timestamp and runs the encoder again over the pause the window ends in.
