@@ -3,8 +3,9 @@
 //! whisper.cpp decodes one token at a time, and with two threads each of the hundred-odd
 //! small steps of a token ends at a barrier where one thread waits for the other. Two
 //! single-thread states on the two halves of a chunk keep both cores busy without those
-//! waits: on a 2-core machine, the 10.4-minute benchmark recording took a median 25.9 s
-//! with two decoders against 29.8 s with one (alternating runs, the same words). The price is
+//! waits: on a 2-core machine, the 10.4-minute benchmark recording took a median 24.6 s
+//! with two decoders against 31.3 s with one (`scripts/bench`; 25.9 against 29.8 s in another
+//! run; alternating runs, the same words). The price is
 //! context: the second half starts without the text before it (but with the user's prompt),
 //! and a second state's buffers.
 //!
