@@ -452,14 +452,8 @@ fn a_recording_decoded_in_two_halves_at_once_keeps_every_word_in_order() {
     // once, a thread each (the second half's text is sent after the first's); without, one
     // decoder does them all. Three readings in a row: five windows, cut after the second.
     let Some(model) = common::model(verbatim::models::QUANTIZED_DEFAULT_MODEL) else { return };
-    let Some(source) = common::testdata("speech/two_cities.wav") else { return };
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("three_readings.wav");
-    let mut reader = hound::WavReader::open(&source).unwrap();
-    let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-    let mut writer = hound::WavWriter::create(&path, reader.spec()).unwrap();
-    (0..3).for_each(|_| samples.iter().for_each(|&s| writer.write_sample(s).unwrap()));
-    writer.finalize().unwrap();
+    let Some(path) = common::readings_of_two_cities(dir.path(), "three_readings.wav", 3) else { return };
     let reference = [common::TWO_CITIES_REFERENCE; 3].join(" ");
     let engine = engine(&model);
     let mut texts = Vec::new();

@@ -61,17 +61,22 @@ pub fn have_tool(tool: &str) -> bool {
 /// Ten readings of `two_cities.wav` in a row, written to `dir`: long enough that a run cannot
 /// finish while a test cancels it or looks at it.
 pub fn long_recording(dir: &std::path::Path) -> Option<PathBuf> {
+    readings_of_two_cities(dir, "long.wav", 10)
+}
+
+/// `copies` readings of `two_cities.wav` in a row, written to `dir` as `name`.
+pub fn readings_of_two_cities(dir: &std::path::Path, name: &str, copies: usize) -> Option<PathBuf> {
     let source = testdata("speech/two_cities.wav")?;
-    let long = dir.join("long.wav");
+    let out = dir.join(name);
     let mut reader = hound::WavReader::open(&source).unwrap();
     let spec = reader.spec();
     let samples: Vec<i16> = reader.samples::<i16>().map(Result::unwrap).collect();
-    let mut writer = hound::WavWriter::create(&long, spec).unwrap();
-    for _ in 0..10 {
+    let mut writer = hound::WavWriter::create(&out, spec).unwrap();
+    for _ in 0..copies {
         samples.iter().for_each(|&s| writer.write_sample(s).unwrap());
     }
     writer.finalize().unwrap();
-    Some(long)
+    Some(out)
 }
 
 /// Every sample of a 16-bit WAV, read by hound (strict: a header that claims more than the
