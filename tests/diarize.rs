@@ -96,6 +96,30 @@ fn encoder_matches_the_numpy_reference() {
     }
 }
 
+/// Windows are run in batches split between threads: each window's embedding must not depend
+/// on which batch or thread it ran in, nor on its place in the batch.
+#[test]
+fn an_embedding_does_not_depend_on_its_batch_or_thread() {
+    let (Some(model), Some(wav)) = (speaker_model(), common::testdata("speech/jfk.wav")) else { return };
+    let samples = verbatim::audio::read_mono_16k(&wav).unwrap();
+    let mel = verbatim::diarize::features::MelSpectrogram::default().frames(&samples);
+    // 157 windows: more than one batch on one thread, two unequal batches on two.
+    let inputs: Vec<Vec<f32>> = (0..940).step_by(6).map(|first| verbatim::diarize::windows::window_input(&mel, &samples, first)).collect();
+    let views: Vec<&[f32]> = inputs.iter().map(Vec::as_slice).collect();
+    let encoder = verbatim::diarize::encoder::VoiceEncoder::load(&model).unwrap();
+    let (one_thread, two_threads) = (encoder.embed(&views, 1), encoder.embed(&views, 2));
+    assert_eq!((one_thread.len(), two_threads.len()), (views.len(), views.len()));
+    for index in [0, 1, 77, 78, 79, 127, 128, 156] {
+        let alone = encoder.embed(&views[index..=index], 1);
+        for (name, batched) in [("one thread", &one_thread[index]), ("two threads", &two_threads[index])] {
+            let cosine: f32 = alone[0].iter().zip(batched).map(|(x, y)| x * y).sum();
+            assert!(cosine > 0.99999, "window {index}, {name}: cosine {cosine} with the window embedded alone");
+        }
+    }
+    let cosine_of_neighbours: f32 = one_thread[0].iter().zip(&one_thread[100]).map(|(x, y)| x * y).sum();
+    assert!(cosine_of_neighbours < 0.99, "different windows must differ: {cosine_of_neighbours}");
+}
+
 #[test]
 fn conversations_are_labelled_with_a_low_error_rate_and_the_right_speaker_count() {
     let Some(model) = speaker_model() else { return };

@@ -17,7 +17,9 @@ pub const MEL_BANDS: usize = 40;
 
 /// Turns 16 kHz audio into mel frames; keeps its FFT plan and filters between calls.
 pub struct MelSpectrogram {
-    filterbank: MelFilterbank,
+    /// Each band's filter where it is not zero: its first FFT bin and its weights from there
+    /// (a band covers a few bins of the 201).
+    bands: Vec<(usize, Vec<f32>)>,
     window: Vec<f32>,
     fft: std::sync::Arc<dyn realfft::RealToComplex<f32>>,
 }
@@ -28,7 +30,7 @@ impl Default for MelSpectrogram {
             .map(|n| (0.5 - 0.5 * (std::f64::consts::TAU * n as f64 / WINDOW_SAMPLES as f64).cos()) as f32)
             .collect();
         MelSpectrogram {
-            filterbank: slaney_mel_filterbank(SAMPLE_RATE_HZ, WINDOW_SAMPLES, MEL_BANDS),
+            bands: nonzero_bands(&slaney_mel_filterbank(SAMPLE_RATE_HZ, WINDOW_SAMPLES, MEL_BANDS)),
             window,
             fft: RealFftPlanner::<f32>::new().plan_fft_forward(WINDOW_SAMPLES),
         }
@@ -46,22 +48,34 @@ impl MelSpectrogram {
         let mut power = vec![0f32; WINDOW_SAMPLES / 2 + 1];
         let half = (WINDOW_SAMPLES / 2) as isize;
         for frame in 0..frame_count {
-            let centre = (frame * HOP_SAMPLES) as isize;
-            for (n, value) in input.iter_mut().enumerate() {
-                *value = reflected(samples, centre - half + n as isize) * self.window[n];
+            let first = (frame * HOP_SAMPLES) as isize - half;
+            match samples.get(first.max(0) as usize..).and_then(|rest| rest.get(..WINDOW_SAMPLES)) {
+                Some(inside) if first >= 0 => input.iter_mut().zip(inside.iter().zip(&self.window)).for_each(|(value, (s, w))| *value = s * w),
+                _ => input.iter_mut().enumerate().for_each(|(n, value)| *value = reflected(samples, first + n as isize) * self.window[n]),
             }
             // The lengths are the plan's own, so the transform cannot fail.
             let _ = self.fft.process(&mut input, &mut spectrum);
             for (p, bin) in power.iter_mut().zip(&spectrum) {
                 *p = bin.norm_sqr();
             }
-            for band in 0..MEL_BANDS {
-                let row = self.filterbank.row(band).unwrap_or(&[]);
-                mel.push(row.iter().zip(&power).map(|(w, p)| w * p).sum());
+            for (first_bin, weights) in &self.bands {
+                mel.push(weights.iter().zip(&power[*first_bin..]).map(|(w, p)| w * p).sum());
             }
         }
         mel
     }
+}
+
+/// Each of the filterbank's rows cut to where it is not zero: `(first bin, weights)`.
+fn nonzero_bands(filterbank: &MelFilterbank) -> Vec<(usize, Vec<f32>)> {
+    (0..MEL_BANDS)
+        .map(|band| {
+            let row = filterbank.row(band).unwrap_or(&[]);
+            let first = row.iter().position(|&w| w != 0.0).unwrap_or(0);
+            let end = row.iter().rposition(|&w| w != 0.0).map_or(first, |last| last + 1);
+            (first, row[first..end].to_vec())
+        })
+        .collect()
 }
 
 /// `samples[index]` with the signal reflected at both ends (numpy's `reflect` padding).
