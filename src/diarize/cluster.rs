@@ -5,8 +5,8 @@
 //! every window (those that heard little too) joins its nearest group, and a group that is
 //! only a blend of two others (windows over a change of speaker, or over speech on speech) is
 //! dissolved into them — and the candidate whose groups are most clearly apart (silhouette)
-//! wins. A candidate is only believed when each speaker holds a fair share of the windows and
-//! no two speakers sound alike; with none believed, or none clearly apart, the recording is
+//! wins. A candidate is only believed when each speaker holds a fair share of the windows
+//! (windows that heard the same audio again counted once) and no two speakers sound alike; with none believed, or none clearly apart, the recording is
 //! one voice. Choosing the count by how well the groups separate, instead of merging down to
 //! a fixed similarity, follows the level of similarity of the recording: a phone line makes
 //! every voice sound more like every other (0.05-0.1 higher between speakers), which a fixed
@@ -18,11 +18,17 @@ const MAX_AUTO_SPEAKERS: usize = 10;
 const MAX_LINKAGE_WINDOWS: usize = 600;
 /// Each speaker of a believed labelling holds at least this many of the clustered windows…
 const MIN_SPEAKER_WINDOWS: usize = 2;
-/// …and at least this share of them: a long recording of one voice has passages (a laugh, a
-/// raised voice) that form a tight little group of their own. On the shared recording
-/// repeated ten times (310 windows), 10 identical windows did; a real speaker heard for less
-/// than this share of a recording joins the nearest one.
-const MIN_SPEAKER_SHARE: f64 = 0.04;
+/// …and at least this share of them (both counted without repeats, see
+/// [`REPEATED_AUDIO_SIMILARITY`]): a long recording of one voice may have passages (a laugh,
+/// a raised voice) that form a little group of their own. A real speaker heard for less than
+/// this share of a recording joins the nearest one: in a 30-minute meeting, 1 % is 18 s.
+const MIN_SPEAKER_SHARE: f64 = 0.01;
+/// Windows more alike than this heard the same audio: a recording that repeats itself (a
+/// jingle, a clip played twice, a file joined to itself). Such windows count once towards a
+/// speaker's size, or ten repeats of one passage found a speaker of their own. Measured on the
+/// shared recordings: the nearest other window of a window, at most 0.981 without repeats
+/// (neighbours overlap by half), at least 0.996 with the recording repeated ten times.
+const REPEATED_AUDIO_SIMILARITY: f32 = 0.99;
 /// Two speakers whose voices (centroids) are more alike than this are one voice split up.
 /// Measured on the shared recordings: one voice cut in two by the best silhouette, 0.82-0.92
 /// (JFK through a phone band the lowest); two to five different voices, as recorded and
@@ -103,7 +109,8 @@ pub fn cluster(embeddings: &[Vec<f32>], speech_heard_s: &[f64], bounds: SpeakerB
         candidates
     };
     let similarity: Vec<Vec<f32>> = sample.iter().map(|&i| sample.iter().map(|&j| dot(&embeddings[i], &embeddings[j])).collect()).collect();
-    let min_windows = MIN_SPEAKER_WINDOWS.max((MIN_SPEAKER_SHARE * sample.len() as f64).round() as usize);
+    let all_sampled: Vec<usize> = (0..sample.len()).collect();
+    let min_windows = MIN_SPEAKER_WINDOWS.max((MIN_SPEAKER_SHARE * distinct_windows(&similarity, &all_sampled) as f64).round() as usize);
     let (mut believed, mut any): (Option<Labelling>, Option<Labelling>) = (None, None);
     for groups in linkage_cuts(&similarity, min.max(2), max.min(sample.len())) {
         let centroids: Vec<Vec<f32>> = groups.iter().map(|members| centroid(members.iter().map(|&m| embeddings[sample[m]].as_slice()))).collect();
@@ -134,7 +141,7 @@ struct Labelling {
     silhouette: f32,
     /// Groups with at least one directly clustered window.
     speakers_heard: usize,
-    /// Directly clustered windows of the smallest such group.
+    /// Directly clustered windows of the smallest such group, repeats counted once.
     smallest_windows: usize,
     /// The highest similarity between two such groups' centroids.
     most_alike: f32,
@@ -156,11 +163,30 @@ impl Labelling {
         Labelling {
             silhouette: silhouette(similarity, &sample_labels, speaker_count),
             speakers_heard: heard.len(),
-            smallest_windows: heard.iter().map(|&speaker| sizes[speaker]).min().unwrap_or(0),
+            smallest_windows: heard
+                .iter()
+                .map(|&speaker| {
+                    let members: Vec<usize> = (0..sample.len()).filter(|&m| sample_labels[m] == speaker).collect();
+                    distinct_windows(similarity, &members)
+                })
+                .min()
+                .unwrap_or(0),
             most_alike,
             labels,
         }
     }
+}
+
+/// How many of the sampled windows `members` heard different audio: a window that is a
+/// repeat of one already counted ([`REPEATED_AUDIO_SIMILARITY`]) is not counted again.
+fn distinct_windows(similarity: &[Vec<f32>], members: &[usize]) -> usize {
+    let mut counted: Vec<usize> = Vec::new();
+    for &member in members {
+        if !counted.iter().any(|&other| similarity[member][other] >= REPEATED_AUDIO_SIMILARITY) {
+            counted.push(member);
+        }
+    }
+    counted.len()
 }
 
 /// Every window to its nearest of `centroids`, then groups that are a blend of two others
@@ -379,20 +405,7 @@ mod tests {
     fn one_voice_spread_wide_is_one_speaker_unless_bounds_say_otherwise() {
         // Windows of one voice, each pushed a different way: no two windows are as alike as two
         // speakers may be, but any groups cut from them are (and are not clearly apart).
-        let mut seed = 7u32;
-        let mut next = move || {
-            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
-        };
-        let embeddings: Vec<Vec<f32>> = (0..40)
-            .map(|_| {
-                let mut v: Vec<f32> = (0..32).map(|_| next()).collect();
-                super::super::encoder::normalize(&mut v);
-                v[0] += 1.1;
-                super::super::encoder::normalize(&mut v);
-                v
-            })
-            .collect();
+        let embeddings = spread_voice(0, 40, 7);
         assert!(embeddings.iter().skip(1).all(|e| dot(e, &embeddings[0]) < SAME_VOICE_SIMILARITY));
         assert_eq!(cluster(&embeddings, &[], SpeakerBounds::default()).iter().max(), Some(&0));
         // Bounds that ask for two get two.
@@ -400,14 +413,50 @@ mod tests {
         assert!(at_least_two.iter().max() >= Some(&1));
     }
 
+    /// Windows of one voice (32 values), each pushed a different way from `axis`.
+    fn spread_voice(axis: usize, count: usize, seed: u32) -> Vec<Vec<f32>> {
+        let mut seed = seed;
+        let mut next = move || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5
+        };
+        (0..count)
+            .map(|_| {
+                let mut v: Vec<f32> = (0..32).map(|_| next()).collect();
+                super::super::encoder::normalize(&mut v);
+                v[axis] += 1.1;
+                super::super::encoder::normalize(&mut v);
+                v
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_speaker_heard_for_a_small_share_is_found_but_a_repeated_passage_is_not() {
+        // 200 windows of one voice and 3 of another: 1.5 % of the recording.
+        let mut embeddings = spread_voice(0, 200, 7);
+        embeddings.splice(120..120, spread_voice(5, 3, 11));
+        let labels = cluster(&embeddings, &[], SpeakerBounds::default());
+        assert_eq!(labels.iter().max(), Some(&1), "the minor speaker is a speaker");
+        assert!(labels[120..123].iter().all(|&l| l == 1) && labels.iter().filter(|&&l| l == 1).count() == 3);
+        // One window of the other voice heard ten times over (the recording repeats itself)
+        // is one window of evidence, not ten.
+        let mut repeated = spread_voice(0, 200, 7);
+        let passage = spread_voice(5, 1, 11).remove(0);
+        for copy in 0..10 {
+            repeated.insert(20 * copy, passage.clone());
+        }
+        assert_eq!(cluster(&repeated, &[], SpeakerBounds::default()).iter().max(), Some(&0));
+    }
+
     #[test]
     fn a_window_with_little_speech_joins_a_speaker_instead_of_founding_one() {
         let mut embeddings = voice(0, 5);
         embeddings.extend(voice(4, 4));
-        // A reply in two windows, each a little different.
-        for lean in [0.3f32, 0.4] {
+        // A reply in two windows, each a little different (not so alike as a repeat of one).
+        for (lean, colour) in [(0.3f32, 0.1f32), (0.5, 0.25)] {
             let mut reply = vec![0.0f32; 8];
-            (reply[2], reply[0], reply[7]) = (1.0, lean, 0.1);
+            (reply[2], reply[0], reply[7]) = (1.0, lean, colour);
             super::super::encoder::normalize(&mut reply);
             embeddings.push(reply);
         }
