@@ -6,11 +6,12 @@
 //! only a blend of two others (windows over a change of speaker, or over speech on speech) is
 //! dissolved into them — and the candidate whose groups are most clearly apart (silhouette)
 //! wins. A candidate is only believed when each speaker holds a fair share of the windows
-//! (windows that heard the same audio again counted once) and no two speakers sound alike; with none believed, or none clearly apart, the recording is
-//! one voice. Choosing the count by how well the groups separate, instead of merging down to
-//! a fixed similarity, follows the level of similarity of the recording: a phone line makes
-//! every voice sound more like every other (0.05-0.1 higher between speakers), which a fixed
-//! threshold took for one speaker.
+//! (windows that heard the same audio again counted once) and no two speakers sound alike;
+//! with none believed, or none clearly apart, the recording is one voice. Choosing the count
+//! by how well the groups separate, instead of merging down to a fixed similarity, follows
+//! the level of similarity of the recording: a phone line makes every voice sound more like
+//! every other (0.05-0.1 higher between speakers), which a fixed threshold took for one
+//! speaker.
 
 /// Most speakers looked for when the caller sets no upper bound.
 const MAX_AUTO_SPEAKERS: usize = 10;
