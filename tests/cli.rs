@@ -356,12 +356,7 @@ fn the_worker_gets_no_api_keys_from_the_environment_short_openmp_spins_and_a_fix
 #[cfg(target_os = "linux")]
 #[test]
 fn a_long_file_with_the_default_options_keeps_the_worker_under_400_mb() {
-    if common::model("tiny.en").is_none() || common::model("base").is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let Some(long) = common::long_recording(dir.path()) else { return };
-    let (text, peak_kb) = transcribe_measuring_the_worker(&long, &[]);
+    let Some((text, peak_kb)) = long_file_measuring_the_worker(&["tiny.en", "base"], &[]) else { return };
     assert!(text.contains("incredulity"));
     println!("worker peak: {} MB", peak_kb / 1024);
     assert!(peak_kb > 0 && peak_kb < 400 * 1024, "the worker peaked at {} MB", peak_kb / 1024);
@@ -370,12 +365,7 @@ fn a_long_file_with_the_default_options_keeps_the_worker_under_400_mb() {
 #[cfg(target_os = "linux")]
 #[test]
 fn parallel_decoders_keep_every_word_for_a_bounded_second_state() {
-    if common::model("tiny.en").is_none() {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let Some(long) = common::long_recording(dir.path()) else { return };
-    let (text, peak_kb) = transcribe_measuring_the_worker(&long, &["--parallel-decoders", "--language", "en"]);
+    let Some((text, peak_kb)) = long_file_measuring_the_worker(&["tiny.en"], &["--parallel-decoders", "--language", "en"]) else { return };
     let reference = [common::TWO_CITIES_REFERENCE; 10].join(" ");
     let wer = verbatim::wer::word_error_rate(&reference, &text);
     println!("worker peak: {} MB, WER {:.1} %", peak_kb / 1024, wer * 100.0);
@@ -384,10 +374,15 @@ fn parallel_decoders_keep_every_word_for_a_bounded_second_state() {
     assert!(peak_kb > 0 && peak_kb < 600 * 1024, "the worker peaked at {} MB", peak_kb / 1024);
 }
 
-/// Transcribes `recording` to text with `extra` options; returns the text and the worker's
-/// peak resident set (kB).
+/// Transcribes [`common::long_recording`] to text with `extra` options; returns the text and
+/// the worker's peak resident set (kB). `None` when one of `models` is not installed.
 #[cfg(target_os = "linux")]
-fn transcribe_measuring_the_worker(recording: &std::path::Path, extra: &[&str]) -> (String, u64) {
+fn long_file_measuring_the_worker(models: &[&str], extra: &[&str]) -> Option<(String, u64)> {
+    if models.iter().any(|name| common::model(name).is_none()) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let recording = common::long_recording(dir.path())?;
     let out = recording.with_extension("txt");
     let mut child = Command::new(common::verbatim_exe())
         .args(["transcribe", recording.to_str().unwrap(), "--format", "txt", "--output"])
@@ -409,7 +404,7 @@ fn transcribe_measuring_the_worker(recording: &std::path::Path, extra: &[&str]) 
         std::thread::sleep(std::time::Duration::from_millis(50));
     };
     assert!(status.success());
-    (std::fs::read_to_string(&out).unwrap(), peak_kb)
+    Some((std::fs::read_to_string(&out).unwrap(), peak_kb))
 }
 
 #[cfg(target_os = "linux")]

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 use verbatim::diarize::der::{Turn, diarization_error};
+use verbatim::diarize::encoder::dot;
 use verbatim::diarize::{Diarizer, SpeakerBounds};
 
 fn speaker_model() -> Option<PathBuf> {
@@ -91,7 +92,7 @@ fn encoder_matches_the_numpy_reference() {
     let ours = encoder.embed(&inputs.iter().map(Vec::as_slice).collect::<Vec<_>>(), 2);
     assert_eq!(ours.len(), reference.len());
     for (index, (a, b)) in ours.iter().zip(&reference).enumerate() {
-        let cosine: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let cosine = dot(a, b);
         assert!(cosine >= 0.999, "window {index}: cosine {cosine}");
     }
 }
@@ -112,11 +113,11 @@ fn an_embedding_does_not_depend_on_its_batch_or_thread() {
     for index in [0, 1, 77, 78, 79, 127, 128, 156] {
         let alone = encoder.embed(&views[index..=index], 1);
         for (name, batched) in [("one thread", &one_thread[index]), ("two threads", &two_threads[index])] {
-            let cosine: f32 = alone[0].iter().zip(batched).map(|(x, y)| x * y).sum();
+            let cosine = dot(&alone[0], batched);
             assert!(cosine > 0.99999, "window {index}, {name}: cosine {cosine} with the window embedded alone");
         }
     }
-    let cosine_of_neighbours: f32 = one_thread[0].iter().zip(&one_thread[100]).map(|(x, y)| x * y).sum();
+    let cosine_of_neighbours = dot(&one_thread[0], &one_thread[100]);
     assert!(cosine_of_neighbours < 0.99, "different windows must differ: {cosine_of_neighbours}");
 }
 

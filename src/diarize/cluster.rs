@@ -13,6 +13,8 @@
 //! every other (0.05-0.1 higher between speakers), which a fixed threshold took for one
 //! speaker.
 
+use super::encoder::dot;
+
 /// Most speakers looked for when the caller sets no upper bound.
 const MAX_AUTO_SPEAKERS: usize = 10;
 /// At most this many windows are clustered directly; the others join the nearest speaker found.
@@ -69,21 +71,6 @@ impl SpeakerBounds {
         }
         Ok(())
     }
-}
-
-/// The dot product, summed in eight lanes so that it vectorises (clustering is mostly dot
-/// products of 256-value embeddings).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    const LANES: usize = 8;
-    let mut sums = [0f32; LANES];
-    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = a_chunks.remainder().iter().zip(b_chunks.remainder()).map(|(x, y)| x * y).sum();
-    for (x, y) in a_chunks.zip(b_chunks) {
-        for lane in 0..LANES {
-            sums[lane] += x[lane] * y[lane];
-        }
-    }
-    sums.iter().sum::<f32>() + tail
 }
 
 /// A speaker index for each embedding (unit vectors), numbered by first appearance.

@@ -49,9 +49,9 @@ impl MelSpectrogram {
         let half = (WINDOW_SAMPLES / 2) as isize;
         for frame in 0..frame_count {
             let first = (frame * HOP_SAMPLES) as isize - half;
-            match samples.get(first.max(0) as usize..).and_then(|rest| rest.get(..WINDOW_SAMPLES)) {
-                Some(inside) if first >= 0 => input.iter_mut().zip(inside.iter().zip(&self.window)).for_each(|(value, (s, w))| *value = s * w),
-                _ => input.iter_mut().enumerate().for_each(|(n, value)| *value = reflected(samples, first + n as isize) * self.window[n]),
+            match usize::try_from(first).ok().and_then(|start| samples.get(start..start + WINDOW_SAMPLES)) {
+                Some(inside) => input.iter_mut().zip(inside.iter().zip(&self.window)).for_each(|(value, (s, w))| *value = s * w),
+                None => input.iter_mut().enumerate().for_each(|(n, value)| *value = reflected(samples, first + n as isize) * self.window[n]),
             }
             // The lengths are the plan's own, so the transform cannot fail.
             let _ = self.fft.process(&mut input, &mut spectrum);

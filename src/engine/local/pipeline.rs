@@ -333,7 +333,7 @@ impl<'a> StreamDecoder<'a> {
         let spans = match self.fixed_language.clone() {
             Some(code) => windows.into_iter().map(|window| (window, code.clone())).collect(),
             None => {
-                let threads = self.options.threads.max(1) as usize;
+                let threads = self.threads;
                 let state = chunk_state(&mut self.state, self.context, &mut self.history_given)?;
                 language::plan(&active, &windows, |range| language::detect(state, &samples[sample_range(&range, samples.len())], threads))?
             }
