@@ -95,7 +95,8 @@ pub fn active_frames(levels_dbfs: &[f32]) -> Vec<bool> {
     active
 }
 
-fn fill_short_gaps(active: &mut [bool], max_gap_frames: usize) {
+/// Marks active the runs of at most `max_gap_frames` inactive frames between active ones.
+pub fn fill_short_gaps(active: &mut [bool], max_gap_frames: usize) {
     let mut last_active: Option<usize> = None;
     for index in 0..active.len() {
         if active[index] {

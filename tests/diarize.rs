@@ -97,6 +97,23 @@ fn encoder_matches_the_numpy_reference() {
     }
 }
 
+/// The speech detector against Silero VAD v6 run by onnxruntime on the same file
+/// (`tests/reference/silero-vad-jfk.json`, from `scripts/speech-probability-reference`).
+#[test]
+fn speech_detector_matches_silero_under_onnxruntime() {
+    let (Some(model), Some(wav)) = (speaker_model(), common::testdata("speech/jfk.wav")) else { return };
+    let reference: Vec<f32> = serde_json::from_str(include_str!("reference/silero-vad-jfk.json")).unwrap();
+    let detector = verbatim::diarize::speech::SpeechDetector::load(&verbatim::diarize::model::speech_model_path(&model)).unwrap();
+    let samples = verbatim::audio::read_mono_16k(&wav).unwrap();
+    let ours = detector.probabilities(&samples, 2);
+    assert_eq!(ours.len(), reference.len());
+    let worst = ours.iter().zip(&reference).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    assert!(worst < 1e-3, "largest difference from onnxruntime: {worst}");
+    // jfk speaks for most of the clip, with pauses between his phrases.
+    let speech_share = detector.active_frames(&samples, 2).iter().filter(|&&a| a).count() as f64 / (samples.len() as f64 / 320.0);
+    assert!((0.5..0.9).contains(&speech_share), "speech share {speech_share}");
+}
+
 /// Windows are run in batches split between threads: each window's embedding must not depend
 /// on which batch or thread it ran in, nor on its place in the batch.
 #[test]

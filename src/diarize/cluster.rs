@@ -97,8 +97,12 @@ pub fn cluster(embeddings: &[Vec<f32>], speech_heard_s: &[f64], bounds: SpeakerB
         candidates
     };
     let similarity: Vec<Vec<f32>> = sample.iter().map(|&i| sample.iter().map(|&j| dot(&embeddings[i], &embeddings[j])).collect()).collect();
-    let all_sampled: Vec<usize> = (0..sample.len()).collect();
-    let min_windows = MIN_SPEAKER_WINDOWS.max((MIN_SPEAKER_SHARE * distinct_windows(&similarity, &all_sampled) as f64).round() as usize);
+    // A passage heard again (a recording that repeats itself) is clustered once: repeats of
+    // one window would otherwise form a tight group that looks clearly apart.
+    let kept = distinct_windows(&similarity, &(0..sample.len()).collect::<Vec<_>>());
+    let similarity: Vec<Vec<f32>> = kept.iter().map(|&a| kept.iter().map(|&b| similarity[a][b]).collect()).collect();
+    let sample: Vec<usize> = kept.iter().map(|&k| sample[k]).collect();
+    let min_windows = MIN_SPEAKER_WINDOWS.max((MIN_SPEAKER_SHARE * sample.len() as f64).round() as usize);
     let (mut believed, mut any): (Option<Labelling>, Option<Labelling>) = (None, None);
     for groups in linkage_cuts(&similarity, min.max(2), max.min(sample.len())) {
         let centroids: Vec<Vec<f32>> = groups.iter().map(|members| centroid(members.iter().map(|&m| embeddings[sample[m]].as_slice()))).collect();
@@ -155,7 +159,7 @@ impl Labelling {
                 .iter()
                 .map(|&speaker| {
                     let members: Vec<usize> = (0..sample.len()).filter(|&m| sample_labels[m] == speaker).collect();
-                    distinct_windows(similarity, &members)
+                    distinct_windows(similarity, &members).len()
                 })
                 .min()
                 .unwrap_or(0),
@@ -165,16 +169,16 @@ impl Labelling {
     }
 }
 
-/// How many of the sampled windows `members` heard different audio: a window that is a
-/// repeat of one already counted ([`REPEATED_AUDIO_SIMILARITY`]) is not counted again.
-fn distinct_windows(similarity: &[Vec<f32>], members: &[usize]) -> usize {
-    let mut counted: Vec<usize> = Vec::new();
+/// The sampled windows of `members` that heard different audio: a window that is a repeat
+/// of one already kept ([`REPEATED_AUDIO_SIMILARITY`]) is left out.
+fn distinct_windows(similarity: &[Vec<f32>], members: &[usize]) -> Vec<usize> {
+    let mut kept: Vec<usize> = Vec::new();
     for &member in members {
-        if !counted.iter().any(|&other| similarity[member][other] >= REPEATED_AUDIO_SIMILARITY) {
-            counted.push(member);
+        if !kept.iter().any(|&other| similarity[member][other] >= REPEATED_AUDIO_SIMILARITY) {
+            kept.push(member);
         }
     }
-    counted.len()
+    kept
 }
 
 /// Every window to its nearest of `centroids`, then groups that are a blend of two others

@@ -5,7 +5,7 @@
 //! computed without the C library ([`exp`]), so they vectorise.
 
 use super::features::MEL_BANDS;
-use super::model::{SpeakerModelError, Tensor, read_checked};
+use super::model::{SPEAKER_MODEL_SHA256, SpeakerModelError, Tensor, read_checked};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -41,7 +41,7 @@ pub struct VoiceEncoder {
 impl VoiceEncoder {
     /// Loads the converted model file, checking its hash.
     pub fn load(path: &Path) -> Result<VoiceEncoder, SpeakerModelError> {
-        let mut tensors = read_checked(path)?;
+        let mut tensors = read_checked(path, SPEAKER_MODEL_SHA256)?;
         VoiceEncoder::from_tensors(&mut tensors)
             .map_err(|detail| SpeakerModelError::Damaged { path: path.to_path_buf(), detail })
     }
@@ -141,7 +141,7 @@ pub fn normalize(vector: &mut [f32]) {
 }
 
 /// `c[m×n] = a[m×k] · bᵀ` where `b` is `n×k` row major (a weight matrix), added to `c` × `beta`.
-fn matmul_transposed(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize, beta: f32) {
+pub(super) fn matmul_transposed(a: &[f32], b: &[f32], c: &mut [f32], m: usize, k: usize, n: usize, beta: f32) {
     // SAFETY: the slices hold m×k, n×k and m×n values, as the strides below describe.
     debug_assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
     unsafe {
@@ -199,19 +199,26 @@ fn lstm_cells_avx2(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
 #[inline(always)]
 fn lstm_cells_portable(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
     for ((gates, cell), hidden) in gates.chunks_exact(4 * HIDDEN).zip(cell.chunks_exact_mut(HIDDEN)).zip(hidden.chunks_exact_mut(HIDDEN)) {
-        let (input_gates, rest) = gates.split_at(HIDDEN);
-        let (forget_gates, rest) = rest.split_at(HIDDEN);
-        let (candidates, output_gates) = rest.split_at(HIDDEN);
-        for unit in 0..HIDDEN {
-            let c = sigmoid(forget_gates[unit]) * cell[unit] + sigmoid(input_gates[unit]) * tanh(candidates[unit]);
-            cell[unit] = c;
-            hidden[unit] = sigmoid(output_gates[unit]) * tanh(c);
-        }
+        lstm_row::<HIDDEN>(gates, cell, hidden);
+    }
+}
+
+/// One LSTM step of one sequence: `gates` (i, f, g, o, each `UNITS` wide, before their
+/// activations) update its `cell` and `hidden` state.
+#[inline(always)]
+pub(super) fn lstm_row<const UNITS: usize>(gates: &[f32], cell: &mut [f32], hidden: &mut [f32]) {
+    let (input_gates, rest) = gates.split_at(UNITS);
+    let (forget_gates, rest) = rest.split_at(UNITS);
+    let (candidates, output_gates) = rest.split_at(UNITS);
+    for unit in 0..UNITS {
+        let c = sigmoid(forget_gates[unit]) * cell[unit] + sigmoid(input_gates[unit]) * tanh(candidates[unit]);
+        cell[unit] = c;
+        hidden[unit] = sigmoid(output_gates[unit]) * tanh(c);
     }
 }
 
 #[inline(always)]
-fn sigmoid(x: f32) -> f32 {
+pub(super) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + exp(-x))
 }
 

@@ -11,11 +11,10 @@ use std::sync::mpsc;
 /// Speech a speaker must have been heard for before segments are labelled with them.
 pub const ESTABLISHED_S: f64 = 3.0;
 
-/// A phrase to listen to: 16 kHz mono from `start_s`, with its VAD flags.
+/// A phrase to listen to: 16 kHz mono from `start_s`.
 struct HeardPhrase {
     start_s: f64,
     samples: Vec<f32>,
-    active: Vec<bool>,
 }
 
 /// The labelling thread: phrases in, turns out.
@@ -36,11 +35,11 @@ impl LiveSpeakers {
             .name("live-speakers".into())
             .spawn(move || {
                 while let Ok(phrase) = phrase_receiver.recv() {
-                    diarizer.add_chunk_with_activity(&phrase.samples, phrase.start_s, &phrase.active);
+                    diarizer.add_chunk(&phrase.samples, phrase.start_s);
                     // Phrases that came meanwhile are heard before clustering again.
                     let waiting: Vec<HeardPhrase> = phrase_receiver.try_iter().collect();
                     for phrase in waiting {
-                        diarizer.add_chunk_with_activity(&phrase.samples, phrase.start_s, &phrase.active);
+                        diarizer.add_chunk(&phrase.samples, phrase.start_s);
                     }
                     if turn_sender.send(diarizer.turns(bounds)).is_err() {
                         break;
@@ -52,9 +51,9 @@ impl LiveSpeakers {
     }
 
     /// Hands one phrase to the thread.
-    pub fn hear(&self, start_s: f64, samples: &[f32], active: &[bool]) {
+    pub fn hear(&self, start_s: f64, samples: &[f32]) {
         if let Some(phrases) = &self.phrases {
-            let _ = phrases.send(HeardPhrase { start_s, samples: samples.to_vec(), active: active.to_vec() });
+            let _ = phrases.send(HeardPhrase { start_s, samples: samples.to_vec() });
         }
     }
 

@@ -1,6 +1,7 @@
 //! The speaker embedding model on disk: Resemblyzer's GE2E voice encoder (Apache-2.0, from its
 //! package on PyPI), converted once by `scripts/setup` into a safetensors file next to the
-//! Whisper models. The file is checked against its SHA-256 before use, so a truncated or
+//! Whisper models, with the speech detector it listens through ([`super::speech`]) beside it.
+//! Each file is checked against its SHA-256 before use, so a truncated or
 //! foreign file never reaches the encoder.
 
 use crate::models::{ModelError, ModelStore};
@@ -29,10 +30,20 @@ pub fn speaker_model_path(store: &ModelStore) -> PathBuf {
     store.dir().join(SPEAKER_MODEL_FILE)
 }
 
-/// The installed speaker model of the models directory, or why there is none.
+/// Where the speech detector ([`super::speech`]) lives: beside the voice encoder's
+/// `speaker_model`, as `scripts/setup` installs them.
+pub fn speech_model_path(speaker_model: &Path) -> PathBuf {
+    speaker_model.with_file_name(super::speech::SPEECH_MODEL_FILE)
+}
+
+/// The installed speaker model of the models directory (with its speech detector beside it),
+/// or why there is none.
 pub fn locate_speaker_model() -> Result<PathBuf, SpeakerModelError> {
     let path = speaker_model_path(&ModelStore::from_env()?);
-    if path.is_file() { Ok(path) } else { Err(SpeakerModelError::NotInstalled { path }) }
+    match [path.clone(), speech_model_path(&path)].into_iter().find(|file| !file.is_file()) {
+        Some(missing) => Err(SpeakerModelError::NotInstalled { path: missing }),
+        None => Ok(path),
+    }
 }
 
 /// One named tensor of the model: its shape and values.
@@ -42,14 +53,15 @@ pub struct Tensor {
     pub values: Vec<f32>,
 }
 
-/// Reads every tensor of a safetensors file of `F32` tensors, after checking the file's hash.
-pub fn read_checked(path: &Path) -> Result<std::collections::HashMap<String, Tensor>, SpeakerModelError> {
+/// Reads every tensor of a safetensors file of `F32` tensors, after checking that the file's
+/// SHA-256 is `expected_sha256`.
+pub fn read_checked(path: &Path, expected_sha256: &str) -> Result<std::collections::HashMap<String, Tensor>, SpeakerModelError> {
     let bytes = std::fs::read(path).map_err(|error| match error.kind() {
         std::io::ErrorKind::NotFound => SpeakerModelError::NotInstalled { path: path.to_path_buf() },
         _ => damaged(path, error.to_string()),
     })?;
     let digest = hex::encode(Sha256::digest(&bytes));
-    if digest != SPEAKER_MODEL_SHA256 {
+    if digest != expected_sha256 {
         return Err(damaged(path, format!("SHA-256 {digest} is not the expected one")));
     }
     parse_safetensors(&bytes).map_err(|detail| damaged(path, detail))

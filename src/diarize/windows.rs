@@ -1,9 +1,10 @@
-//! Where the voice encoder listens: windows of 1.6 s laid over the speech the VAD found, each
+//! Where the voice encoder listens: windows of 1.6 s laid over the sound the VAD found, each
 //! turned into an embedding as its chunk of audio goes by, so a long recording never has to be
 //! held whole — only one small vector per window is kept.
 
 use super::encoder::{VoiceEncoder, WINDOW_FRAMES};
 use super::features::{HOP_SAMPLES, MEL_BANDS, MelSpectrogram, SAMPLE_RATE_HZ};
+use super::speech::SpeechDetector;
 use crate::vad;
 
 /// Seconds between the starts of two windows over a long stretch of speech.
@@ -23,8 +24,8 @@ pub struct SpeechWindow {
     /// The speech the window stands for (inside the 1.6 s it heard).
     pub start_s: f64,
     pub end_s: f64,
-    /// Seconds of speech in the 1.6 s the encoder heard (less for a short stretch of speech
-    /// between pauses: the rest of the window is silence).
+    /// Seconds of speech (as Silero heard it) in the 1.6 s the encoder heard: less for a short
+    /// stretch of speech between pauses, or for a window over noise.
     pub speech_heard_s: f64,
     pub embedding: Vec<f32>,
 }
@@ -90,25 +91,31 @@ pub fn loudness_gain(samples: &[f32]) -> f32 {
 /// Embeds the speech of each chunk of a recording as it goes by.
 pub struct WindowCollector {
     encoder: VoiceEncoder,
+    detector: SpeechDetector,
     mel: MelSpectrogram,
     threads: usize,
     pub windows: Vec<SpeechWindow>,
+    /// Where Silero heard speech, in seconds of the recording, in time order.
+    pub speech_regions: Vec<(f64, f64)>,
 }
 
 impl WindowCollector {
-    pub fn new(encoder: VoiceEncoder, threads: usize) -> WindowCollector {
-        WindowCollector { encoder, mel: MelSpectrogram::default(), threads, windows: Vec::new() }
+    pub fn new(encoder: VoiceEncoder, detector: SpeechDetector, threads: usize) -> WindowCollector {
+        WindowCollector { encoder, detector, mel: MelSpectrogram::default(), threads, windows: Vec::new(), speech_regions: Vec::new() }
     }
 
     /// Embeds the speech of one chunk of 16 kHz mono audio starting at `chunk_start_s`.
+    /// Windows are laid over the stretches of sound the energy VAD finds, a speaker's short
+    /// pauses inside them, so that one voice's windows stay alike (laid over Silero's speech
+    /// alone, a voice that pauses often was heard in short windows half silent, and split in
+    /// two). How much speech Silero heard in a window decides whether it may found a speaker,
+    /// and the speech it heard is kept to trim the turns.
     pub fn add_chunk(&mut self, samples: &[f32], chunk_start_s: f64) {
-        let active = vad::active_frames(&vad::frame_levels_dbfs(samples, vad::frame_len(SAMPLE_RATE_HZ)));
-        self.add_chunk_with_activity(samples, chunk_start_s, &active);
-    }
-
-    /// As [`add_chunk`](Self::add_chunk), with the chunk's VAD flags already computed.
-    pub fn add_chunk_with_activity(&mut self, samples: &[f32], chunk_start_s: f64, active: &[bool]) {
-        let placements = window_placements(active, samples.len());
+        let sound = vad::active_frames(&vad::frame_levels_dbfs(samples, vad::frame_len(SAMPLE_RATE_HZ)));
+        let speech = self.detector.active_frames(samples, self.threads);
+        let heard = speech_regions(&speech).into_iter().map(|(start_s, end_s)| (chunk_start_s + start_s, chunk_start_s + end_s));
+        self.speech_regions.extend(heard);
+        let placements = window_placements(&sound, samples.len());
         if placements.is_empty() {
             return;
         }
@@ -120,7 +127,7 @@ impl WindowCollector {
             self.windows.push(SpeechWindow {
                 start_s: chunk_start_s + from_s,
                 end_s: chunk_start_s + to_s,
-                speech_heard_s: speech_heard_s(active, first),
+                speech_heard_s: speech_heard_s(&speech, first),
                 embedding: embedding.to_vec(),
             });
         }

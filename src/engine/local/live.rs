@@ -289,7 +289,7 @@ impl<'a> LiveSession<'a> {
     fn on_phrases_ended(&mut self, phrases: impl IntoIterator<Item = Phrase>) {
         for phrase in phrases {
             if let Some(speakers) = &self.speakers {
-                speakers.hear(phrase.start_s, &phrase.samples, &phrase.active);
+                speakers.hear(phrase.start_s, &phrase.samples);
             }
             self.finals.push_back(phrase);
         }
