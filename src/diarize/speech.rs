@@ -121,12 +121,13 @@ impl SpeechDetector {
         });
         let (mut hidden, mut cell) = (vec![0f32; LSTM_UNITS], vec![0f32; LSTM_UNITS]);
         let mut probabilities = Vec::with_capacity(chunk_count);
+        let mut rectified = [0f32; LSTM_UNITS];
         for step in input_gates.iter_mut().flat_map(|gates| gates.chunks_exact_mut(4 * LSTM_UNITS)) {
             for (gate, row) in step.iter_mut().zip(self.weight_hh.chunks_exact(LSTM_UNITS)) {
                 *gate += dot(row, &hidden);
             }
             lstm_row::<LSTM_UNITS>(step, &mut cell, &mut hidden);
-            let rectified: Vec<f32> = hidden.iter().map(|h| h.max(0.0)).collect();
+            rectified.iter_mut().zip(&hidden).for_each(|(r, h)| *r = h.max(0.0));
             probabilities.push(sigmoid(dot(&self.out_weight, &rectified) + self.out_bias));
         }
         probabilities
