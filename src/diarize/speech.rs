@@ -43,6 +43,11 @@ pub const SPEECH_THRESHOLD: f32 = 0.5;
 pub const SILENCE_THRESHOLD: f32 = 0.35;
 /// Pauses shorter than this inside speech are not cut (the energy VAD's rule too).
 const MAX_FILLED_GAP_S: f64 = 0.3;
+/// How far speech is taken to reach beyond where the detector heard it, at each end: its
+/// 32 ms decisions come a little late at an onset and early at a fade (Silero's own
+/// `speech_pad_ms` serves the same end). Measured on the built conversations: turns cut
+/// without it missed the edges of words (2-voice mean DER 5.0 %, 4.1 % with 0.1 s).
+pub const SPEECH_PAD_S: f64 = 0.1;
 
 /// One convolution of width 3 (padding 1): weights `out × (in × 3)`, as stored.
 struct Conv {
@@ -58,9 +63,12 @@ pub struct SpeechDetector {
     /// 258 rows (129 real, then 129 imaginary) of 256 samples.
     stft_basis: Vec<f32>,
     convs: [Conv; 4],
-    /// Gates i, f, g, o of 128 rows each, over the 128 inputs / the 128 units.
+    /// Gates i, f, g, o of 128 rows each, over the 128 inputs.
     weight_ih: Vec<f32>,
-    weight_hh: Vec<f32>,
+    /// The recurrent weights transposed: row `j` holds unit `j`'s weight in each of the 512
+    /// gates, so a step adds 128 scaled rows (which vectorises) instead of taking 512 dot
+    /// products.
+    weight_hh_by_unit: Vec<f32>,
     bias: Vec<f32>,
     out_weight: Vec<f32>,
     out_bias: f32,
@@ -95,7 +103,7 @@ impl SpeechDetector {
             stft_basis: take("stft.basis", &[2 * BINS, STFT_WINDOW])?,
             convs,
             weight_ih: take("lstm.weight_ih", &[4 * LSTM_UNITS, LSTM_UNITS])?,
-            weight_hh: take("lstm.weight_hh", &[4 * LSTM_UNITS, LSTM_UNITS])?,
+            weight_hh_by_unit: transpose(&take("lstm.weight_hh", &[4 * LSTM_UNITS, LSTM_UNITS])?, 4 * LSTM_UNITS, LSTM_UNITS),
             bias: take("lstm.bias", &[4 * LSTM_UNITS])?,
             out_weight: take("out.weight", &[LSTM_UNITS])?,
             out_bias: take("out.bias", &[1])?[0],
@@ -104,33 +112,39 @@ impl SpeechDetector {
 
     /// The probability of speech in each chunk of [`CHUNK_SAMPLES`] of 16 kHz mono `samples`
     /// (the last one padded with silence), the network's state carried from the first chunk on.
-    /// Everything before the LSTM is shared between up to `threads` threads.
+    /// Everything before the LSTM is done for `threads` blocks of chunks at once, one a thread;
+    /// the LSTM then goes through them in order.
     pub fn probabilities(&self, samples: &[f32], threads: usize) -> Vec<f32> {
         let chunk_count = samples.len().div_ceil(CHUNK_SAMPLES);
-        let blocks: Vec<usize> = (0..chunk_count).step_by(CHUNKS_PER_BLOCK).collect();
-        let per_thread = blocks.len().div_ceil(threads.max(1)).max(1);
-        let mut input_gates: Vec<Vec<f32>> = vec![Vec::new(); blocks.len()];
-        std::thread::scope(|scope| {
-            for (thread_blocks, results) in blocks.chunks(per_thread).zip(input_gates.chunks_mut(per_thread)) {
-                scope.spawn(move || {
-                    for (&first, result) in thread_blocks.iter().zip(results) {
-                        *result = self.input_gates(samples, first, CHUNKS_PER_BLOCK.min(chunk_count - first));
-                    }
-                });
-            }
-        });
-        let (mut hidden, mut cell) = (vec![0f32; LSTM_UNITS], vec![0f32; LSTM_UNITS]);
+        let mut state = (vec![0f32; LSTM_UNITS], vec![0f32; LSTM_UNITS]);
         let mut probabilities = Vec::with_capacity(chunk_count);
-        let mut rectified = [0f32; LSTM_UNITS];
-        for step in input_gates.iter_mut().flat_map(|gates| gates.chunks_exact_mut(4 * LSTM_UNITS)) {
-            for (gate, row) in step.iter_mut().zip(self.weight_hh.chunks_exact(LSTM_UNITS)) {
-                *gate += dot(row, &hidden);
+        for group_start in (0..chunk_count).step_by(CHUNKS_PER_BLOCK * threads.max(1)) {
+            let group_end = chunk_count.min(group_start + CHUNKS_PER_BLOCK * threads.max(1));
+            let firsts: Vec<usize> = (group_start..group_end).step_by(CHUNKS_PER_BLOCK).collect();
+            let mut input_gates: Vec<Vec<f32>> = vec![Vec::new(); firsts.len()];
+            std::thread::scope(|scope| {
+                for (&first, gates) in firsts.iter().zip(input_gates.iter_mut()) {
+                    scope.spawn(move || *gates = self.input_gates(samples, first, CHUNKS_PER_BLOCK.min(group_end - first)));
+                }
+            });
+            for gates in &mut input_gates {
+                self.run_lstm(gates, &mut state, &mut probabilities);
             }
-            lstm_row::<LSTM_UNITS>(step, &mut cell, &mut hidden);
-            rectified.iter_mut().zip(&hidden).for_each(|(r, h)| *r = h.max(0.0));
-            probabilities.push(sigmoid(dot(&self.out_weight, &rectified) + self.out_bias));
         }
         probabilities
+    }
+
+    /// The LSTM over a block's chunks (`input_gates`: a row of 4 × 128 each, overwritten),
+    /// from `state` (hidden, cell), each chunk's probability pushed onto `probabilities`.
+    fn run_lstm(&self, input_gates: &mut [f32], state: &mut (Vec<f32>, Vec<f32>), probabilities: &mut Vec<f32>) {
+        let (hidden, cell) = state;
+        let mut rectified = [0f32; LSTM_UNITS];
+        for step in input_gates.chunks_exact_mut(4 * LSTM_UNITS) {
+            add_recurrent(step, &self.weight_hh_by_unit, hidden);
+            lstm_row::<LSTM_UNITS>(step, cell, hidden);
+            rectified.iter_mut().zip(hidden.iter()).for_each(|(r, h)| *r = h.max(0.0));
+            probabilities.push(sigmoid(dot(&self.out_weight, &rectified) + self.out_bias));
+        }
     }
 
     /// Which frames of [`vad::FRAME_S`] of `samples` are speech: a chunk is speech from a
@@ -234,4 +248,35 @@ fn stft_frames(samples: &[f32], first: usize, chunks: usize) -> Vec<f32> {
         }
     }
     frames
+}
+
+/// `matrix` (`rows × columns`, row major) transposed.
+fn transpose(matrix: &[f32], rows: usize, columns: usize) -> Vec<f32> {
+    (0..columns).flat_map(|column| (0..rows).map(move |row| matrix[row * columns + column])).collect()
+}
+
+/// `gates += W_hh · hidden`, with `W_hh` given by unit ([`SpeechDetector::weight_hh_by_unit`]).
+/// With AVX2 and FMA where the CPU has them (the one step per chunk that cannot be batched).
+fn add_recurrent(gates: &mut [f32], weight_by_unit: &[f32], hidden: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has both features, as checked just above.
+        return unsafe { add_recurrent_avx2(gates, weight_by_unit, hidden) };
+    }
+    add_recurrent_portable(gates, weight_by_unit, hidden);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn add_recurrent_avx2(gates: &mut [f32], weight_by_unit: &[f32], hidden: &[f32]) {
+    add_recurrent_portable(gates, weight_by_unit, hidden);
+}
+
+#[inline(always)]
+fn add_recurrent_portable(gates: &mut [f32], weight_by_unit: &[f32], hidden: &[f32]) {
+    for (weights, &unit) in weight_by_unit.chunks_exact(4 * LSTM_UNITS).zip(hidden) {
+        for (gate, &weight) in gates[..4 * LSTM_UNITS].iter_mut().zip(weights) {
+            *gate += weight * unit;
+        }
+    }
 }

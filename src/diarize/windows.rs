@@ -4,7 +4,7 @@
 
 use super::encoder::{VoiceEncoder, WINDOW_FRAMES};
 use super::features::{HOP_SAMPLES, MEL_BANDS, MelSpectrogram, SAMPLE_RATE_HZ};
-use super::speech::SpeechDetector;
+use super::speech::{SPEECH_PAD_S, SpeechDetector};
 use crate::vad;
 
 /// Seconds between the starts of two windows over a long stretch of speech.
@@ -95,7 +95,8 @@ pub struct WindowCollector {
     mel: MelSpectrogram,
     threads: usize,
     pub windows: Vec<SpeechWindow>,
-    /// Where Silero heard speech, in seconds of the recording, in time order.
+    /// Where Silero heard speech (widened by [`SPEECH_PAD_S`] at each end), in seconds of the
+    /// recording, in time order.
     pub speech_regions: Vec<(f64, f64)>,
 }
 
@@ -113,7 +114,9 @@ impl WindowCollector {
     pub fn add_chunk(&mut self, samples: &[f32], chunk_start_s: f64) {
         let sound = vad::active_frames(&vad::frame_levels_dbfs(samples, vad::frame_len(SAMPLE_RATE_HZ)));
         let speech = self.detector.active_frames(samples, self.threads);
-        let heard = speech_regions(&speech).into_iter().map(|(start_s, end_s)| (chunk_start_s + start_s, chunk_start_s + end_s));
+        let heard = speech_regions(&speech)
+            .into_iter()
+            .map(|(start_s, end_s)| (chunk_start_s + (start_s - SPEECH_PAD_S).max(0.0), chunk_start_s + end_s + SPEECH_PAD_S));
         self.speech_regions.extend(heard);
         let placements = window_placements(&sound, samples.len());
         if placements.is_empty() {
