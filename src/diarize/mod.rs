@@ -64,6 +64,8 @@ impl Diarizer {
 }
 
 /// `turns` cut to the `speech` regions (both in time order): what lies over no speech goes.
+/// When the detector heard no speech under any turn (noise, music), the turns stay whole, so
+/// whatever words were transcribed there still get a speaker.
 fn trim_to_speech(turns: &[SpeakerTurn], speech: &[(f64, f64)]) -> Vec<SpeakerTurn> {
     let mut trimmed = Vec::new();
     let mut first_region = 0;
@@ -78,7 +80,7 @@ fn trim_to_speech(turns: &[SpeakerTurn], speech: &[(f64, f64)]) -> Vec<SpeakerTu
             }
         }
     }
-    trimmed
+    if trimmed.is_empty() { turns.to_vec() } else { trimmed }
 }
 
 #[cfg(test)]
@@ -91,6 +93,6 @@ mod tests {
         let speech = [(0.5, 1.5), (2.0, 5.0), (6.0, 6.5), (9.5, 10.0)];
         let cut: Vec<(f64, f64, usize)> = trim_to_speech(&turns, &speech).iter().map(|t| (t.start_s, t.end_s, t.speaker)).collect();
         assert_eq!(cut, [(0.5, 1.5, 0), (2.0, 4.0, 0), (4.0, 5.0, 1), (6.0, 6.5, 1)]);
-        assert!(trim_to_speech(&turns, &[]).is_empty());
+        assert_eq!(trim_to_speech(&turns, &[]), turns, "no speech heard at all: the turns stay whole");
     }
 }
