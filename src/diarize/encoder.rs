@@ -5,7 +5,7 @@
 //! computed without the C library ([`exp`]), so they vectorise.
 
 use super::features::MEL_BANDS;
-use super::model::{SPEAKER_MODEL_SHA256, SpeakerModelError, Tensor, read_checked};
+use super::model::{SPEAKER_MODEL_SHA256, SpeakerModelError, Tensor, read_checked, take_tensor};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -47,13 +47,7 @@ impl VoiceEncoder {
     }
 
     fn from_tensors(tensors: &mut HashMap<String, Tensor>) -> Result<VoiceEncoder, String> {
-        let mut take = |name: &str, shape: &[usize]| -> Result<Vec<f32>, String> {
-            let tensor = tensors.remove(name).ok_or_else(|| format!("no tensor {name}"))?;
-            if tensor.shape != shape {
-                return Err(format!("tensor {name} has shape {:?}, expected {shape:?}", tensor.shape));
-            }
-            Ok(tensor.values)
-        };
+        let mut take = |name: &str, shape: &[usize]| take_tensor(tensors, name, shape);
         let mut layers = Vec::with_capacity(LAYERS);
         for layer in 0..LAYERS {
             let input = if layer == 0 { MEL_BANDS } else { HIDDEN };

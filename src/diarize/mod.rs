@@ -44,6 +44,11 @@ impl Diarizer {
         self.collector.add_chunk(samples, chunk_start_s);
     }
 
+    /// As [`add_chunk`](Self::add_chunk), with the chunk's energy VAD flags already computed.
+    pub fn add_chunk_with_sound(&mut self, samples: &[f32], chunk_start_s: f64, sound: &[bool]) {
+        self.collector.add_chunk_with_sound(samples, chunk_start_s, sound);
+    }
+
     /// Who spoke when in everything heard so far: turns in time order, speakers numbered from
     /// 0 in order of first appearance, neighbouring windows of one speaker joined, and cut to
     /// where Silero heard speech (a window also covers the pauses around its speech).

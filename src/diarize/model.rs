@@ -67,6 +67,15 @@ pub fn read_checked(path: &Path, expected_sha256: &str) -> Result<std::collectio
     parse_safetensors(&bytes).map_err(|detail| damaged(path, detail))
 }
 
+/// Takes tensor `name` out of `tensors`, checking it has `shape`; the error names what is wrong.
+pub fn take_tensor(tensors: &mut std::collections::HashMap<String, Tensor>, name: &str, shape: &[usize]) -> Result<Vec<f32>, String> {
+    let tensor = tensors.remove(name).ok_or_else(|| format!("no tensor {name}"))?;
+    if tensor.shape != shape {
+        return Err(format!("tensor {name} has shape {:?}, expected {shape:?}", tensor.shape));
+    }
+    Ok(tensor.values)
+}
+
 fn damaged(path: &Path, detail: String) -> SpeakerModelError {
     SpeakerModelError::Damaged { path: path.to_path_buf(), detail }
 }

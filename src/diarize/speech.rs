@@ -13,7 +13,7 @@
 //! many chunks at once as matrix products; the LSTM is one small step per chunk.
 
 use super::encoder::{dot, lstm_row, matmul_transposed, sigmoid};
-use super::model::{SpeakerModelError, Tensor, read_checked};
+use super::model::{SpeakerModelError, Tensor, read_checked, take_tensor};
 use crate::vad;
 use std::collections::HashMap;
 use std::path::Path;
@@ -82,13 +82,7 @@ impl SpeechDetector {
     }
 
     fn from_tensors(tensors: &mut HashMap<String, Tensor>) -> Result<SpeechDetector, String> {
-        let mut take = |name: &str, shape: &[usize]| -> Result<Vec<f32>, String> {
-            let tensor = tensors.remove(name).ok_or_else(|| format!("no tensor {name}"))?;
-            if tensor.shape != shape {
-                return Err(format!("tensor {name} has shape {:?}, expected {shape:?}", tensor.shape));
-            }
-            Ok(tensor.values)
-        };
+        let mut take = |name: &str, shape: &[usize]| take_tensor(tensors, name, shape);
         let mut conv = |index: usize, inputs: usize, outputs: usize, stride: usize| -> Result<Conv, String> {
             Ok(Conv {
                 weight: take(&format!("conv{index}.weight"), &[outputs, inputs, 3])?,

@@ -113,12 +113,18 @@ impl WindowCollector {
     /// and the speech it heard is kept to trim the turns.
     pub fn add_chunk(&mut self, samples: &[f32], chunk_start_s: f64) {
         let sound = vad::active_frames(&vad::frame_levels_dbfs(samples, vad::frame_len(SAMPLE_RATE_HZ)));
+        self.add_chunk_with_sound(samples, chunk_start_s, &sound);
+    }
+
+    /// As [`add_chunk`](Self::add_chunk), with the chunk's energy VAD flags (`sound`, from
+    /// [`vad::active_frames`]) already computed by the caller.
+    pub fn add_chunk_with_sound(&mut self, samples: &[f32], chunk_start_s: f64, sound: &[bool]) {
         let speech = self.detector.active_frames(samples, self.threads);
         let heard = speech_regions(&speech)
             .into_iter()
             .map(|(start_s, end_s)| (chunk_start_s + (start_s - SPEECH_PAD_S).max(0.0), chunk_start_s + end_s + SPEECH_PAD_S));
         self.speech_regions.extend(heard);
-        let placements = window_placements(&sound, samples.len());
+        let placements = window_placements(sound, samples.len());
         if placements.is_empty() {
             return;
         }

@@ -327,7 +327,7 @@ impl<'a> StreamDecoder<'a> {
             return Ok(()); // nothing but silence: nothing to transcribe, nothing to invent
         }
         if let Some(diarizer) = diarizer {
-            diarizer.add_chunk(samples, chunk_start_s);
+            diarizer.add_chunk_with_sound(samples, chunk_start_s, active);
         }
         let windows = windows::plan_windows(active, levels);
         let spans = match self.fixed_language.clone() {
